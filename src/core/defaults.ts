@@ -1,0 +1,50 @@
+/** Every default Gantry applies, in one place. Durations are in milliseconds. */
+export const DEFAULTS = {
+  manifestFile: 'gantry.yaml',
+  stateDirName: '.gantry',
+  defaultTargetName: 'local',
+  defaultTargetType: 'process',
+
+  run: { port: 3000, instances: 1 },
+  health: {
+    path: '/health',
+    intervalMs: 1_000,
+    timeoutMs: 2_000,
+    retries: 3,
+    startPeriodMs: 30_000,
+    expectStatusMin: 200,
+    expectStatusMax: 399,
+  },
+  strategy: {
+    type: 'rolling' as const,
+    maxUnavailable: 0,
+    maxSurge: 1,
+    drainTimeoutMs: 10_000,
+    stopTimeoutMs: 10_000,
+    watchMs: 10_000,
+    keepPreviousMs: 60_000,
+    canarySteps: [10, 50, 100],
+    canaryPauseMs: 30_000,
+  },
+
+  releasesKept: 5,
+  lockPollMs: 500,
+
+  supervisor: {
+    backoffInitialMs: 500,
+    backoffMaxMs: 30_000,
+    /** A run longer than this resets the backoff. */
+    backoffResetAfterMs: 10_000,
+    logMaxBytes: 5 * 1024 * 1024,
+  },
+  proxy: {
+    host: '127.0.0.1',
+    /** Connect failures are retried on another backend this many times (the request never reached an app). */
+    connectRetries: 3,
+  },
+  agent: {
+    startTimeoutMs: 10_000,
+    requestTimeoutMs: 30_000,
+  },
+  logsTailLines: 100,
+} as const;

@@ -1,0 +1,29 @@
+// A tiny app for Gantry's examples and tests: answers / and /health on $PORT
+// and says which release it is, so a client can tell releases apart.
+const http = require('node:http');
+
+const port = Number(process.env.PORT || 3000);
+const release = process.env.GANTRY_RELEASE || 'dev';
+const instance = process.env.GANTRY_INSTANCE || 'local';
+const greeting = process.env.GREETING || 'hello from node';
+
+const server = http.createServer((req, res) => {
+  if (req.url === '/health') {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ ok: true, release }));
+    return;
+  }
+  res.writeHead(200, { 'content-type': 'application/json' });
+  res.end(JSON.stringify({ message: greeting, release, instance }));
+});
+
+server.listen(port, '127.0.0.1', () => {
+  console.log(`hello-node release ${release} instance ${instance} listening on ${port}`);
+});
+
+// Finish in-flight requests, then exit, when Gantry stops this instance.
+process.on('SIGTERM', () => {
+  console.log(`hello-node ${instance} stopping`);
+  server.close(() => process.exit(0));
+  setTimeout(() => process.exit(0), 5000).unref();
+});

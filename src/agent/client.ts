@@ -1,0 +1,141 @@
+/**
+ * CLI-side client of the host agent: finds or starts the detached agent for a
+ * directory and calls its admin API. Used by targets that route through
+ * Gantry's proxy; the engine never sees it.
+ */
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { request } from 'undici';
+import { GantryError } from '../core/errors.js';
+import { DEFAULTS } from '../core/defaults.js';
+import {
+  AGENT_ERROR_FILE,
+  AGENT_INFO_FILE,
+  AGENT_LOG_FILE,
+  type AgentBackend,
+  type AgentInfo,
+  type AgentInstanceSpec,
+  type AgentInstanceState,
+} from './protocol.js';
+
+const AGENT_MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
+
+function readJson<T>(file: string): T | undefined {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export class AgentClient {
+  private constructor(
+    readonly dir: string,
+    readonly info: AgentInfo,
+  ) {}
+
+  get proxyUrl(): string {
+    return `http://${this.info.proxyHost}:${this.info.proxyPort}`;
+  }
+
+  /** The running agent for dir, if any (no side effects). */
+  static async find(dir: string): Promise<AgentClient | undefined> {
+    const info = readJson<AgentInfo>(join(dir, AGENT_INFO_FILE));
+    if (!info || !isAlive(info.pid)) return undefined;
+    const client = new AgentClient(dir, info);
+    try {
+      await client.call('GET', '/v1/ping');
+      return client;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The running agent for dir, started (detached) when absent. */
+  static async ensure(dir: string, proxy: { host: string; port: number }): Promise<AgentClient> {
+    const found = await AgentClient.find(dir);
+    if (found) return found;
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const logFd = openSync(join(dir, AGENT_LOG_FILE), 'a', 0o600);
+    const child = spawn(process.execPath, [AGENT_MAIN, '--dir', dir, '--host', proxy.host, '--port', String(proxy.port)], {
+      detached: true,
+      stdio: ['ignore', logFd, logFd],
+      env: { ...process.env, GANTRY_AGENT: '1' },
+    });
+    child.unref();
+    closeSync(logFd);
+    const pid = child.pid!;
+    const deadline = Date.now() + DEFAULTS.agent.startTimeoutMs;
+    while (Date.now() < deadline) {
+      const info = readJson<AgentInfo>(join(dir, AGENT_INFO_FILE));
+      if (info && info.pid === pid) return new AgentClient(dir, info);
+      if (!isAlive(pid)) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const err = readJson<{ code?: string; message: string; port: number }>(join(dir, AGENT_ERROR_FILE));
+    if (err?.code === 'EADDRINUSE') {
+      throw new GantryError('PORT_IN_USE', `port ${proxy.host}:${err.port} is already in use, so Gantry's proxy cannot serve the app there`, `stop whatever listens on ${err.port} (ss -ltnp 'sport = :${err.port}') or set another "port" under the target in gantry.yaml`);
+    }
+    throw new GantryError('AGENT_UNREACHABLE', `the Gantry agent did not start${err ? `: ${err.message}` : ''}`, `see ${join(dir, AGENT_LOG_FILE)}`);
+  }
+
+  async call<T = unknown>(method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown): Promise<T> {
+    const res = await request(`http://127.0.0.1:${this.info.adminPort}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${this.info.token}`, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      headersTimeout: DEFAULTS.agent.requestTimeoutMs * 4,
+      bodyTimeout: DEFAULTS.agent.requestTimeoutMs * 4,
+    });
+    const text = await res.body.text();
+    if (res.statusCode !== 200) {
+      const msg = text ? ((JSON.parse(text) as { message?: string }).message ?? text) : `HTTP ${res.statusCode}`;
+      throw new GantryError('AGENT_UNREACHABLE', `agent ${path}: ${msg}`, `see ${join(this.dir, AGENT_LOG_FILE)}`);
+    }
+    return JSON.parse(text) as T;
+  }
+
+  startInstance(spec: AgentInstanceSpec): Promise<AgentInstanceState> {
+    return this.call('POST', '/v1/instances', spec);
+  }
+  stopInstance(id: string, timeoutMs: number): Promise<AgentInstanceState> {
+    return this.call('POST', '/v1/instances/stop', { id, timeoutMs });
+  }
+  instances(): Promise<AgentInstanceState[]> {
+    return this.call('GET', '/v1/instances');
+  }
+  backends(): Promise<AgentBackend[]> {
+    return this.call('GET', '/v1/backends');
+  }
+  setBackends(backends: AgentBackend[]): Promise<AgentBackend[]> {
+    return this.call('PUT', '/v1/backends', { backends });
+  }
+  drain(ids: string[], timeoutMs: number): Promise<unknown> {
+    return this.call('POST', '/v1/drain', { ids, timeoutMs });
+  }
+  stats(): Promise<{ releases: Array<{ release: string; requests: number; errors5xx: number; connectErrors: number; inflight: number; p50Ms: number; p90Ms: number; p99Ms: number; errorRate: number }> }> {
+    return this.call('GET', '/v1/stats');
+  }
+
+  /** Stop every instance and the proxy; waits until the agent process is gone. */
+  async shutdown(timeoutMs: number): Promise<void> {
+    await this.call('POST', '/v1/shutdown', { timeoutMs });
+    const deadline = Date.now() + timeoutMs + 5_000;
+    while (isAlive(this.info.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  }
+
+  static hasState(dir: string): boolean {
+    return existsSync(join(dir, AGENT_INFO_FILE));
+  }
+}

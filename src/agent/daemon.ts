@@ -1,0 +1,239 @@
+/**
+ * The host agent: a detached, long-lived process per app+target that owns
+ * Gantry's proxy (the stable access URL) and supervises local app instances.
+ * It outlives the CLI; the CLI talks to it over a token-protected admin HTTP
+ * endpoint on loopback. Its state is persisted so that a restarted agent
+ * restores instances and routes.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import { readFileSync, renameSync, writeFileSync, existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { GantryProxy } from '../proxy/index.js';
+import { Supervisor, type InstanceState } from '../supervisor/index.js';
+import { DEFAULTS } from '../core/defaults.js';
+import { freePort } from './free-port.js';
+import {
+  AGENT_ERROR_FILE,
+  AGENT_INFO_FILE,
+  AGENT_STATE_FILE,
+  type AgentBackend,
+  type AgentInfo,
+  type AgentInstanceSpec,
+  type AgentInstanceState,
+  type AgentPersistedState,
+} from './protocol.js';
+import { renderMetrics } from './metrics.js';
+
+interface Options {
+  dir: string;
+  proxyHost: string;
+  proxyPort: number;
+}
+
+function writeJsonAtomic(file: string, value: unknown, mode = 0o600): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(value, null, 2), { mode });
+  renameSync(tmp, file);
+}
+
+function log(message: string): void {
+  process.stdout.write(`${new Date().toISOString()} ${message}\n`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Does /proc say this pid still runs our instance? Guards against pid reuse before we kill an orphan. */
+function runsInstance(pid: number, instanceId: string): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(`GANTRY_INSTANCE=${instanceId}`);
+  } catch {
+    return false;
+  }
+}
+
+async function killOrphan(pid: number, instanceId: string): Promise<void> {
+  if (!isAlive(pid) || !runsInstance(pid, instanceId)) return;
+  try {
+    process.kill(-pid, 'SIGTERM');
+  } catch {
+    /* already gone */
+  }
+  for (let i = 0; i < 50 && isAlive(pid); i++) await new Promise((r) => setTimeout(r, 100));
+  if (isAlive(pid)) {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+}
+
+export async function runAgent(opts: Options): Promise<void> {
+  const stateFile = join(opts.dir, AGENT_STATE_FILE);
+  const supervisor = new Supervisor();
+  const ports = new Map<string, number>();
+  const specs = new Map<string, AgentInstanceSpec & { port: number }>();
+  const proxy = new GantryProxy({ host: opts.proxyHost, port: opts.proxyPort });
+
+  let proxyAddr: { host: string; port: number };
+  try {
+    proxyAddr = await proxy.listen();
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    writeJsonAtomic(join(opts.dir, AGENT_ERROR_FILE), { code: e.code, message: e.message, port: opts.proxyPort, at: new Date().toISOString() });
+    log(`proxy failed to listen on ${opts.proxyHost}:${opts.proxyPort}: ${e.message}`);
+    process.exit(3);
+  }
+  rmSync(join(opts.dir, AGENT_ERROR_FILE), { force: true });
+
+  const persist = (): void => {
+    const state: AgentPersistedState = {
+      instances: [...specs.values()].map((s) => ({ ...s, pid: supervisor.get(s.id)?.pid })),
+      backends: proxy.backends(),
+    };
+    writeJsonAtomic(stateFile, state);
+  };
+
+  const startInstance = async (spec: AgentInstanceSpec): Promise<AgentInstanceState> => {
+    const existing = supervisor.get(spec.id);
+    if (existing && existing.state !== 'stopped') return view(existing);
+    const port = spec.port ?? (await freePort(DEFAULTS.proxy.host));
+    const full = { ...spec, port };
+    specs.set(spec.id, full);
+    ports.set(spec.id, port);
+    supervisor.start({
+      id: spec.id,
+      cwd: spec.cwd,
+      command: spec.command,
+      env: { ...spec.env, PORT: String(port), GANTRY_INSTANCE: spec.id },
+      logFile: spec.logFile,
+    });
+    persist();
+    return view(supervisor.get(spec.id)!);
+  };
+
+  const view = (s: InstanceState): AgentInstanceState => {
+    const spec = specs.get(s.id);
+    return {
+      id: s.id,
+      release: spec?.release ?? '',
+      port: ports.get(s.id) ?? 0,
+      pid: s.pid,
+      state: s.state,
+      restarts: s.restarts,
+      startedAt: s.startedAt,
+      lastExit: s.lastExit,
+      logFile: s.spec.logFile,
+    };
+  };
+
+  // Restore after a restart of the agent itself: orphans of the previous agent are
+  // stopped (their log pipes died with it) and started again under this one.
+  if (existsSync(stateFile)) {
+    const saved = JSON.parse(readFileSync(stateFile, 'utf8')) as AgentPersistedState;
+    for (const inst of saved.instances) if (inst.pid) await killOrphan(inst.pid, inst.id);
+    for (const inst of saved.instances) await startInstance({ ...inst });
+    proxy.setBackends(saved.backends.filter((b) => specs.has(b.id)));
+    log(`restored ${saved.instances.length} instance(s) and ${saved.backends.length} route(s)`);
+  }
+
+  supervisor.on('exit', (id: string, code: number | null, signal: string | null) => log(`instance ${id} exited code=${code} signal=${signal}`));
+  supervisor.on('restart', (id: string, attempt: number, delayMs: number) => {
+    log(`instance ${id} restart #${attempt} in ${delayMs}ms`);
+    persist();
+  });
+
+  const token = randomBytes(24).toString('hex');
+  let shuttingDown = false;
+
+  const shutdown = async (timeoutMs: number): Promise<void> => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    proxy.setBackends([]);
+    await supervisor.stopAll({ timeoutMs });
+    specs.clear();
+    persist();
+    await proxy.close();
+    rmSync(join(opts.dir, AGENT_INFO_FILE), { force: true });
+    log('agent stopped');
+    setTimeout(() => process.exit(0), 50);
+  };
+
+  const routes: Record<string, (body: any, url: URL) => Promise<unknown>> = {
+    'GET /v1/ping': async () => ({ pid: process.pid, proxy: proxyAddr }),
+    'GET /v1/instances': async () => supervisor.list().filter((s) => specs.has(s.id)).map(view),
+    'POST /v1/instances': async (body: AgentInstanceSpec) => startInstance(body),
+    'POST /v1/instances/stop': async (body: { id: string; timeoutMs: number }) => {
+      const st = await supervisor.stop(body.id, { timeoutMs: body.timeoutMs });
+      specs.delete(body.id);
+      persist();
+      return view(st);
+    },
+    'GET /v1/backends': async () => proxy.backends(),
+    'PUT /v1/backends': async (body: { backends: AgentBackend[] }) => {
+      proxy.setBackends(body.backends);
+      persist();
+      return proxy.backends();
+    },
+    'POST /v1/drain': async (body: { ids: string[]; timeoutMs: number }) => Promise.all(body.ids.map((id) => proxy.drain(id, body.timeoutMs))),
+    'GET /v1/stats': async () => proxy.stats(),
+    'POST /v1/shutdown': async (body: { timeoutMs: number }) => {
+      setImmediate(() => void shutdown(body.timeoutMs ?? DEFAULTS.strategy.stopTimeoutMs));
+      return { stopping: true };
+    },
+  };
+
+  const admin = createServer(async (req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? '/', 'http://agent');
+    if (req.method === 'GET' && url.pathname === '/metrics') {
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
+      res.end(renderMetrics(proxy.stats(), supervisor.list()));
+      return;
+    }
+    if (req.headers.authorization !== `Bearer ${token}`) {
+      res.writeHead(401).end();
+      return;
+    }
+    const handler = routes[`${req.method} ${url.pathname}`];
+    if (!handler) {
+      res.writeHead(404).end();
+      return;
+    }
+    try {
+      const chunks: Buffer[] = [];
+      for await (const c of req) chunks.push(c as Buffer);
+      const body = chunks.length ? JSON.parse(Buffer.concat(chunks).toString('utf8')) : {};
+      const out = await handler(body, url);
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(out ?? null));
+    } catch (err) {
+      res.writeHead(500, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ message: (err as Error).message }));
+    }
+  });
+  await new Promise<void>((resolve) => admin.listen(0, '127.0.0.1', resolve));
+  const adminAddr = admin.address();
+  const info: AgentInfo = {
+    pid: process.pid,
+    adminPort: typeof adminAddr === 'object' && adminAddr ? adminAddr.port : 0,
+    proxyHost: proxyAddr.host,
+    proxyPort: proxyAddr.port,
+    token,
+    startedAt: new Date().toISOString(),
+  };
+  writeJsonAtomic(join(opts.dir, AGENT_INFO_FILE), info);
+  log(`agent ${process.pid} ready: proxy http://${proxyAddr.host}:${proxyAddr.port}, admin 127.0.0.1:${info.adminPort}`);
+
+  const onSignal = (): void => void shutdown(DEFAULTS.strategy.stopTimeoutMs);
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('uncaughtException', (err) => log(`uncaught: ${err.stack ?? err.message}`));
+}

@@ -1,0 +1,50 @@
+/** Wire types between the CLI-side client and the host agent daemon. */
+export interface AgentInfo {
+  pid: number;
+  adminPort: number;
+  proxyHost: string;
+  proxyPort: number;
+  token: string;
+  startedAt: string;
+}
+
+export interface AgentInstanceSpec {
+  id: string;
+  release: string;
+  cwd: string;
+  command: string;
+  env: Record<string, string>;
+  logFile: string;
+  /** Fixed port for the instance; the agent picks a free one when absent. */
+  port?: number;
+}
+
+export interface AgentBackend {
+  id: string;
+  release: string;
+  url: string;
+  weight: number;
+}
+
+export interface AgentInstanceState {
+  id: string;
+  release: string;
+  port: number;
+  pid?: number;
+  state: 'starting' | 'running' | 'backoff' | 'stopping' | 'stopped';
+  restarts: number;
+  startedAt?: string;
+  lastExit?: { code: number | null; signal: string | null; at: string };
+  logFile: string;
+}
+
+/** What the agent persists so that a restarted agent can restore instances and routes. */
+export interface AgentPersistedState {
+  instances: Array<AgentInstanceSpec & { port: number; pid?: number }>;
+  backends: AgentBackend[];
+}
+
+export const AGENT_INFO_FILE = 'agent.json';
+export const AGENT_STATE_FILE = 'state.json';
+export const AGENT_LOG_FILE = 'agent.log';
+export const AGENT_ERROR_FILE = 'agent.error.json';

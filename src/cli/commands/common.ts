@@ -1,0 +1,65 @@
+import { Command, Option } from 'commander';
+import { join } from 'node:path';
+import { DEFAULTS } from '../../core/defaults.js';
+import type { DeployResult } from '../../engine/index.js';
+import { manifestPath, openSession, stateDirFor, type GlobalOptions, type Session } from '../context.js';
+import { c, Output, reportError } from '../output.js';
+
+/** Options every command takes (the CLI contract). `logs` keeps -f for --follow, so it gets --file only. */
+export function withGlobals(cmd: Command, opts: { shortFile?: boolean } = {}): Command {
+  const fileFlags = opts.shortFile === false ? '--file <path>' : '-f, --file <path>';
+  return cmd
+    .addOption(new Option(fileFlags, 'manifest file').default(DEFAULTS.manifestFile))
+    .option('-t, --target <name>', 'target from the manifest (default: the first one)')
+    .option('-e, --env <name>', 'environment overlay from the manifest')
+    .option('--json', 'print one JSON document on stdout');
+}
+
+export type Action<O> = (opts: O & GlobalOptions, out: Output, ...args: string[]) => Promise<number>;
+
+/** Wrap a command body: typed errors become a message, a hint and exit code 1 or 2. */
+export function run<O>(action: Action<O>) {
+  return async (...argv: unknown[]): Promise<void> => {
+    const cmd = argv[argv.length - 1] as Command;
+    const opts = cmd.opts() as O & GlobalOptions;
+    const positional = argv.slice(0, -2).filter((a): a is string => typeof a === 'string');
+    const out = new Output(Boolean(opts.json));
+    let code: number;
+    try {
+      code = await action(opts, out, ...positional);
+    } catch (err) {
+      code = reportError(err, Boolean(opts.json), join(stateDirFor(manifestPath(opts)), 'gantry-error.log'));
+    }
+    process.exitCode = code;
+  };
+}
+
+export async function withSession<T>(opts: GlobalOptions, out: Output, fn: (s: Session) => Promise<T>): Promise<T> {
+  const s = openSession(opts, out.progress);
+  try {
+    return await fn(s);
+  } finally {
+    s.close();
+  }
+}
+
+/** Print a deploy-like result and return its exit code. */
+export function printDeployResult(out: Output, r: DeployResult): number {
+  out.result(r, () => {
+    const lines: string[] = [];
+    const verb = r.kind === 'deploy' ? 'deploy' : r.kind;
+    if (r.status === 'succeeded') {
+      lines.push(`${c.green('✓')} ${verb} of ${c.bold(r.app)} ${r.release ? `release ${c.bold(r.release)} ` : ''}to ${r.target} succeeded in ${(r.duration_ms / 1000).toFixed(1)}s`);
+      if (r.url) lines.push(`  ${c.bold('url:')} ${r.url}`);
+    } else {
+      lines.push(`${c.red('✗')} ${verb} of ${c.bold(r.app)} ${r.release ? `release ${r.release} ` : ''}${r.status === 'rolled_back' ? c.yellow('rolled back') : c.red('failed')}`);
+      if (r.reason) lines.push(`  ${c.bold('why:')} ${r.reason}`);
+      if (r.error?.hint) lines.push(`  ${c.bold('hint:')} ${r.error.hint}`);
+      if (r.logs?.length) lines.push(`  ${c.bold('last log lines:')}`, ...r.logs.map((l) => `    ${l}`));
+      if (r.url && r.status === 'rolled_back') lines.push(`  ${c.bold('still serving:')} ${r.url}`);
+    }
+    for (const rc of r.reconciled ?? []) lines.push(c.yellow(`  note: an interrupted deployment ${rc.deployment} (at ${rc.interrupted_at}) was reconciled: ${rc.outcome}`));
+    return lines;
+  });
+  return r.status === 'succeeded' ? 0 : 1;
+}

@@ -1,0 +1,40 @@
+import type { Command } from 'commander';
+import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import type { DoctorCheck } from '../../engine/index.js';
+import { registry } from '../../registry/index.js';
+import { manifestPath, stateDirFor } from '../context.js';
+import { c } from '../output.js';
+import { run, withGlobals } from './common.js';
+
+export function registerDoctor(program: Command): void {
+  withGlobals(program.command('doctor'))
+    .description('what each target needs on this machine, what is missing and how to fix it')
+    .action(
+      run(async (opts, out) => {
+        const stateDir = stateDirFor(manifestPath(opts));
+        const checks: DoctorCheck[] = [];
+        const [major, minor] = process.versions.node.split('.').map(Number) as [number, number];
+        checks.push({ name: 'node', ok: major > 20 || (major === 20 && minor >= 18), detail: `v${process.versions.node}`, hint: 'install Node.js 20.18 or newer' });
+        try {
+          const db = new Database(':memory:');
+          checks.push({ name: 'sqlite (better-sqlite3)', ok: true, detail: `SQLite ${(db.prepare('select sqlite_version() v').get() as { v: string }).v}` });
+          db.close();
+        } catch (e) {
+          checks.push({ name: 'sqlite (better-sqlite3)', ok: false, detail: (e as Error).message, hint: 'reinstall with `npm ci` (needs python3, make and g++ to build the addon)' });
+        }
+        try {
+          mkdirSync(stateDir, { recursive: true });
+          accessSync(stateDir, constants.W_OK);
+          checks.push({ name: 'state directory', ok: true, detail: `${stateDir} is writable${existsSync(join(stateDir, 'state.db')) ? ' (state.db present)' : ''}` });
+        } catch (e) {
+          checks.push({ name: 'state directory', ok: false, detail: `${stateDir}: ${(e as Error).message}`, hint: 'set GANTRY_HOME to a writable directory' });
+        }
+        for (const type of registry.types()) checks.push(...(await registry.get(type)!.doctor({ stateDir })));
+        const ok = checks.every((ch) => ch.ok);
+        out.result({ ok, checks }, () => [...checks.map((ch) => `${ch.ok ? c.green('✓') : c.red('✗')} ${ch.name}: ${ch.detail}${!ch.ok && ch.hint ? c.dim(` (fix: ${ch.hint})`) : ''}`), ok ? c.green('all good') : c.red('some checks failed')]);
+        return ok ? 0 : 1;
+      }),
+    );
+}

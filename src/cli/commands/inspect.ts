@@ -1,0 +1,90 @@
+import type { Command } from 'commander';
+import { DEFAULTS } from '../../core/defaults.js';
+import { GantryError } from '../../core/errors.js';
+import { c } from '../output.js';
+import { run, withGlobals, withSession } from './common.js';
+
+const stateColor = (s: string): string => (s === 'running' ? c.green(s) : s === 'degraded' ? c.yellow(s) : s === 'stopped' ? c.dim(s) : s);
+
+export function registerInspect(program: Command): void {
+  withGlobals(program.command('status'))
+    .description('what runs now: release, state, instances and their health, the access URL')
+    .action(
+      run(async (opts, out) =>
+        withSession(opts, out, async (s) => {
+          const st = await s.engine.status(s.loaded, opts.target);
+          out.result(st, () =>
+            st.targets.flatMap((t) => [
+              `${c.bold(st.app)} on ${c.bold(t.target)} (${t.type}): ${stateColor(t.state)}${t.release ? `, release ${t.release}` : ''}`,
+              ...(t.url ? [`  url: ${t.url}`] : []),
+              ...t.instances.map((i) => `  ${i.healthy ? c.green('●') : c.red('●')} ${i.id}  ${i.state}${i.routed ? ' routed' : ''}  pid ${i.pid ?? '-'}  restarts ${i.restarts}  ${i.url}${i.detail ? c.dim(`  (${i.detail})`) : ''}`),
+              ...(t.deploying ? [c.yellow(`  deploy in progress: ${t.deploying.holder} since ${t.deploying.since}${t.deploying.waiting ? `, waiting for ${t.deploying.waiting}` : ''}`)] : []),
+              ...(t.last_deployment ? [c.dim(`  last: ${t.last_deployment.kind} ${t.last_deployment.status}${t.last_deployment.reason ? ` (${t.last_deployment.reason})` : ''}`)] : []),
+              ...(t.reconciled ?? []).map((r) => c.yellow(`  reconciled interrupted deployment ${r.deployment} (at ${r.interrupted_at}): ${r.outcome}`)),
+            ]),
+          );
+          return 0;
+        }),
+      ),
+    );
+
+  withGlobals(program.command('releases'))
+    .description('kept releases, newest first; marks the current one')
+    .action(
+      run(async (opts, out) =>
+        withSession(opts, out, async (s) => {
+          const list = await s.engine.releases(s.loaded, opts.target);
+          out.result(list, () => (list.length ? list.map((r) => `${r.current ? c.green('*') : ' '} ${r.release}  ${r.status.padEnd(10)}  ${r.created_at}`) : ['no releases yet']));
+          return 0;
+        }),
+      ),
+    );
+
+  withGlobals(program.command('logs'), { shortFile: false })
+    .description("the app's own output (stdout and stderr of its instances)")
+    .option('-n, --lines <n>', 'lines to show', String(DEFAULTS.logsTailLines))
+    .option('-f, --follow', 'keep printing new lines (Ctrl-C to stop)')
+    .addHelpText('after', '\nExamples:\n  gantry logs -n 20\n  gantry logs -f\n  gantry logs --file examples/hello-node/gantry.yaml --json')
+    .action(
+      run<{ lines: string; follow?: boolean }>(async (opts, out) =>
+        withSession(opts, out, async (s) => {
+          const n = Number(opts.lines);
+          if (!Number.isInteger(n) || n < 0) throw new GantryError('USAGE', `-n wants a whole number, got "${opts.lines}"`, 'e.g. gantry logs -n 50');
+          const ac = new AbortController();
+          process.once('SIGINT', () => ac.abort());
+          const lines = [];
+          for await (const l of s.engine.logs(s.loaded, opts.target, { lines: n, follow: Boolean(opts.follow) && !opts.json, signal: ac.signal })) {
+            if (opts.json) lines.push(l);
+            else process.stdout.write(`${c.dim(l.instance)} ${l.stream === 'err' ? c.red(l.text) : l.text}\n`);
+          }
+          if (opts.json) out.result(lines, () => []);
+          return 0;
+        }),
+      ),
+    );
+
+  withGlobals(program.command('events [deployment]'))
+    .description('what the engine did: the events of a deployment, or the latest events')
+    .option('-n, --lines <n>', 'how many recent events', '50')
+    .action(
+      run<{ lines: string }>(async (opts, out, deployment) =>
+        withSession(opts, out, async (s) => {
+          const events = s.engine.events(s.loaded, opts.target, { deploymentId: deployment, limit: Number(opts.lines) });
+          out.result(events, () => events.map((e) => `${c.dim(e.at)} ${e.level === 'error' ? c.red(e.level) : e.level} ${e.deploymentId ?? ''} ${e.message}`));
+          return 0;
+        }),
+      ),
+    );
+
+  withGlobals(program.command('history'))
+    .description('recent deployments with their outcome')
+    .action(
+      run(async (opts, out) =>
+        withSession(opts, out, async (s) => {
+          const list = s.engine.history(s.loaded, opts.target);
+          out.result(list, () => list.map((d) => `${d.id}  ${d.kind.padEnd(8)} ${d.status.padEnd(11)} ${d.release ?? ''}  ${d.createdAt}${d.reason ? c.dim(`  ${d.reason}`) : ''}`));
+          return 0;
+        }),
+      ),
+    );
+}

@@ -1,0 +1,55 @@
+import type { Command } from 'commander';
+import { describeStep } from '../../engine/index.js';
+import { c } from '../output.js';
+import { printDeployResult, run, withGlobals, withSession } from './common.js';
+
+interface WaitOpt {
+  wait?: boolean;
+  dryRun?: boolean;
+}
+
+export function registerLifecycle(program: Command): void {
+  withGlobals(program.command('deploy'))
+    .description('build a new release and roll it out with the manifest\'s strategy, health-gated')
+    .option('--wait', 'queue behind a deploy in progress instead of failing')
+    .option('--dry-run', 'print the plan (same as `gantry plan`) and change nothing')
+    .addHelpText('after', '\nExamples:\n  gantry deploy\n  gantry deploy --target box --env production --json\n  gantry deploy --dry-run')
+    .action(
+      run<WaitOpt>(async (opts, out) =>
+        withSession(opts, out, async (s) => {
+          if (opts.dryRun) return printPlan(await s.engine.plan(s.loaded, opts.target), out);
+          return printDeployResult(out, await s.engine.deploy(s.loaded, opts.target, { wait: opts.wait }));
+        }),
+      ),
+    );
+
+  withGlobals(program.command('plan'))
+    .description('print what a deploy would do, step by step, with no side effect')
+    .action(run(async (opts, out) => withSession(opts, out, async (s) => printPlan(await s.engine.plan(s.loaded, opts.target), out))));
+
+  withGlobals(program.command('rollback [release]'))
+    .description('return to the last known-good release (or RELEASE) without rebuilding')
+    .option('--wait', 'queue behind a deploy in progress instead of failing')
+    .addHelpText('after', '\nExamples:\n  gantry rollback\n  gantry rollback 20261124T101500123Z-3f2a9c0d1e')
+    .action(run<WaitOpt>(async (opts, out, release) => withSession(opts, out, async (s) => printDeployResult(out, await s.engine.rollback(s.loaded, opts.target, release, { wait: opts.wait })))));
+
+  for (const [name, what] of [
+    ['start', 'start the current release again after `gantry stop`'],
+    ['stop', 'drain and stop every instance and the proxy'],
+    ['restart', 'replace every instance with a fresh one of the same release, health-gated, no downtime'],
+  ] as const) {
+    withGlobals(program.command(name))
+      .description(what)
+      .option('--wait', 'queue behind a deploy in progress instead of failing')
+      .action(run<WaitOpt>(async (opts, out) => withSession(opts, out, async (s) => printDeployResult(out, await s.engine[name](s.loaded, opts.target, { wait: opts.wait })))));
+  }
+}
+
+function printPlan(plan: Awaited<ReturnType<import('../../engine/index.js').Engine['plan']>>, out: import('../output.js').Output): number {
+  out.result(plan, () => [
+    `${c.bold('plan')} for ${plan.app} → ${plan.target}: ${plan.new_release ? `new release ${c.bold(plan.release)}` : `release ${plan.release} (unchanged)`}, ${plan.strategy}, ${plan.instances} instance(s)`,
+    ...plan.steps.map((s, i) => `  ${String(i + 1).padStart(2)}. ${describeStep(s)}`),
+    ...(plan.url ? [`  url: ${plan.url}`] : []),
+  ]);
+  return 0;
+}

@@ -1,0 +1,59 @@
+import { existsSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { DEFAULTS } from '../core/defaults.js';
+import { GantryError } from '../core/errors.js';
+import { Engine, type EngineEvent } from '../engine/index.js';
+import { loadManifest, type LoadedManifest } from '../manifest/index.js';
+import { registry } from '../registry/index.js';
+import { Store } from '../store/index.js';
+
+export interface GlobalOptions {
+  file: string;
+  target?: string;
+  env?: string;
+  json?: boolean;
+}
+
+/** `.gantry` beside the manifest, unless GANTRY_HOME says otherwise. */
+export function stateDirFor(manifestFile: string): string {
+  return process.env.GANTRY_HOME ? resolve(process.env.GANTRY_HOME) : join(dirname(resolve(manifestFile)), DEFAULTS.stateDirName);
+}
+
+export function manifestPath(opts: GlobalOptions): string {
+  return resolve(opts.file || DEFAULTS.manifestFile);
+}
+
+export function loadFor(opts: GlobalOptions): LoadedManifest {
+  const file = manifestPath(opts);
+  if (!existsSync(file)) throw new GantryError('MANIFEST_NOT_FOUND', `no manifest at ${file}`, 'run `gantry init` to write one, or pass -f path/to/gantry.yaml');
+  return loadManifest(file, {
+    env: opts.env,
+    knownTargetTypes: registry.types(),
+    targetSchemas: (type) => registry.get(type)?.configSchema,
+  });
+}
+
+function actor(): string {
+  try {
+    return `cli:${userInfo().username}`;
+  } catch {
+    return 'cli:unknown';
+  }
+}
+
+export interface Session {
+  loaded: LoadedManifest;
+  engine: Engine;
+  store: Store;
+  stateDir: string;
+  close(): void;
+}
+
+export function openSession(opts: GlobalOptions, onEvent?: (e: EngineEvent) => void): Session {
+  const loaded = loadFor(opts);
+  const stateDir = stateDirFor(loaded.file);
+  const store = new Store(join(stateDir, 'state.db'));
+  const engine = new Engine({ store, registry, stateDir, actor: actor(), onEvent });
+  return { loaded, engine, store, stateDir, close: () => store.close() };
+}

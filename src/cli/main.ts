@@ -1,0 +1,33 @@
+import { Command, CommanderError } from 'commander';
+import { readFileSync } from 'node:fs';
+import { registerDoctor } from './commands/doctor.js';
+import { registerInit } from './commands/init.js';
+import { registerInspect } from './commands/inspect.js';
+import { registerLifecycle } from './commands/lifecycle.js';
+import { registerValidate } from './commands/validate.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+const program = new Command('gantry')
+  .description('Deploy an app described once in gantry.yaml: build, ship, run, health-gate, roll back.')
+  .version(pkg.version)
+  .showHelpAfterError('(run with --help for usage)')
+  .addHelpText('after', '\nExamples:\n  gantry init                 write a gantry.yaml for the app here\n  gantry deploy               build and roll out a release\n  gantry status --json        what runs now\n  gantry rollback             back to the last known-good release\n\nExit codes: 0 ok, 1 operation failed, 2 bad usage or invalid input.');
+
+registerInit(program);
+registerValidate(program);
+registerLifecycle(program);
+registerInspect(program);
+registerDoctor(program);
+
+program.exitOverride();
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    // --help and --version exit 0; anything else commander rejects is bad usage.
+    process.exitCode = err.exitCode === 0 ? 0 : 2;
+  } else {
+    throw err;
+  }
+}

@@ -1,0 +1,654 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { DEFAULTS } from '../core/defaults.js';
+import { GantryError, isGantryError } from '../core/errors.js';
+import type { LoadedManifest, Manifest } from '../manifest/index.js';
+import type { DeploymentRecord, ReleaseRecord, Store, TargetRecord } from '../store/index.js';
+import { executeSteps, HealthGateError, type ExecutionContext } from './executor.js';
+import { probe, resolveHealth, waitHealthy } from './health.js';
+import { acquireLock } from './lock.js';
+import { planRollout, type Step } from './plan.js';
+import type { TargetRegistry } from './registry.js';
+import { newInstanceId, newReleaseId } from './release-id.js';
+import { hashSource } from './source.js';
+import type { Artifact, ObservedInstance, ReleaseRef, Target, TargetContext, TargetRuntime } from './target.js';
+
+export type EngineEventLevel = 'info' | 'warn' | 'error';
+export interface EngineEvent {
+  at: string;
+  level: EngineEventLevel;
+  app: string;
+  target: string;
+  deploymentId?: string;
+  step?: string;
+  message: string;
+  data?: unknown;
+}
+
+export interface EngineOptions {
+  store: Store;
+  registry: TargetRegistry;
+  stateDir: string;
+  actor: string;
+  onEvent?: (e: EngineEvent) => void;
+}
+
+export type DeployStatus = 'succeeded' | 'failed' | 'rolled_back';
+
+export interface DeployResult {
+  id: string;
+  app: string;
+  target: string;
+  kind: DeploymentRecord['kind'];
+  release?: string;
+  previous_release?: string;
+  status: DeployStatus;
+  url?: string;
+  duration_ms: number;
+  reason?: string;
+  error?: { code: string; message: string; hint?: string };
+  logs?: string[];
+  reconciled?: ReconcileReport[];
+}
+
+export interface ReconcileReport {
+  deployment: string;
+  interrupted_at?: string;
+  outcome: 'completed' | 'rolled_back' | 'stopped';
+  release?: string;
+}
+
+export interface PlanResult {
+  app: string;
+  target: string;
+  release: string;
+  new_release: boolean;
+  strategy: string;
+  instances: number;
+  url?: string;
+  steps: Step[];
+}
+
+export interface InstanceStatus {
+  id: string;
+  release: string;
+  healthy: boolean;
+  routed: boolean;
+  url: string;
+  state: string;
+  pid?: number;
+  restarts: number;
+  detail?: string;
+}
+
+export interface TargetStatus {
+  target: string;
+  type: string;
+  release?: string;
+  state: 'running' | 'stopped' | 'degraded' | 'not_deployed';
+  desired: { state: string; instances: number };
+  instances: InstanceStatus[];
+  url?: string;
+  deploying?: { id: string; holder: string; since: string; waiting?: string };
+  last_deployment?: { id: string; kind: string; status: string; release?: string; reason?: string; finished_at?: string };
+  reconciled?: ReconcileReport[];
+  traffic?: unknown;
+}
+
+export interface ReleaseInfo {
+  release: string;
+  created_at: string;
+  status: string;
+  current: boolean;
+  last_good_at?: string;
+}
+
+/** Everything the engine needs for one app+target, opened once per operation. */
+interface Opened {
+  loaded: LoadedManifest;
+  manifest: Manifest;
+  app: string;
+  name: string;
+  target: Target<any>;
+  ctx: TargetContext<any>;
+  record: TargetRecord;
+  runtime: TargetRuntime;
+}
+
+
+export class Engine {
+  constructor(private readonly opts: EngineOptions) {}
+
+  private get store(): Store {
+    return this.opts.store;
+  }
+
+  // ---- opening a target ---------------------------------------------------
+
+  targetNames(loaded: LoadedManifest): string[] {
+    return Object.keys(loaded.manifest.targets);
+  }
+
+  private resolveTargetName(loaded: LoadedManifest, name?: string): string {
+    const names = this.targetNames(loaded);
+    if (!name) return names[0]!;
+    if (!names.includes(name)) throw new GantryError('TARGET_UNKNOWN', `no target named "${name}" in ${loaded.file}`, `targets defined: ${names.join(', ')}`);
+    return name;
+  }
+
+  private async open(loaded: LoadedManifest, name?: string): Promise<Opened> {
+    const targetName = this.resolveTargetName(loaded, name);
+    const { type, ...rawConfig } = loaded.manifest.targets[targetName] as { type: string } & Record<string, unknown>;
+    const target = this.opts.registry.get(type);
+    if (!target) throw new GantryError('TARGET_UNKNOWN', `unknown target type "${type}" for target "${targetName}"`, `known types: ${this.opts.registry.types().join(', ')}`);
+    const parsed = target.configSchema.safeParse(rawConfig);
+    if (!parsed.success) throw new GantryError('MANIFEST_INVALID', `targets.${targetName}: ${parsed.error.issues.map((i) => i.message).join('; ')}`, 'run `gantry validate` for details');
+    const app = loaded.manifest.app;
+    const record = this.store.ensureTarget(app, targetName, type);
+    const ctx: TargetContext<any> = {
+      app,
+      targetName,
+      config: parsed.data,
+      appDir: loaded.dir,
+      stateDir: this.opts.stateDir,
+      settings: record.settings,
+      saveSettings: (next) => {
+        ctx.settings = next;
+        this.store.updateTarget(app, targetName, { settings: next });
+      },
+      emit: (level, message, data) => this.emit({ app, target: targetName }, level, message, undefined, data),
+    };
+    const runtime = await target.runtime(ctx);
+    return { loaded, manifest: loaded.manifest, app, name: targetName, target, ctx, record, runtime };
+  }
+
+  private emit(where: { app: string; target: string; deploymentId?: string }, level: EngineEventLevel, message: string, step?: string, data?: unknown): void {
+    const e = this.store.insertEvent({ app: where.app, target: where.target, deploymentId: where.deploymentId, level, message, step, data });
+    this.opts.onEvent?.({ at: e.at, level, app: where.app, target: where.target, deploymentId: where.deploymentId, step, message, data });
+  }
+
+  // ---- releases -----------------------------------------------------------
+
+  /** What makes a release: the code and the resolved manifest (never secret values). */
+  private contentHash(o: Opened): string {
+    const source = hashSource(o.loaded.dir, [this.opts.stateDir]);
+    return createHash('sha256').update(source).update(JSON.stringify(releaseManifest(o.manifest))).digest('hex');
+  }
+
+  private releaseRef(rel: ReleaseRecord): ReleaseRef & { env: Record<string, string> } {
+    const m = rel.manifest as unknown as Manifest;
+    return { id: rel.id, artifact: rel.artifact as Artifact, run: { command: m.run?.command, port: m.run?.port ?? DEFAULTS.run.port }, env: stringEnv(m.env) };
+  }
+
+  private appEnv(o: Opened, rel: ReleaseRef & { env: Record<string, string> }, instance: string): Record<string, string> {
+    return { ...rel.env, GANTRY_APP: o.app, GANTRY_TARGET: o.name, GANTRY_RELEASE: rel.id, GANTRY_INSTANCE: instance };
+  }
+
+  // ---- deploy / rollback / restart -----------------------------------------
+
+  async plan(loaded: LoadedManifest, targetName?: string): Promise<PlanResult> {
+    const o = await this.open(loaded, targetName);
+    try {
+      const hash = this.contentHash(o);
+      const current = o.record.currentRelease ? this.store.getRelease(o.app, o.name, o.record.currentRelease) : undefined;
+      const release = current && current.contentHash === hash ? current.id : newReleaseId(hash);
+      const routed = await o.runtime.routes();
+      const count = o.manifest.run.instances;
+      const steps: Step[] = [{ kind: 'build', release }, ...this.rolloutSteps(o, release, count, routed), { kind: 'record', release }];
+      return { app: o.app, target: o.name, release, new_release: release !== current?.id, strategy: o.manifest.strategy.type, instances: count, url: await o.runtime.accessUrl(), steps };
+    } finally {
+      await o.runtime.close();
+    }
+  }
+
+  private rolloutSteps(o: Opened, release: string, count: number, routed: Array<{ instance: string; release: string }>): Step[] {
+    const s = o.manifest.strategy;
+    return planRollout({
+      release,
+      newInstances: Array.from({ length: count }, (_, i) => newInstanceId(release, i)),
+      old: routed.map((r) => ({ instance: r.instance, release: r.release })),
+      strategy: { type: s.type, maxSurge: s.max_surge ?? DEFAULTS.strategy.maxSurge, maxUnavailable: s.max_unavailable ?? DEFAULTS.strategy.maxUnavailable },
+      exclusive: o.manifest.exclusive ?? false,
+    });
+  }
+
+  async deploy(loaded: LoadedManifest, targetName: string | undefined, opts: { wait?: boolean } = {}): Promise<DeployResult> {
+    return this.withTarget(loaded, targetName, 'deploy', opts.wait ?? false, async (o, reconciled) => {
+      const hash = this.contentHash(o);
+      const releaseId = newReleaseId(hash);
+      return this.rollout(o, {
+        kind: 'deploy',
+        releaseId,
+        count: o.manifest.run.instances,
+        reconciled,
+        build: async () => {
+          const artifact = await o.target.build({ releaseId, sourceDir: o.loaded.dir, build: o.manifest.build, env: stringEnv(o.manifest.env) }, o.ctx);
+          return this.store.insertRelease({ id: releaseId, app: o.app, target: o.name, contentHash: hash, artifact, manifest: releaseManifest(o.manifest), status: 'built' });
+        },
+      });
+    });
+  }
+
+  async rollback(loaded: LoadedManifest, targetName: string | undefined, releaseId: string | undefined, opts: { wait?: boolean } = {}): Promise<DeployResult> {
+    return this.withTarget(loaded, targetName, 'rollback', opts.wait ?? false, async (o, reconciled) => {
+      const rel = releaseId ? this.store.getRelease(o.app, o.name, releaseId) : this.lastKnownGood(o);
+      if (!rel || rel.deleted) {
+        throw new GantryError('RELEASE_NOT_FOUND', releaseId ? `release ${releaseId} is not kept for ${o.app} on ${o.name}` : `there is no earlier known-good release of ${o.app} on ${o.name} to roll back to`, 'list the kept releases with `gantry releases`');
+      }
+      return this.rollout(o, { kind: 'rollback', releaseId: rel.id, count: o.record.instances, reconciled, existing: rel });
+    });
+  }
+
+  async restart(loaded: LoadedManifest, targetName: string | undefined, opts: { wait?: boolean } = {}): Promise<DeployResult> {
+    return this.withTarget(loaded, targetName, 'restart', opts.wait ?? false, async (o, reconciled) => {
+      const rel = this.currentRelease(o);
+      // A restart replaces every instance with a fresh one of the same release, health-gated like a deploy.
+      return this.rollout(o, { kind: 'restart', releaseId: rel.id, count: o.record.instances, reconciled, existing: rel });
+    });
+  }
+
+  async start(loaded: LoadedManifest, targetName: string | undefined, opts: { wait?: boolean } = {}): Promise<DeployResult> {
+    return this.withTarget(loaded, targetName, 'start', opts.wait ?? false, async (o, reconciled) => {
+      const rel = this.currentRelease(o);
+      const started = Date.now();
+      const d = this.store.insertDeployment({ id: newDeploymentId(), app: o.app, target: o.name, targetType: o.target.type, kind: 'start', actor: this.opts.actor, release: rel.id, previousRelease: rel.id });
+      this.store.updateTarget(o.app, o.name, { desiredState: 'running' });
+      try {
+        await this.ensureServing(o, rel, o.record.instances, d.id);
+        const url = await o.runtime.accessUrl();
+        this.store.updateDeployment(d.id, { status: 'succeeded', accessUrl: url });
+        return { id: d.id, app: o.app, target: o.name, kind: 'start', release: rel.id, status: 'succeeded', url, duration_ms: Date.now() - started, reconciled };
+      } catch (err) {
+        const e = toGantryError(err);
+        this.store.updateDeployment(d.id, { status: 'failed', reason: e.message });
+        return { id: d.id, app: o.app, target: o.name, kind: 'start', release: rel.id, status: 'failed', duration_ms: Date.now() - started, reason: e.message, error: e.toJSON(), logs: err instanceof HealthGateError ? err.logTail : undefined };
+      }
+    });
+  }
+
+  async stop(loaded: LoadedManifest, targetName: string | undefined, opts: { wait?: boolean } = {}): Promise<DeployResult> {
+    return this.withTarget(loaded, targetName, 'stop', opts.wait ?? false, async (o, reconciled) => {
+      const started = Date.now();
+      const d = this.store.insertDeployment({ id: newDeploymentId(), app: o.app, target: o.name, targetType: o.target.type, kind: 'stop', actor: this.opts.actor, release: o.record.currentRelease });
+      this.store.updateTarget(o.app, o.name, { desiredState: 'stopped' });
+      this.emit({ app: o.app, target: o.name, deploymentId: d.id }, 'info', 'stopping all instances and the proxy');
+      await o.runtime.shutdown(o.manifest.strategy.stop_timeout ?? DEFAULTS.strategy.stopTimeoutMs);
+      this.store.updateDeployment(d.id, { status: 'succeeded' });
+      return { id: d.id, app: o.app, target: o.name, kind: 'stop', release: o.record.currentRelease, status: 'succeeded', duration_ms: Date.now() - started, reconciled };
+    });
+  }
+
+  private currentRelease(o: Opened): ReleaseRecord {
+    const rel = o.record.currentRelease ? this.store.getRelease(o.app, o.name, o.record.currentRelease) : undefined;
+    if (!rel) throw new GantryError('NOT_DEPLOYED', `${o.app} has not been deployed to ${o.name} yet`, 'run `gantry deploy` first');
+    return rel;
+  }
+
+  /** The most recent release other than the current one that served healthily. */
+  private lastKnownGood(o: Opened): ReleaseRecord | undefined {
+    return this.store.listReleases(o.app, o.name).find((r) => r.id !== o.record.currentRelease && r.lastGoodAt);
+  }
+
+  /** Lock, reconcile interrupted work, run, unlock. */
+  private async withTarget<T>(loaded: LoadedManifest, targetName: string | undefined, command: string, wait: boolean, fn: (o: Opened, reconciled: ReconcileReport[]) => Promise<T>): Promise<T> {
+    const o = await this.open(loaded, targetName);
+    const unlock = await acquireLock(this.store, o.app, o.name, {
+      command,
+      wait,
+      onWait: (h) => this.emit({ app: o.app, target: o.name }, 'info', `waiting for the deploy lock held by ${h.holder} since ${h.acquiredAt}`, 'lock'),
+      onStale: (s) => this.emit({ app: o.app, target: o.name }, 'warn', `took over a stale lock of ${s.holder} (process gone)`, 'lock'),
+    });
+    try {
+      o.record = this.store.getTarget(o.app, o.name)!;
+      const reconciled = await this.reconcileLocked(o);
+      o.record = this.store.getTarget(o.app, o.name)!;
+      return await fn(o, reconciled);
+    } finally {
+      unlock();
+      await o.runtime.close();
+    }
+  }
+
+  private async rollout(
+    o: Opened,
+    spec: { kind: DeploymentRecord['kind']; releaseId: string; count: number; reconciled: ReconcileReport[]; build?: () => Promise<ReleaseRecord>; existing?: ReleaseRecord },
+  ): Promise<DeployResult> {
+    const started = Date.now();
+    const previous = o.record.currentRelease;
+    const d = this.store.insertDeployment({
+      id: newDeploymentId(),
+      app: o.app,
+      target: o.name,
+      targetType: o.target.type,
+      kind: spec.kind,
+      actor: this.opts.actor,
+      release: spec.releaseId,
+      previousRelease: previous,
+      platformConfig: redact(o.ctx.config),
+    });
+    const where = { app: o.app, target: o.name, deploymentId: d.id };
+    const emit = (level: EngineEventLevel, message: string, step?: string, data?: unknown): void => this.emit(where, level, message, step, data);
+    const health = resolveHealth(o.manifest.health);
+    const finish = (status: DeployStatus, extra: Partial<DeployResult> = {}): DeployResult => {
+      const result: DeployResult = { id: d.id, app: o.app, target: o.name, kind: spec.kind, release: spec.releaseId, previous_release: previous, status, duration_ms: Date.now() - started, reconciled: spec.reconciled.length ? spec.reconciled : undefined, ...extra };
+      this.store.updateDeployment(d.id, { status, reason: result.reason, accessUrl: result.url, waiting: undefined });
+      this.store.audit(this.opts.actor, spec.kind, o.app, o.name, { deployment: d.id, release: spec.releaseId, status });
+      emit(status === 'succeeded' ? 'info' : 'error', `${spec.kind} ${status}${result.reason ? `: ${result.reason}` : ''}`, 'result', { status });
+      return result;
+    };
+
+    let url: string | undefined;
+    let release = spec.existing;
+    try {
+      url = (await o.runtime.ensureRouter()).url;
+      this.store.updateDeployment(d.id, { accessUrl: url });
+      const routed = await o.runtime.routes();
+      const rollout = this.rolloutSteps(o, spec.releaseId, spec.count, routed);
+      const steps: Step[] = [...(spec.build ? [{ kind: 'build', release: spec.releaseId } as Step] : []), ...rollout, { kind: 'record', release: spec.releaseId }];
+      this.store.insertSteps(d.id, steps.map((s) => ({ kind: s.kind, params: s })));
+      this.store.updateDeployment(d.id, { plan: steps });
+      emit('info', `${spec.kind} ${o.app} release ${spec.releaseId} to ${o.name} (${o.target.type}, ${o.manifest.exclusive ? 'exclusive' : o.manifest.strategy.type}, ${spec.count} instance${spec.count === 1 ? '' : 's'})`, 'plan', { steps: steps.length });
+      if (o.manifest.exclusive) emit('info', 'exclusive: the old release stops (after draining) before the new one starts; new requests are held meanwhile', 'plan');
+
+      const releases = new Map<string, ReleaseRef & { env: Record<string, string> }>();
+      if (release) releases.set(release.id, this.releaseRef(release));
+      const exec: ExecutionContext = {
+        store: this.store,
+        deploymentId: d.id,
+        runtime: o.runtime,
+        releases,
+        appEnv: (rel, inst) => this.appEnv(o, releases.get(rel)!, inst),
+        health,
+        drainTimeoutMs: o.manifest.strategy.drain_timeout ?? DEFAULTS.strategy.drainTimeoutMs,
+        stopTimeoutMs: o.manifest.strategy.stop_timeout ?? DEFAULTS.strategy.stopTimeoutMs,
+        emit,
+        onWait: (what) => {
+          this.store.updateDeployment(d.id, { waiting: what });
+          if (what) emit('info', `waiting for ${what}`, 'wait');
+        },
+        custom: {
+          build: async () => {
+            release = await spec.build!();
+            releases.set(release.id, this.releaseRef(release));
+            this.store.updateDeployment(d.id, { externalId: release.artifact.ref as string });
+          },
+          record: async () => {
+            this.store.updateTarget(o.app, o.name, { currentRelease: spec.releaseId, desiredState: 'running', instances: spec.count });
+            if (previous && previous !== spec.releaseId) this.store.setReleaseStatus(o.app, o.name, previous, 'superseded');
+            this.store.setReleaseStatus(o.app, o.name, spec.releaseId, 'active', true);
+            await o.runtime.markCurrent(releases.get(spec.releaseId)!);
+          },
+        },
+      };
+      await executeSteps(exec, steps);
+      await this.prune(o, emit);
+      return finish('succeeded', { url });
+    } catch (err) {
+      const e = toGantryError(err);
+      emit('error', e.message, 'error', e.toJSON());
+      if (release && spec.kind === 'deploy') this.store.setReleaseStatus(o.app, o.name, release.id, 'failed');
+      const restored = await this.restoreAfterFailure(o, previous, spec.releaseId, d.id).catch((re: unknown) => {
+        emit('error', `could not restore the previous release: ${(re as Error).message}`, 'rollback');
+        return false;
+      });
+      const logs = err instanceof HealthGateError ? err.logTail : undefined;
+      const reason = `${e.message}${restored ? `; release ${previous} keeps serving` : ''}`;
+      return finish(restored ? 'rolled_back' : 'failed', { url, reason, error: e.toJSON(), logs });
+    }
+  }
+
+  /**
+   * After a failed rollout: the previous release serves again with its full
+   * instance count and every instance of the failed release is stopped.
+   */
+  private async restoreAfterFailure(o: Opened, previous: string | undefined, failed: string, deploymentId: string): Promise<boolean> {
+    const prev = previous ? this.store.getRelease(o.app, o.name, previous) : undefined;
+    if (prev && previous !== failed) {
+      await this.ensureServing(o, prev, o.record.instances, deploymentId);
+      return true;
+    }
+    // First deploy (or restart of the same release) failed: nothing earlier to go back to.
+    const routed = new Set((await o.runtime.routes()).map((r) => r.instance));
+    if (routed.size === 0) {
+      // Nothing ever served: leave nothing running (no proxy answering 503 forever).
+      await o.runtime.shutdown(DEFAULTS.strategy.stopTimeoutMs);
+      return false;
+    }
+    for (const i of await o.runtime.instances()) if (!routed.has(i.id) && i.release === failed) await o.runtime.stopInstance(i.id, DEFAULTS.strategy.stopTimeoutMs);
+    return false;
+  }
+
+  /**
+   * Converge on `rel` serving with `count` healthy routed instances and nothing
+   * else running: keep healthy instances of it, start what is missing
+   * (health-gated), route, then drain and stop everything else.
+   */
+  private async ensureServing(o: Opened, rel: ReleaseRecord, count: number, deploymentId?: string): Promise<void> {
+    const where = { app: o.app, target: o.name, deploymentId };
+    await o.runtime.ensureRouter();
+    const health = resolveHealth((rel.manifest as unknown as Manifest).health ?? o.manifest.health);
+    const observed = await o.runtime.instances();
+    const keep: ObservedInstance[] = [];
+    for (const i of observed) {
+      if (keep.length >= count || i.release !== rel.id || i.state === 'stopped' || i.state === 'stopping') continue;
+      if ((await probe(o.runtime, i, health)).ok) keep.push(i);
+    }
+    const ref = this.releaseRef(rel);
+    const started = [];
+    for (let idx = keep.length; idx < count; idx++) {
+      const id = newInstanceId(rel.id, idx);
+      this.emit(where, 'info', `start instance ${id} of ${rel.id}`, 'startInstance');
+      const h = await o.runtime.startInstance({ id, index: idx, release: ref, env: this.appEnv(o, ref, id) });
+      const r = await waitHealthy(o.runtime, h, health);
+      if (!r.ok) throw new GantryError('HEALTH_FAILED', `instance ${id} of ${rel.id} did not become healthy: ${r.detail}`, 'see `gantry logs`');
+      started.push(h);
+    }
+    const serving = [...keep, ...started];
+    await o.runtime.setRoutes(serving.map((h) => ({ instance: h.id, release: rel.id, url: `http://${h.endpoint.host}:${h.endpoint.port}`, weight: 1 })));
+    const servingIds = new Set(serving.map((h) => h.id));
+    const others = (await o.runtime.instances()).filter((i) => !servingIds.has(i.id));
+    if (others.length) {
+      await o.runtime.drain(others.map((i) => i.id), o.manifest.strategy.drain_timeout ?? DEFAULTS.strategy.drainTimeoutMs);
+      for (const i of others) await o.runtime.stopInstance(i.id, o.manifest.strategy.stop_timeout ?? DEFAULTS.strategy.stopTimeoutMs);
+    }
+    await o.runtime.markCurrent(ref);
+  }
+
+  /** Retention: keep the newest N, and never the current or the last known-good release. */
+  private async prune(o: Opened, emit: (level: EngineEventLevel, message: string) => void): Promise<void> {
+    const record = this.store.getTarget(o.app, o.name)!;
+    const all = this.store.listReleases(o.app, o.name);
+    const lkg = all.find((r) => r.id !== record.currentRelease && r.lastGoodAt);
+    const keep = new Set([...all.slice(0, DEFAULTS.releasesKept).map((r) => r.id), record.currentRelease, lkg?.id]);
+    for (const r of all) {
+      if (keep.has(r.id)) continue;
+      try {
+        await o.target.removeArtifact(r.artifact as Artifact, o.ctx);
+        this.store.markReleaseDeleted(o.app, o.name, r.id);
+        emit('info', `pruned release ${r.id}`);
+      } catch (err) {
+        emit('warn', `could not prune release ${r.id}: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  // ---- crash recovery --------------------------------------------------------
+
+  /**
+   * Finish or undo deployments whose engine died (we hold the lock, so their
+   * process is gone). Forward when traffic already went wholly to the new
+   * release and it is healthy; otherwise back to the previous release.
+   */
+  private async reconcileLocked(o: Opened): Promise<ReconcileReport[]> {
+    const reports: ReconcileReport[] = [];
+    for (const d of this.store.unfinishedDeployments(o.app, o.name)) {
+      if (d.pid === process.pid) continue;
+      const steps = this.store.listSteps(d.id);
+      const at = steps.find((s) => s.status === 'running') ?? steps.find((s) => s.status === 'pending');
+      const where = { app: o.app, target: o.name, deploymentId: d.id };
+      const interruptedAt = at ? `${at.kind} (step ${at.idx + 1} of ${steps.length})` : 'after its last step';
+      this.emit(where, 'warn', `deployment ${d.id} was interrupted at ${interruptedAt}; reconciling`, 'reconcile');
+      const routes = await o.runtime.routes();
+      const newRel = d.release ? this.store.getRelease(o.app, o.name, d.release) : undefined;
+      const allNew = newRel && routes.length > 0 && routes.every((r) => r.release === newRel.id);
+      const count = d.kind === 'deploy' ? o.manifest.run.instances : o.record.instances;
+      let report: ReconcileReport;
+      try {
+        if (allNew && d.kind !== 'stop') {
+          await this.ensureServing(o, newRel, count, d.id);
+          this.store.updateTarget(o.app, o.name, { currentRelease: newRel.id, desiredState: 'running', instances: count });
+          if (d.previousRelease && d.previousRelease !== newRel.id) this.store.setReleaseStatus(o.app, o.name, d.previousRelease, 'superseded');
+          this.store.setReleaseStatus(o.app, o.name, newRel.id, 'active', true);
+          this.store.updateDeployment(d.id, { status: 'succeeded', reason: `interrupted at ${interruptedAt}; traffic had switched, completed by reconciliation`, waiting: undefined });
+          report = { deployment: d.id, interrupted_at: interruptedAt, outcome: 'completed', release: newRel.id };
+        } else {
+          const prevId = d.previousRelease ?? o.record.currentRelease;
+          const prev = prevId ? this.store.getRelease(o.app, o.name, prevId) : undefined;
+          if (prev && o.record.desiredState === 'running') {
+            await this.ensureServing(o, prev, o.record.instances, d.id);
+            report = { deployment: d.id, interrupted_at: interruptedAt, outcome: 'rolled_back', release: prev.id };
+          } else {
+            await o.runtime.shutdown(DEFAULTS.strategy.stopTimeoutMs);
+            report = { deployment: d.id, interrupted_at: interruptedAt, outcome: 'stopped' };
+          }
+          if (newRel && newRel.id !== prev?.id) this.store.setReleaseStatus(o.app, o.name, newRel.id, 'failed');
+          this.store.updateDeployment(d.id, { status: report.outcome === 'rolled_back' ? 'rolled_back' : 'failed', reason: `interrupted at ${interruptedAt}; reconciled back to ${prev?.id ?? 'nothing (first deploy)'}`, waiting: undefined });
+        }
+      } catch (err) {
+        this.store.updateDeployment(d.id, { status: 'failed', reason: `interrupted at ${interruptedAt}; reconciliation failed: ${(err as Error).message}` });
+        throw err;
+      }
+      this.emit(where, 'info', `reconciled: ${report.outcome}${report.release ? ` (${report.release} serves)` : ''}`, 'reconcile', report);
+      reports.push(report);
+    }
+    return reports;
+  }
+
+  /** Reconcile now if no one holds the lock (used by read commands such as status). */
+  private async reconcileIfFree(o: Opened): Promise<ReconcileReport[]> {
+    const pending = this.store.unfinishedDeployments(o.app, o.name);
+    if (pending.length === 0) return [];
+    let unlock: (() => void) | undefined;
+    try {
+      unlock = await acquireLock(this.store, o.app, o.name, { command: 'status', wait: false });
+    } catch (err) {
+      if (isGantryError(err) && err.code === 'LOCK_HELD') return [];
+      throw err;
+    }
+    try {
+      const reports = await this.reconcileLocked(o);
+      o.record = this.store.getTarget(o.app, o.name)!;
+      return reports;
+    } finally {
+      unlock();
+    }
+  }
+
+  // ---- read operations --------------------------------------------------------
+
+  async status(loaded: LoadedManifest, targetName?: string): Promise<{ app: string; targets: TargetStatus[] }> {
+    const names = targetName ? [this.resolveTargetName(loaded, targetName)] : this.targetNames(loaded);
+    const targets: TargetStatus[] = [];
+    for (const name of names) {
+      const o = await this.open(loaded, name);
+      try {
+        targets.push(await this.targetStatus(o));
+      } finally {
+        await o.runtime.close();
+      }
+    }
+    return { app: loaded.manifest.app, targets };
+  }
+
+  private async targetStatus(o: Opened): Promise<TargetStatus> {
+    const reconciled = await this.reconcileIfFree(o);
+    const record = o.record;
+    const routes = await o.runtime.routes();
+    const routedIds = new Set(routes.map((r) => r.instance));
+    const rel = record.currentRelease ? this.store.getRelease(o.app, o.name, record.currentRelease) : undefined;
+    const health = resolveHealth((rel?.manifest as unknown as Manifest | undefined)?.health ?? o.manifest.health);
+    const instances: InstanceStatus[] = [];
+    for (const i of await o.runtime.instances()) {
+      const p = i.state === 'running' || i.state === 'starting' ? await probe(o.runtime, i, health) : { ok: false, detail: i.state };
+      instances.push({ id: i.id, release: i.release, healthy: p.ok, routed: routedIds.has(i.id), url: `http://${i.endpoint.host}:${i.endpoint.port}`, state: i.state, pid: i.pid, restarts: i.restarts, detail: p.ok ? undefined : p.detail });
+    }
+    const healthyServing = instances.filter((i) => i.healthy && i.routed && i.release === record.currentRelease).length;
+    let state: TargetStatus['state'];
+    if (!record.currentRelease) state = 'not_deployed';
+    else if (record.desiredState === 'stopped') state = 'stopped';
+    else if (healthyServing >= record.instances) state = 'running';
+    else if (healthyServing === 0 && instances.length === 0) state = 'stopped';
+    else state = 'degraded';
+    const lock = this.store.getLock(o.app, o.name);
+    const running = this.store.unfinishedDeployments(o.app, o.name)[0];
+    const last = this.store.listDeployments(o.app, o.name, 1)[0];
+    const stats = await o.runtime.trafficStats().catch(() => undefined);
+    return {
+      target: o.name,
+      type: o.target.type,
+      release: record.currentRelease,
+      state,
+      desired: { state: record.desiredState, instances: record.instances },
+      instances,
+      url: await o.runtime.accessUrl(),
+      deploying: lock ? { id: lock.deploymentId ?? running?.id ?? '', holder: lock.holder, since: lock.acquiredAt, waiting: running?.waiting } : undefined,
+      last_deployment: last ? { id: last.id, kind: last.kind, status: last.status, release: last.release, reason: last.reason, finished_at: last.finishedAt } : undefined,
+      reconciled: reconciled.length ? reconciled : undefined,
+      traffic: stats,
+    };
+  }
+
+  async releases(loaded: LoadedManifest, targetName?: string): Promise<ReleaseInfo[]> {
+    const name = this.resolveTargetName(loaded, targetName);
+    const record = this.store.getTarget(loaded.manifest.app, name);
+    return this.store.listReleases(loaded.manifest.app, name).map((r) => ({ release: r.id, created_at: r.createdAt, status: r.status, current: r.id === record?.currentRelease, last_good_at: r.lastGoodAt }));
+  }
+
+  async *logs(loaded: LoadedManifest, targetName: string | undefined, opts: { lines: number; follow: boolean; signal?: AbortSignal }) {
+    const o = await this.open(loaded, targetName);
+    try {
+      yield* o.runtime.logs(opts);
+    } finally {
+      await o.runtime.close();
+    }
+  }
+
+  events(loaded: LoadedManifest, targetName: string | undefined, opts: { deploymentId?: string; limit?: number }) {
+    const name = this.resolveTargetName(loaded, targetName);
+    return this.store.listEvents({ app: loaded.manifest.app, target: name, deploymentId: opts.deploymentId, limit: opts.limit });
+  }
+
+  history(loaded: LoadedManifest, targetName?: string, limit = 20): DeploymentRecord[] {
+    return this.store.listDeployments(loaded.manifest.app, this.resolveTargetName(loaded, targetName), limit);
+  }
+}
+
+function newDeploymentId(): string {
+  return `d-${new Date().toISOString().replace(/[-:.]/g, '').slice(0, 15)}-${randomBytes(3).toString('hex')}`;
+}
+
+function stringEnv(env: Record<string, unknown> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env ?? {})) out[k] = String(v);
+  return out;
+}
+
+/** The part of the manifest a release is made of (the overlays are already applied). */
+function releaseManifest(m: Manifest): Record<string, unknown> {
+  const { environments: _e, targets: _t, ...rest } = m as Manifest & { environments?: unknown };
+  return rest as Record<string, unknown>;
+}
+
+const SECRET_KEY_RE = /pass(word)?|secret|token|key|credential/i;
+
+/** Platform config as stored on a deployment: anything that looks like a credential is redacted. */
+function redact(cfg: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(cfg)) out[k] = SECRET_KEY_RE.test(k) ? '[redacted]' : v && typeof v === 'object' && !Array.isArray(v) ? redact(v as Record<string, unknown>) : v;
+  return out;
+}
+
+function toGantryError(err: unknown): GantryError {
+  if (isGantryError(err)) return err;
+  const e = err as Error;
+  return new GantryError('INTERNAL', e?.message ?? String(err), 'this is a bug in Gantry; the stack is in .gantry/gantry-error.log', { stack: e?.stack });
+}

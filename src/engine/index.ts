@@ -1,0 +1,5 @@
+export * from './engine.js';
+export * from './target.js';
+export * from './registry.js';
+export * from './plan.js';
+export { hashSource } from './source.js';

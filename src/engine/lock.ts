@@ -1,0 +1,57 @@
+import { hostname, userInfo } from 'node:os';
+import { DEFAULTS } from '../core/defaults.js';
+import { GantryError } from '../core/errors.js';
+import type { LockRecord, Store } from '../store/index.js';
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** A lock is live while its process runs; on another host we cannot tell, so it counts as live. */
+function lockAlive(l: LockRecord): boolean {
+  return l.host !== hostname() || pidAlive(l.pid);
+}
+
+export function describeHolder(l: LockRecord): string {
+  return `${l.holder} since ${l.acquiredAt}`;
+}
+
+/**
+ * Per app+target deploy lock in the store. `wait` polls until the holder is done;
+ * `onWait` is told once what we are waiting for (every wait names what it waits for).
+ */
+export async function acquireLock(
+  store: Store,
+  app: string,
+  target: string,
+  opts: { command: string; wait: boolean; onWait?: (holder: LockRecord) => void; onStale?: (stale: LockRecord) => void },
+): Promise<() => void> {
+  let user = 'unknown';
+  try {
+    user = userInfo().username;
+  } catch {
+    /* no passwd entry */
+  }
+  const me = { holder: `${user}@${hostname()} pid ${process.pid} (gantry ${opts.command})`, pid: process.pid, host: hostname() };
+  let told = false;
+  for (;;) {
+    const { held, stale } = store.tryLock(app, target, me, lockAlive);
+    if (!held) {
+      if (stale) opts.onStale?.(stale);
+      return () => store.unlock(app, target, process.pid);
+    }
+    if (!opts.wait) {
+      throw new GantryError('LOCK_HELD', `another deploy of ${app} to ${target} is in progress: held by ${describeHolder(held)}`, 'wait for it to finish, or pass --wait to queue behind it', { holder: held });
+    }
+    if (!told) {
+      opts.onWait?.(held);
+      told = true;
+    }
+    await new Promise((r) => setTimeout(r, DEFAULTS.lockPollMs));
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * A plan is data: the typed steps a deploy will run, written to the store before
+ * it runs, printed by `gantry plan`, read back by crash recovery.
+ */
+export type Step =
+  | { kind: 'build'; release: string }
+  | { kind: 'hook'; name: 'pre_deploy' | 'post_deploy' }
+  | { kind: 'startInstance'; instance: string; release: string; index: number }
+  | { kind: 'checkHealth'; instance: string }
+  | { kind: 'switchTraffic'; routes: RouteIntent[] }
+  | { kind: 'drain'; instances: string[] }
+  | { kind: 'stopInstance'; instance: string }
+  | { kind: 'record'; release: string };
+
+export type StepKind = Step['kind'];
+
+/** A route before ports are known: the executor fills in each instance's URL. */
+export interface RouteIntent {
+  instance: string;
+  release: string;
+  weight: number;
+}
+
+export interface RolloutInput {
+  release: string;
+  /** Ids for the new instances, one per desired instance. */
+  newInstances: string[];
+  /** Instances serving now (routed), in order. */
+  old: Array<{ instance: string; release: string }>;
+  strategy: { type: 'recreate' | 'rolling' | 'blue-green' | 'canary'; maxSurge: number; maxUnavailable: number };
+  /** Stop-then-start: never two releases at once (apps holding file locks). */
+  exclusive: boolean;
+}
+
+const route = (instance: string, release: string): RouteIntent => ({ instance, release, weight: 1 });
+
+function startAndCheck(release: string, ids: string[], firstIndex: number): Step[] {
+  return [
+    ...ids.map((instance, i): Step => ({ kind: 'startInstance', instance, release, index: firstIndex + i })),
+    ...ids.map((instance): Step => ({ kind: 'checkHealth', instance })),
+  ];
+}
+
+function retire(ids: string[]): Step[] {
+  if (ids.length === 0) return [];
+  return [{ kind: 'drain', instances: ids }, ...ids.map((instance): Step => ({ kind: 'stopInstance', instance }))];
+}
+
+/** Turn (desired release, what serves now, strategy) into the rollout's steps. */
+export function planRollout(input: RolloutInput): Step[] {
+  const { release, newInstances, old } = input;
+  const oldIds = old.map((o) => o.instance);
+  const allNew = newInstances.map((id) => route(id, release));
+
+  if (old.length === 0) {
+    return [...startAndCheck(release, newInstances, 0), { kind: 'switchTraffic', routes: allNew }];
+  }
+
+  if (input.exclusive || input.strategy.type === 'recreate') {
+    // Routes go empty while the proxy holds new requests; the old set drains and stops before the new one starts.
+    return [{ kind: 'switchTraffic', routes: [] }, ...retire(oldIds), ...startAndCheck(release, newInstances, 0), { kind: 'switchTraffic', routes: allNew }];
+  }
+
+  if (input.strategy.type === 'blue-green' || input.strategy.type === 'canary') {
+    return [...startAndCheck(release, newInstances, 0), { kind: 'switchTraffic', routes: allNew }, ...retire(oldIds)];
+  }
+
+  // rolling: replace `batch` instances at a time; the routed set never shrinks below what serves now.
+  const batch = Math.max(1, input.strategy.maxSurge + input.strategy.maxUnavailable);
+  const steps: Step[] = [];
+  let routed = old.map((o) => route(o.instance, o.release));
+  const remainingOld = [...oldIds];
+  for (let i = 0; i < newInstances.length; i += batch) {
+    const ids = newInstances.slice(i, i + batch);
+    const last = i + batch >= newInstances.length;
+    const replaced = last ? remainingOld.splice(0) : remainingOld.splice(0, ids.length);
+    steps.push(...startAndCheck(release, ids, i));
+    routed = [...routed.filter((r) => !replaced.includes(r.instance)), ...ids.map((id) => route(id, release))];
+    steps.push({ kind: 'switchTraffic', routes: routed }, ...retire(replaced));
+  }
+  return steps;
+}
+
+/** One line per step, for `gantry plan` and progress output. */
+export function describeStep(s: Step): string {
+  switch (s.kind) {
+    case 'build':
+      return `build release ${s.release}`;
+    case 'hook':
+      return `run hook ${s.name}`;
+    case 'startInstance':
+      return `start instance ${s.instance} (#${s.index})`;
+    case 'checkHealth':
+      return `wait for ${s.instance} to be healthy`;
+    case 'switchTraffic':
+      return s.routes.length ? `route traffic to ${s.routes.map((r) => r.instance).join(', ')}` : 'hold new requests (no backend routed)';
+    case 'drain':
+      return `drain ${s.instances.join(', ')}`;
+    case 'stopInstance':
+      return `stop instance ${s.instance}`;
+    case 'record':
+      return `record ${s.release} as current`;
+  }
+}

@@ -1,0 +1,152 @@
+import type { ZodType } from 'zod';
+import type { Problem } from '../core/errors.js';
+
+/**
+ * The one interface every target implements. The engine drives strategies,
+ * health gates, locks and records through it and never asks which target it is.
+ *
+ * Targets that route traffic through Gantry's proxy (process, docker, ssh)
+ * expose instance-level primitives in their runtime; the engine composes them
+ * into recreate / rolling / blue-green / canary.
+ */
+export interface Target<C = Record<string, unknown>> {
+  readonly type: string;
+  /** One line for `gantry doctor` and docs. */
+  readonly summary: string;
+  /** Validates `targets.<name>` of the manifest (minus `type`). */
+  readonly configSchema: ZodType<C>;
+  readonly capabilities: TargetCapabilities;
+  /** Static and live checks (reachability, credentials); no side effects. */
+  validate(cfg: C, ctx: TargetContext): Promise<Problem[]>;
+  /** What this target needs on this machine, what is missing and how to fix it. */
+  doctor(ctx: DoctorContext): Promise<DoctorCheck[]>;
+  /** Produce the release's artifact (a directory, an image, a chart ...). */
+  build(input: BuildInput, ctx: TargetContext<C>): Promise<Artifact>;
+  /** Retention: delete an artifact that is no longer kept. */
+  removeArtifact(artifact: Artifact, ctx: TargetContext<C>): Promise<void>;
+  /** A handle for runtime operations on this app+target. */
+  runtime(ctx: TargetContext<C>): Promise<TargetRuntime>;
+}
+
+export type StrategyType = 'recreate' | 'rolling' | 'blue-green' | 'canary';
+
+export interface TargetCapabilities {
+  strategies: readonly StrategyType[];
+  /** Instances can be started one by one and routed by weight. */
+  instanceRouting: boolean;
+}
+
+export interface EventSink {
+  (level: 'info' | 'warn' | 'error', message: string, data?: unknown): void;
+}
+
+export interface TargetContext<C = Record<string, unknown>> {
+  app: string;
+  targetName: string;
+  config: C;
+  /** Directory holding the manifest (the app's source). */
+  appDir: string;
+  /** Gantry's state directory (`.gantry` or $GANTRY_HOME). */
+  stateDir: string;
+  /** Target-owned persistent settings (e.g. the proxy port it reserved). */
+  settings: Record<string, unknown>;
+  saveSettings(next: Record<string, unknown>): void;
+  emit: EventSink;
+}
+
+export interface DoctorContext {
+  stateDir: string;
+}
+
+export interface DoctorCheck {
+  name: string;
+  ok: boolean;
+  detail: string;
+  hint?: string;
+}
+
+export interface BuildInput {
+  releaseId: string;
+  sourceDir: string;
+  build?: { command?: string; dockerfile?: string; context?: string };
+  env: Record<string, string>;
+}
+
+/** What a target built. `ref` identifies it (a path, an image id ...). Must be JSON-serializable. */
+export interface Artifact {
+  kind: string;
+  ref: string;
+  [key: string]: unknown;
+}
+
+/** What the engine tells a runtime about a release when it starts an instance of it. */
+export interface ReleaseRef {
+  id: string;
+  artifact: Artifact;
+  run: { command?: string; port: number };
+}
+
+export interface InstanceRequest {
+  id: string;
+  index: number;
+  release: ReleaseRef;
+  /** Manifest env plus GANTRY_* variables; the target adds PORT. */
+  env: Record<string, string>;
+}
+
+export interface InstanceHandle {
+  id: string;
+  release: string;
+  /** Where the engine probes health and the proxy sends traffic. */
+  endpoint: { host: string; port: number };
+}
+
+export type InstanceRunState = 'starting' | 'running' | 'backoff' | 'stopping' | 'stopped';
+
+export interface ObservedInstance extends InstanceHandle {
+  state: InstanceRunState;
+  pid?: number;
+  restarts: number;
+  startedAt?: string;
+  lastExit?: { code: number | null; signal: string | null; at: string };
+}
+
+export interface Route {
+  instance: string;
+  release: string;
+  url: string;
+  weight: number;
+}
+
+export interface TrafficStats {
+  releases: Array<{ release: string; requests: number; errors5xx: number; connectErrors: number; inflight: number; p50Ms: number; p90Ms: number; p99Ms: number; errorRate: number }>;
+}
+
+export interface LogLine {
+  at?: string;
+  instance: string;
+  stream: 'out' | 'err';
+  text: string;
+}
+
+export interface TargetRuntime {
+  /** Make sure the stable access point exists (starting Gantry's proxy if needed); returns the access URL. */
+  ensureRouter(): Promise<{ url: string }>;
+  accessUrl(): Promise<string | undefined>;
+  setRoutes(routes: Route[]): Promise<void>;
+  routes(): Promise<Route[]>;
+  /** Wait for in-flight requests of instances no longer routed (bounded). */
+  drain(instanceIds: string[], timeoutMs: number): Promise<void>;
+  startInstance(req: InstanceRequest): Promise<InstanceHandle>;
+  stopInstance(id: string, timeoutMs: number): Promise<void>;
+  instances(): Promise<ObservedInstance[]>;
+  logs(opts: { lines: number; follow: boolean; instances?: string[]; signal?: AbortSignal }): AsyncIterable<LogLine>;
+  /** Run the manifest's health command in the instance's environment. */
+  healthCommand(instance: InstanceHandle, command: string, timeoutMs: number): Promise<{ ok: boolean; output: string }>;
+  trafficStats(): Promise<TrafficStats | undefined>;
+  /** Record on the target's side which release now serves (a `current` link, a label ...). */
+  markCurrent(release: ReleaseRef): Promise<void>;
+  /** Stop everything this target runs for the app, router included (`gantry stop`). */
+  shutdown(timeoutMs: number): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,153 @@
+import type { IncomingHttpHeaders } from 'node:http';
+
+/**
+ * Hop-by-hop headers (RFC 7230 §6.1 and RFC 2616 §13.5.1) apply to one
+ * connection and are never forwarded. `expect` is dropped too: Node already
+ * answered `100 Continue` to the client, and undici rejects it.
+ */
+const HOP_BY_HOP: ReadonlySet<string> = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'expect',
+]);
+
+export interface ForwardedRequest {
+  /** Flat [name, value, name, value, ...] list, original case and order. */
+  headers: string[];
+  /** The request carries a body (Content-Length > 0 or Transfer-Encoding). */
+  hasBody: boolean;
+}
+
+export interface ForwardContext {
+  remoteAddress: string | undefined;
+  proto: string;
+  /** Keep incoming X-Forwarded-Proto/Host (the proxy sits behind a trusted TLS terminator). */
+  trustForwarded: boolean;
+}
+
+/** Reused for every request (the proxy is single-threaded); only remoteAddress changes. */
+const scratch: ForwardContext = { remoteAddress: undefined, proto: 'http', trustForwarded: false };
+export function forwardContext(remoteAddress: string | undefined, proto: string, trustForwarded: boolean): ForwardContext {
+  scratch.remoteAddress = remoteAddress;
+  scratch.proto = proto;
+  scratch.trustForwarded = trustForwarded;
+  return scratch;
+}
+
+/** Request headers for the upstream: hop-by-hop removed, X-Forwarded-* added. */
+export function forwardRequestHeaders(raw: readonly string[], ctx: ForwardContext): ForwardedRequest {
+  const out: string[] = [];
+  let hasBody = false;
+  let connection: string | undefined;
+  let xff: string | undefined;
+  let xfProto: string | undefined;
+  let xfHost: string | undefined;
+  let host: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const value = raw[i + 1]!;
+    const lower = name.toLowerCase();
+    if (HOP_BY_HOP.has(lower)) {
+      if (lower === 'transfer-encoding') hasBody = true;
+      else if (lower === 'connection') connection = connection === undefined ? value : `${connection},${value}`;
+      continue;
+    }
+    switch (lower) {
+      case 'content-length':
+        if (value !== '0') hasBody = true;
+        break;
+      case 'host':
+        host = value;
+        break;
+      case 'x-forwarded-for':
+        xff = xff === undefined ? value : `${xff}, ${value}`;
+        continue;
+      case 'x-forwarded-proto':
+        xfProto = value;
+        continue;
+      case 'x-forwarded-host':
+        xfHost = value;
+        continue;
+    }
+    out.push(name, value);
+  }
+  const addr = ctx.remoteAddress ?? 'unknown';
+  out.push('x-forwarded-for', xff === undefined ? addr : `${xff}, ${addr}`);
+  out.push('x-forwarded-proto', ctx.trustForwarded && xfProto !== undefined ? xfProto : ctx.proto);
+  const fwdHost = ctx.trustForwarded && xfHost !== undefined ? xfHost : host;
+  if (fwdHost !== undefined) out.push('x-forwarded-host', fwdHost);
+  return { headers: connection === undefined ? out : dropNominated(out, connection), hasBody };
+}
+
+/** Response headers for the client: hop-by-hop removed, x-gantry-release added. */
+export function clientResponseHeaders(headers: IncomingHttpHeaders, release: string): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const name in headers) {
+    if (HOP_BY_HOP.has(name)) continue;
+    const value = headers[name];
+    if (value !== undefined) out[name] = value;
+  }
+  const connection = headers.connection;
+  if (connection !== undefined) {
+    for (const token of connection.split(',')) delete out[token.trim().toLowerCase()];
+  }
+  out['x-gantry-release'] = release;
+  return out;
+}
+
+/** `Connection: close, X-Foo` makes X-Foo hop-by-hop as well (rare; a second pass is fine). */
+function dropNominated(flat: string[], connection: string): string[] {
+  const nominated = new Set<string>();
+  for (const token of connection.split(',')) {
+    const t = token.trim().toLowerCase();
+    if (t !== '' && t !== 'close' && t !== 'keep-alive') nominated.add(t);
+  }
+  if (nominated.size === 0) return flat;
+  const out: string[] = [];
+  for (let i = 0; i < flat.length; i += 2) {
+    if (!nominated.has(flat[i]!.toLowerCase())) out.push(flat[i]!, flat[i + 1]!);
+  }
+  return out;
+}
+
+/** Raw header block for an Upgrade request, written to the upstream socket as-is. */
+export function upgradeRequestHead(method: string, url: string, raw: readonly string[], ctx: ForwardContext): string {
+  let head = `${method} ${url} HTTP/1.1\r\n`;
+  let xff: string | undefined;
+  let xfProto: string | undefined;
+  let xfHost: string | undefined;
+  let host: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const value = raw[i + 1]!;
+    const lower = name.toLowerCase();
+    if (lower === 'x-forwarded-for') {
+      xff = xff === undefined ? value : `${xff}, ${value}`;
+      continue;
+    }
+    if (lower === 'x-forwarded-proto') {
+      xfProto = value;
+      continue;
+    }
+    if (lower === 'x-forwarded-host') {
+      xfHost = value;
+      continue;
+    }
+    if (lower === 'host') host = value;
+    // Connection/Upgrade are kept: they are what asks the backend to switch protocols.
+    head += `${name}: ${value}\r\n`;
+  }
+  const addr = ctx.remoteAddress ?? 'unknown';
+  head += `x-forwarded-for: ${xff === undefined ? addr : `${xff}, ${addr}`}\r\n`;
+  head += `x-forwarded-proto: ${ctx.trustForwarded && xfProto !== undefined ? xfProto : ctx.proto}\r\n`;
+  const fwdHost = ctx.trustForwarded && xfHost !== undefined ? xfHost : host;
+  if (fwdHost !== undefined) head += `x-forwarded-host: ${fwdHost}\r\n`;
+  return `${head}\r\n`;
+}

@@ -1,0 +1,2 @@
+export { GantryProxy, NO_BACKEND_BODY, type Backend, type ProxyOptions, type ProxyStatsSnapshot } from './proxy.js';
+export type { ReleaseStats } from './stats.js';

@@ -1,0 +1,520 @@
+import http from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { Pool, type Dispatcher } from 'undici';
+import { DEFAULTS } from '../core/defaults.js';
+import { GantryError } from '../core/errors.js';
+import { clientResponseHeaders, forwardContext, forwardRequestHeaders, type ForwardContext } from './headers.js';
+import { ReleaseCounters, type ReleaseStats } from './stats.js';
+import { proxyUpgrade } from './upgrade.js';
+import { SmoothWeighted } from './weighted.js';
+
+export interface Backend {
+  id: string;
+  release: string;
+  /** Origin of the app, e.g. http://127.0.0.1:41234 (any path is ignored). */
+  url: string;
+  /** >= 0, relative to the other backends; 0 = not routed. */
+  weight: number;
+}
+
+export interface ProxyOptions {
+  host?: string;
+  /** 0 = any free port. */
+  port: number;
+  /** Keep incoming X-Forwarded-Proto/-Host (only when a trusted TLS terminator sits in front). Default false. */
+  trustForwardedHeaders?: boolean;
+  /** Upper bound for close() to wait for in-flight requests before cutting connections. */
+  closeTimeoutMs?: number;
+  /** Time to wait for upstream response headers (0 = none). Default 300 s, like undici. */
+  upstreamHeadersTimeoutMs?: number;
+}
+
+export interface ProxyStatsSnapshot {
+  releases: ReleaseStats[];
+  backends: Array<{ id: string; release: string; inflight: number; requests: number }>;
+}
+
+/** One backend as the proxy tracks it. Replaced (never mutated) when its url or release changes. */
+export interface BackendEntry {
+  readonly id: string;
+  readonly release: string;
+  readonly url: string;
+  readonly hostname: string;
+  readonly port: number;
+  weight: number;
+  readonly pool: Pool;
+  readonly stats: ReleaseCounters;
+  inflight: number;
+  requests: number;
+  /** False once setBackends removed it: it only finishes what it has. */
+  routed: boolean;
+}
+
+export const NO_BACKEND_BODY = 'no healthy release is routed';
+
+/** Errors where the app cannot have answered; safe to retry for a request whose body was not sent. */
+const CONNECT_ERRORS: ReadonlySet<string> = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EADDRNOTAVAIL',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+/** Refused = nothing listens there; the other codes may be a stale keep-alive socket of a live app. */
+function isRefused(err: unknown): boolean {
+  return (err as { code?: string } | null)?.code === 'ECONNREFUSED';
+}
+
+export function isConnectError(err: unknown): boolean {
+  const code = (err as { code?: string } | null)?.code;
+  return code !== undefined && CONNECT_ERRORS.has(code);
+}
+
+export class GantryProxy {
+  private readonly host: string;
+  private readonly port: number;
+  private readonly server: http.Server;
+  private readonly closeTimeoutMs: number;
+  /** @internal read by Exchange */
+  readonly headersTimeout: number;
+  /** @internal read by Exchange and upgrade */
+  readonly trustForwarded: boolean;
+  /** @internal */
+  readonly connectRetries = DEFAULTS.proxy.connectRetries;
+
+  private current: Backend[] = [];
+  private table = new SmoothWeighted<BackendEntry>([]);
+  private readonly active = new Map<string, BackendEntry>();
+  /** Removed entries that still had requests in flight. */
+  private readonly retired = new Set<BackendEntry>();
+  private readonly releases = new Map<string, ReleaseCounters>();
+  private readonly drainWaiters = new Map<string, Set<() => void>>();
+  private readonly upgradeSockets = new Set<Duplex>();
+  private closed = false;
+
+  constructor(opts: ProxyOptions) {
+    this.host = opts.host ?? DEFAULTS.proxy.host;
+    this.port = opts.port;
+    this.trustForwarded = opts.trustForwardedHeaders ?? false;
+    this.closeTimeoutMs = opts.closeTimeoutMs ?? DEFAULTS.strategy.drainTimeoutMs;
+    this.headersTimeout = opts.upstreamHeadersTimeoutMs ?? 300_000;
+    this.server = http.createServer((req, res) => this.handle(req, res));
+    this.server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.handleUpgrade(req, socket, head));
+    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+      // Malformed request or a client that went away: answer 400 if we still can, never throw.
+      if (err.code !== 'ECONNRESET' && socket.writable && !(socket as Socket).destroyed) {
+        socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+      } else {
+        socket.destroy();
+      }
+    });
+  }
+
+  listen(): Promise<{ host: string; port: number }> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error): void => reject(err);
+      this.server.once('error', onError);
+      this.server.listen(this.port, this.host, () => {
+        this.server.off('error', onError);
+        const addr = this.server.address() as AddressInfo;
+        resolve({ host: addr.address, port: addr.port });
+      });
+    });
+  }
+
+  /** Atomically replaces the routing table. Removed backends finish their in-flight requests. */
+  setBackends(backends: Backend[]): void {
+    const seen = new Set<string>();
+    for (const b of backends) validateBackend(b, seen);
+    const next = new Map<string, BackendEntry>();
+    for (const b of backends) {
+      const old = this.active.get(b.id);
+      let entry: BackendEntry;
+      if (old !== undefined && old.url === b.url && old.release === b.release) {
+        entry = old;
+      } else {
+        entry = this.reviveRetired(b) ?? this.createEntry(b);
+      }
+      entry.weight = b.weight;
+      entry.routed = true;
+      next.set(b.id, entry);
+    }
+    const removed: BackendEntry[] = [];
+    for (const [id, entry] of this.active) if (next.get(id) !== entry) removed.push(entry);
+
+    // The swap: from here on new requests see only the new table.
+    this.active.clear();
+    for (const [id, entry] of next) this.active.set(id, entry);
+    this.table = new SmoothWeighted([...next.values()]);
+    this.current = backends.map((b) => ({ id: b.id, release: b.release, url: b.url, weight: b.weight }));
+
+    for (const entry of removed) {
+      entry.routed = false;
+      if (entry.inflight === 0) this.closeEntry(entry);
+      else this.retired.add(entry);
+    }
+  }
+
+  backends(): Backend[] {
+    return this.current.map((b) => ({ ...b }));
+  }
+
+  inflight(backendId: string): number {
+    let n = this.active.get(backendId)?.inflight ?? 0;
+    for (const e of this.retired) if (e.id === backendId) n += e.inflight;
+    return n;
+  }
+
+  /**
+   * Waits until the backend's in-flight requests reach 0 (or the timeout).
+   * If the caller has not removed it from the table yet, it is removed first,
+   * since a routed backend keeps receiving new requests.
+   */
+  drain(backendId: string, timeoutMs: number): Promise<{ drained: boolean; inflight: number }> {
+    if (this.active.has(backendId)) this.setBackends(this.current.filter((b) => b.id !== backendId));
+    if (this.inflight(backendId) === 0) return Promise.resolve({ drained: true, inflight: 0 });
+    return new Promise((resolve) => {
+      let waiters = this.drainWaiters.get(backendId);
+      if (waiters === undefined) this.drainWaiters.set(backendId, (waiters = new Set()));
+      const set = waiters;
+      const done = (): void => {
+        if (this.inflight(backendId) !== 0) return;
+        clearTimeout(timer);
+        this.removeWaiter(backendId, set, done);
+        resolve({ drained: true, inflight: 0 });
+      };
+      const timer = setTimeout(() => {
+        this.removeWaiter(backendId, set, done);
+        resolve({ drained: false, inflight: this.inflight(backendId) });
+      }, timeoutMs);
+      set.add(done);
+    });
+  }
+
+  stats(): ProxyStatsSnapshot {
+    const backends: ProxyStatsSnapshot['backends'] = [];
+    for (const e of this.active.values()) backends.push({ id: e.id, release: e.release, inflight: e.inflight, requests: e.requests });
+    for (const e of this.retired) backends.push({ id: e.id, release: e.release, inflight: e.inflight, requests: e.requests });
+    return { releases: [...this.releases.values()].map((r) => r.snapshot()), backends };
+  }
+
+  /** Zeroes counters and latencies (in-flight gauges are kept); forgets releases no backend refers to. */
+  resetStats(): void {
+    const referenced = new Set<ReleaseCounters>();
+    for (const e of this.active.values()) {
+      e.requests = 0;
+      referenced.add(e.stats);
+    }
+    for (const e of this.retired) {
+      e.requests = 0;
+      referenced.add(e.stats);
+    }
+    for (const [name, counters] of this.releases) {
+      if (referenced.has(counters) || counters.inflight > 0) counters.reset();
+      else this.releases.delete(name);
+    }
+  }
+
+  /** Stops accepting, lets in-flight requests finish (bounded by closeTimeoutMs), then closes everything. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const serverClosed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), this.closeTimeoutMs)));
+    for (const s of this.upgradeSockets) s.destroy();
+    if (await Promise.race([serverClosed.then(() => false), timedOut])) {
+      this.server.closeAllConnections();
+      await serverClosed;
+    }
+    clearTimeout(timer);
+    const entries = [...this.active.values(), ...this.retired];
+    this.active.clear();
+    this.retired.clear();
+    this.table = new SmoothWeighted<BackendEntry>([]);
+    await Promise.all(entries.map((e) => e.pool.destroy().catch(() => undefined)));
+  }
+
+  // ---- used by Exchange and upgrade ----------------------------------------------------------
+
+  /** @internal Next backend; `exclude` holds those that failed to connect for this request. */
+  pick(exclude?: ReadonlySet<BackendEntry>, lastError?: unknown): BackendEntry | undefined {
+    const entry = this.table.pick(exclude);
+    // Nothing else left: a reset (not a refusal) is usually a stale pooled socket of a live
+    // app, so one more try on the same backend gets a fresh connection.
+    if (entry === undefined && exclude !== undefined && lastError !== undefined && !isRefused(lastError)) return this.table.pick();
+    return entry;
+  }
+
+  /** @internal */
+  begin(entry: BackendEntry): void {
+    entry.inflight++;
+    entry.requests++;
+    entry.stats.inflight++;
+    entry.stats.requests++;
+  }
+
+  /** @internal */
+  end(entry: BackendEntry): void {
+    entry.inflight--;
+    entry.stats.inflight--;
+    if (entry.inflight === 0 && !entry.routed) {
+      if (this.retired.delete(entry)) this.closeEntry(entry);
+      const waiters = this.drainWaiters.get(entry.id);
+      if (waiters !== undefined) for (const w of [...waiters]) w();
+    }
+  }
+
+  /** @internal */
+  forwardContext(socket: Socket): ForwardContext {
+    return forwardContext(socket.remoteAddress, 'http', this.trustForwarded);
+  }
+
+  // ---- internals -------------------------------------------------------------------------------
+
+  private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const entry = this.table.pick();
+    if (entry === undefined) {
+      res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8', 'content-length': NO_BACKEND_BODY.length, 'x-gantry-error': 'no-backend' });
+      res.end(NO_BACKEND_BODY);
+      return;
+    }
+    new Exchange(this, req, res).start(entry);
+  }
+
+  private handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
+    this.upgradeSockets.add(socket);
+    socket.once('close', () => this.upgradeSockets.delete(socket));
+    proxyUpgrade(this, req, socket, head);
+  }
+
+  private createEntry(b: Backend): BackendEntry {
+    const u = new URL(b.url);
+    let stats = this.releases.get(b.release);
+    if (stats === undefined) this.releases.set(b.release, (stats = new ReleaseCounters(b.release)));
+    return {
+      id: b.id,
+      release: b.release,
+      url: b.url,
+      hostname: u.hostname.replace(/^\[|\]$/g, ''),
+      port: Number(u.port || 80),
+      weight: b.weight,
+      // pipelining 1 = plain keep-alive; connections are unbounded so the pool follows client concurrency.
+      pool: new Pool(u.origin, { pipelining: 1, keepAliveTimeout: 4_000 }),
+      stats,
+      inflight: 0,
+      requests: 0,
+      routed: true,
+    };
+  }
+
+  /** A backend removed and re-added (same id, url, release) while still draining keeps its pool. */
+  private reviveRetired(b: Backend): BackendEntry | undefined {
+    for (const e of this.retired) {
+      if (e.id === b.id && e.url === b.url && e.release === b.release) {
+        this.retired.delete(e);
+        return e;
+      }
+    }
+    return undefined;
+  }
+
+  private closeEntry(entry: BackendEntry): void {
+    entry.pool.close().catch(() => undefined);
+  }
+
+  private removeWaiter(id: string, set: Set<() => void>, fn: () => void): void {
+    set.delete(fn);
+    if (set.size === 0 && this.drainWaiters.get(id) === set) this.drainWaiters.delete(id);
+  }
+}
+
+function validateBackend(b: Backend, seen: Set<string>): void {
+  const bad = (why: string): never => {
+    throw new GantryError('INTERNAL', `invalid proxy backend ${JSON.stringify(b?.id)}: ${why}`);
+  };
+  if (typeof b?.id !== 'string' || b.id === '') bad('id must be a non-empty string');
+  if (seen.has(b.id)) bad('duplicate id');
+  seen.add(b.id);
+  if (typeof b.release !== 'string') bad('release must be a string');
+  if (typeof b.weight !== 'number' || !Number.isFinite(b.weight) || b.weight < 0) bad('weight must be a finite number >= 0');
+  let u: URL | undefined;
+  try {
+    u = new URL(b.url);
+  } catch {
+    bad(`url ${JSON.stringify(b.url)} is not a URL`);
+  }
+  if (u!.protocol !== 'http:') bad(`url ${b.url} must be http://`);
+}
+
+/**
+ * One client request and its attempts upstream. It is its own undici dispatch
+ * handler, so a request costs one object plus the header list.
+ */
+class Exchange implements Dispatcher.DispatchHandler {
+  private entry!: BackendEntry;
+  private controller: Dispatcher.DispatchController | undefined;
+  private readonly headers: string[];
+  private readonly hasBody: boolean;
+  private readonly startedAt = performance.now();
+  private tried: Set<BackendEntry> | undefined;
+  private attempts = 0;
+  /** onRequestStart ran for the current attempt: a body may have started streaming. */
+  private connected = false;
+  private status = 0;
+  private clientGone = false;
+  private done = false;
+  private drainHooked = false;
+
+  constructor(
+    private readonly proxy: GantryProxy,
+    private readonly req: http.IncomingMessage,
+    private readonly res: http.ServerResponse,
+  ) {
+    const fwd = forwardRequestHeaders(req.rawHeaders, proxy.forwardContext(req.socket));
+    this.headers = fwd.headers;
+    this.hasBody = fwd.hasBody;
+  }
+
+  start(entry: BackendEntry): void {
+    this.res.on('close', this.onClientClose);
+    this.dispatch(entry);
+  }
+
+  private dispatch(entry: BackendEntry): void {
+    this.entry = entry;
+    this.controller = undefined;
+    this.connected = false;
+    this.attempts++;
+    this.proxy.begin(entry);
+    // Errors (also synchronous ones) arrive through onResponseError.
+    entry.pool.dispatch(
+      {
+        path: this.req.url ?? '/',
+        method: this.req.method ?? 'GET',
+        headers: this.headers,
+        body: this.hasBody ? this.req : null,
+        headersTimeout: this.proxy.headersTimeout,
+        bodyTimeout: 0, // streams (SSE, long polling) may be quiet for long
+      },
+      this,
+    );
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    this.connected = true;
+    if (this.clientGone) controller.abort(new Error('client closed the connection'));
+  }
+
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: http.IncomingHttpHeaders, statusMessage?: string): void {
+    if (statusCode < 200) return; // 1xx informational: not forwarded
+    this.status = statusCode;
+    if (statusCode >= 500) this.entry.stats.errors5xx++;
+    if (this.clientGone) return;
+    try {
+      const out = clientResponseHeaders(headers, this.entry.release);
+      if (statusMessage) this.res.writeHead(statusCode, statusMessage, out);
+      else this.res.writeHead(statusCode, out);
+    } catch (err) {
+      // Node refused an upstream header value: the client gets a 502 instead.
+      this.status = 0;
+      controller.abort(err as Error);
+    }
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.clientGone) return;
+    if (!this.res.write(chunk)) {
+      // Backpressure: stop reading upstream until the client catches up.
+      controller.pause();
+      if (!this.drainHooked) {
+        this.drainHooked = true;
+        this.res.on('drain', this.onClientDrain);
+      }
+    }
+  }
+
+  onResponseEnd(): void {
+    if (!this.clientGone) this.res.end();
+    this.finish(true);
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController | undefined, err: Error): void {
+    if (this.done) return;
+    const entry = this.entry;
+    if (this.status !== 0) {
+      // Broken mid-response: the status line is gone, so the only honest signal is to cut the connection.
+      if (this.status < 500) entry.stats.errors5xx++;
+      this.res.destroy();
+      this.finish(false);
+      return;
+    }
+    if (this.clientGone) {
+      this.finish(false);
+      return;
+    }
+    if (isConnectError(err) && (!this.connected || !this.hasBody)) {
+      // The app never saw (or never processed a body of) this request: try another backend.
+      entry.stats.connectErrors++;
+      this.proxy.end(entry);
+      if (this.attempts <= this.proxy.connectRetries) {
+        (this.tried ??= new Set()).add(entry);
+        const next = this.proxy.pick(this.tried, err);
+        if (next !== undefined) {
+          this.dispatch(next);
+          return;
+        }
+      }
+      this.done = true;
+      this.reply(502, 'upstream-unavailable', 'no routed backend accepted the connection');
+      return;
+    }
+    const code = (err as { code?: string }).code;
+    if (code === 'UND_ERR_INVALID_ARG') {
+      this.finish(false);
+      this.reply(400, 'bad-request', 'request rejected by the proxy');
+      return;
+    }
+    entry.stats.errors5xx++;
+    this.finish(false);
+    if (code === 'UND_ERR_HEADERS_TIMEOUT') this.reply(504, 'upstream-timeout', 'the app did not answer in time');
+    else this.reply(502, 'upstream-error', 'the app closed the connection without answering');
+  }
+
+  private finish(ok: boolean): void {
+    if (this.done) return;
+    this.done = true;
+    if (ok) this.entry.stats.latencies.add(performance.now() - this.startedAt);
+    this.proxy.end(this.entry);
+  }
+
+  private reply(status: number, errorCode: string, body: string): void {
+    const res = this.res;
+    if (res.headersSent || res.destroyed) {
+      res.destroy();
+      return;
+    }
+    res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body), 'x-gantry-error': errorCode });
+    res.end(body);
+  }
+
+  private readonly onClientDrain = (): void => {
+    this.controller?.resume();
+  };
+
+  private readonly onClientClose = (): void => {
+    if (this.done || this.res.writableFinished) return;
+    // The client went away: abort upstream (or as soon as the attempt starts, if still queued).
+    this.clientGone = true;
+    this.controller?.abort(new Error('client closed the connection'));
+  };
+}

@@ -1,0 +1,2 @@
+export { Store } from './store.js';
+export type * from './types.js';

@@ -1,0 +1,324 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { MIGRATIONS } from './migrations.js';
+import type { DeploymentRecord, DeploymentStatus, EventRecord, LockRecord, ReleaseRecord, StepRecord, TargetRecord } from './types.js';
+
+const now = (): string => new Date().toISOString();
+
+type Row = Record<string, unknown>;
+
+/** The state store: one SQLite file (WAL) holding apps, releases, deployments, steps, events, audit and locks. */
+export class Store {
+  readonly db: Database.Database;
+
+  constructor(readonly file: string) {
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.pragma('foreign_keys = ON');
+    this.migrate();
+  }
+
+  private migrate(): void {
+    const version = this.db.pragma('user_version', { simple: true }) as number;
+    for (let v = version; v < MIGRATIONS.length; v++) {
+      this.db.transaction(() => {
+        this.db.exec(MIGRATIONS[v]!);
+        this.db.pragma(`user_version = ${v + 1}`);
+      }).immediate();
+    }
+  }
+
+  get schemaVersion(): number {
+    return this.db.pragma('user_version', { simple: true }) as number;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  // ---- apps and targets -------------------------------------------------
+
+  ensureTarget(app: string, target: string, type: string): TargetRecord {
+    const ts = now();
+    this.db.prepare('INSERT OR IGNORE INTO apps(name, created_at) VALUES (?, ?)').run(app, ts);
+    this.db.prepare('INSERT OR IGNORE INTO targets(app, name, type, updated_at) VALUES (?, ?, ?, ?)').run(app, target, type, ts);
+    return this.getTarget(app, target)!;
+  }
+
+  getTarget(app: string, target: string): TargetRecord | undefined {
+    const row = this.db.prepare('SELECT * FROM targets WHERE app = ? AND name = ?').get(app, target) as Row | undefined;
+    return row ? toTarget(row) : undefined;
+  }
+
+  updateTarget(app: string, target: string, patch: Partial<Pick<TargetRecord, 'currentRelease' | 'desiredState' | 'instances' | 'settings'>>): void {
+    const cur = this.getTarget(app, target);
+    if (!cur) throw new Error(`no target ${app}/${target}`);
+    const next = { ...cur, ...patch };
+    this.db
+      .prepare('UPDATE targets SET current_release = ?, desired_state = ?, instances = ?, settings = ?, updated_at = ? WHERE app = ? AND name = ?')
+      .run(next.currentRelease ?? null, next.desiredState, next.instances, JSON.stringify(next.settings), now(), app, target);
+  }
+
+  // ---- releases ---------------------------------------------------------
+
+  insertRelease(r: Omit<ReleaseRecord, 'createdAt' | 'lastGoodAt' | 'deleted'>): ReleaseRecord {
+    this.db
+      .prepare('INSERT INTO releases(id, app, target, created_at, content_hash, artifact, manifest, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(r.id, r.app, r.target, now(), r.contentHash, JSON.stringify(r.artifact), JSON.stringify(r.manifest), r.status);
+    return this.getRelease(r.app, r.target, r.id)!;
+  }
+
+  getRelease(app: string, target: string, id: string): ReleaseRecord | undefined {
+    const row = this.db.prepare('SELECT * FROM releases WHERE app = ? AND target = ? AND id = ?').get(app, target, id) as Row | undefined;
+    return row ? toRelease(row) : undefined;
+  }
+
+  listReleases(app: string, target: string, opts: { includeDeleted?: boolean } = {}): ReleaseRecord[] {
+    const rows = this.db
+      .prepare(`SELECT * FROM releases WHERE app = ? AND target = ? ${opts.includeDeleted ? '' : 'AND deleted = 0'} ORDER BY created_at DESC, id DESC`)
+      .all(app, target) as Row[];
+    return rows.map(toRelease);
+  }
+
+  setReleaseStatus(app: string, target: string, id: string, status: ReleaseRecord['status'], good = false): void {
+    this.db
+      .prepare(`UPDATE releases SET status = ?${good ? ', last_good_at = ?' : ''} WHERE app = ? AND target = ? AND id = ?`)
+      .run(...(good ? [status, now(), app, target, id] : [status, app, target, id]));
+  }
+
+  markReleaseDeleted(app: string, target: string, id: string): void {
+    this.db.prepare('UPDATE releases SET deleted = 1 WHERE app = ? AND target = ? AND id = ?').run(app, target, id);
+  }
+
+  // ---- deployments and steps -------------------------------------------
+
+  insertDeployment(d: Pick<DeploymentRecord, 'id' | 'app' | 'target' | 'targetType' | 'kind' | 'actor'> & Partial<DeploymentRecord>): DeploymentRecord {
+    this.db
+      .prepare(
+        `INSERT INTO deployments(id, app, target, target_type, kind, release, previous_release, status, actor, pid, platform_config, created_at, started_at)
+         VALUES (@id, @app, @target, @targetType, @kind, @release, @previousRelease, @status, @actor, @pid, @platformConfig, @createdAt, @createdAt)`,
+      )
+      .run({
+        id: d.id,
+        app: d.app,
+        target: d.target,
+        targetType: d.targetType,
+        kind: d.kind,
+        release: d.release ?? null,
+        previousRelease: d.previousRelease ?? null,
+        status: d.status ?? 'running',
+        actor: d.actor,
+        pid: process.pid,
+        platformConfig: JSON.stringify(d.platformConfig ?? {}),
+        createdAt: now(),
+      });
+    return this.getDeployment(d.id)!;
+  }
+
+  getDeployment(id: string): DeploymentRecord | undefined {
+    const row = this.db.prepare('SELECT * FROM deployments WHERE id = ?').get(id) as Row | undefined;
+    return row ? toDeployment(row) : undefined;
+  }
+
+  listDeployments(app: string, target: string, limit = 20): DeploymentRecord[] {
+    return (this.db.prepare('SELECT * FROM deployments WHERE app = ? AND target = ? ORDER BY created_at DESC, rowid DESC LIMIT ?').all(app, target, limit) as Row[]).map(toDeployment);
+  }
+
+  /** Deployments still marked running: after a crash these are the interrupted ones. */
+  unfinishedDeployments(app: string, target: string): DeploymentRecord[] {
+    return (this.db.prepare("SELECT * FROM deployments WHERE app = ? AND target = ? AND status IN ('pending','running') ORDER BY created_at").all(app, target) as Row[]).map(toDeployment);
+  }
+
+  updateDeployment(id: string, patch: Partial<Pick<DeploymentRecord, 'release' | 'previousRelease' | 'status' | 'reason' | 'waiting' | 'externalId' | 'accessUrl' | 'registryImage' | 'plan'>>): void {
+    const cols: string[] = [];
+    const vals: unknown[] = [];
+    const map: Record<string, string> = { release: 'release', previousRelease: 'previous_release', status: 'status', reason: 'reason', waiting: 'waiting', externalId: 'external_id', accessUrl: 'access_url', registryImage: 'registry_image', plan: 'plan' };
+    for (const [k, v] of Object.entries(patch)) {
+      cols.push(`${map[k]} = ?`);
+      vals.push(k === 'plan' ? JSON.stringify(v) : (v ?? null));
+    }
+    if (patch.status && isFinal(patch.status)) {
+      cols.push('finished_at = ?');
+      vals.push(now());
+    }
+    if (cols.length === 0) return;
+    this.db.prepare(`UPDATE deployments SET ${cols.join(', ')} WHERE id = ?`).run(...vals, id);
+  }
+
+  insertSteps(deploymentId: string, steps: Array<{ kind: string; params: unknown }>): void {
+    const ins = this.db.prepare("INSERT INTO steps(deployment_id, idx, kind, params, status) VALUES (?, ?, ?, ?, 'pending')");
+    this.db.transaction(() => steps.forEach((s, i) => ins.run(deploymentId, i, s.kind, JSON.stringify(s.params))))();
+  }
+
+  appendSteps(deploymentId: string, steps: Array<{ kind: string; params: unknown }>): void {
+    const max = (this.db.prepare('SELECT COALESCE(MAX(idx), -1) AS m FROM steps WHERE deployment_id = ?').get(deploymentId) as { m: number }).m;
+    const ins = this.db.prepare("INSERT INTO steps(deployment_id, idx, kind, params, status) VALUES (?, ?, ?, ?, 'pending')");
+    this.db.transaction(() => steps.forEach((s, i) => ins.run(deploymentId, max + 1 + i, s.kind, JSON.stringify(s.params))))();
+  }
+
+  setStepStatus(deploymentId: string, idx: number, status: StepRecord['status'], error?: string): void {
+    const col = status === 'running' ? 'started_at' : 'finished_at';
+    this.db.prepare(`UPDATE steps SET status = ?, ${col} = ?, error = ? WHERE deployment_id = ? AND idx = ?`).run(status, now(), error ?? null, deploymentId, idx);
+  }
+
+  listSteps(deploymentId: string): StepRecord[] {
+    return (this.db.prepare('SELECT * FROM steps WHERE deployment_id = ? ORDER BY idx').all(deploymentId) as Row[]).map((r) => ({
+      deploymentId: String(r.deployment_id),
+      idx: Number(r.idx),
+      kind: String(r.kind),
+      params: JSON.parse(String(r.params)),
+      status: r.status as StepRecord['status'],
+      startedAt: (r.started_at as string) ?? undefined,
+      finishedAt: (r.finished_at as string) ?? undefined,
+      error: (r.error as string) ?? undefined,
+    }));
+  }
+
+  // ---- events and audit -------------------------------------------------
+
+  insertEvent(e: Omit<EventRecord, 'seq' | 'at'> & { at?: string }): EventRecord {
+    const at = e.at ?? now();
+    const info = this.db
+      .prepare('INSERT INTO events(deployment_id, app, target, at, level, step, message, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(e.deploymentId ?? null, e.app, e.target, at, e.level, e.step ?? null, e.message, e.data === undefined ? null : JSON.stringify(e.data));
+    return { ...e, seq: Number(info.lastInsertRowid), at };
+  }
+
+  listEvents(filter: { app: string; target: string; deploymentId?: string; limit?: number }): EventRecord[] {
+    const rows = filter.deploymentId
+      ? (this.db.prepare('SELECT * FROM events WHERE deployment_id = ? ORDER BY seq').all(filter.deploymentId) as Row[])
+      : (this.db.prepare('SELECT * FROM (SELECT * FROM events WHERE app = ? AND target = ? ORDER BY seq DESC LIMIT ?) ORDER BY seq').all(filter.app, filter.target, filter.limit ?? 100) as Row[]);
+    return rows.map((r) => ({
+      seq: Number(r.seq),
+      deploymentId: (r.deployment_id as string) ?? undefined,
+      app: String(r.app),
+      target: String(r.target),
+      at: String(r.at),
+      level: r.level as EventRecord['level'],
+      step: (r.step as string) ?? undefined,
+      message: String(r.message),
+      data: r.data ? JSON.parse(String(r.data)) : undefined,
+    }));
+  }
+
+  audit(actor: string, action: string, app?: string, target?: string, detail?: unknown): void {
+    this.db.prepare('INSERT INTO audit_log(at, actor, action, app, target, detail) VALUES (?, ?, ?, ?, ?, ?)').run(now(), actor, action, app ?? null, target ?? null, detail === undefined ? null : JSON.stringify(detail));
+  }
+
+  listAudit(limit = 100): Array<{ seq: number; at: string; actor: string; action: string; app?: string; target?: string; detail?: unknown }> {
+    return (this.db.prepare('SELECT * FROM audit_log ORDER BY seq DESC LIMIT ?').all(limit) as Row[]).map((r) => ({
+      seq: Number(r.seq),
+      at: String(r.at),
+      actor: String(r.actor),
+      action: String(r.action),
+      app: (r.app as string) ?? undefined,
+      target: (r.target as string) ?? undefined,
+      detail: r.detail ? JSON.parse(String(r.detail)) : undefined,
+    }));
+  }
+
+  // ---- locks --------------------------------------------------------------
+
+  /**
+   * Take the app+target lock in one IMMEDIATE transaction. A lock whose holder
+   * process is gone (same host, dead pid) is stale and taken over.
+   * Returns undefined on success, or the live holder.
+   */
+  tryLock(app: string, target: string, me: Omit<LockRecord, 'acquiredAt' | 'app' | 'target'>, isAlive: (l: LockRecord) => boolean): { held?: LockRecord; stale?: LockRecord } {
+    return this.db
+      .transaction(() => {
+        const row = this.db.prepare('SELECT * FROM locks WHERE app = ? AND target = ?').get(app, target) as Row | undefined;
+        let stale: LockRecord | undefined;
+        if (row) {
+          const cur = toLock(row);
+          if (isAlive(cur)) return { held: cur };
+          stale = cur;
+          this.db.prepare('DELETE FROM locks WHERE app = ? AND target = ?').run(app, target);
+        }
+        this.db
+          .prepare('INSERT INTO locks(app, target, holder, pid, host, deployment_id, acquired_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+          .run(app, target, me.holder, me.pid, me.host, me.deploymentId ?? null, now());
+        return { stale };
+      })
+      .immediate();
+  }
+
+  unlock(app: string, target: string, pid: number): void {
+    this.db.prepare('DELETE FROM locks WHERE app = ? AND target = ? AND pid = ?').run(app, target, pid);
+  }
+
+  getLock(app: string, target: string): LockRecord | undefined {
+    const row = this.db.prepare('SELECT * FROM locks WHERE app = ? AND target = ?').get(app, target) as Row | undefined;
+    return row ? toLock(row) : undefined;
+  }
+}
+
+const isFinal = (s: DeploymentStatus): boolean => s !== 'pending' && s !== 'running';
+
+function toTarget(r: Row): TargetRecord {
+  return {
+    app: String(r.app),
+    name: String(r.name),
+    type: String(r.type),
+    currentRelease: (r.current_release as string) ?? undefined,
+    desiredState: r.desired_state as TargetRecord['desiredState'],
+    instances: Number(r.instances),
+    settings: JSON.parse(String(r.settings)),
+    updatedAt: String(r.updated_at),
+  };
+}
+
+function toRelease(r: Row): ReleaseRecord {
+  return {
+    id: String(r.id),
+    app: String(r.app),
+    target: String(r.target),
+    createdAt: String(r.created_at),
+    contentHash: String(r.content_hash),
+    artifact: JSON.parse(String(r.artifact)),
+    manifest: JSON.parse(String(r.manifest)),
+    status: r.status as ReleaseRecord['status'],
+    lastGoodAt: (r.last_good_at as string) ?? undefined,
+    deleted: Number(r.deleted) === 1,
+  };
+}
+
+function toDeployment(r: Row): DeploymentRecord {
+  return {
+    id: String(r.id),
+    app: String(r.app),
+    target: String(r.target),
+    targetType: String(r.target_type),
+    kind: r.kind as DeploymentRecord['kind'],
+    release: (r.release as string) ?? undefined,
+    previousRelease: (r.previous_release as string) ?? undefined,
+    status: r.status as DeploymentStatus,
+    reason: (r.reason as string) ?? undefined,
+    waiting: (r.waiting as string) ?? undefined,
+    externalId: (r.external_id as string) ?? undefined,
+    accessUrl: (r.access_url as string) ?? undefined,
+    registryImage: (r.registry_image as string) ?? undefined,
+    platformConfig: JSON.parse(String(r.platform_config)),
+    plan: JSON.parse(String(r.plan)),
+    actor: String(r.actor),
+    pid: r.pid == null ? undefined : Number(r.pid),
+    createdAt: String(r.created_at),
+    startedAt: (r.started_at as string) ?? undefined,
+    finishedAt: (r.finished_at as string) ?? undefined,
+  };
+}
+
+function toLock(r: Row): LockRecord {
+  return {
+    app: String(r.app),
+    target: String(r.target),
+    holder: String(r.holder),
+    pid: Number(r.pid),
+    host: String(r.host),
+    deploymentId: (r.deployment_id as string) ?? undefined,
+    acquiredAt: String(r.acquired_at),
+  };
+}

@@ -1,0 +1,83 @@
+export type DeploymentStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'rolled_back' | 'interrupted';
+export type DeploymentKind = 'deploy' | 'rollback' | 'start' | 'stop' | 'restart' | 'scale';
+
+export interface TargetRecord {
+  app: string;
+  name: string;
+  type: string;
+  currentRelease?: string;
+  desiredState: 'running' | 'stopped';
+  instances: number;
+  /** Owned by the target implementation (e.g. the proxy port it reserved). */
+  settings: Record<string, unknown>;
+  updatedAt: string;
+}
+
+export interface ReleaseRecord {
+  id: string;
+  app: string;
+  target: string;
+  createdAt: string;
+  contentHash: string;
+  artifact: Record<string, unknown>;
+  manifest: Record<string, unknown>;
+  status: 'built' | 'active' | 'superseded' | 'failed';
+  lastGoodAt?: string;
+  deleted: boolean;
+}
+
+export interface DeploymentRecord {
+  id: string;
+  app: string;
+  target: string;
+  targetType: string;
+  kind: DeploymentKind;
+  release?: string;
+  previousRelease?: string;
+  status: DeploymentStatus;
+  reason?: string;
+  waiting?: string;
+  externalId?: string;
+  accessUrl?: string;
+  registryImage?: string;
+  platformConfig: Record<string, unknown>;
+  plan: unknown[];
+  actor: string;
+  pid?: number;
+  createdAt: string;
+  startedAt?: string;
+  finishedAt?: string;
+}
+
+export interface StepRecord {
+  deploymentId: string;
+  idx: number;
+  kind: string;
+  params: unknown;
+  status: 'pending' | 'running' | 'done' | 'failed' | 'skipped';
+  startedAt?: string;
+  finishedAt?: string;
+  error?: string;
+}
+
+export interface EventRecord {
+  seq: number;
+  deploymentId?: string;
+  app: string;
+  target: string;
+  at: string;
+  level: 'info' | 'warn' | 'error';
+  step?: string;
+  message: string;
+  data?: unknown;
+}
+
+export interface LockRecord {
+  app: string;
+  target: string;
+  holder: string;
+  pid: number;
+  host: string;
+  deploymentId?: string;
+  acquiredAt: string;
+}

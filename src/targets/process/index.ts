@@ -1,0 +1,59 @@
+import { accessSync, constants, rmSync } from 'node:fs';
+import { resolve, sep } from 'node:path';
+import type { Problem } from '../../core/errors.js';
+import { GantryError } from '../../core/errors.js';
+import type { Artifact, BuildInput, DoctorCheck, Target, TargetContext } from '../../engine/target.js';
+import { buildReleaseDir } from './build.js';
+import { processConfigSchema, type ProcessConfig } from './config.js';
+import { processPaths } from './paths.js';
+import { ProcessRuntime, baseEnv } from './runtime.js';
+
+/** Local processes supervised by Gantry's detached agent, behind Gantry's proxy. The embedded default. */
+export const processTarget: Target<ProcessConfig> = {
+  type: 'process',
+  summary: 'local processes supervised by a detached Gantry agent, behind Gantry\'s proxy',
+  configSchema: processConfigSchema,
+  capabilities: { strategies: ['recreate', 'rolling', 'blue-green', 'canary'], instanceRouting: true },
+
+  async validate(): Promise<Problem[]> {
+    return [];
+  },
+
+  async doctor(): Promise<DoctorCheck[]> {
+    const checks: DoctorCheck[] = [];
+    try {
+      accessSync('/bin/sh', constants.X_OK);
+      checks.push({ name: 'process: /bin/sh', ok: true, detail: 'present (runs run.command, build.command and hooks)' });
+    } catch {
+      checks.push({ name: 'process: /bin/sh', ok: false, detail: 'missing', hint: 'install a POSIX shell (dash or bash)' });
+    }
+    return checks;
+  },
+
+  async build(input: BuildInput, ctx: TargetContext<ProcessConfig>): Promise<Artifact> {
+    const paths = processPaths(ctx.stateDir, ctx.app, ctx.targetName);
+    const dir = await buildReleaseDir({
+      sourceDir: input.sourceDir,
+      stateDir: ctx.stateDir,
+      releasesDir: paths.releasesDir,
+      releaseId: input.releaseId,
+      command: input.build?.command,
+      env: { ...baseEnv(), ...input.env },
+      emit: ctx.emit,
+    });
+    return { kind: 'directory', ref: dir };
+  },
+
+  async removeArtifact(artifact: Artifact, ctx: TargetContext<ProcessConfig>): Promise<void> {
+    const releasesDir = resolve(processPaths(ctx.stateDir, ctx.app, ctx.targetName).releasesDir);
+    const dir = resolve(artifact.ref);
+    // Never delete anything outside this app's releases directory, whatever the record says.
+    if (!dir.startsWith(releasesDir + sep)) throw new GantryError('INTERNAL', `refusing to delete ${dir}: not under ${releasesDir}`);
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(`${dir}.build.log`, { force: true });
+  },
+
+  async runtime(ctx: TargetContext<ProcessConfig>) {
+    return new ProcessRuntime(ctx);
+  },
+};

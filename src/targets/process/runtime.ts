@@ -1,0 +1,190 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync, symlinkSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import { AgentClient } from '../../agent/client.js';
+import { freePort } from '../../agent/free-port.js';
+import { DEFAULTS } from '../../core/defaults.js';
+import type { InstanceHandle, InstanceRequest, LogLine, ObservedInstance, ReleaseRef, Route, TargetContext, TargetRuntime, TrafficStats } from '../../engine/target.js';
+import { followLog, tailLines } from '../../supervisor/index.js';
+import type { ProcessConfig } from './config.js';
+import { processPaths } from './paths.js';
+
+/** Variables of the CLI's environment an app may reasonably expect; everything else comes from the manifest. */
+const INHERITED_ENV = ['PATH', 'HOME', 'USER', 'LOGNAME', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR', 'NODE_OPTIONS'];
+
+export function baseEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const k of INHERITED_ENV) if (process.env[k] !== undefined) env[k] = process.env[k]!;
+  env.PATH ??= '/usr/local/bin:/usr/bin:/bin';
+  return env;
+}
+
+const LOG_LINE_RE = /^(\S+) (out|err) (.*)$/s;
+
+export function parseLogLine(instance: string, raw: string): LogLine {
+  const m = LOG_LINE_RE.exec(raw);
+  return m ? { at: m[1], instance, stream: m[2] as 'out' | 'err', text: m[3]! } : { instance, stream: 'out', text: raw };
+}
+
+export class ProcessRuntime implements TargetRuntime {
+  private agent?: AgentClient;
+  private readonly paths;
+
+  constructor(private readonly ctx: TargetContext<ProcessConfig>) {
+    this.paths = processPaths(ctx.stateDir, ctx.app, ctx.targetName);
+  }
+
+  private async running(): Promise<AgentClient | undefined> {
+    this.agent ??= await AgentClient.find(this.paths.agentDir);
+    return this.agent;
+  }
+
+  private async required(): Promise<AgentClient> {
+    if (!this.agent) await this.ensureRouter();
+    return this.agent!;
+  }
+
+  /** The proxy port is chosen once (from the manifest or a free port) and kept, so the URL never changes. */
+  private async proxyPort(): Promise<number> {
+    if (this.ctx.config.port) return this.ctx.config.port;
+    const saved = this.ctx.settings.proxyPort;
+    if (typeof saved === 'number') return saved;
+    const port = await freePort(this.ctx.config.host);
+    this.ctx.saveSettings({ ...this.ctx.settings, proxyPort: port });
+    return port;
+  }
+
+  async ensureRouter(): Promise<{ url: string }> {
+    this.agent = await AgentClient.ensure(this.paths.agentDir, { host: this.ctx.config.host, port: await this.proxyPort() });
+    return { url: this.agent.proxyUrl };
+  }
+
+  async accessUrl(): Promise<string | undefined> {
+    const agent = await this.running();
+    if (agent) return agent.proxyUrl;
+    const port = this.ctx.config.port ?? this.ctx.settings.proxyPort;
+    return typeof port === 'number' ? `http://${this.ctx.config.host}:${port}` : undefined;
+  }
+
+  async setRoutes(routes: Route[]): Promise<void> {
+    const agent = await this.required();
+    await agent.setBackends(routes.map((r) => ({ id: r.instance, release: r.release, url: r.url, weight: r.weight })));
+  }
+
+  async routes(): Promise<Route[]> {
+    const agent = await this.running();
+    if (!agent) return [];
+    return (await agent.backends()).map((b) => ({ instance: b.id, release: b.release, url: b.url, weight: b.weight }));
+  }
+
+  async drain(instanceIds: string[], timeoutMs: number): Promise<void> {
+    const agent = await this.running();
+    if (agent && instanceIds.length) await agent.drain(instanceIds, timeoutMs);
+  }
+
+  async startInstance(req: InstanceRequest): Promise<InstanceHandle> {
+    const agent = await this.required();
+    mkdirSync(this.paths.logsDir, { recursive: true });
+    const st = await agent.startInstance({
+      id: req.id,
+      release: req.release.id,
+      cwd: req.release.artifact.ref,
+      command: req.release.run.command ?? '',
+      env: { ...baseEnv(), ...req.env },
+      logFile: join(this.paths.logsDir, `${req.id}.log`),
+    });
+    return { id: st.id, release: st.release, endpoint: { host: '127.0.0.1', port: st.port } };
+  }
+
+  async stopInstance(id: string, timeoutMs: number): Promise<void> {
+    const agent = await this.running();
+    if (agent) await agent.stopInstance(id, timeoutMs);
+  }
+
+  async instances(): Promise<ObservedInstance[]> {
+    const agent = await this.running();
+    if (!agent) return [];
+    return (await agent.instances()).map((i) => ({
+      id: i.id,
+      release: i.release,
+      endpoint: { host: '127.0.0.1', port: i.port },
+      state: i.state,
+      pid: i.pid,
+      restarts: i.restarts,
+      startedAt: i.startedAt,
+      lastExit: i.lastExit,
+    }));
+  }
+
+  async *logs(opts: { lines: number; follow: boolean; instances?: string[]; signal?: AbortSignal }): AsyncIterable<LogLine> {
+    const ids = opts.instances ?? (await this.instances()).map((i) => i.id);
+    const files = ids.map((id) => ({ id, file: join(this.paths.logsDir, `${id}.log`) })).filter((f) => existsSync(f.file));
+    const backlog: LogLine[] = [];
+    for (const f of files) for (const raw of await tailLines(f.file, opts.lines)) backlog.push(parseLogLine(f.id, raw));
+    backlog.sort((a, b) => (a.at ?? '').localeCompare(b.at ?? ''));
+    yield* backlog.slice(-opts.lines);
+    if (!opts.follow) return;
+    const queue: LogLine[] = [];
+    let wake: (() => void) | undefined;
+    const ac = new AbortController();
+    opts.signal?.addEventListener('abort', () => {
+      ac.abort();
+      wake?.();
+    });
+    for (const f of files)
+      followLog(
+        f.file,
+        (line) => {
+          queue.push(parseLogLine(f.id, line));
+          wake?.();
+        },
+        ac.signal,
+      );
+    while (!ac.signal.aborted) {
+      if (queue.length === 0) await new Promise<void>((r) => (wake = r));
+      wake = undefined;
+      while (queue.length) yield queue.shift()!;
+    }
+  }
+
+  healthCommand(instance: InstanceHandle, command: string, timeoutMs: number): Promise<{ ok: boolean; output: string }> {
+    return new Promise((resolve) => {
+      const child = spawn('/bin/sh', ['-c', command], {
+        env: { ...baseEnv(), PORT: String(instance.endpoint.port), GANTRY_INSTANCE: instance.id },
+        stdio: ['ignore', 'pipe', 'pipe'],
+        timeout: timeoutMs,
+        killSignal: 'SIGKILL',
+      });
+      let output = '';
+      child.stdout.on('data', (d) => (output += d));
+      child.stderr.on('data', (d) => (output += d));
+      child.on('error', (e) => resolve({ ok: false, output: e.message }));
+      child.on('close', (code) => resolve({ ok: code === 0, output: output.slice(-2000) }));
+    });
+  }
+
+  async trafficStats(): Promise<TrafficStats | undefined> {
+    const agent = await this.running();
+    return agent ? agent.stats() : undefined;
+  }
+
+  async markCurrent(release: ReleaseRef): Promise<void> {
+    // Capistrano-style `current` link, swapped atomically with rename(2).
+    const tmp = `${this.paths.currentLink}.tmp`;
+    rmSync(tmp, { force: true });
+    symlinkSync(join('releases', release.id), tmp);
+    renameSync(tmp, this.paths.currentLink);
+  }
+
+  async shutdown(timeoutMs: number): Promise<void> {
+    const agent = await this.running();
+    if (agent) await agent.shutdown(timeoutMs);
+    this.agent = undefined;
+  }
+
+  async close(): Promise<void> {
+    this.agent = undefined;
+  }
+}
+
+export const PROCESS_DEFAULT_STOP_MS = DEFAULTS.strategy.stopTimeoutMs;

@@ -1,0 +1,67 @@
+import { spawn } from 'node:child_process';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const ROOT = resolve(import.meta.dirname, '../..');
+export const BIN = join(ROOT, 'bin/gantry.js');
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  json: any;
+}
+
+/** Run the real gantry CLI as a child process (no stdin), like a user or CI would. */
+export function gantry(args: string[], opts: { cwd: string; env?: Record<string, string | undefined>; timeoutMs?: number }): Promise<CliResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: opts.cwd,
+      env: { ...process.env, NO_COLOR: '1', ...opts.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 110_000);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      let json: any;
+      try {
+        json = JSON.parse(stdout);
+      } catch {
+        json = undefined;
+      }
+      resolvePromise({ code: code ?? (signal ? 128 : 1), stdout, stderr, json });
+    });
+  });
+}
+
+/** A fresh copy of an example app in its own temp dir (its own .gantry state). */
+export function copyExample(name: string): string {
+  const dir = mkdtempSync(join(tmpdir(), `gantry-${name}-`));
+  cpSync(join(ROOT, 'examples', name), dir, { recursive: true, filter: (src) => !src.includes('.gantry') });
+  return dir;
+}
+
+/** Stop every agent under dir's .gantry (by the pid they recorded), for test cleanup. */
+export function killAgents(dir: string): void {
+  const appsDir = join(dir, '.gantry', 'apps');
+  if (!existsSync(appsDir)) return;
+  for (const app of readdirSync(appsDir)) {
+    const agents = join(appsDir, app, 'agents');
+    if (!existsSync(agents)) continue;
+    for (const t of readdirSync(agents)) {
+      const info = join(agents, t, 'agent.json');
+      if (!existsSync(info)) continue;
+      try {
+        process.kill(JSON.parse(readFileSync(info, 'utf8')).pid, 'SIGTERM');
+      } catch {
+        /* already gone */
+      }
+    }
+  }
+}

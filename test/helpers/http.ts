@@ -1,0 +1,53 @@
+import { request } from 'undici';
+
+export async function get(url: string, timeoutMs = 5000): Promise<{ status: number; body: string; headers: Record<string, string | string[] | undefined> }> {
+  const res = await request(url, { headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+  return { status: res.statusCode, body: await res.body.text(), headers: res.headers };
+}
+
+export async function getJson(url: string): Promise<any> {
+  const r = await get(url);
+  return JSON.parse(r.body);
+}
+
+export interface LoopReport {
+  ok: number;
+  failed: number;
+  errors: string[];
+  releases: Map<string, number>;
+}
+
+/**
+ * A client polling url in a loop until stopped: counts successes, failures
+ * (non-2xx or network errors) and which release answered. Bounded by maxMs.
+ */
+export function pollLoop(url: string, opts: { maxMs?: number } = {}): { stop: () => Promise<LoopReport> } {
+  const report: LoopReport = { ok: 0, failed: 0, errors: [], releases: new Map() };
+  let running = true;
+  const deadline = Date.now() + (opts.maxMs ?? 120_000);
+  const loop = (async () => {
+    while (running && Date.now() < deadline) {
+      try {
+        const r = await get(url, 5000);
+        if (r.status >= 200 && r.status < 300) {
+          report.ok++;
+          const rel = String(r.headers['x-gantry-release'] ?? JSON.parse(r.body).release);
+          report.releases.set(rel, (report.releases.get(rel) ?? 0) + 1);
+        } else {
+          report.failed++;
+          if (report.errors.length < 10) report.errors.push(`HTTP ${r.status}: ${r.body.slice(0, 200)}`);
+        }
+      } catch (e) {
+        report.failed++;
+        if (report.errors.length < 10) report.errors.push((e as Error).message);
+      }
+    }
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      await loop;
+      return report;
+    },
+  };
+}

@@ -14,13 +14,14 @@ const program = new Command('gantry')
   .showHelpAfterError('(run with --help for usage)')
   .addHelpText('after', '\nExamples:\n  gantry init                 write a gantry.yaml for the app here\n  gantry deploy               build and roll out a release\n  gantry status --json        what runs now\n  gantry rollback             back to the last known-good release\n\nExit codes: 0 ok, 1 operation failed, 2 bad usage or invalid input.');
 
+// Before the commands are added: subcommands copy this setting when created.
+program.exitOverride();
 registerInit(program);
 registerValidate(program);
 registerLifecycle(program);
 registerInspect(program);
 registerDoctor(program);
 
-program.exitOverride();
 try {
   await program.parseAsync(process.argv);
 } catch (err) {

@@ -6,11 +6,22 @@ const port = Number(process.env.PORT || 3000);
 const release = process.env.GANTRY_RELEASE || 'dev';
 const instance = process.env.GANTRY_INSTANCE || 'local';
 const greeting = process.env.GREETING || 'hello from node';
+// For demos and tests of canary analysis: answer this share of requests to / with a 500.
+const failRate = Number(process.env.FAIL_RATE || 0);
+// For demos and tests of the post-switch watch: turn unhealthy this many ms after start.
+const unhealthyAfterMs = Number(process.env.UNHEALTHY_AFTER_MS || 0);
+const startedAt = Date.now();
 
 const server = http.createServer((req, res) => {
   if (req.url === '/health') {
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ ok: true, release }));
+    const ok = !(unhealthyAfterMs > 0 && Date.now() - startedAt > unhealthyAfterMs);
+    res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ ok, release }));
+    return;
+  }
+  if (failRate > 0 && Math.random() < failRate) {
+    res.writeHead(500, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ error: 'injected failure', release }));
     return;
   }
   res.writeHead(200, { 'content-type': 'application/json' });

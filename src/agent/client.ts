@@ -112,6 +112,12 @@ export class AgentClient {
   stopInstance(id: string, timeoutMs: number): Promise<AgentInstanceState> {
     return this.call('POST', '/v1/instances/stop', { id, timeoutMs });
   }
+  stopInstanceLater(id: string, afterMs: number, timeoutMs: number): Promise<unknown> {
+    return this.call('POST', '/v1/instances/stop-later', { id, afterMs, timeoutMs });
+  }
+  resetStats(): Promise<unknown> {
+    return this.call('POST', '/v1/stats/reset', {});
+  }
   instances(): Promise<AgentInstanceState[]> {
     return this.call('GET', '/v1/instances');
   }

@@ -151,6 +151,22 @@ export async function runAgent(opts: Options): Promise<void> {
     persist();
   });
 
+  // Instances kept warm after a switch, stopped when their time is up unless routed again.
+  const stopTimers = new Map<string, NodeJS.Timeout>();
+  const cancelStopLater = (ids: Iterable<string>): void => {
+    for (const id of ids) {
+      clearTimeout(stopTimers.get(id));
+      stopTimers.delete(id);
+    }
+  };
+  const stopNow = async (id: string, timeoutMs: number): Promise<InstanceState> => {
+    cancelStopLater([id]);
+    const st = await supervisor.stop(id, { timeoutMs });
+    specs.delete(id);
+    persist();
+    return st;
+  };
+
   const token = randomBytes(24).toString('hex');
   let shuttingDown = false;
 
@@ -158,6 +174,7 @@ export async function runAgent(opts: Options): Promise<void> {
     if (shuttingDown) return;
     shuttingDown = true;
     proxy.setBackends([]);
+    cancelStopLater([...stopTimers.keys()]);
     await supervisor.stopAll({ timeoutMs });
     specs.clear();
     persist();
@@ -171,20 +188,30 @@ export async function runAgent(opts: Options): Promise<void> {
     'GET /v1/ping': async () => ({ pid: process.pid, proxy: proxyAddr }),
     'GET /v1/instances': async () => supervisor.list().filter((s) => specs.has(s.id)).map(view),
     'POST /v1/instances': async (body: AgentInstanceSpec) => startInstance(body),
-    'POST /v1/instances/stop': async (body: { id: string; timeoutMs: number }) => {
-      const st = await supervisor.stop(body.id, { timeoutMs: body.timeoutMs });
-      specs.delete(body.id);
-      persist();
-      return view(st);
+    'POST /v1/instances/stop': async (body: { id: string; timeoutMs: number }) => view(await stopNow(body.id, body.timeoutMs)),
+    'POST /v1/instances/stop-later': async (body: { id: string; afterMs: number; timeoutMs: number }) => {
+      cancelStopLater([body.id]);
+      const t = setTimeout(() => {
+        stopTimers.delete(body.id);
+        if (proxy.backends().some((b) => b.id === body.id)) return;
+        void stopNow(body.id, body.timeoutMs).then(() => log(`stopped warm instance ${body.id} after ${body.afterMs}ms`));
+      }, body.afterMs);
+      stopTimers.set(body.id, t);
+      return { id: body.id, stopAt: new Date(Date.now() + body.afterMs).toISOString() };
     },
     'GET /v1/backends': async () => proxy.backends(),
     'PUT /v1/backends': async (body: { backends: AgentBackend[] }) => {
+      cancelStopLater(body.backends.map((b) => b.id));
       proxy.setBackends(body.backends);
       persist();
       return proxy.backends();
     },
     'POST /v1/drain': async (body: { ids: string[]; timeoutMs: number }) => Promise.all(body.ids.map((id) => proxy.drain(id, body.timeoutMs))),
     'GET /v1/stats': async () => proxy.stats(),
+    'POST /v1/stats/reset': async () => {
+      proxy.resetStats();
+      return proxy.stats();
+    },
     'POST /v1/shutdown': async (body: { timeoutMs: number }) => {
       setImmediate(() => void shutdown(body.timeoutMs ?? DEFAULTS.strategy.stopTimeoutMs));
       return { stopping: true };

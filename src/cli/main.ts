@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { registerDoctor } from './commands/doctor.js';
 import { registerInit } from './commands/init.js';
 import { registerInspect } from './commands/inspect.js';
-import { registerLifecycle } from './commands/lifecycle.js';
+import { registerCanaryControls, registerLifecycle } from './commands/lifecycle.js';
 import { registerValidate } from './commands/validate.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -19,6 +19,7 @@ program.exitOverride();
 registerInit(program);
 registerValidate(program);
 registerLifecycle(program);
+registerCanaryControls(program);
 registerInspect(program);
 registerDoctor(program);
 

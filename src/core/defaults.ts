@@ -25,9 +25,20 @@ export const DEFAULTS = {
     keepPreviousMs: 60_000,
     canarySteps: [10, 50, 100],
     canaryPauseMs: 30_000,
+    analysis: {
+      maxErrorRate: 0.01,
+      minRequests: 20,
+      /** A step without enough traffic waits this many pauses in all before giving up (inconclusive is not a failure, but it cannot wait forever). */
+      maxPauses: 10,
+      /** How often the canary's figures are judged while a step lasts. */
+      checkEveryMs: 500,
+    },
   },
 
   releasesKept: 5,
+  hookTimeoutMs: 10 * 60_000,
+  /** Lines of a hook's output copied into the deploy's events. */
+  hookOutputLines: 200,
   lockPollMs: 500,
 
   supervisor: {
@@ -41,6 +52,9 @@ export const DEFAULTS = {
     host: '127.0.0.1',
     /** Connect failures are retried on another backend this many times (the request never reached an app). */
     connectRetries: 3,
+    /** Requests arriving while no backend is routed wait this long for one (recreate/exclusive deploys). */
+    holdTimeoutMs: 30_000,
+    maxHeldRequests: 10_000,
   },
   agent: {
     startTimeoutMs: 10_000,

@@ -18,6 +18,10 @@ export type ErrorCode =
   | 'SECRET_MISSING'
   | 'AGENT_UNREACHABLE'
   | 'INTERRUPTED'
+  | 'HOOK_FAILED'
+  | 'CANARY_FAILED'
+  | 'ABORTED'
+  | 'NOT_PAUSED'
   | 'INTERNAL';
 
 /** Exit code 2 = bad usage or invalid input; 1 = an operation failed. */

@@ -3,6 +3,7 @@ import { DEFAULTS } from '../core/defaults.js';
 import { GantryError, isGantryError } from '../core/errors.js';
 import type { LoadedManifest, Manifest } from '../manifest/index.js';
 import type { DeploymentRecord, ReleaseRecord, Store, TargetRecord } from '../store/index.js';
+import { judgeCanary, resolveLimits, type AnalysisVerdict } from './analysis.js';
 import { executeSteps, HealthGateError, type ExecutionContext } from './executor.js';
 import { probe, resolveHealth, waitHealthy } from './health.js';
 import { acquireLock } from './lock.js';
@@ -47,6 +48,8 @@ export interface DeployResult {
   reason?: string;
   error?: { code: string; message: string; hint?: string };
   logs?: string[];
+  /** Canary analysis of each step, with the figures it judged. */
+  analysis?: AnalysisVerdict[];
   reconciled?: ReconcileReport[];
 }
 
@@ -206,7 +209,7 @@ export class Engine {
       release,
       newInstances: Array.from({ length: count }, (_, i) => newInstanceId(release, i)),
       old: routed.map((r) => ({ instance: r.instance, release: r.release })),
-      strategy: { type: s.type, maxSurge: s.max_surge ?? DEFAULTS.strategy.maxSurge, maxUnavailable: s.max_unavailable ?? DEFAULTS.strategy.maxUnavailable },
+      strategy: { type: s.type, maxSurge: s.max_surge, maxUnavailable: s.max_unavailable, steps: s.steps, pause: s.pause, keepPreviousMs: s.keep_previous },
       exclusive: o.manifest.exclusive ?? false,
     });
   }
@@ -338,12 +341,20 @@ export class Engine {
 
     let url: string | undefined;
     let release = spec.existing;
+    const analyses: AnalysisVerdict[] = [];
     try {
       url = (await o.runtime.ensureRouter()).url;
       this.store.updateDeployment(d.id, { accessUrl: url });
       const routed = await o.runtime.routes();
       const rollout = this.rolloutSteps(o, spec.releaseId, spec.count, routed);
-      const steps: Step[] = [...(spec.build ? [{ kind: 'build', release: spec.releaseId } as Step] : []), ...rollout, { kind: 'record', release: spec.releaseId }];
+      const hooks = spec.kind === 'deploy' ? o.manifest.hooks : undefined;
+      const steps: Step[] = [
+        ...(spec.build ? [{ kind: 'build', release: spec.releaseId } as Step] : []),
+        ...(hooks?.pre_deploy ? [{ kind: 'hook', name: 'pre_deploy' } as Step] : []),
+        ...rollout,
+        { kind: 'record', release: spec.releaseId },
+        ...(hooks?.post_deploy ? [{ kind: 'hook', name: 'post_deploy' } as Step] : []),
+      ];
       this.store.insertSteps(d.id, steps.map((s) => ({ kind: s.kind, params: s })));
       this.store.updateDeployment(d.id, { plan: steps });
       emit('info', `${spec.kind} ${o.app} release ${spec.releaseId} to ${o.name} (${o.target.type}, ${o.manifest.exclusive ? 'exclusive' : o.manifest.strategy.type}, ${spec.count} instance${spec.count === 1 ? '' : 's'})`, 'plan', { steps: steps.length });
@@ -371,6 +382,18 @@ export class Engine {
             releases.set(release.id, this.releaseRef(release));
             this.store.updateDeployment(d.id, { externalId: release.artifact.ref as string });
           },
+          hook: async (step) => {
+            const name = (step as Extract<Step, { kind: 'hook' }>).name;
+            const rel = releases.get(spec.releaseId)!;
+            const r = await o.runtime.runTask(rel, o.manifest.hooks![name]!, this.appEnv(o, rel, `hook-${name}`), DEFAULTS.hookTimeoutMs);
+            for (const line of r.output.split('\n').filter(Boolean).slice(-DEFAULTS.hookOutputLines)) emit(r.exitCode === 0 ? 'info' : 'warn', `${name}: ${line}`, 'hook');
+            if (r.exitCode === 0) return;
+            if (name === 'pre_deploy') throw new GantryError('HOOK_FAILED', `hooks.pre_deploy exited with code ${r.exitCode}; no traffic was moved`, 'its output is in the events above (gantry events); fix the hook or the release and deploy again');
+            emit('warn', `hooks.post_deploy exited with code ${r.exitCode}; the release is deployed and stays`, 'hook');
+          },
+          analyze: async (step) => {
+            analyses.push(await this.analyzeCanary(o, d.id, step as Extract<Step, { kind: 'analyze' }>, previous, emit));
+          },
           record: async () => {
             this.store.updateTarget(o.app, o.name, { currentRelease: spec.releaseId, desiredState: 'running', instances: spec.count });
             if (previous && previous !== spec.releaseId) this.store.setReleaseStatus(o.app, o.name, previous, 'superseded');
@@ -381,7 +404,7 @@ export class Engine {
       };
       await executeSteps(exec, steps);
       await this.prune(o, emit);
-      return finish('succeeded', { url });
+      return finish('succeeded', { url, analysis: analyses.length ? analyses : undefined });
     } catch (err) {
       const e = toGantryError(err);
       emit('error', e.message, 'error', e.toJSON());
@@ -391,8 +414,73 @@ export class Engine {
         return false;
       });
       const logs = err instanceof HealthGateError ? err.logTail : undefined;
+      if (err instanceof CanaryFailedError) analyses.push(err.verdict);
       const reason = `${e.message}${restored ? `; release ${previous} keeps serving` : ''}`;
-      return finish(restored ? 'rolled_back' : 'failed', { url, reason, error: e.toJSON(), logs });
+      return finish(restored ? 'rolled_back' : 'failed', { url, reason, error: e.toJSON(), logs, analysis: analyses.length ? analyses : undefined });
+    }
+  }
+
+  /**
+   * One canary step: hold the split, judge the canary against the stable
+   * release every few hundred ms, abort at the first failing verdict. A timed
+   * pause extends while the data is inconclusive (bounded); a manual pause
+   * waits for `gantry promote` / `gantry abort`.
+   */
+  private async analyzeCanary(o: Opened, deploymentId: string, step: Extract<Step, { kind: 'analyze' }>, stable: string | undefined, emit: (level: EngineEventLevel, message: string, step?: string, data?: unknown) => void): Promise<AnalysisVerdict> {
+    const limits = resolveLimits(o.manifest.strategy.analysis);
+    const d = DEFAULTS.strategy.analysis;
+    await o.runtime.resetTrafficStats();
+    const started = Date.now();
+    const manual = step.pause === 'manual';
+    const pauseMs = manual ? Number.POSITIVE_INFINITY : (step.pause as number);
+    const giveUpMs = manual ? Number.POSITIVE_INFINITY : Math.max(pauseMs * d.maxPauses, pauseMs + 30_000);
+    this.store.updateDeployment(deploymentId, { waiting: manual ? `\`gantry promote\` or \`gantry abort\` (canary at ${step.percent}%)` : `canary analysis at ${step.percent}% (${Math.round(pauseMs / 1000)}s window)` });
+    let told = false;
+    for (;;) {
+      await new Promise((r) => setTimeout(r, d.checkEveryMs));
+      const stats = await o.runtime.trafficStats();
+      const find = (rel?: string) => stats?.releases.find((r) => r.release === rel);
+      const verdict = judgeCanary(step.percent, find(step.release), find(stable), limits, step.release);
+      if (verdict.verdict === 'fail') throw new CanaryFailedError(verdict);
+      const control = this.store.getDeployment(deploymentId)?.control;
+      if (control === 'abort') {
+        this.store.updateDeployment(deploymentId, { control: undefined });
+        throw new GantryError('ABORTED', `canary aborted by \`gantry abort\` at ${step.percent}%`, 'traffic went back to the stable release');
+      }
+      const elapsed = Date.now() - started;
+      if (manual && control === 'promote') {
+        this.store.updateDeployment(deploymentId, { control: undefined });
+        emit('info', `promoted by \`gantry promote\` at ${step.percent}%`, 'analyze', verdict);
+        return verdict;
+      }
+      if (!manual && elapsed >= pauseMs) {
+        if (verdict.verdict === 'pass') {
+          emit('info', `canary at ${step.percent}%: pass (${verdict.canary.requests} requests, error rate ${(verdict.canary.errorRate * 100).toFixed(1)}%, p99 ${verdict.canary.p99Ms.toFixed(1)}ms)`, 'analyze', verdict);
+          return verdict;
+        }
+        if (elapsed >= giveUpMs) throw new CanaryFailedError(verdict, `canary at ${step.percent}% stayed inconclusive for ${Math.round(elapsed / 1000)}s: ${verdict.reasons.join('; ')}`);
+        if (!told) emit('info', `canary at ${step.percent}%: inconclusive (${verdict.reasons.join('; ')}); extending the window`, 'analyze', verdict);
+        told = true;
+      }
+    }
+  }
+
+  /** Signal a running canary deploy (promote or abort) and wait until it acts on it. */
+  async signal(loaded: LoadedManifest, targetName: string | undefined, what: 'promote' | 'abort'): Promise<{ deployment: string; signal: string; status: string; release?: string }> {
+    const name = this.resolveTargetName(loaded, targetName);
+    const app = loaded.manifest.app;
+    const d = this.store.unfinishedDeployments(app, name).find((x) => this.store.listSteps(x.id).some((s) => s.kind === 'analyze' && s.status === 'running'));
+    if (!d) throw new GantryError('NOT_PAUSED', `no canary of ${app} on ${name} is waiting at an analysis step`, 'start one with `gantry deploy` (strategy.type: canary); `gantry status` shows what a deploy waits for');
+    const stepAt = this.store.listSteps(d.id).find((s) => s.kind === 'analyze' && s.status === 'running')!.idx;
+    this.store.updateDeployment(d.id, { control: what });
+    this.store.audit(this.opts.actor, what, app, name, { deployment: d.id });
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      const cur = this.store.getDeployment(d.id)!;
+      const step = this.store.listSteps(d.id)[stepAt]!;
+      const acted = what === 'promote' ? step.status !== 'running' : cur.status !== 'running';
+      if (acted || Date.now() > deadline) return { deployment: d.id, signal: what, status: cur.status, release: cur.release };
+      await new Promise((r) => setTimeout(r, 100));
     }
   }
 
@@ -619,6 +707,15 @@ export class Engine {
 
   history(loaded: LoadedManifest, targetName?: string, limit = 20): DeploymentRecord[] {
     return this.store.listDeployments(loaded.manifest.app, this.resolveTargetName(loaded, targetName), limit);
+  }
+}
+
+export class CanaryFailedError extends GantryError {
+  constructor(
+    readonly verdict: AnalysisVerdict,
+    message = `canary failed its analysis at ${verdict.percent}%: ${verdict.reasons.join('; ')}`,
+  ) {
+    super('CANARY_FAILED', message, 'traffic went back to the stable release; the figures are in the analysis of the result', { analysis: verdict });
   }
 }
 

@@ -115,6 +115,9 @@ async function runStep(ctx: ExecutionContext, step: Step, handles: Map<string, I
       await ctx.runtime.stopInstance(step.instance, ctx.stopTimeoutMs);
       handles.delete(step.instance);
       return;
+    case 'keepWarm':
+      for (const id of step.instances) await ctx.runtime.stopInstanceLater(id, step.ms, ctx.stopTimeoutMs);
+      return;
     default:
       throw new GantryError('INTERNAL', `no executor for step ${step.kind}`);
   }

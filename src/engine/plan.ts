@@ -10,6 +10,10 @@ export type Step =
   | { kind: 'switchTraffic'; routes: RouteIntent[] }
   | { kind: 'drain'; instances: string[] }
   | { kind: 'stopInstance'; instance: string }
+  /** Canary gate: hold `percent` of traffic on the new release for `pause` (or until `gantry promote`), judging its figures. */
+  | { kind: 'analyze'; release: string; percent: number; pause: number | 'manual' }
+  /** Old instances stay up, unrouted, for `ms` (instant switch-back), then stop. */
+  | { kind: 'keepWarm'; instances: string[]; ms: number }
   | { kind: 'record'; release: string };
 
 export type StepKind = Step['kind'];
@@ -27,7 +31,16 @@ export interface RolloutInput {
   newInstances: string[];
   /** Instances serving now (routed), in order. */
   old: Array<{ instance: string; release: string }>;
-  strategy: { type: 'recreate' | 'rolling' | 'blue-green' | 'canary'; maxSurge: number; maxUnavailable: number };
+  strategy: {
+    type: 'recreate' | 'rolling' | 'blue-green' | 'canary';
+    maxSurge: number;
+    maxUnavailable: number;
+    /** Canary traffic percentages, ascending, ending at 100. */
+    steps?: number[];
+    pause?: number | 'manual';
+    /** Blue-green: how long the old set stays warm after the switch. */
+    keepPreviousMs?: number;
+  };
   /** Stop-then-start: never two releases at once (apps holding file locks). */
   exclusive: boolean;
 }
@@ -61,8 +74,22 @@ export function planRollout(input: RolloutInput): Step[] {
     return [{ kind: 'switchTraffic', routes: [] }, ...retire(oldIds), ...startAndCheck(release, newInstances, 0), { kind: 'switchTraffic', routes: allNew }];
   }
 
-  if (input.strategy.type === 'blue-green' || input.strategy.type === 'canary') {
-    return [...startAndCheck(release, newInstances, 0), { kind: 'switchTraffic', routes: allNew }, ...retire(oldIds)];
+  if (input.strategy.type === 'blue-green') {
+    const warm: Step[] = input.strategy.keepPreviousMs ? [{ kind: 'drain', instances: oldIds }, { kind: 'keepWarm', instances: oldIds, ms: input.strategy.keepPreviousMs }] : retire(oldIds);
+    return [...startAndCheck(release, newInstances, 0), { kind: 'switchTraffic', routes: allNew }, ...warm];
+  }
+
+  if (input.strategy.type === 'canary') {
+    const steps: Step[] = startAndCheck(release, newInstances, 0);
+    for (const percent of (input.strategy.steps ?? [100]).filter((p) => p < 100)) {
+      // Integer weights giving exactly percent% to the new set, whatever the instance counts.
+      const routes = [
+        ...old.map((o) => ({ instance: o.instance, release: o.release, weight: (100 - percent) * newInstances.length })),
+        ...newInstances.map((id) => ({ instance: id, release, weight: percent * old.length })),
+      ];
+      steps.push({ kind: 'switchTraffic', routes }, { kind: 'analyze', release, percent, pause: input.strategy.pause ?? 0 });
+    }
+    return [...steps, { kind: 'switchTraffic', routes: allNew }, ...retire(oldIds)];
   }
 
   // rolling: replace `batch` instances at a time; the routed set never shrinks below what serves now.
@@ -93,11 +120,15 @@ export function describeStep(s: Step): string {
     case 'checkHealth':
       return `wait for ${s.instance} to be healthy`;
     case 'switchTraffic':
-      return s.routes.length ? `route traffic to ${s.routes.map((r) => r.instance).join(', ')}` : 'hold new requests (no backend routed)';
+      return s.routes.length ? `route traffic to ${s.routes.map((r) => (s.routes.some((x) => x.weight !== r.weight) ? `${r.instance}×${r.weight}` : r.instance)).join(', ')}` : 'hold new requests (no backend routed)';
     case 'drain':
       return `drain ${s.instances.join(', ')}`;
     case 'stopInstance':
       return `stop instance ${s.instance}`;
+    case 'analyze':
+      return `hold ${s.percent}% of traffic on the canary ${s.pause === 'manual' ? 'until `gantry promote`' : `for ${s.pause}ms`}, judging its figures`;
+    case 'keepWarm':
+      return `keep ${s.instances.join(', ')} warm for ${s.ms}ms, then stop`;
     case 'record':
       return `record ${s.release} as current`;
   }

@@ -125,7 +125,8 @@ export interface TrafficStats {
 export interface LogLine {
   at?: string;
   instance: string;
-  stream: 'out' | 'err';
+  /** `sys`: the supervisor's own lines (started, exited, restarting). */
+  stream: 'out' | 'err' | 'sys';
   text: string;
 }
 
@@ -139,11 +140,17 @@ export interface TargetRuntime {
   drain(instanceIds: string[], timeoutMs: number): Promise<void>;
   startInstance(req: InstanceRequest): Promise<InstanceHandle>;
   stopInstance(id: string, timeoutMs: number): Promise<void>;
+  /** Keep an unrouted instance running for `afterMs` (instant switch-back), then stop it, even if no Gantry command runs meanwhile. */
+  stopInstanceLater(id: string, afterMs: number, timeoutMs: number): Promise<void>;
+  /** Run a one-off command of a release (hooks such as migrations) in its environment; output is returned, not streamed. */
+  runTask(release: ReleaseRef, command: string, env: Record<string, string>, timeoutMs: number): Promise<{ exitCode: number; output: string }>;
   instances(): Promise<ObservedInstance[]>;
   logs(opts: { lines: number; follow: boolean; instances?: string[]; signal?: AbortSignal }): AsyncIterable<LogLine>;
   /** Run the manifest's health command in the instance's environment. */
   healthCommand(instance: InstanceHandle, command: string, timeoutMs: number): Promise<{ ok: boolean; output: string }>;
   trafficStats(): Promise<TrafficStats | undefined>;
+  /** Start a fresh measuring window (canary steps compare figures of the same window). */
+  resetTrafficStats(): Promise<void>;
   /** Record on the target's side which release now serves (a `current` link, a label ...). */
   markCurrent(release: ReleaseRef): Promise<void>;
   /** Stop everything this target runs for the app, router included (`gantry stop`). */

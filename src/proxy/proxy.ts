@@ -28,6 +28,11 @@ export interface ProxyOptions {
   closeTimeoutMs?: number;
   /** Time to wait for upstream response headers (0 = none). Default 300 s, like undici. */
   upstreamHeadersTimeoutMs?: number;
+  /**
+   * While no backend is routed (a recreate or exclusive deploy between stop and
+   * start), hold new requests up to this long instead of answering 503. 0 = never hold.
+   */
+  holdTimeoutMs?: number;
 }
 
 export interface ProxyStatsSnapshot {
@@ -97,6 +102,9 @@ export class GantryProxy {
   private readonly releases = new Map<string, ReleaseCounters>();
   private readonly drainWaiters = new Map<string, Set<() => void>>();
   private readonly upgradeSockets = new Set<Duplex>();
+  private readonly holdTimeoutMs: number;
+  /** Requests waiting for a backend to be routed, oldest first. */
+  private held: Array<{ req: http.IncomingMessage; res: http.ServerResponse; timer: NodeJS.Timeout }> = [];
   private closed = false;
 
   constructor(opts: ProxyOptions) {
@@ -105,6 +113,7 @@ export class GantryProxy {
     this.trustForwarded = opts.trustForwardedHeaders ?? false;
     this.closeTimeoutMs = opts.closeTimeoutMs ?? DEFAULTS.strategy.drainTimeoutMs;
     this.headersTimeout = opts.upstreamHeadersTimeoutMs ?? 300_000;
+    this.holdTimeoutMs = opts.holdTimeoutMs ?? DEFAULTS.proxy.holdTimeoutMs;
     this.server = http.createServer((req, res) => this.handle(req, res));
     this.server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.handleUpgrade(req, socket, head));
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
@@ -160,6 +169,29 @@ export class GantryProxy {
       if (entry.inflight === 0) this.closeEntry(entry);
       else this.retired.add(entry);
     }
+    this.releaseHeld();
+  }
+
+  /** Requests held while nothing was routed go out as soon as something is. */
+  private releaseHeld(): void {
+    if (this.held.length === 0) return;
+    const waiting = this.held;
+    this.held = [];
+    for (const h of waiting) {
+      clearTimeout(h.timer);
+      if (h.res.destroyed || h.res.writableEnded) continue;
+      const entry = this.table.pick();
+      if (entry === undefined) this.held.push(h);
+      else new Exchange(this, h.req, h.res).start(entry);
+    }
+    for (const h of this.held) h.timer = this.holdTimer(h.res);
+  }
+
+  private holdTimer(res: http.ServerResponse): NodeJS.Timeout {
+    return setTimeout(() => {
+      this.held = this.held.filter((h) => h.res !== res);
+      noBackend(res);
+    }, this.holdTimeoutMs);
   }
 
   backends(): Backend[] {
@@ -231,6 +263,10 @@ export class GantryProxy {
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), this.closeTimeoutMs)));
     for (const s of this.upgradeSockets) s.destroy();
+    for (const h of this.held.splice(0)) {
+      clearTimeout(h.timer);
+      noBackend(h.res);
+    }
     if (await Promise.race([serverClosed.then(() => false), timedOut])) {
       this.server.closeAllConnections();
       await serverClosed;
@@ -282,12 +318,16 @@ export class GantryProxy {
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     const entry = this.table.pick();
-    if (entry === undefined) {
-      res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8', 'content-length': NO_BACKEND_BODY.length, 'x-gantry-error': 'no-backend' });
-      res.end(NO_BACKEND_BODY);
+    if (entry !== undefined) {
+      new Exchange(this, req, res).start(entry);
       return;
     }
-    new Exchange(this, req, res).start(entry);
+    if (this.holdTimeoutMs > 0 && this.current.length === 0 && this.held.length < DEFAULTS.proxy.maxHeldRequests && !this.closed) {
+      req.pause();
+      this.held.push({ req, res, timer: this.holdTimer(res) });
+      return;
+    }
+    noBackend(res);
   }
 
   private handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -335,6 +375,12 @@ export class GantryProxy {
     set.delete(fn);
     if (set.size === 0 && this.drainWaiters.get(id) === set) this.drainWaiters.delete(id);
   }
+}
+
+function noBackend(res: http.ServerResponse): void {
+  if (res.headersSent || res.destroyed) return;
+  res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8', 'content-length': NO_BACKEND_BODY.length, 'x-gantry-error': 'no-backend' });
+  res.end(NO_BACKEND_BODY);
 }
 
 function validateBackend(b: Backend, seen: Set<string>): void {

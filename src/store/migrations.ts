@@ -44,6 +44,7 @@ export const MIGRATIONS: readonly string[] = [
     status      TEXT NOT NULL,                         -- pending | running | succeeded | failed | rolled_back | interrupted
     reason      TEXT,
     waiting     TEXT,                                  -- what a running deploy waits for right now
+    control     TEXT,                                  -- a request to a running deploy: promote | abort
     external_id TEXT,
     access_url  TEXT,
     registry_image TEXT,

@@ -132,10 +132,10 @@ export class Store {
     return (this.db.prepare("SELECT * FROM deployments WHERE app = ? AND target = ? AND status IN ('pending','running') ORDER BY created_at").all(app, target) as Row[]).map(toDeployment);
   }
 
-  updateDeployment(id: string, patch: Partial<Pick<DeploymentRecord, 'release' | 'previousRelease' | 'status' | 'reason' | 'waiting' | 'externalId' | 'accessUrl' | 'registryImage' | 'plan'>>): void {
+  updateDeployment(id: string, patch: Partial<Pick<DeploymentRecord, 'release' | 'previousRelease' | 'status' | 'reason' | 'waiting' | 'control' | 'externalId' | 'accessUrl' | 'registryImage' | 'plan'>>): void {
     const cols: string[] = [];
     const vals: unknown[] = [];
-    const map: Record<string, string> = { release: 'release', previousRelease: 'previous_release', status: 'status', reason: 'reason', waiting: 'waiting', externalId: 'external_id', accessUrl: 'access_url', registryImage: 'registry_image', plan: 'plan' };
+    const map: Record<string, string> = { release: 'release', previousRelease: 'previous_release', status: 'status', reason: 'reason', waiting: 'waiting', control: 'control', externalId: 'external_id', accessUrl: 'access_url', registryImage: 'registry_image', plan: 'plan' };
     for (const [k, v] of Object.entries(patch)) {
       cols.push(`${map[k]} = ?`);
       vals.push(k === 'plan' ? JSON.stringify(v) : (v ?? null));
@@ -298,6 +298,7 @@ function toDeployment(r: Row): DeploymentRecord {
     status: r.status as DeploymentStatus,
     reason: (r.reason as string) ?? undefined,
     waiting: (r.waiting as string) ?? undefined,
+    control: (r.control as DeploymentRecord['control']) ?? undefined,
     externalId: (r.external_id as string) ?? undefined,
     accessUrl: (r.access_url as string) ?? undefined,
     registryImage: (r.registry_image as string) ?? undefined,

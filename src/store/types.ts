@@ -37,6 +37,7 @@ export interface DeploymentRecord {
   status: DeploymentStatus;
   reason?: string;
   waiting?: string;
+  control?: 'promote' | 'abort';
   externalId?: string;
   accessUrl?: string;
   registryImage?: string;

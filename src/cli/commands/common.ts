@@ -55,6 +55,7 @@ export function printDeployResult(out: Output, r: DeployResult): number {
       lines.push(`${c.red('✗')} ${verb} of ${c.bold(r.app)} ${r.release ? `release ${r.release} ` : ''}${r.status === 'rolled_back' ? c.yellow('rolled back') : c.red('failed')}`);
       if (r.reason) lines.push(`  ${c.bold('why:')} ${r.reason}`);
       if (r.error?.hint) lines.push(`  ${c.bold('hint:')} ${r.error.hint}`);
+      for (const a of r.analysis ?? []) lines.push(`  ${c.bold('analysis')} at ${a.percent}%: ${a.verdict}; canary ${a.canary.requests} req, ${(a.canary.errorRate * 100).toFixed(1)}% errors, p99 ${a.canary.p99Ms.toFixed(1)}ms${a.stable ? `; stable ${a.stable.requests} req, ${(a.stable.errorRate * 100).toFixed(1)}% errors, p99 ${a.stable.p99Ms.toFixed(1)}ms` : ''}`);
       if (r.logs?.length) lines.push(`  ${c.bold('last log lines:')}`, ...r.logs.map((l) => `    ${l}`));
       if (r.url && r.status === 'rolled_back') lines.push(`  ${c.bold('still serving:')} ${r.url}`);
     }

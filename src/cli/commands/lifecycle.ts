@@ -45,6 +45,26 @@ export function registerLifecycle(program: Command): void {
   }
 }
 
+export function registerCanaryControls(program: Command): void {
+  for (const [name, what] of [
+    ['promote', 'let a canary paused at an analysis step (pause: manual) move on to its next step'],
+    ['abort', 'stop a canary in progress: all traffic back to the stable release, the deploy ends rolled_back'],
+  ] as const) {
+    withGlobals(program.command(name))
+      .description(what)
+      .addHelpText('after', `\nExamples:\n  gantry deploy &      # strategy.type: canary, pause: manual\n  gantry ${name}`)
+      .action(
+        run(async (opts, out) =>
+          withSession(opts, out, async (s) => {
+            const r = await s.engine.signal(s.loaded, opts.target, name);
+            out.result(r, () => `${c.green('✓')} ${name} sent to deployment ${r.deployment} (now ${r.status})`);
+            return 0;
+          }),
+        ),
+      );
+  }
+}
+
 function printPlan(plan: Awaited<ReturnType<import('../../engine/index.js').Engine['plan']>>, out: import('../output.js').Output): number {
   out.result(plan, () => [
     `${c.bold('plan')} for ${plan.app} → ${plan.target}: ${plan.new_release ? `new release ${c.bold(plan.release)}` : `release ${plan.release} (unchanged)`}, ${plan.strategy}, ${plan.instances} instance(s)`,

@@ -19,11 +19,27 @@ export function baseEnv(): Record<string, string> {
   return env;
 }
 
-const LOG_LINE_RE = /^(\S+) (out|err) (.*)$/s;
+const LOG_LINE_RE = /^(\S+) (out|err|sys) (.*)$/s;
 
 export function parseLogLine(instance: string, raw: string): LogLine {
   const m = LOG_LINE_RE.exec(raw);
-  return m ? { at: m[1], instance, stream: m[2] as 'out' | 'err', text: m[3]! } : { instance, stream: 'out', text: raw };
+  return m ? { at: m[1], instance, stream: m[2] as LogLine['stream'], text: m[3]! } : { instance, stream: 'out', text: raw };
+}
+
+/** The user's command through an explicit shell (their text is one argv element); output captured, bounded in time. */
+function runShellCapture(command: string, opts: { cwd?: string; env: Record<string, string>; timeoutMs: number }): Promise<{ exitCode: number; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn('/bin/sh', ['-c', command], { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'], timeout: opts.timeoutMs, killSignal: 'SIGKILL' });
+    let output = '';
+    const take = (d: Buffer): void => {
+      output += d;
+      if (output.length > 256_000) output = output.slice(-128_000);
+    };
+    child.stdout.on('data', take);
+    child.stderr.on('data', take);
+    child.on('error', (e) => resolve({ exitCode: 127, output: e.message }));
+    child.on('close', (code, signal) => resolve({ exitCode: code ?? (signal ? 128 : 1), output }));
+  });
 }
 
 export class ProcessRuntime implements TargetRuntime {
@@ -101,6 +117,20 @@ export class ProcessRuntime implements TargetRuntime {
     if (agent) await agent.stopInstance(id, timeoutMs);
   }
 
+  async stopInstanceLater(id: string, afterMs: number, timeoutMs: number): Promise<void> {
+    const agent = await this.running();
+    if (agent) await agent.stopInstanceLater(id, afterMs, timeoutMs);
+  }
+
+  runTask(release: ReleaseRef, command: string, env: Record<string, string>, timeoutMs: number): Promise<{ exitCode: number; output: string }> {
+    return runShellCapture(command, { cwd: release.artifact.ref, env: { ...baseEnv(), ...env }, timeoutMs });
+  }
+
+  async resetTrafficStats(): Promise<void> {
+    const agent = await this.running();
+    if (agent) await agent.resetStats();
+  }
+
   async instances(): Promise<ObservedInstance[]> {
     const agent = await this.running();
     if (!agent) return [];
@@ -147,20 +177,9 @@ export class ProcessRuntime implements TargetRuntime {
     }
   }
 
-  healthCommand(instance: InstanceHandle, command: string, timeoutMs: number): Promise<{ ok: boolean; output: string }> {
-    return new Promise((resolve) => {
-      const child = spawn('/bin/sh', ['-c', command], {
-        env: { ...baseEnv(), PORT: String(instance.endpoint.port), GANTRY_INSTANCE: instance.id },
-        stdio: ['ignore', 'pipe', 'pipe'],
-        timeout: timeoutMs,
-        killSignal: 'SIGKILL',
-      });
-      let output = '';
-      child.stdout.on('data', (d) => (output += d));
-      child.stderr.on('data', (d) => (output += d));
-      child.on('error', (e) => resolve({ ok: false, output: e.message }));
-      child.on('close', (code) => resolve({ ok: code === 0, output: output.slice(-2000) }));
-    });
+  async healthCommand(instance: InstanceHandle, command: string, timeoutMs: number): Promise<{ ok: boolean; output: string }> {
+    const r = await runShellCapture(command, { env: { ...baseEnv(), PORT: String(instance.endpoint.port), GANTRY_INSTANCE: instance.id }, timeoutMs });
+    return { ok: r.exitCode === 0, output: r.output.slice(-2000) };
   }
 
   async trafficStats(): Promise<TrafficStats | undefined> {

@@ -1,0 +1,180 @@
+/**
+ * Issue 4 acceptance: every strategy rolls the example out over 3 instances
+ * with 0 failed requests for a client loop; canary analysis aborts a bad
+ * release at its first step; promote/abort drive a paused canary; hooks.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { copyExample, gantry, killAgents } from '../helpers/cli.js';
+import { getJson, pollLoop } from '../helpers/http.js';
+
+const dirs: string[] = [];
+afterAll(async () => {
+  for (const dir of dirs) {
+    await gantry(['stop', '--json'], { cwd: dir }).catch(() => undefined);
+    killAgents(dir);
+  }
+});
+
+function manifest(dir: string, strategy: string, env: Record<string, string> = {}, extra = ''): void {
+  writeFileSync(
+    join(dir, 'gantry.yaml'),
+    [
+      'app: hello-node',
+      'run:',
+      '  command: node server.js',
+      '  instances: 3',
+      'health: { path: /health, start_period: 10s }',
+      'env:',
+      ...Object.entries({ GREETING: 'v', ...env }).map(([k, v]) => `  ${k}: ${JSON.stringify(v)}`),
+      'strategy:',
+      ...strategy.split('\n').map((l) => `  ${l}`),
+      extra,
+      'targets:',
+      '  local: { type: process }',
+    ].join('\n'),
+  );
+}
+
+function app(): string {
+  const dir = copyExample('hello-node');
+  dirs.push(dir);
+  return dir;
+}
+
+describe('strategies with 3 instances under a client loop', () => {
+  const strategies: Record<string, string> = {
+    recreate: 'type: recreate',
+    rolling: 'type: rolling\nmax_surge: 1\nmax_unavailable: 0',
+    'blue-green': 'type: blue-green\nkeep_previous: 2s',
+    canary: 'type: canary\nsteps: [20, 60, 100]\npause: 1s\nanalysis: { max_error_rate: 0.05, min_requests: 10 }',
+  };
+  for (const [name, strategy] of Object.entries(strategies)) {
+    it(`${name}: 0 failed requests and the new release serves from the same URL`, async () => {
+      const dir = app();
+      manifest(dir, strategy, { GREETING: 'one' });
+      const first = await gantry(['deploy', '--json'], { cwd: dir });
+      expect(first.code, first.stdout + first.stderr).toBe(0);
+      manifest(dir, strategy, { GREETING: 'two' });
+      const loop = pollLoop(first.json.url + '/');
+      await new Promise((r) => setTimeout(r, 200));
+      const second = await gantry(['deploy', '--json'], { cwd: dir });
+      await new Promise((r) => setTimeout(r, 200));
+      const report = await loop.stop();
+      expect(second.code, second.stdout + second.stderr).toBe(0);
+      expect(second.json.status).toBe('succeeded');
+      expect(report.failed, report.errors.join('\n')).toBe(0);
+      expect(report.releases.get(first.json.release)).toBeGreaterThan(0);
+      expect(report.releases.get(second.json.release)).toBeGreaterThan(0);
+      expect((await getJson(second.json.url + '/')).message).toBe('two');
+      const st = (await gantry(['status', '--json'], { cwd: dir })).json.targets[0];
+      expect(st.instances.filter((i: any) => i.routed && i.healthy && i.release === second.json.release)).toHaveLength(3);
+      if (name === 'canary') expect(second.json.analysis.map((a: any) => a.percent)).toEqual([20, 60]);
+    });
+  }
+});
+
+describe('canary analysis', () => {
+  it('a canary answering 500 on 20% of requests is aborted at its first step; traffic returns to stable', async () => {
+    const dir = app();
+    const strategy = 'type: canary\nsteps: [20, 100]\npause: 3s\nanalysis: { max_error_rate: 0.05, min_requests: 30 }';
+    manifest(dir, strategy);
+    const first = await gantry(['deploy', '--json'], { cwd: dir });
+    expect(first.code).toBe(0);
+    manifest(dir, strategy, { FAIL_RATE: '0.2' });
+    const loop = pollLoop(first.json.url + '/');
+    const d = await gantry(['deploy', '--json'], { cwd: dir });
+    const after = pollLoop(first.json.url + '/');
+    await new Promise((r) => setTimeout(r, 500));
+    const report = await loop.stop();
+    const afterReport = await after.stop();
+    expect(d.code).toBe(1);
+    expect(d.json.status).toBe('rolled_back');
+    expect(d.json.error.code).toBe('CANARY_FAILED');
+    expect(d.json.analysis).toHaveLength(1);
+    const a = d.json.analysis[0];
+    expect(a.percent).toBe(20);
+    expect(a.verdict).toBe('fail');
+    expect(a.canary.errorRate).toBeGreaterThan(0.05);
+    expect(a.canary.requests).toBeGreaterThanOrEqual(30);
+    expect(a.stable.errorRate).toBe(0);
+    // Only the canary's injected 500s failed, and only while it held 20%.
+    expect(report.failed).toBeGreaterThan(0);
+    expect(report.failed).toBeLessThan(report.ok * 0.2);
+    expect(afterReport.failed).toBe(0);
+    expect([...afterReport.releases.keys()]).toEqual([first.json.release]);
+    const human = await gantry(['events', d.json.id], { cwd: dir });
+    expect(human.stdout).toMatch(/canary failed its analysis at 20%/);
+  });
+
+  it('promote moves a manual canary on; abort sends traffic back to stable', async () => {
+    const dir = app();
+    const strategy = 'type: canary\nsteps: [30, 100]\npause: manual';
+    manifest(dir, strategy, { GREETING: 'one' });
+    const first = await gantry(['deploy', '--json'], { cwd: dir });
+    expect(first.code).toBe(0);
+
+    const waitPaused = async (): Promise<void> => {
+      for (let i = 0; i < 100; i++) {
+        const st = (await gantry(['status', '--json'], { cwd: dir })).json.targets[0];
+        if (st.deploying?.waiting?.includes('gantry promote')) return;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      throw new Error('canary never paused');
+    };
+
+    manifest(dir, strategy, { GREETING: 'two' });
+    const deploying = gantry(['deploy', '--json'], { cwd: dir });
+    await waitPaused();
+    const seen = new Set<string>();
+    for (let i = 0; i < 60; i++) seen.add((await getJson(first.json.url + '/')).message);
+    expect(seen).toEqual(new Set(['one', 'two']));
+    const p = await gantry(['promote', '--json'], { cwd: dir });
+    expect(p.code, p.stdout + p.stderr).toBe(0);
+    const d = await deploying;
+    expect(d.json.status).toBe('succeeded');
+    expect((await getJson(first.json.url + '/')).message).toBe('two');
+
+    manifest(dir, strategy, { GREETING: 'three' });
+    const deploying2 = gantry(['deploy', '--json'], { cwd: dir });
+    await waitPaused();
+    const loop = pollLoop(first.json.url + '/');
+    const ab = await gantry(['abort', '--json'], { cwd: dir });
+    const d2 = await deploying2;
+    const report = await loop.stop();
+    expect(ab.code).toBe(0);
+    expect(d2.code).toBe(1);
+    expect(d2.json.status).toBe('rolled_back');
+    expect(d2.json.error.code).toBe('ABORTED');
+    expect(report.failed).toBe(0);
+    expect((await getJson(first.json.url + '/')).message).toBe('two');
+    const none = await gantry(['promote', '--json'], { cwd: dir });
+    expect(none.code).toBe(1);
+    expect(none.json.error.code).toBe('NOT_PAUSED');
+  });
+});
+
+describe('hooks', () => {
+  it('pre_deploy runs before traffic moves and a failure aborts the deploy; output lands in the events', async () => {
+    const dir = app();
+    manifest(dir, 'type: rolling', { GREETING: 'one' }, 'hooks:\n  pre_deploy: "echo migrating $GANTRY_RELEASE && test -f ok-to-migrate"\n  post_deploy: "echo deployed"');
+    writeFileSync(join(dir, 'ok-to-migrate'), '');
+    const first = await gantry(['deploy', '--json'], { cwd: dir });
+    expect(first.code, first.stdout).toBe(0);
+    const ev = (await gantry(['events', first.json.id, '--json'], { cwd: dir })).json;
+    expect(ev.some((e: any) => e.message === `pre_deploy: migrating ${first.json.release}`)).toBe(true);
+    expect(ev.some((e: any) => e.message === 'post_deploy: deployed')).toBe(true);
+
+    const { rmSync } = await import('node:fs');
+    rmSync(join(dir, 'ok-to-migrate'));
+    manifest(dir, 'type: rolling', { GREETING: 'two' }, 'hooks:\n  pre_deploy: "echo migrating && test -f ok-to-migrate"');
+    const second = await gantry(['deploy', '--json'], { cwd: dir });
+    expect(second.code).toBe(1);
+    expect(second.json.error.code).toBe('HOOK_FAILED');
+    const ev2 = (await gantry(['events', second.json.id, '--json'], { cwd: dir })).json;
+    expect(ev2.some((e: any) => e.step === 'startInstance')).toBe(false);
+    expect((await getJson(first.json.url + '/')).message).toBe('one');
+    expect(readFileSync(join(dir, 'gantry.yaml'), 'utf8')).toContain('pre_deploy');
+  });
+});

@@ -28,7 +28,8 @@ const server = http.createServer((req, res) => {
   res.end(JSON.stringify({ message: greeting, release, instance }));
 });
 
-server.listen(port, '127.0.0.1', () => {
+// Gantry sets HOST: 127.0.0.1 for local processes, 0.0.0.0 inside containers.
+server.listen(port, process.env.HOST || '0.0.0.0', () => {
   console.log(`hello-node release ${release} instance ${instance} listening on ${port}`);
 });
 

@@ -9,6 +9,8 @@ import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 PORT = int(os.environ.get("PORT", "3000"))
+# Gantry sets HOST: 127.0.0.1 for local processes, 0.0.0.0 inside containers.
+HOST = os.environ.get("HOST", "0.0.0.0")
 RELEASE = os.environ.get("GANTRY_RELEASE", "dev")
 INSTANCE = os.environ.get("GANTRY_INSTANCE", "local")
 GREETING = os.environ.get("GREETING", "hello from python")
@@ -35,7 +37,7 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def main():
-    server = ThreadingHTTPServer(("127.0.0.1", PORT), Handler)
+    server = ThreadingHTTPServer((HOST, PORT), Handler)
     server.daemon_threads = True
 
     def stop(*_):

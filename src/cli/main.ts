@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { registerDoctor } from './commands/doctor.js';
 import { registerInit } from './commands/init.js';
 import { registerInspect } from './commands/inspect.js';
-import { registerCanaryControls, registerLifecycle } from './commands/lifecycle.js';
+import { registerCanaryControls, registerLifecycle, registerPush } from './commands/lifecycle.js';
 import { registerValidate } from './commands/validate.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -20,6 +20,7 @@ registerInit(program);
 registerValidate(program);
 registerLifecycle(program);
 registerCanaryControls(program);
+registerPush(program);
 registerInspect(program);
 registerDoctor(program);
 

@@ -16,12 +16,16 @@ export type ErrorCode =
   | 'NOT_DEPLOYED'
   | 'RELEASE_NOT_FOUND'
   | 'SECRET_MISSING'
+  | 'SECRET_DECRYPT_FAILED'
+  | 'SECRET_IDENTITY'
   | 'AGENT_UNREACHABLE'
   | 'INTERRUPTED'
   | 'HOOK_FAILED'
   | 'CANARY_FAILED'
   | 'ABORTED'
   | 'NOT_PAUSED'
+  | 'BACKUP_INVALID'
+  | 'RESTORE_REFUSED'
   | 'INTERNAL';
 
 /** Exit code 2 = bad usage or invalid input; 1 = an operation failed. */

@@ -68,6 +68,8 @@ export interface PlanResult {
   strategy: string;
   instances: number;
   url?: string;
+  /** What the build would use (e.g. the Dockerfile, generated or not). */
+  build?: Record<string, unknown>;
   steps: Step[];
 }
 
@@ -179,7 +181,7 @@ export class Engine {
 
   private releaseRef(rel: ReleaseRecord): ReleaseRef & { env: Record<string, string> } {
     const m = rel.manifest as unknown as Manifest;
-    return { id: rel.id, artifact: rel.artifact as Artifact, run: { command: m.run?.command, port: m.run?.port ?? DEFAULTS.run.port }, env: stringEnv(m.env) };
+    return { id: rel.id, artifact: rel.artifact as Artifact, run: { command: m.run?.command, port: m.run?.port ?? DEFAULTS.run.port }, health: resolveHealth(m.health), env: stringEnv(m.env) };
   }
 
   private appEnv(o: Opened, rel: ReleaseRef & { env: Record<string, string> }, instance: string): Record<string, string> {
@@ -197,7 +199,13 @@ export class Engine {
       const routed = await o.runtime.routes();
       const count = o.manifest.run.instances;
       const steps: Step[] = [{ kind: 'build', release }, ...this.rolloutSteps(o, release, count, routed), { kind: 'record', release }];
-      return { app: o.app, target: o.name, release, new_release: release !== current?.id, strategy: o.manifest.strategy.type, instances: count, url: await o.runtime.accessUrl(), steps };
+      let build: Record<string, unknown> | undefined;
+      try {
+        build = o.target.describeBuild?.({ releaseId: release, sourceDir: o.loaded.dir, build: o.manifest.build, run: o.manifest.run, env: stringEnv(o.manifest.env) }, o.ctx);
+      } catch (err) {
+        build = { problem: (err as Error).message };
+      }
+      return { app: o.app, target: o.name, release, new_release: release !== current?.id, strategy: o.manifest.strategy.type, instances: count, url: await o.runtime.accessUrl(), build, steps };
     } finally {
       await o.runtime.close();
     }
@@ -224,7 +232,7 @@ export class Engine {
         count: o.manifest.run.instances,
         reconciled,
         build: async () => {
-          const artifact = await o.target.build({ releaseId, sourceDir: o.loaded.dir, build: o.manifest.build, env: stringEnv(o.manifest.env) }, o.ctx);
+          const artifact = await o.target.build({ releaseId, sourceDir: o.loaded.dir, build: o.manifest.build, run: o.manifest.run, env: stringEnv(o.manifest.env) }, o.ctx);
           return this.store.insertRelease({ id: releaseId, app: o.app, target: o.name, contentHash: hash, artifact, manifest: releaseManifest(o.manifest), status: 'built' });
         },
       });
@@ -556,6 +564,25 @@ export class Engine {
       } catch (err) {
         emit('warn', `could not prune release ${r.id}: ${(err as Error).message}`);
       }
+    }
+  }
+
+  /** Publish a release's artifact (default: the current release) through the target, recorded as the deployment's registry_image. */
+  async push(loaded: LoadedManifest, targetName: string | undefined, opts: { registry?: string; release?: string; auth?: { username: string; password: string } }) {
+    const o = await this.open(loaded, targetName);
+    try {
+      if (!o.target.push) throw new GantryError('USAGE', `the ${o.target.type} target has nothing to push`, 'push works for targets that build images (docker)');
+      const rel = opts.release ? this.store.getRelease(o.app, o.name, opts.release) : this.currentRelease(o);
+      if (!rel || rel.deleted) throw new GantryError('RELEASE_NOT_FOUND', `release ${opts.release} is not kept`, 'see `gantry releases`');
+      const registry = opts.registry;
+      const auth = opts.auth && registry ? { ...opts.auth, serveraddress: registry.split('/')[0]! } : undefined;
+      const r = await o.target.push({ release: rel.id, artifact: rel.artifact as Artifact, registry, auth }, o.ctx);
+      const d = this.store.listDeployments(o.app, o.name, 100).find((x) => x.release === rel.id && x.status === 'succeeded');
+      if (d) this.store.updateDeployment(d.id, { registryImage: r.reference });
+      this.store.audit(this.opts.actor, 'push', o.app, o.name, { release: rel.id, reference: r.reference });
+      return { app: o.app, target: o.name, release: rel.id, deployment: d?.id, registry_image: r.reference, digest: r.digest };
+    } finally {
+      await o.runtime.close();
     }
   }
 

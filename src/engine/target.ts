@@ -1,5 +1,6 @@
 import type { ZodType } from 'zod';
 import type { Problem } from '../core/errors.js';
+import type { HealthSpec } from './health.js';
 
 /**
  * The one interface every target implements. The engine drives strategies,
@@ -26,6 +27,17 @@ export interface Target<C = Record<string, unknown>> {
   removeArtifact(artifact: Artifact, ctx: TargetContext<C>): Promise<void>;
   /** A handle for runtime operations on this app+target. */
   runtime(ctx: TargetContext<C>): Promise<TargetRuntime>;
+  /** What a build would use, for `gantry plan` (no side effect). */
+  describeBuild?(input: BuildInput, ctx: TargetContext<C>): Record<string, unknown>;
+  /** Publish a release's artifact (e.g. push an image to a registry). Absent: the target cannot push. */
+  push?(input: PushInput, ctx: TargetContext<C>): Promise<{ reference: string; digest?: string }>;
+}
+
+export interface PushInput {
+  release: string;
+  artifact: Artifact;
+  registry?: string;
+  auth?: { username: string; password: string; serveraddress: string };
 }
 
 export type StrategyType = 'recreate' | 'rolling' | 'blue-green' | 'canary';
@@ -69,6 +81,7 @@ export interface BuildInput {
   releaseId: string;
   sourceDir: string;
   build?: { command?: string; dockerfile?: string; context?: string };
+  run?: { command?: string; port: number };
   env: Record<string, string>;
 }
 
@@ -84,6 +97,8 @@ export interface ReleaseRef {
   id: string;
   artifact: Artifact;
   run: { command?: string; port: number };
+  /** The release's health check (targets with a native healthcheck mirror it). */
+  health: HealthSpec;
 }
 
 export interface InstanceRequest {

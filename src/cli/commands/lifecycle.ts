@@ -45,6 +45,23 @@ export function registerLifecycle(program: Command): void {
   }
 }
 
+export function registerPush(program: Command): void {
+  withGlobals(program.command('push'))
+    .description("tag and push the current release's image to a registry; recorded as the deployment's registry_image")
+    .option('--registry <host/namespace>', 'registry and namespace, e.g. 127.0.0.1:5000/team (default: the target\'s `registry`)')
+    .option('--release <id>', 'push this kept release instead of the current one')
+    .addHelpText('after', '\nExamples:\n  gantry push --target box --registry 127.0.0.1:5000/team\n  gantry push --json')
+    .action(
+      run<{ registry?: string; release?: string }>(async (opts, out) =>
+        withSession(opts, out, async (s) => {
+          const r = await s.engine.push(s.loaded, opts.target, { registry: opts.registry, release: opts.release });
+          out.result(r, () => `${c.green('✓')} pushed ${r.release} as ${c.bold(r.registry_image)}${r.digest ? ` (${r.digest})` : ''}`);
+          return 0;
+        }),
+      ),
+    );
+}
+
 export function registerCanaryControls(program: Command): void {
   for (const [name, what] of [
     ['promote', 'let a canary paused at an analysis step (pause: manual) move on to its next step'],
@@ -70,6 +87,8 @@ function printPlan(plan: Awaited<ReturnType<import('../../engine/index.js').Engi
     `${c.bold('plan')} for ${plan.app} → ${plan.target}: ${plan.new_release ? `new release ${c.bold(plan.release)}` : `release ${plan.release} (unchanged)`}, ${plan.strategy}, ${plan.instances} instance(s)`,
     ...plan.steps.map((s, i) => `  ${String(i + 1).padStart(2)}. ${describeStep(s)}`),
     ...(plan.url ? [`  url: ${plan.url}`] : []),
+    ...(plan.build?.generatedDockerfile ? ['  generated Dockerfile:', ...String(plan.build.generatedDockerfile).trimEnd().split('\n').map((l) => `    ${l}`)] : []),
+    ...(plan.build?.problem ? [`  build problem: ${plan.build.problem}`] : []),
   ]);
   return 0;
 }

@@ -1,9 +1,8 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, symlinkSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
-import { AgentClient } from '../../agent/client.js';
-import { freePort } from '../../agent/free-port.js';
-import { DEFAULTS } from '../../core/defaults.js';
+import type { AgentClient } from '../../agent/client.js';
+import { AgentRouter } from '../../agent/router.js';
 import type { InstanceHandle, InstanceRequest, LogLine, ObservedInstance, ReleaseRef, Route, TargetContext, TargetRuntime, TrafficStats } from '../../engine/target.js';
 import { followLog, tailLines } from '../../supervisor/index.js';
 import type { ProcessConfig } from './config.js';
@@ -43,70 +42,50 @@ function runShellCapture(command: string, opts: { cwd?: string; env: Record<stri
 }
 
 export class ProcessRuntime implements TargetRuntime {
-  private agent?: AgentClient;
   private readonly paths;
+  private readonly router: AgentRouter;
 
   constructor(private readonly ctx: TargetContext<ProcessConfig>) {
     this.paths = processPaths(ctx.stateDir, ctx.app, ctx.targetName);
+    this.router = new AgentRouter(this.paths.agentDir, { port: ctx.config.port, host: ctx.config.host, settings: ctx.settings, saveSettings: (n) => ctx.saveSettings(n) });
   }
 
-  private async running(): Promise<AgentClient | undefined> {
-    this.agent ??= await AgentClient.find(this.paths.agentDir);
-    return this.agent;
+  private running(): Promise<AgentClient | undefined> {
+    return this.router.running();
   }
 
-  private async required(): Promise<AgentClient> {
-    if (!this.agent) await this.ensureRouter();
-    return this.agent!;
+  ensureRouter(): Promise<{ url: string }> {
+    return this.router.ensureRouter();
   }
-
-  /** The proxy port is chosen once (from the manifest or a free port) and kept, so the URL never changes. */
-  private async proxyPort(): Promise<number> {
-    if (this.ctx.config.port) return this.ctx.config.port;
-    const saved = this.ctx.settings.proxyPort;
-    if (typeof saved === 'number') return saved;
-    const port = await freePort(this.ctx.config.host);
-    this.ctx.saveSettings({ ...this.ctx.settings, proxyPort: port });
-    return port;
+  accessUrl(): Promise<string | undefined> {
+    return this.router.accessUrl();
   }
-
-  async ensureRouter(): Promise<{ url: string }> {
-    this.agent = await AgentClient.ensure(this.paths.agentDir, { host: this.ctx.config.host, port: await this.proxyPort() });
-    return { url: this.agent.proxyUrl };
+  setRoutes(routes: Route[]): Promise<void> {
+    return this.router.setRoutes(routes);
   }
-
-  async accessUrl(): Promise<string | undefined> {
-    const agent = await this.running();
-    if (agent) return agent.proxyUrl;
-    const port = this.ctx.config.port ?? this.ctx.settings.proxyPort;
-    return typeof port === 'number' ? `http://${this.ctx.config.host}:${port}` : undefined;
+  routes(): Promise<Route[]> {
+    return this.router.routes();
   }
-
-  async setRoutes(routes: Route[]): Promise<void> {
-    const agent = await this.required();
-    await agent.setBackends(routes.map((r) => ({ id: r.instance, release: r.release, url: r.url, weight: r.weight })));
+  drain(instanceIds: string[], timeoutMs: number): Promise<void> {
+    return this.router.drain(instanceIds, timeoutMs);
   }
-
-  async routes(): Promise<Route[]> {
-    const agent = await this.running();
-    if (!agent) return [];
-    return (await agent.backends()).map((b) => ({ instance: b.id, release: b.release, url: b.url, weight: b.weight }));
+  trafficStats(): Promise<TrafficStats | undefined> {
+    return this.router.trafficStats();
   }
-
-  async drain(instanceIds: string[], timeoutMs: number): Promise<void> {
-    const agent = await this.running();
-    if (agent && instanceIds.length) await agent.drain(instanceIds, timeoutMs);
+  resetTrafficStats(): Promise<void> {
+    return this.router.resetTrafficStats();
   }
 
   async startInstance(req: InstanceRequest): Promise<InstanceHandle> {
-    const agent = await this.required();
+    const agent = await this.router.required();
     mkdirSync(this.paths.logsDir, { recursive: true });
     const st = await agent.startInstance({
       id: req.id,
       release: req.release.id,
       cwd: req.release.artifact.ref,
       command: req.release.run.command ?? '',
-      env: { ...baseEnv(), ...req.env },
+      // Instances are reached through the proxy only: they listen on loopback.
+      env: { ...baseEnv(), HOST: '127.0.0.1', ...req.env },
       logFile: join(this.paths.logsDir, `${req.id}.log`),
     });
     return { id: st.id, release: st.release, endpoint: { host: '127.0.0.1', port: st.port } };
@@ -124,11 +103,6 @@ export class ProcessRuntime implements TargetRuntime {
 
   runTask(release: ReleaseRef, command: string, env: Record<string, string>, timeoutMs: number): Promise<{ exitCode: number; output: string }> {
     return runShellCapture(command, { cwd: release.artifact.ref, env: { ...baseEnv(), ...env }, timeoutMs });
-  }
-
-  async resetTrafficStats(): Promise<void> {
-    const agent = await this.running();
-    if (agent) await agent.resetStats();
   }
 
   async instances(): Promise<ObservedInstance[]> {
@@ -182,11 +156,6 @@ export class ProcessRuntime implements TargetRuntime {
     return { ok: r.exitCode === 0, output: r.output.slice(-2000) };
   }
 
-  async trafficStats(): Promise<TrafficStats | undefined> {
-    const agent = await this.running();
-    return agent ? agent.stats() : undefined;
-  }
-
   async markCurrent(release: ReleaseRef): Promise<void> {
     // Capistrano-style `current` link, swapped atomically with rename(2).
     const tmp = `${this.paths.currentLink}.tmp`;
@@ -195,15 +164,11 @@ export class ProcessRuntime implements TargetRuntime {
     renameSync(tmp, this.paths.currentLink);
   }
 
-  async shutdown(timeoutMs: number): Promise<void> {
-    const agent = await this.running();
-    if (agent) await agent.shutdown(timeoutMs);
-    this.agent = undefined;
+  shutdown(timeoutMs: number): Promise<void> {
+    return this.router.shutdown(timeoutMs);
   }
 
   async close(): Promise<void> {
-    this.agent = undefined;
+    this.router.forget();
   }
 }
-
-export const PROCESS_DEFAULT_STOP_MS = DEFAULTS.strategy.stopTimeoutMs;

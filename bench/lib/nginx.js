@@ -1,0 +1,65 @@
+// nginx as a peer reverse proxy (only when already installed; the bench never installs it).
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { request } from 'undici';
+import { killPid, onCleanup } from './cleanup.js';
+import { sleep } from './timing.js';
+
+export function nginxPath() {
+  try {
+    return execFileSync('/bin/sh', ['-c', 'command -v nginx'], { encoding: 'utf8' }).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Start nginx in the foreground in `dir`, proxying 127.0.0.1:listenPort to upstreamPort with keep-alive. */
+export async function startNginx(bin, dir, listenPort, upstreamPort) {
+  mkdirSync(join(dir, 'logs'), { recursive: true });
+  const conf = join(dir, 'nginx.conf');
+  writeFileSync(
+    conf,
+    `daemon off;
+master_process on;
+worker_processes 1;
+pid ${join(dir, 'nginx.pid')};
+error_log ${join(dir, 'logs', 'error.log')} warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${join(dir, 'body')};
+  proxy_temp_path ${join(dir, 'proxy')};
+  fastcgi_temp_path ${join(dir, 'fastcgi')};
+  uwsgi_temp_path ${join(dir, 'uwsgi')};
+  scgi_temp_path ${join(dir, 'scgi')};
+  upstream app { server 127.0.0.1:${upstreamPort}; keepalive 64; }
+  server {
+    listen 127.0.0.1:${listenPort};
+    location / {
+      proxy_pass http://app;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $host;
+      proxy_set_header X-Forwarded-For $remote_addr;
+    }
+  }
+}
+`,
+  );
+  const child = spawn(bin, ['-p', dir, '-c', conf], { stdio: 'ignore' });
+  const stop = onCleanup(`nginx pid ${child.pid}`, () => killPid(child.pid, { graceMs: 3000 }));
+  for (let i = 0; i < 100; i++) {
+    try {
+      const res = await request(`http://127.0.0.1:${listenPort}/health`, { headersTimeout: 1000, bodyTimeout: 1000 });
+      await res.body.dump();
+      if (res.statusCode === 200) return { pid: child.pid, url: `http://127.0.0.1:${listenPort}`, stop };
+    } catch {
+      /* not yet */
+    }
+    if (child.exitCode !== null) break;
+    await sleep(50);
+  }
+  await stop();
+  throw new Error(`nginx did not come up (see ${join(dir, 'logs', 'error.log')})`);
+}

@@ -1,0 +1,115 @@
+// The printed table, the final summary block and the JSON document.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { ROOT } from './gantry.js';
+
+export function machine() {
+  const cpus = os.cpus();
+  let commit;
+  try {
+    commit = execFileSync('git', ['-C', ROOT, 'describe', '--always', '--dirty'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    commit = undefined;
+  }
+  return {
+    cpu_model: cpus[0]?.model,
+    cpu_count: cpus.length,
+    total_memory_bytes: os.totalmem(),
+    total_memory_gib: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+    node: process.version,
+    platform: os.platform(),
+    kernel: os.release(),
+    loadavg_at_start: os.loadavg(),
+    gantry_commit: commit,
+  };
+}
+
+const s = (ms) => (Number.isFinite(ms) ? `${(ms / 1000).toFixed(2)} s` : 'n/a');
+const ms = (x) => (Number.isFinite(x) ? `${x.toFixed(1)} ms` : 'n/a');
+const x = (r) => (Number.isFinite(r) ? `${r.toFixed(2)}x` : 'n/a');
+const n = (v) => (Number.isFinite(v) ? Math.round(v).toLocaleString('en-US').replace(/,/g, '') : 'n/a');
+
+/** Rows [measurement, value, baseline, ratio] for every section that ran. */
+export function tableRows(r) {
+  const rows = [];
+  const d = r.deploy;
+  if (d && !d.error) {
+    rows.push(['deploy: redeploy (median wall)', s(d.redeploy.wall_ms.median), `floor ${s(d.floor.median)}`, x(d.ratio)]);
+    rows.push(['deploy: first deploy (median wall)', s(d.first_deploy.wall_ms.median), `floor ${s(d.floor.median)}`, x(d.first_ratio)]);
+    rows.push(['deploy: engine duration_ms (median)', s(d.redeploy.engine_ms.median), `floor ${s(d.floor.median)}`, x(d.redeploy.engine_ms.median / d.floor.median)]);
+    rows.push(['deploy: bare CLI boot (gantry --version)', s(d.cli_boot_ms.median), '', '']);
+    rows.push(['deploy: `gantry stop` of 1 instance (median wall)', s(d.stop_wall_ms.median), `floor ${s(d.floor.median)}`, '']);
+    rows.push(['deploy: CLI start to plan, minus bare boot', s(d.redeploy.phases_median_ms.cli_to_plan - d.cli_boot_ms.median), '', '']);
+    for (const [k, v] of Object.entries(d.redeploy.phases_median_ms)) rows.push([`  redeploy phase ${k}`, ms(v), '', '']);
+    for (const [k, v] of Object.entries(d.first_deploy.phases_median_ms)) rows.push([`  first-deploy phase ${k}`, ms(v), '', '']);
+  }
+  const z = r['zero-downtime'];
+  if (z && !z.error) {
+    for (const [name, st] of Object.entries(z.strategies)) {
+      if (st.error) {
+        rows.push([`zero downtime: ${name}`, `ERROR: ${st.error}`, '', '']);
+        continue;
+      }
+      rows.push([`zero downtime: ${name}`, `${st.failed} failed / ${st.sent}`, `naive ${z.naive.failed} failed / ${z.naive.sent}`, `${st.deploys_succeeded}/${st.deploys} ok, ${s(st.deploy_wall_ms_median)}/deploy`]);
+    }
+  }
+  const p = r.proxy;
+  if (p && !p.error) {
+    for (const [peer, v] of Object.entries(p.load)) if (peer !== 'direct') rows.push([`proxy c=${p.connections} ${peer} req/s`, n(v.rps), `direct ${n(p.load.direct.rps)}`, x(v.rps / p.load.direct.rps)]);
+    for (const [peer, v] of Object.entries(p.load)) if (peer !== 'direct') rows.push([`proxy c=${p.connections} ${peer} p50 / p99`, `${ms(v.p50_ms)} / ${ms(v.p99_ms)}`, `direct ${ms(p.load.direct.p50_ms)} / ${ms(p.load.direct.p99_ms)}`, '']);
+    for (const [peer, v] of Object.entries(p.latency)) if (peer !== 'direct') rows.push([`proxy c=1 ${peer} req/s (autocannon)`, n(v.rps), `direct ${n(p.latency.direct.rps)}`, x(v.rps / p.latency.direct.rps)]);
+    const us = (v) => (Number.isFinite(v) ? `${v.toFixed(3)} ms` : 'n/a');
+    for (const [peer, v] of Object.entries(p.sequential)) if (peer !== 'direct') rows.push([`proxy c=1 ${peer} p50 / p99 (undici)`, `${us(v.p50_ms)} / ${us(v.p99_ms)}`, `direct ${us(p.sequential.direct.p50_ms)} / ${us(p.sequential.direct.p99_ms)}`, '']);
+    if (!p.load.nginx) rows.push(['proxy peer nginx', p.nginx, '', '']);
+  }
+  const rb = r.rollback;
+  if (rb && !rb.error) {
+    rows.push(['rollback (median wall)', s(rb.rollback.wall_ms.median), `floor ${s(rb.floor.median)}`, x(rb.ratio)]);
+    for (const [k, v] of Object.entries(rb.rollback.phases_median_ms)) rows.push([`  rollback phase ${k}`, ms(v), '', '']);
+  }
+  for (const [name, sec] of Object.entries(r)) if (sec?.error) rows.push([`${name}`, `ERROR: ${sec.error}`, '', '']);
+  return rows;
+}
+
+export function formatTable(rows) {
+  const head = ['measurement', 'value', 'baseline (same run)', 'ratio'];
+  const all = [head, ...rows];
+  const w = head.map((_, i) => Math.max(...all.map((r) => String(r[i] ?? '').length)));
+  const line = (r) => r.map((c, i) => String(c ?? '').padEnd(w[i])).join('  ').trimEnd();
+  return [line(head), w.map((k) => '-'.repeat(k)).join('  '), ...rows.map(line)].join('\n');
+}
+
+/** The four headline ratios. */
+export function summaryLines(r) {
+  const out = [];
+  const d = r.deploy;
+  out.push(d && !d.error ? `deploy overhead      ${x(d.ratio)} floor (deploy ${s(d.redeploy.wall_ms.median)} vs floor ${s(d.floor.median)}; first deploy ${s(d.first_deploy.wall_ms.median)} = ${x(d.first_ratio)})` : `deploy overhead      ${d?.error ? `error: ${d.error}` : 'not run'}`);
+  const z = r['zero-downtime'];
+  if (z && !z.error) {
+    const per = Object.entries(z.strategies).map(([k, v]) => `${k} ${v.error ? 'ERROR' : v.failed}`).join(', ');
+    out.push(`zero downtime        ${z.total.failed} failed / ${z.total.requests} requests across ${z.total.deploys} deploys${z.total.not_succeeded ? ` (${z.total.not_succeeded} deploys NOT succeeded)` : ''}${z.total.strategies_in_error.length ? ` (in error: ${z.total.strategies_in_error.join(', ')})` : ''} [${per}] (naive restart: ${z.naive.failed} failed / ${z.naive.sent})`);
+  } else out.push(`zero downtime        ${z?.error ? `error: ${z.error}` : 'not run'}`);
+  const p = r.proxy;
+  if (p && !p.error) {
+    const sign = (v) => `${v >= 0 ? '+' : ''}${v}`;
+    const peers = Object.entries(p.peer_throughput_ratio).filter(([k]) => k !== 'gantry').map(([k, v]) => `${k} ${x(v)}`).join(', ');
+    out.push(`proxy throughput     ${x(p.throughput_ratio)} direct (${n(p.load.gantry.rps)} vs ${n(p.load.direct.rps)} req/s); p99 ${sign(p.p99_delta_ms)} ms; c=1 p50 ${sign(p.c1_p50_delta_ms)} ms (peers: ${peers}${p.load.nginx ? '' : `; ${p.nginx}`})`);
+  } else out.push(`proxy throughput     ${p?.error ? `error: ${p.error}` : 'not run'}`);
+  const rb = r.rollback;
+  out.push(rb && !rb.error ? `rollback             ${x(rb.ratio)} floor (rollback ${s(rb.rollback.wall_ms.median)} vs floor ${s(rb.floor.median)})` : `rollback             ${rb?.error ? `error: ${rb.error}` : 'not run'}`);
+  return out;
+}
+
+/** Write bench/results/<ISO basic timestamp>.json and latest.json; returns the first path. */
+export function writeResults(doc, startedAt) {
+  const dir = join(ROOT, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const stamp = startedAt.toISOString().replace(/[-:]/g, '');
+  const file = join(dir, `${stamp}.json`);
+  const text = `${JSON.stringify(doc, null, 2)}\n`;
+  writeFileSync(file, text);
+  writeFileSync(join(dir, 'latest.json'), text);
+  return file;
+}

@@ -1,0 +1,93 @@
+// `npm run bench` = build, then this: every section against its baseline measured
+// in the same run; a table, a summary and bench/results/<timestamp>.json.
+//
+//   node bench/run.js [--quick] [--only deploy,zero-downtime,proxy,rollback]
+import os from 'node:os';
+import { cleanupAll } from './lib/cleanup.js';
+import { formatTable, machine, summaryLines, tableRows, writeResults } from './lib/report.js';
+import { benchDeploy } from './deploy.js';
+import { benchZeroDowntime } from './zero-downtime.js';
+import { benchProxy } from './proxy.js';
+import { benchRollback } from './rollback.js';
+
+const SECTIONS = { deploy: benchDeploy, 'zero-downtime': benchZeroDowntime, proxy: benchProxy, rollback: benchRollback };
+const ALIASES = { zd: 'zero-downtime', zero: 'zero-downtime', 'zero_downtime': 'zero-downtime' };
+/** The whole run must end well inside 10 minutes: past this, clean up and exit 1. */
+const DEADLINE_MS = 9.5 * 60_000;
+
+function parseArgs(argv) {
+  const opts = { quick: false, only: Object.keys(SECTIONS) };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--quick') opts.quick = true;
+    else if (a === '--only' || a.startsWith('--only=')) {
+      const v = a.includes('=') ? a.slice(7) : argv[++i];
+      opts.only = String(v ?? '')
+        .split(',')
+        .map((s) => ALIASES[s.trim()] ?? s.trim())
+        .filter(Boolean);
+      const bad = opts.only.filter((s) => !SECTIONS[s]);
+      if (bad.length || !opts.only.length) usage(`unknown section(s): ${bad.join(', ') || '(none)'}`);
+    } else if (a === '--help' || a === '-h') usage();
+    else usage(`unknown option ${a}`);
+  }
+  return opts;
+}
+
+function usage(problem) {
+  if (problem) console.error(`bench: ${problem}`);
+  console.error(`usage: node bench/run.js [--quick] [--only ${Object.keys(SECTIONS).join(',')}]`);
+  process.exit(problem ? 2 : 0);
+}
+
+const log = (m) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${m}`);
+
+async function main() {
+  const opts = parseArgs(process.argv.slice(2));
+  const startedAt = new Date();
+  const doc = { started_at: startedAt.toISOString(), quick: opts.quick, sections_run: opts.only, machine: machine(), results: {} };
+
+  let finishing = false;
+  const finish = async (code, why) => {
+    if (finishing) return;
+    finishing = true;
+    if (why) log(why);
+    await cleanupAll(log);
+    doc.finished_at = new Date().toISOString();
+    doc.duration_s = Math.round((Date.now() - startedAt.getTime()) / 100) / 10;
+    doc.machine.loadavg_at_end = os.loadavg();
+    doc.summary = summaryLines(doc.results);
+    // Before the run all load is someone else's; at the end the bench's own last minute counts too.
+    const [before, after, cpus] = [doc.machine.loadavg_at_start[0], doc.machine.loadavg_at_end[0], doc.machine.cpu_count];
+    if (before > cpus / 2 || after > cpus * 2) doc.summary.push(`warning: load average ${before.toFixed(1)} before / ${after.toFixed(1)} after the run on ${cpus} CPUs: other work shares the machine, figures are noisy`);
+    console.log(`\n${formatTable(tableRows(doc.results))}\n`);
+    console.log('summary');
+    for (const l of doc.summary) console.log(`  ${l}`);
+    const file = writeResults(doc, startedAt);
+    console.log(`\n${opts.quick ? 'quick run, ' : ''}${doc.duration_s} s; results in ${file} (and bench/results/latest.json)`);
+    process.exit(code);
+  };
+  for (const sig of ['SIGINT', 'SIGTERM']) process.once(sig, () => void finish(130, `${sig}: cleaning up`));
+  const watchdog = setTimeout(() => void finish(1, `deadline of ${DEADLINE_MS / 1000} s passed: cleaning up`), DEADLINE_MS);
+
+  log(`${doc.machine.cpu_count} x ${doc.machine.cpu_model}, node ${doc.machine.node}, kernel ${doc.machine.kernel}${opts.quick ? ', quick' : ''}`);
+  let failed = false;
+  for (const name of opts.only) {
+    log(`== ${name}`);
+    const t = Date.now();
+    try {
+      doc.results[name] = await SECTIONS[name]({ quick: opts.quick, log });
+      doc.results[name].section_s = Math.round((Date.now() - t) / 100) / 10;
+    } catch (err) {
+      failed = true;
+      log(`${name} failed: ${err.stack ?? err.message}`);
+      doc.results[name] = { error: err.message, section_s: Math.round((Date.now() - t) / 100) / 10 };
+    }
+    // Whatever a section left behind goes before the next one measures.
+    await cleanupAll(log);
+  }
+  clearTimeout(watchdog);
+  await finish(failed ? 1 : 0);
+}
+
+await main();

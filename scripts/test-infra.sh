@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Brings up the real parts the integration tests need, on a fresh Debian machine as root:
+# a Docker engine, a local registry on 127.0.0.1:5000, and the base images the
+# generated Dockerfiles use (built locally: no registry can be pulled from here).
+# Idempotent and cached: a second run does almost nothing. It never fails the test
+# run: when a part cannot come up, it says why, and the tests that need it say so by name.
+set -uo pipefail
+STATE=/var/lib/gantry-test
+LOG=/var/log/gantry-test-infra.log
+say() { echo "[test-infra] $*"; }
+mkdir -p "$STATE" 2>/dev/null || true
+
+engine_up() { docker version --format '{{.Server.Version}}' >/dev/null 2>&1; }
+registry_up() { node -e "fetch('http://127.0.0.1:5000/v2/').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"; }
+
+missing=()
+command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
+command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)
+command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing ${missing[*]} (apt)"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}") >>"$LOG" 2>&1 || say "apt-get install failed (see $LOG)"
+  else
+    say "cannot install ${missing[*]}: not root or no apt-get"
+  fi
+fi
+
+if ! engine_up && command -v dockerd >/dev/null 2>&1; then
+  say "starting dockerd"
+  # setsid: the engine must outlive this script and the test runner's process group.
+  setsid dockerd >/var/log/gantry-dockerd.log 2>&1 < /dev/null &
+  for _ in $(seq 1 120); do engine_up && break; sleep 0.5; done
+fi
+if engine_up; then say "docker engine $(docker version --format '{{.Server.Version}}')"; else say "no docker engine (see /var/log/gantry-dockerd.log)"; exit 0; fi
+
+if ! registry_up && command -v docker-registry >/dev/null 2>&1; then
+  say "starting docker-registry on 127.0.0.1:5000"
+  mkdir -p "$STATE/registry"
+  cat > "$STATE/registry.yml" <<YAML
+version: 0.1
+storage: { filesystem: { rootdirectory: $STATE/registry }, delete: { enabled: true } }
+http: { addr: 127.0.0.1:5000 }
+YAML
+  setsid docker-registry serve "$STATE/registry.yml" >/var/log/gantry-registry.log 2>&1 < /dev/null &
+  for _ in $(seq 1 60); do registry_up && break; sleep 0.5; done
+fi
+registry_up && say "registry up on 127.0.0.1:5000" || say "no registry (see /var/log/gantry-registry.log)"
+
+"$(dirname "$0")/build-base-images.sh" || say "base images could not be built (see $LOG)"
+exit 0

@@ -1,0 +1,99 @@
+/**
+ * Traffic through Gantry's proxy, hosted by the host agent: the half of a
+ * runtime that every proxied target (process, docker, later ssh) shares.
+ */
+import { AgentClient } from './client.js';
+import { freePort } from './free-port.js';
+
+export interface RouterRoute {
+  instance: string;
+  release: string;
+  url: string;
+  weight: number;
+}
+
+export interface RouterSettings {
+  /** The configured public port, if the manifest sets one. */
+  port?: number;
+  host: string;
+  settings: Record<string, unknown>;
+  saveSettings(next: Record<string, unknown>): void;
+}
+
+export class AgentRouter {
+  private agent?: AgentClient;
+
+  constructor(
+    readonly agentDir: string,
+    private readonly cfg: RouterSettings,
+  ) {}
+
+  /** The running agent, if any (never starts one). */
+  async running(): Promise<AgentClient | undefined> {
+    this.agent ??= await AgentClient.find(this.agentDir);
+    return this.agent;
+  }
+
+  async required(): Promise<AgentClient> {
+    if (!this.agent) await this.ensureRouter();
+    return this.agent!;
+  }
+
+  /** The proxy port is chosen once (from the manifest or a free port) and kept, so the URL never changes. */
+  private async proxyPort(): Promise<number> {
+    if (this.cfg.port) return this.cfg.port;
+    const saved = this.cfg.settings.proxyPort;
+    if (typeof saved === 'number') return saved;
+    const port = await freePort(this.cfg.host);
+    this.cfg.saveSettings({ ...this.cfg.settings, proxyPort: port });
+    return port;
+  }
+
+  async ensureRouter(): Promise<{ url: string }> {
+    this.agent = await AgentClient.ensure(this.agentDir, { host: this.cfg.host, port: await this.proxyPort() });
+    return { url: this.agent.proxyUrl };
+  }
+
+  async accessUrl(): Promise<string | undefined> {
+    const agent = await this.running();
+    if (agent) return agent.proxyUrl;
+    const port = this.cfg.port ?? this.cfg.settings.proxyPort;
+    return typeof port === 'number' ? `http://${this.cfg.host}:${port}` : undefined;
+  }
+
+  async setRoutes(routes: RouterRoute[]): Promise<void> {
+    const agent = await this.required();
+    await agent.setBackends(routes.map((r) => ({ id: r.instance, release: r.release, url: r.url, weight: r.weight })));
+  }
+
+  async routes(): Promise<RouterRoute[]> {
+    const agent = await this.running();
+    if (!agent) return [];
+    return (await agent.backends()).map((b) => ({ instance: b.id, release: b.release, url: b.url, weight: b.weight }));
+  }
+
+  async drain(instanceIds: string[], timeoutMs: number): Promise<void> {
+    const agent = await this.running();
+    if (agent && instanceIds.length) await agent.drain(instanceIds, timeoutMs);
+  }
+
+  async trafficStats() {
+    const agent = await this.running();
+    return agent ? agent.stats() : undefined;
+  }
+
+  async resetTrafficStats(): Promise<void> {
+    const agent = await this.running();
+    if (agent) await agent.resetStats();
+  }
+
+  async shutdown(timeoutMs: number): Promise<void> {
+    const agent = await this.running();
+    if (agent) await agent.shutdown(timeoutMs);
+    this.agent = undefined;
+  }
+
+  forget(): void {
+    this.agent = undefined;
+  }
+}

@@ -1,0 +1,179 @@
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, open, realpath, rm, symlink } from 'node:fs/promises';
+import { dirname, join, resolve, sep } from 'node:path';
+import type { ReadEntry } from 'tar';
+import { GantryError } from '../core/errors.js';
+import { syncDir } from './fsutil.js';
+import { writeAll } from './gzip-writer.js';
+import { StreamDigest } from './hash.js';
+import { entryRoot, invalid, isValidDataName, STATE_DB_PATH, type BackupEntry, type BackupManifest } from './manifest.js';
+import { readArchive } from './reader.js';
+import { swapIntoPlace } from './swap.js';
+import { EntryChecker, inspectBackup, readManifestEntry, verifyBackup } from './verify.js';
+
+export interface RestoreBackupOptions {
+  file: string;
+  /**
+   * Where state.db goes. It is replaced as a whole file (its `-wal`/`-shm` are set aside
+   * with it): the caller MUST close every handle on it first and reopen it afterwards.
+   */
+  stateDbFile: string;
+  /** Each data dir found in the archive as `data/<name>` is replaced as a whole; others are left alone. */
+  dataDirs: Array<{ name: string; dir: string }>;
+  /** Replaced as a whole, only when given and the archive holds secrets. */
+  secretsDir?: string;
+  /** The state being replaced: a restore that would lose newer deployments, or another app's state, is refused unless `force`. */
+  currentState?: { app: string; newestDeploymentAt?: string };
+  force?: boolean;
+}
+
+interface Target {
+  root: string;
+  dest: string;
+  stage: string;
+  kind: 'file' | 'dir';
+  secrets: boolean;
+}
+
+/**
+ * Restores a backup: checks every checksum first (verifyBackup), then extracts into
+ * temporary copies beside each destination, checking every entry again as it is
+ * written, then swaps them into place with renames. A failure before the swap
+ * leaves everything as it was; a failure during the swap puts the old copies back.
+ */
+export async function restoreBackup(opts: RestoreBackupOptions): Promise<BackupManifest> {
+  const file = opts.file;
+  for (const d of opts.dataDirs) {
+    if (!isValidDataName(d.name)) throw new GantryError('USAGE', `restore: data dir name "${d.name}" is not usable in an archive path`, 'use the names the backup was made with');
+  }
+  refuseIfUnsafe(file, await inspectBackup(file), opts);
+  const manifest = await verifyBackup(file);
+
+  const id = `${process.pid}-${randomBytes(3).toString('hex')}`;
+  const targets = planTargets(manifest, opts, id);
+  for (const t of targets) await mkdir(dirname(t.dest), { recursive: true, mode: 0o700 });
+
+  let aside: string[];
+  try {
+    await extract(file, manifest, targets);
+    aside = await swapIntoPlace(
+      targets.map((t) => ({ stage: t.stage, dest: t.dest, sidecars: t.kind === 'file' ? ['-wal', '-shm', '-journal'] : [] })),
+      id,
+    );
+  } catch (e) {
+    for (const t of targets) await rm(t.stage, { recursive: true, force: true });
+    throw e;
+  }
+  for (const dir of new Set(targets.map((t) => dirname(t.dest)))) await syncDir(dir);
+  for (const p of aside) await rm(p, { recursive: true, force: true });
+  return manifest;
+}
+
+function refuseIfUnsafe(file: string, m: BackupManifest, opts: RestoreBackupOptions): void {
+  const cur = opts.currentState;
+  if (opts.force || !cur) return;
+  if (cur.app !== m.app) {
+    throw new GantryError('RESTORE_REFUSED', `${file} is a backup of app "${m.app}"; the state here belongs to "${cur.app}"`, 'check the file; pass --force to replace this state anyway');
+  }
+  if (cur.newestDeploymentAt !== undefined && Date.parse(cur.newestDeploymentAt) > Date.parse(m.createdAt)) {
+    throw new GantryError(
+      'RESTORE_REFUSED',
+      `${file} was made at ${m.createdAt}, but the state here has a newer deployment (${cur.newestDeploymentAt}): restoring would lose it`,
+      'take a backup of the current state first (`gantry backup`), then pass --force to restore anyway',
+    );
+  }
+}
+
+function planTargets(m: BackupManifest, opts: RestoreBackupOptions, id: string): Target[] {
+  const roots = new Set(m.entries.map((e) => entryRoot(e.path)));
+  const stage = (dest: string): string => `${dest}.restore-${id}`;
+  const state = resolve(opts.stateDbFile);
+  const targets: Target[] = [{ root: 'state', dest: state, stage: stage(state), kind: 'file', secrets: false }];
+  for (const d of opts.dataDirs) {
+    const root = `data/${d.name}`;
+    if (!roots.has(root)) continue;
+    const dest = resolve(d.dir);
+    targets.push({ root, dest, stage: stage(dest), kind: 'dir', secrets: false });
+  }
+  if (m.includesSecrets && opts.secretsDir !== undefined) {
+    const dest = resolve(opts.secretsDir);
+    targets.push({ root: 'secrets', dest, stage: stage(dest), kind: 'dir', secrets: true });
+  }
+  for (const a of targets) {
+    for (const b of targets) {
+      if (a !== b && (a.dest === b.dest || a.dest.startsWith(b.dest + sep))) {
+        throw new GantryError('USAGE', `restore: ${a.dest} is inside ${b.dest}; each is replaced as a whole`, 'give the state file, data dirs and secrets dir separate places');
+      }
+    }
+  }
+  return targets;
+}
+
+async function extract(file: string, manifest: BackupManifest, targets: Target[]): Promise<void> {
+  const byRoot = new Map(targets.map((t) => [t.root, t]));
+  for (const t of targets) if (t.kind === 'dir') await mkdir(t.stage, { mode: 0o700 });
+  const dirs: Array<{ dest: string; mode: number }> = [];
+  const links: Array<{ dest: string; link: string; entry: BackupEntry; t: Target }> = [];
+  let checker: EntryChecker | undefined;
+
+  await readArchive(file, async (entry, i) => {
+    if (i === 0) {
+      const m = await readManifestEntry(file, entry);
+      if (JSON.stringify(m) !== JSON.stringify(manifest)) throw invalid(file, 'it changed since it was verified');
+      checker = new EntryChecker(file, m);
+      return;
+    }
+    const want = checker!.expect(entry);
+    const digest = new StreamDigest();
+    const t = byRoot.get(entryRoot(want.path)!);
+    if (!t || want.type !== 'file') {
+      for await (const chunk of entry) digest.update(chunk as Buffer);
+      checker!.confirm(want, digest);
+      if (!t) return;
+    }
+    const dest = t.kind === 'file' ? t.stage : join(t.stage, ...want.path.slice(t.root.length).split('/').filter(Boolean));
+    if (want.type === 'dir') {
+      await mkdir(dest, { recursive: true, mode: 0o700 });
+      dirs.push({ dest, mode: t.secrets ? want.mode & 0o700 : want.mode });
+    } else if (want.type === 'symlink') {
+      links.push({ dest, link: want.link!, entry: want, t });
+    } else {
+      const mode = want.path === STATE_DB_PATH ? 0o600 : t.secrets ? want.mode & 0o600 : want.mode;
+      await writeFile(entry, dest, digest, mode);
+      checker!.confirm(want, digest);
+    }
+  });
+  if (!checker) throw invalid(file, 'the archive is empty');
+  checker.finish();
+
+  // Links last: nothing above was written through one. The manifest allows only links that stay
+  // inside their folder (lexically); check where each really leads, now that all exist.
+  for (const l of links) {
+    await mkdir(dirname(l.dest), { recursive: true, mode: 0o700 });
+    await symlink(l.link, l.dest);
+  }
+  for (const l of links) {
+    const real = await realpath(l.dest).catch(() => undefined);
+    const root = await realpath(l.t.stage);
+    if (real !== undefined && real !== root && !real.startsWith(root + sep)) throw invalid(file, `symlink "${l.entry.path}" leads outside its folder`);
+  }
+  // Directory modes last, deepest first, so a read-only directory does not block its children.
+  dirs.sort((a, b) => b.dest.length - a.dest.length);
+  for (const d of dirs) await chmod(d.dest, d.mode);
+}
+
+async function writeFile(entry: ReadEntry, dest: string, digest: StreamDigest, mode: number): Promise<void> {
+  await mkdir(dirname(dest), { recursive: true, mode: 0o700 });
+  const fh = await open(dest, 'wx', 0o600);
+  try {
+    for await (const chunk of entry) {
+      digest.update(chunk as Buffer);
+      await writeAll(fh, chunk as Buffer);
+    }
+    await fh.chmod(mode);
+    if (entry.mtime) await fh.utimes(entry.mtime, entry.mtime);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}

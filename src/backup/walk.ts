@@ -1,0 +1,85 @@
+import { lstat, readdir, readlink, realpath, stat } from 'node:fs/promises';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { GantryError } from '../core/errors.js';
+import { linkStaysInside } from './manifest.js';
+
+/** One thing found under a folder being backed up, in archive order (parents before children). */
+export type WalkItem =
+  | { kind: 'dir'; archivePath: string; abs: string; mode: number; mtime: Date }
+  | { kind: 'file'; archivePath: string; abs: string }
+  | { kind: 'symlink'; archivePath: string; abs: string; link: string; mode: number; mtime: Date };
+
+const inside = (root: string, p: string): boolean => p === root || p.startsWith(root.endsWith(sep) ? root : root + sep);
+
+/**
+ * Lists `dir` for the archive under `prefix` (e.g. `data/uploads`), without following
+ * symlinks. A symlink is kept only if it points inside `dir` (an absolute one is
+ * rewritten relative); one pointing outside is refused. Sockets, FIFOs and devices
+ * cannot be archived and are returned in `skipped`. A folder that does not exist is
+ * archived as an empty one (an app that never wrote its data yet).
+ */
+export async function walkDir(dir: string, prefix: string, what: string): Promise<{ items: WalkItem[]; skipped: string[] }> {
+  const root = resolve(dir);
+  const items: WalkItem[] = [];
+  const skipped: string[] = [];
+  let st;
+  try {
+    st = await stat(root);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    items.push({ kind: 'dir', archivePath: prefix, abs: root, mode: 0o700, mtime: new Date() });
+    return { items, skipped };
+  }
+  if (!st.isDirectory()) throw new GantryError('USAGE', `cannot back up ${what} ${root}: not a directory`, 'pass the folder that holds the data');
+  const realRoot = await realpath(root);
+  items.push({ kind: 'dir', archivePath: prefix, abs: root, mode: st.mode & 0o7777, mtime: st.mtime });
+
+  const visit = async (absDir: string, archDir: string): Promise<void> => {
+    const names = (await readdir(absDir)).sort();
+    for (const name of names) {
+      const abs = join(absDir, name);
+      const archivePath = `${archDir}/${name}`;
+      const ls = await lstat(abs);
+      if (ls.isDirectory()) {
+        items.push({ kind: 'dir', archivePath, abs, mode: ls.mode & 0o7777, mtime: ls.mtime });
+        await visit(abs, archivePath);
+      } else if (ls.isFile()) {
+        items.push({ kind: 'file', archivePath, abs });
+      } else if (ls.isSymbolicLink()) {
+        const target = await readlink(abs);
+        const link = await checkLink(abs, target, root, realRoot, archivePath, prefix, what);
+        items.push({ kind: 'symlink', archivePath, abs, link, mode: ls.mode & 0o7777, mtime: ls.mtime });
+      } else {
+        skipped.push(archivePath);
+      }
+    }
+  };
+  await visit(root, prefix);
+  return { items, skipped };
+}
+
+async function checkLink(abs: string, target: string, root: string, realRoot: string, archivePath: string, prefix: string, what: string): Promise<string> {
+  const refuse = (): GantryError =>
+    new GantryError(
+      'BACKUP_INVALID',
+      `cannot back up ${what} ${root}: symlink ${relative(root, abs)} points outside it (→ ${target})`,
+      'a backup holds only what is inside the folder: replace the link with a copy of its target, or move the target inside the folder',
+    );
+  // An absolute link into the folder is stored relative, so it still works once restored elsewhere.
+  let link = target;
+  if (isAbsolute(target)) {
+    let absTarget = resolve(target);
+    if (!inside(root, absTarget) && inside(realRoot, absTarget)) absTarget = join(root, relative(realRoot, absTarget));
+    if (!inside(root, absTarget)) throw refuse();
+    link = relative(dirname(abs), absTarget) || '.';
+  }
+  link = link.split(sep).join('/');
+  if (!linkStaysInside(archivePath, link, prefix)) throw refuse();
+  // Lexically inside is not enough (a/.. through another link); where the target exists, check where it really is.
+  try {
+    if (!inside(realRoot, await realpath(abs))) throw refuse();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT' && (e as NodeJS.ErrnoException).code !== 'ELOOP') throw e;
+  }
+  return link;
+}

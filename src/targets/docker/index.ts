@@ -1,0 +1,69 @@
+import type { Problem } from '../../core/errors.js';
+import { GantryError } from '../../core/errors.js';
+import type { Artifact, BuildInput, DoctorCheck, PushInput, Target, TargetContext } from '../../engine/target.js';
+import { buildImage, resolveDockerfile } from './build.js';
+import { dockerConfigSchema, type DockerConfig } from './config.js';
+import { dockerClient, engineLabel, engineMessage, requireEngine } from './engine-client.js';
+import { pushImage } from './push.js';
+import { DockerRuntime } from './runtime.js';
+
+/** Containers on a Docker engine (dockerode, DOCKER_HOST honoured), behind Gantry's proxy; images pushed to a registry. */
+export const dockerTarget: Target<DockerConfig> = {
+  type: 'docker',
+  summary: "containers on a Docker engine behind Gantry's proxy, images built from the app's Dockerfile (or a generated one) and pushed to a registry",
+  configSchema: dockerConfigSchema,
+  capabilities: { strategies: ['recreate', 'rolling', 'blue-green', 'canary'], instanceRouting: true },
+
+  async validate(cfg: DockerConfig): Promise<Problem[]> {
+    try {
+      await requireEngine(dockerClient(cfg.docker_host), cfg.docker_host);
+      return [];
+    } catch (err) {
+      return [{ path: 'docker_host', message: (err as Error).message, hint: (err as GantryError).hint }];
+    }
+  },
+
+  async doctor(): Promise<DoctorCheck[]> {
+    try {
+      const v = await requireEngine(dockerClient());
+      return [{ name: 'docker: engine', ok: true, detail: `Docker ${v.version} (API ${v.apiVersion}) at ${engineLabel()}` }];
+    } catch (err) {
+      return [{ name: 'docker: engine', ok: false, detail: (err as Error).message, hint: (err as GantryError).hint }];
+    }
+  },
+
+  async build(input: BuildInput, ctx: TargetContext<DockerConfig>): Promise<Artifact> {
+    const docker = dockerClient(ctx.config.docker_host);
+    await requireEngine(docker, ctx.config.docker_host);
+    const r = await buildImage(docker, { app: ctx.app, target: ctx.targetName, release: input.releaseId, sourceDir: input.sourceDir, stateDir: ctx.stateDir, dockerfile: input.build?.dockerfile, context: input.build?.context, buildCommand: input.build?.command, runCommand: input.run?.command, port: input.run?.port ?? 3000 }, ctx.emit);
+    return { kind: 'image', ref: r.imageId, tag: r.tag, generatedDockerfile: r.generatedDockerfile };
+  },
+
+  describeBuild(input: BuildInput, ctx: TargetContext<DockerConfig>) {
+    const df = resolveDockerfile({ app: ctx.app, target: ctx.targetName, release: input.releaseId, sourceDir: input.sourceDir, stateDir: ctx.stateDir, dockerfile: input.build?.dockerfile, context: input.build?.context, buildCommand: input.build?.command, runCommand: input.run?.command, port: input.run?.port ?? 3000 });
+    return { dockerfile: df.generated ? '(generated)' : df.dockerfile, generatedDockerfile: df.generated, context: df.contextDir };
+  },
+
+  async removeArtifact(artifact: Artifact, ctx: TargetContext<DockerConfig>): Promise<void> {
+    const docker = dockerClient(ctx.config.docker_host);
+    await docker
+      .getImage(String(artifact.tag ?? artifact.ref))
+      .remove({ noprune: false })
+      .catch((err: unknown) => {
+        if ((err as { statusCode?: number }).statusCode !== 404) throw new GantryError('INTERNAL', `could not remove image ${String(artifact.tag)}: ${engineMessage(err)}`);
+      });
+  },
+
+  async push(input: PushInput, ctx: TargetContext<DockerConfig>) {
+    const registry = input.registry ?? ctx.config.registry;
+    if (!registry) throw new GantryError('USAGE', 'no registry given', 'pass --registry HOST/NAMESPACE (e.g. 127.0.0.1:5000/team) or set `registry` under the docker target');
+    const docker = dockerClient(ctx.config.docker_host);
+    await requireEngine(docker, ctx.config.docker_host);
+    return pushImage(docker, { image: String(input.artifact.tag ?? input.artifact.ref), registry, app: ctx.app, release: input.release, auth: input.auth, emit: ctx.emit });
+  },
+
+  async runtime(ctx: TargetContext<DockerConfig>) {
+    const docker = dockerClient(ctx.config.docker_host);
+    return new DockerRuntime(ctx, docker);
+  },
+};

@@ -1,0 +1,251 @@
+import type Docker from 'dockerode';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { PassThrough } from 'node:stream';
+import { createInterface } from 'node:readline';
+import { AgentRouter } from '../../agent/router.js';
+import { freePort } from '../../agent/free-port.js';
+import { GantryError } from '../../core/errors.js';
+import type { InstanceHandle, InstanceRequest, LogLine, ObservedInstance, ReleaseRef, Route, TargetContext, TargetRuntime, TrafficStats } from '../../engine/target.js';
+import { processPathsForAgent } from './paths.js';
+import type { DockerConfig } from './config.js';
+import { containerSpec } from './container-spec.js';
+import { engineMessage, requireEngine } from './engine-client.js';
+import { containerName, imageRepo, LABEL } from './names.js';
+
+const REAPER = fileURLToPath(new URL('./reaper.js', import.meta.url));
+
+const isGone = (err: unknown): boolean => [304, 404].includes((err as { statusCode?: number }).statusCode ?? 0);
+
+/** App containers on a Docker engine, behind Gantry's proxy (hosted by the agent, like the process target's). */
+export class DockerRuntime implements TargetRuntime {
+  private readonly router: AgentRouter;
+  private readonly agentDir: string;
+
+  constructor(
+    private readonly ctx: TargetContext<DockerConfig>,
+    private readonly docker: Docker,
+  ) {
+    this.agentDir = processPathsForAgent(ctx.stateDir, ctx.app, ctx.targetName);
+    this.router = new AgentRouter(this.agentDir, { port: ctx.config.port, host: ctx.config.host, settings: ctx.settings, saveSettings: (n) => ctx.saveSettings(n) });
+  }
+
+  async ensureRouter(): Promise<{ url: string }> {
+    // The engine first: a deploy to an engine that is not there fails before anything changes.
+    await requireEngine(this.docker, this.ctx.config.docker_host);
+    return this.router.ensureRouter();
+  }
+  accessUrl(): Promise<string | undefined> {
+    return this.router.accessUrl();
+  }
+  setRoutes(routes: Route[]): Promise<void> {
+    return this.router.setRoutes(routes);
+  }
+  routes(): Promise<Route[]> {
+    return this.router.routes();
+  }
+  drain(ids: string[], timeoutMs: number): Promise<void> {
+    return this.router.drain(ids, timeoutMs);
+  }
+  trafficStats(): Promise<TrafficStats | undefined> {
+    return this.router.trafficStats();
+  }
+  resetTrafficStats(): Promise<void> {
+    return this.router.resetTrafficStats();
+  }
+
+  private labelFilter(extra: string[] = []): { label: string[] } {
+    return { label: [`${LABEL.app}=${this.ctx.app}`, `${LABEL.target}=${this.ctx.targetName}`, `${LABEL.role}=app`, ...extra] };
+  }
+
+  async startInstance(req: InstanceRequest): Promise<InstanceHandle> {
+    const hostPort = await freePort();
+    const name = containerName(this.ctx.app, this.ctx.targetName, req.id);
+    const spec = containerSpec({
+      app: this.ctx.app,
+      target: this.ctx.targetName,
+      instance: req.id,
+      release: req.release.id,
+      image: String(req.release.artifact.tag ?? req.release.artifact.ref),
+      name,
+      containerPort: req.release.run.port,
+      hostPort,
+      env: req.env,
+      cfg: this.ctx.config,
+      appDir: this.ctx.appDir,
+      health: req.release.health,
+    });
+    try {
+      const c = await this.docker.createContainer(spec);
+      await c.start();
+    } catch (err) {
+      throw new GantryError('START_FAILED', `container ${name} could not start: ${engineMessage(err)}`, 'check the image and the target\'s volumes/resources; `gantry doctor` checks the engine');
+    }
+    return { id: req.id, release: req.release.id, endpoint: { host: '127.0.0.1', port: hostPort } };
+  }
+
+  async stopInstance(id: string, timeoutMs: number): Promise<void> {
+    const c = this.docker.getContainer(containerName(this.ctx.app, this.ctx.targetName, id));
+    await c.stop({ t: Math.ceil(timeoutMs / 1000) }).catch((e) => {
+      if (!isGone(e)) throw e;
+    });
+    await c.remove({ force: true, v: false }).catch((e) => {
+      if (!isGone(e)) throw e;
+    });
+  }
+
+  async stopInstanceLater(id: string, afterMs: number, timeoutMs: number): Promise<void> {
+    // A detached reaper outlives this CLI: it stops the container when the warm period ends, unless it was routed again.
+    const child = spawn(process.execPath, [REAPER, '--container', containerName(this.ctx.app, this.ctx.targetName, id), '--instance', id, '--after', String(afterMs), '--timeout', String(timeoutMs), '--agent-dir', this.agentDir, ...(this.ctx.config.docker_host ? ['--docker-host', this.ctx.config.docker_host] : [])], {
+      detached: true,
+      stdio: 'ignore',
+    });
+    child.unref();
+  }
+
+  async instances(): Promise<ObservedInstance[]> {
+    const list = await this.docker.listContainers({ all: true, filters: this.labelFilter() }).catch(async (err: unknown) => {
+      await requireEngine(this.docker, this.ctx.config.docker_host);
+      throw err;
+    });
+    const out: ObservedInstance[] = [];
+    for (const c of list) {
+      const info = await this.docker.getContainer(c.Id).inspect().catch(() => undefined);
+      if (!info) continue;
+      const st = info.State;
+      const state = st.Restarting ? 'backoff' : st.Running ? 'running' : st.Status === 'created' ? 'starting' : 'stopped';
+      out.push({
+        id: c.Labels[LABEL.instance]!,
+        release: c.Labels[LABEL.release]!,
+        endpoint: { host: '127.0.0.1', port: Number(c.Labels['dev.gantry.host-port']) },
+        state,
+        pid: st.Pid || undefined,
+        restarts: info.RestartCount,
+        startedAt: st.StartedAt,
+        lastExit: st.FinishedAt && !st.FinishedAt.startsWith('0001') ? { code: st.ExitCode, signal: null, at: st.FinishedAt } : undefined,
+      });
+    }
+    return out;
+  }
+
+  async *logs(opts: { lines: number; follow: boolean; instances?: string[]; signal?: AbortSignal }): AsyncIterable<LogLine> {
+    const ids = opts.instances ?? (await this.instances()).map((i) => i.id);
+    const queue: LogLine[] = [];
+    let wake: (() => void) | undefined;
+    let open = 0;
+    const streams: NodeJS.ReadableStream[] = [];
+    for (const id of ids) {
+      const c = this.docker.getContainer(containerName(this.ctx.app, this.ctx.targetName, id));
+      const raw = (await c.logs({ stdout: true, stderr: true, timestamps: true, tail: opts.lines, follow: opts.follow as true }).catch(() => undefined)) as unknown as NodeJS.ReadableStream | Buffer | undefined;
+      if (!raw) continue;
+      const out = new PassThrough();
+      const err = new PassThrough();
+      const push = (stream: 'out' | 'err') => (line: string) => {
+        const m = /^(\S+) (.*)$/s.exec(line);
+        queue.push({ at: m?.[1], instance: id, stream, text: m?.[2] ?? line });
+        wake?.();
+      };
+      open += 2;
+      for (const [s, name] of [[out, 'out'], [err, 'err']] as const) {
+        const rl = createInterface({ input: s });
+        rl.on('line', push(name));
+        rl.on('close', () => {
+          open--;
+          wake?.();
+        });
+      }
+      if (Buffer.isBuffer(raw)) {
+        demuxBuffer(raw, out, err);
+      } else {
+        streams.push(raw);
+        this.docker.modem.demuxStream(raw, out, err);
+        raw.on('end', () => {
+          out.end();
+          err.end();
+        });
+      }
+    }
+    opts.signal?.addEventListener('abort', () => {
+      for (const s of streams) (s as unknown as { destroy(): void }).destroy();
+      wake?.();
+    });
+    if (!opts.follow) {
+      while (open > 0) await new Promise<void>((r) => (wake = r));
+      queue.sort((a, b) => (a.at ?? '').localeCompare(b.at ?? ''));
+      yield* queue.slice(-opts.lines);
+      return;
+    }
+    while (!opts.signal?.aborted && (open > 0 || queue.length)) {
+      if (queue.length === 0) await new Promise<void>((r) => (wake = r));
+      wake = undefined;
+      while (queue.length) yield queue.shift()!;
+    }
+  }
+
+  async healthCommand(instance: InstanceHandle, command: string, timeoutMs: number): Promise<{ ok: boolean; output: string }> {
+    const c = this.docker.getContainer(containerName(this.ctx.app, this.ctx.targetName, instance.id));
+    const exec = await c.exec({ Cmd: ['/bin/sh', '-c', command], AttachStdout: true, AttachStderr: true });
+    const stream = await exec.start({ hijack: true, stdin: false });
+    const chunks: Buffer[] = [];
+    const sink = new PassThrough();
+    sink.on('data', (d: Buffer) => chunks.push(d));
+    this.docker.modem.demuxStream(stream, sink, sink);
+    await Promise.race([new Promise((r) => stream.on('end', r)), new Promise((r) => setTimeout(r, timeoutMs))]);
+    const info = await exec.inspect();
+    return { ok: info.ExitCode === 0, output: Buffer.concat(chunks).toString('utf8').slice(-2000) };
+  }
+
+  async runTask(release: ReleaseRef, command: string, env: Record<string, string>, timeoutMs: number): Promise<{ exitCode: number; output: string }> {
+    const c = await this.docker.createContainer({
+      Image: String(release.artifact.tag ?? release.artifact.ref),
+      Cmd: ['/bin/sh', '-c', command],
+      Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
+      Labels: { [LABEL.app]: this.ctx.app, [LABEL.target]: this.ctx.targetName, [LABEL.release]: release.id, [LABEL.role]: 'task' },
+      HostConfig: { NetworkMode: this.ctx.config.network, Init: true },
+    });
+    try {
+      await c.start();
+      const result = (await Promise.race([c.wait(), new Promise((r) => setTimeout(() => r({ StatusCode: 124, timedOut: true }), timeoutMs))])) as { StatusCode: number; timedOut?: boolean };
+      if (result.timedOut) await c.kill().catch(() => undefined);
+      const logs = (await c.logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer;
+      const out = new PassThrough();
+      const chunks: Buffer[] = [];
+      out.on('data', (d: Buffer) => chunks.push(d));
+      demuxBuffer(logs, out, out);
+      return { exitCode: result.StatusCode, output: Buffer.concat(chunks).toString('utf8') };
+    } finally {
+      await c.remove({ force: true }).catch(() => undefined);
+    }
+  }
+
+  async markCurrent(release: ReleaseRef): Promise<void> {
+    await this.docker
+      .getImage(String(release.artifact.tag ?? release.artifact.ref))
+      .tag({ repo: imageRepo(this.ctx.app), tag: `current-${this.ctx.targetName}` })
+      .catch(() => undefined);
+  }
+
+  async shutdown(timeoutMs: number): Promise<void> {
+    await this.router.setRoutes([]).catch(() => undefined);
+    for (const i of await this.instances()) await this.stopInstance(i.id, timeoutMs);
+    await this.router.shutdown(timeoutMs);
+  }
+
+  async close(): Promise<void> {
+    this.router.forget();
+  }
+}
+
+/** The engine's multiplexed log format (8-byte header per frame) from a buffer. */
+function demuxBuffer(buf: Buffer, out: PassThrough, err: PassThrough): void {
+  let off = 0;
+  while (off + 8 <= buf.length) {
+    const type = buf[off]!;
+    const len = buf.readUInt32BE(off + 4);
+    const chunk = buf.subarray(off + 8, off + 8 + len);
+    (type === 2 ? err : out).write(chunk);
+    off += 8 + len;
+  }
+  out.end();
+  if (err !== out) err.end();
+}

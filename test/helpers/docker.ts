@@ -1,0 +1,29 @@
+import Docker from 'dockerode';
+
+export const docker = new Docker({ socketPath: process.env.DOCKER_HOST?.startsWith('unix://') ? process.env.DOCKER_HOST.slice(7) : '/var/run/docker.sock' });
+
+/** Why the real Docker engine cannot be used here, or undefined when it can. Tests name this reason when they skip. */
+export const engineProblem: string | undefined = await docker.version().then(
+  () => undefined,
+  (e: Error) => `no Docker engine (${e.message}); scripts/test-infra.sh starts one as root`,
+);
+
+export const REGISTRY = '127.0.0.1:5000';
+export const registryProblem: string | undefined = engineProblem ?? (await fetch(`http://${REGISTRY}/v2/`).then((r) => (r.ok ? undefined : `registry answered ${r.status}`), (e: Error) => `no registry on ${REGISTRY} (${e.message})`));
+
+export const baseImageProblem: string | undefined =
+  engineProblem ??
+  (await docker
+    .getImage('node:20-bookworm-slim')
+    .inspect()
+    .then(() => docker.getImage('python:3.11-slim').inspect())
+    .then(
+      () => undefined,
+      () => 'base images node:20-bookworm-slim / python:3.11-slim missing; scripts/build-base-images.sh builds them',
+    ));
+
+/** Remove what a test app left on the engine: containers and images labelled with its name. */
+export async function cleanupApp(app: string): Promise<void> {
+  for (const c of await docker.listContainers({ all: true, filters: { label: [`dev.gantry.app=${app}`] } })) await docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
+  for (const i of await docker.listImages({ filters: { label: [`dev.gantry.app=${app}`] } })) await docker.getImage(i.Id).remove({ force: true }).catch(() => undefined);
+}

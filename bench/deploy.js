@@ -2,6 +2,7 @@
 // by hand until its first healthy /health, polled every 10 ms).
 import { measureFloor } from './lib/app.js';
 import { bumpApp, cliBoot, deployBreakdown, gantry, makeApp } from './lib/gantry.js';
+import { checkAborted } from './lib/cleanup.js';
 import { median, ratio, summarize } from './lib/timing.js';
 
 /** Median of each phase across breakdowns, in ms. */
@@ -44,6 +45,7 @@ export async function benchDeploy({ quick, log }) {
     const r0 = await gantry(app, ['deploy']);
     if (r0.json?.status !== 'succeeded') throw new Error(`initial deploy failed: ${r0.stdout || r0.stderr}`);
     for (let i = 0; i < redeploys; i++) {
+      checkAborted();
       bumpApp(app);
       const r = await gantry(app, ['deploy']);
       if (r.json?.status !== 'succeeded') throw new Error(`redeploy ${i + 1} failed: ${r.stdout || r.stderr}`);

@@ -1,6 +1,7 @@
 // 4. Rollback: `gantry rollback` wall time ÷ the floor (as in deploy.js).
 import { measureFloor } from './lib/app.js';
 import { bumpApp, deployBreakdown, gantry, makeApp } from './lib/gantry.js';
+import { checkAborted } from './lib/cleanup.js';
 import { medianPhases } from './deploy.js';
 import { median, ratio, summarize } from './lib/timing.js';
 
@@ -13,6 +14,7 @@ export async function benchRollback({ quick, log }) {
     const r0 = await gantry(app, ['deploy']);
     if (r0.json?.status !== 'succeeded') throw new Error(`initial deploy failed: ${r0.stdout || r0.stderr}`);
     for (let i = 0; i < runs; i++) {
+      checkAborted();
       // A new release, then back to the last known-good one (no rebuild).
       bumpApp(app);
       const d = await gantry(app, ['deploy']);

@@ -3,8 +3,8 @@
 //
 //   node bench/run.js [--quick] [--only deploy,zero-downtime,proxy,rollback]
 import os from 'node:os';
-import { cleanupAll } from './lib/cleanup.js';
-import { formatTable, machine, summaryLines, tableRows, writeResults } from './lib/report.js';
+import { abort, aborted, cleanupAll } from './lib/cleanup.js';
+import { cpuBusyPercent, formatTable, machine, summaryLines, tableRows, writeResults } from './lib/report.js';
 import { benchDeploy } from './deploy.js';
 import { benchZeroDowntime } from './zero-downtime.js';
 import { benchProxy } from './proxy.js';
@@ -51,15 +51,19 @@ async function main() {
   const finish = async (code, why) => {
     if (finishing) return;
     finishing = true;
-    if (why) log(why);
+    if (why) {
+      log(why);
+      abort(why);
+    }
     await cleanupAll(log);
     doc.finished_at = new Date().toISOString();
     doc.duration_s = Math.round((Date.now() - startedAt.getTime()) / 100) / 10;
     doc.machine.loadavg_at_end = os.loadavg();
+    doc.machine.cpu_busy_after_percent = await cpuBusyPercent(2000);
     doc.summary = summaryLines(doc.results);
-    // Before the run all load is someone else's; at the end the bench's own last minute counts too.
-    const [before, after, cpus] = [doc.machine.loadavg_at_start[0], doc.machine.loadavg_at_end[0], doc.machine.cpu_count];
-    if (before > cpus / 2 || after > cpus * 2) doc.summary.push(`warning: load average ${before.toFixed(1)} before / ${after.toFixed(1)} after the run on ${cpus} CPUs: other work shares the machine, figures are noisy`);
+    // Measured while the bench itself is idle: any of it is other work sharing the machine.
+    const busy = Math.max(doc.machine.cpu_busy_before_percent ?? 0, doc.machine.cpu_busy_after_percent ?? 0);
+    if (busy > 20) doc.summary.push(`warning: CPUs ${doc.machine.cpu_busy_before_percent}% busy before / ${doc.machine.cpu_busy_after_percent}% after the run with the bench idle: other work shares the machine, figures are noisy`);
     console.log(`\n${formatTable(tableRows(doc.results))}\n`);
     console.log('summary');
     for (const l of doc.summary) console.log(`  ${l}`);
@@ -70,9 +74,12 @@ async function main() {
   for (const sig of ['SIGINT', 'SIGTERM']) process.once(sig, () => void finish(130, `${sig}: cleaning up`));
   const watchdog = setTimeout(() => void finish(1, `deadline of ${DEADLINE_MS / 1000} s passed: cleaning up`), DEADLINE_MS);
 
+  doc.machine.cpu_busy_before_percent = await cpuBusyPercent(2000);
+  log(`CPUs ${doc.machine.cpu_busy_before_percent}% busy before the run (other work)`);
   log(`${doc.machine.cpu_count} x ${doc.machine.cpu_model}, node ${doc.machine.node}, kernel ${doc.machine.kernel}${opts.quick ? ', quick' : ''}`);
   let failed = false;
   for (const name of opts.only) {
+    if (aborted()) break;
     log(`== ${name}`);
     const t = Date.now();
     try {

@@ -4,6 +4,7 @@
 import { freePort, startHandApp } from './lib/app.js';
 import { bumpApp, gantry, makeApp } from './lib/gantry.js';
 import { startLoad } from './lib/load.js';
+import { checkAborted } from './lib/cleanup.js';
 import { median, sleep } from './lib/timing.js';
 
 export const STRATEGIES = {
@@ -29,6 +30,7 @@ async function underLoad(strategyName, strategy, { deploys, rate, log }) {
     try {
       await sleep(500);
       for (let i = 0; i < deploys; i++) {
+        checkAborted();
         bumpApp(app);
         const r = await gantry(app, ['deploy']);
         runs.push({ status: r.json?.status ?? `exit ${r.code}`, wall_ms: Math.round(r.wallMs), from: r.startedAt, to: r.endedAt, reason: r.json?.reason });
@@ -65,6 +67,7 @@ async function naiveRestarts({ restarts, rate, log }) {
   try {
     await sleep(500);
     for (let i = 0; i < restarts; i++) {
+      checkAborted();
       await sleep(700);
       const t = Date.now();
       await app.stop();

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { request } from 'undici';
-import { alive, killPid, onCleanup } from './cleanup.js';
+import { checkAborted, killPid, onCleanup } from './cleanup.js';
 import { EXAMPLE_DIR } from './gantry.js';
 import { median, now, sleep } from './timing.js';
 
@@ -33,6 +33,7 @@ async function healthy(port) {
  * answers. Resolves { child, pid, readyMs }; its cleanup kills it by pid.
  */
 export async function startHandApp(port, { pollMs = 10, timeoutMs = 15_000 } = {}) {
+  checkAborted();
   const t0 = now();
   const child = spawn(process.execPath, [join(EXAMPLE_DIR, 'server.js')], {
     cwd: EXAMPLE_DIR,
@@ -40,14 +41,15 @@ export async function startHandApp(port, { pollMs = 10, timeoutMs = 15_000 } = {
     stdio: 'ignore',
   });
   const exited = new Promise((r) => child.once('exit', r));
+  const running = () => child.exitCode === null && child.signalCode === null;
   const stop = onCleanup(`hand-started app pid ${child.pid}`, async () => {
-    await killPid(child.pid, { graceMs: 6000 });
-    if (child.exitCode === null && child.signalCode === null) await Promise.race([exited, sleep(2000)]);
+    if (running()) await killPid(child.pid, { graceMs: 6000 });
+    if (running()) await Promise.race([exited, sleep(2000)]);
   });
   const deadline = t0 + timeoutMs;
   for (;;) {
     if (await healthy(port)) return { child, pid: child.pid, readyMs: now() - t0, stop };
-    if (!alive(child.pid) || now() > deadline) {
+    if (!running() || now() > deadline) {
       await stop();
       throw new Error(`hand-started app on ${port} did not become healthy`);
     }

@@ -1,21 +1,51 @@
 // Everything the bench starts registers its undo here; run.js runs them all
 // in a finally, on SIGINT/SIGTERM and when the global deadline passes.
-const tasks = [];
+import { readlinkSync } from 'node:fs';
 
-/** Register an async undo; returns a function that runs it now (once) and unregisters it. */
+const tasks = [];
+let abortReason;
+let running;
+
+/** After a signal or the deadline: no new work starts, whatever runs stops at its next check. */
+export function abort(reason) {
+  abortReason ??= reason;
+}
+
+export const aborted = () => abortReason !== undefined;
+
+/** Throw when the run was aborted (called before each unit of work). */
+export function checkAborted() {
+  if (abortReason !== undefined) throw new Error(`aborted (${abortReason})`);
+}
+
+/**
+ * Register an async undo; returns a function that runs it now (once) and
+ * unregisters it, with `.cancel()` to unregister it without running it.
+ */
 export function onCleanup(label, fn) {
   const task = { label, fn, done: false };
   tasks.push(task);
-  return async () => {
-    if (task.done) return;
+  const forget = () => {
+    if (task.done) return false;
     task.done = true;
-    tasks.splice(tasks.indexOf(task), 1);
-    await fn();
+    const i = tasks.indexOf(task);
+    if (i >= 0) tasks.splice(i, 1);
+    return true;
   };
+  const run = async () => {
+    if (forget()) await fn();
+  };
+  run.cancel = forget;
+  return run;
 }
 
-/** Run every pending undo, newest first; errors are reported, never thrown. */
-export async function cleanupAll(log = console.error) {
+/** Run every pending undo, newest first; errors are reported, never thrown. Concurrent calls share one pass. */
+export function cleanupAll(log = console.error) {
+  running ??= drain(log).finally(() => (running = undefined));
+  return running;
+}
+
+async function drain(log) {
   while (tasks.length) {
     const task = tasks.pop();
     if (task.done) continue;
@@ -33,6 +63,15 @@ export function alive(pid) {
   try {
     process.kill(pid, 0);
     return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Does the process run in (a directory under) dir? Guards kills by recorded pid against pid reuse. */
+export function runsUnder(pid, dir) {
+  try {
+    return readlinkSync(`/proc/${pid}/cwd`).startsWith(dir);
   } catch {
     return false;
   }

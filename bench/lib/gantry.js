@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
-import { killPid, onCleanup } from './cleanup.js';
+import { aborted, checkAborted, killPid, onCleanup, runsUnder } from './cleanup.js';
 import { now } from './timing.js';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -19,6 +19,8 @@ export const EXAMPLE_DIR = join(ROOT, 'examples', 'hello-node');
  * the CLI is killed (by its pid) when it runs past timeoutMs.
  */
 export function gantry(app, args, { timeoutMs = 120_000 } = {}) {
+  const isStop = args[0] === 'stop';
+  if (!isStop && aborted()) return Promise.resolve({ code: 'aborted', json: undefined, stdout: '', stderr: 'aborted', wallMs: NaN, startedAt: Date.now(), endedAt: Date.now() });
   return new Promise((resolvePromise) => {
     const startedAt = Date.now();
     const t0 = now();
@@ -27,6 +29,8 @@ export function gantry(app, args, { timeoutMs = 120_000 } = {}) {
       env: { ...process.env, NO_COLOR: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    // On abort, a CLI in flight is killed (by pid) before its app is stopped; `stop` itself is left to finish.
+    const unregister = isStop ? undefined : onCleanup(`gantry ${args[0]} pid ${child.pid}`, () => killPid(child.pid, { graceMs: 3000 }));
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -39,6 +43,7 @@ export function gantry(app, args, { timeoutMs = 120_000 } = {}) {
     child.on('error', (err) => (stderr += err.message));
     child.on('close', (code) => {
       clearTimeout(timer);
+      unregister?.cancel();
       const wallMs = now() - t0;
       let json;
       try {
@@ -67,6 +72,7 @@ export function cliBoot() {
  * `gantry stop`, then a kill by pid of anything still alive, then the dir goes.
  */
 export function makeApp({ name = 'app', instances = 1, strategy = {}, keep = false } = {}) {
+  checkAborted();
   const base = mkdtempSync(join(tmpdir(), `gantry-bench-${name}-`));
   const dir = join(base, 'app');
   cpSync(EXAMPLE_DIR, dir, { recursive: true, filter: (p) => !p.split('/').includes('.gantry') });
@@ -116,8 +122,8 @@ async function teardownApp(app, keep) {
   app.stopMs = r.wallMs;
   // Belt and braces: whatever `gantry stop` left behind, by pid (instances run as process groups).
   const pids = recordedPids(app);
-  for (const pid of pids.instances) await killPid(pid, { group: true, graceMs: 2000 });
-  for (const pid of pids.agents) await killPid(pid, { graceMs: 2000 });
+  for (const pid of pids.instances) if (runsUnder(pid, app.base)) await killPid(pid, { group: true, graceMs: 2000 });
+  for (const pid of pids.agents) if (runsUnder(pid, app.base)) await killPid(pid, { graceMs: 2000 });
   if (!keep) rmSync(app.base, { recursive: true, force: true });
 }
 

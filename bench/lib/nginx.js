@@ -48,7 +48,7 @@ http {
 `,
   );
   const child = spawn(bin, ['-p', dir, '-c', conf], { stdio: 'ignore' });
-  const stop = onCleanup(`nginx pid ${child.pid}`, () => killPid(child.pid, { graceMs: 3000 }));
+  const stop = onCleanup(`nginx pid ${child.pid}`, () => (child.exitCode === null && child.signalCode === null ? killPid(child.pid, { graceMs: 3000 }) : undefined));
   for (let i = 0; i < 100; i++) {
     try {
       const res = await request(`http://127.0.0.1:${listenPort}/health`, { headersTimeout: 1000, bodyTimeout: 1000 });

@@ -9,7 +9,7 @@ import { ROOT } from './gantry.js';
 export function startNodePeer(listenPort, upstreamPort) {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [join(ROOT, 'bench', 'peer-proxy.js'), String(listenPort), String(upstreamPort)], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const stop = onCleanup(`node peer proxy pid ${child.pid}`, () => killPid(child.pid, { graceMs: 2000 }));
+    const stop = onCleanup(`node peer proxy pid ${child.pid}`, () => (child.exitCode === null && child.signalCode === null ? killPid(child.pid, { graceMs: 2000 }) : undefined));
     const timer = setTimeout(() => void stop().then(() => reject(new Error('node peer proxy did not start'))), 10_000);
     child.stdout.once('data', () => {
       clearTimeout(timer);

@@ -1,9 +1,27 @@
 // The printed table, the final summary block and the JSON document.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from './gantry.js';
+
+function cpuTimes() {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    return { total: f.slice(0, 8).reduce((a, b) => a + b, 0), idle: f[3] + f[4] };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Share of all CPUs busy over the next ms (from /proc/stat), in %; null where unknown. */
+export async function cpuBusyPercent(ms = 2000) {
+  const a = cpuTimes();
+  await new Promise((r) => setTimeout(r, ms));
+  const b = cpuTimes();
+  if (!a || !b || b.total === a.total) return null;
+  return Math.round(100 - (100 * (b.idle - a.idle)) / (b.total - a.total));
+}
 
 export function machine() {
   const cpus = os.cpus();

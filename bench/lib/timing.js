@@ -35,12 +35,3 @@ export function summarize(values) {
 }
 
 export const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? Math.round((a / b) * 100) / 100 : null);
-
-/** Resolve with fn()'s value, or reject after ms (the work itself is not cancelled). */
-export function withTimeout(promise, ms, what) {
-  let t;
-  const timer = new Promise((_, rej) => {
-    t = setTimeout(() => rej(new Error(`${what}: timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timer]).finally(() => clearTimeout(t));
-}

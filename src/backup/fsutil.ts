@@ -25,3 +25,22 @@ export async function exists(path: string): Promise<boolean> {
 
 export type RenameFn = (from: string, to: string) => Promise<void>;
 export const fsRename: RenameFn = rename;
+
+/**
+ * fsyncs many files and folders, several at a time: the file system folds concurrent
+ * fsyncs into fewer journal commits, much faster than one after another.
+ */
+export async function syncAll(paths: string[], concurrency = 32): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < paths.length) {
+      const fh = await open(paths[next++]!, 'r');
+      try {
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, paths.length) }, worker));
+}

@@ -1,6 +1,6 @@
 import type { FileHandle } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { gzip, type ZlibOptions } from 'node:zlib';
+import { deflateRaw, gzip, type ZlibOptions } from 'node:zlib';
 
 /**
  * Writes a gzip file as a series of independent gzip members, compressed in
@@ -9,6 +9,7 @@ import { gzip, type ZlibOptions } from 'node:zlib';
  *
  * Input is cut into `blockSize` blocks; up to `parallel` blocks compress at once
  * and are written in order, so memory stays at about blockSize × parallel × 2.
+ * A block that does not compress (see `incompressible`) is stored, not deflated.
  * Chunks passed to write() are kept until their block is cut: don't reuse them.
  */
 export interface GzipWriterOptions {
@@ -22,6 +23,30 @@ export const defaultParallel = (): number => Math.max(1, Math.min(availableParal
 
 function gzipBlock(block: Buffer, opts: ZlibOptions): Promise<Buffer> {
   return new Promise((resolve, reject) => gzip(block, opts, (err, out) => (err ? reject(err) : resolve(out))));
+}
+
+function deflateSample(sample: Buffer): Promise<number> {
+  return new Promise((resolve, reject) => deflateRaw(sample, { level: 1 }, (err, out) => (err ? reject(err) : resolve(out.length))));
+}
+
+const SAMPLE = 8 * 1024;
+
+/**
+ * True when three 8 KB samples (start, middle, end) of the block all fail to shrink by 3%
+ * at level 1: already-compressed data (images, archives, encrypted secrets). Such a block
+ * is stored (level 0) instead: deflate spends most of its time on exactly this kind of data
+ * and gains nothing. Compressible data answers after the first sample (~1% extra work).
+ */
+async function incompressible(block: Buffer): Promise<boolean> {
+  if (block.length < 8 * SAMPLE) return false;
+  for (const at of [0, (block.length - SAMPLE) >> 1, block.length - SAMPLE]) {
+    if ((await deflateSample(block.subarray(at, at + SAMPLE))) < SAMPLE * 0.97) return false;
+  }
+  return true;
+}
+
+async function compressBlock(block: Buffer, opts: ZlibOptions): Promise<Buffer> {
+  return gzipBlock(block, (await incompressible(block)) ? { ...opts, level: 0 } : opts);
 }
 
 export class ParallelGzipWriter {
@@ -66,7 +91,7 @@ export class ParallelGzipWriter {
     const block = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.partsLen);
     this.parts = [];
     this.partsLen = 0;
-    const p = gzipBlock(block, this.zopts);
+    const p = compressBlock(block, this.zopts);
     p.catch(() => undefined); // awaited in order by flushOne; avoid an unhandled rejection meanwhile
     this.inflight.push(p);
     while (this.inflight.length >= this.parallel) await this.flushOne();

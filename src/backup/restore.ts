@@ -3,7 +3,7 @@ import { chmod, mkdir, open, realpath, rm, symlink } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import type { ReadEntry } from 'tar';
 import { GantryError } from '../core/errors.js';
-import { syncDir } from './fsutil.js';
+import { syncAll, syncDir } from './fsutil.js';
 import { writeAll } from './gzip-writer.js';
 import { StreamDigest } from './hash.js';
 import { entryRoot, invalid, isValidDataName, STATE_DB_PATH, type BackupEntry, type BackupManifest } from './manifest.js';
@@ -114,6 +114,7 @@ async function extract(file: string, manifest: BackupManifest, targets: Target[]
   for (const t of targets) if (t.kind === 'dir') await mkdir(t.stage, { mode: 0o700 });
   const dirs: Array<{ dest: string; mode: number }> = [];
   const links: Array<{ dest: string; link: string; entry: BackupEntry; t: Target }> = [];
+  const written: string[] = [];
   let checker: EntryChecker | undefined;
 
   await readArchive(file, async (entry, i) => {
@@ -141,6 +142,7 @@ async function extract(file: string, manifest: BackupManifest, targets: Target[]
       const mode = want.path === STATE_DB_PATH ? 0o600 : t.secrets ? want.mode & 0o600 : want.mode;
       await writeFile(entry, dest, digest, mode);
       checker!.confirm(want, digest);
+      written.push(dest);
     }
   });
   if (!checker) throw invalid(file, 'the archive is empty');
@@ -160,6 +162,8 @@ async function extract(file: string, manifest: BackupManifest, targets: Target[]
   // Directory modes last, deepest first, so a read-only directory does not block its children.
   dirs.sort((a, b) => b.dest.length - a.dest.length);
   for (const d of dirs) await chmod(d.dest, d.mode);
+  // Durable before it replaces anything (the old copies are deleted right after the swap).
+  await syncAll([...written, ...dirs.map((d) => d.dest), ...targets.filter((t) => t.kind === 'dir').map((t) => t.stage)]);
 }
 
 async function writeFile(entry: ReadEntry, dest: string, digest: StreamDigest, mode: number): Promise<void> {
@@ -172,7 +176,6 @@ async function writeFile(entry: ReadEntry, dest: string, digest: StreamDigest, m
     }
     await fh.chmod(mode);
     if (entry.mtime) await fh.utimes(entry.mtime, entry.mtime);
-    await fh.sync();
   } finally {
     await fh.close();
   }

@@ -67,7 +67,7 @@ export class EntryChecker {
     this.seen.add(path);
     const type = entry.type === 'Directory' ? 'dir' : entry.type === 'SymbolicLink' ? 'symlink' : entry.type === 'File' || entry.type === 'OldFile' || entry.type === 'ContiguousFile' ? 'file' : entry.type;
     if (type !== want.type) throw invalid(this.file, `entry "${path}" is a ${entry.type} in the archive but a ${want.type} in the manifest`, TAMPERED);
-    if (((entry.mode ?? 0) & 0o7777) !== want.mode) throw invalid(this.file, `entry "${path}" has mode ${(entry.mode ?? 0).toString(8)}, the manifest says ${want.mode.toString(8)}`, TAMPERED);
+    if (want.type !== 'symlink' && ((entry.mode ?? 0) & 0o7777) !== want.mode) throw invalid(this.file, `entry "${path}" has mode ${(entry.mode ?? 0).toString(8)}, the manifest says ${want.mode.toString(8)}`, TAMPERED);
     if (want.type === 'symlink' && entry.linkpath !== want.link) throw invalid(this.file, `symlink "${path}" points to "${entry.linkpath}", the manifest says "${want.link}"`, TAMPERED);
     if (entry.size !== want.size) throw invalid(this.file, `entry "${path}" is ${entry.size} bytes, the manifest says ${want.size}`, TAMPERED);
     return want;

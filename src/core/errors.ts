@@ -24,6 +24,7 @@ export type ErrorCode =
   | 'CANARY_FAILED'
   | 'ABORTED'
   | 'NOT_PAUSED'
+  | 'WATCH_FAILED'
   | 'BACKUP_INVALID'
   | 'RESTORE_REFUSED'
   | 'INTERNAL';

@@ -217,7 +217,7 @@ export class Engine {
       release,
       newInstances: Array.from({ length: count }, (_, i) => newInstanceId(release, i)),
       old: routed.map((r) => ({ instance: r.instance, release: r.release })),
-      strategy: { type: s.type, maxSurge: s.max_surge, maxUnavailable: s.max_unavailable, steps: s.steps, pause: s.pause, keepPreviousMs: s.keep_previous },
+      strategy: { type: s.type, maxSurge: s.max_surge, maxUnavailable: s.max_unavailable, steps: s.steps, pause: s.pause, keepPreviousMs: s.keep_previous, watchMs: s.watch },
       exclusive: o.manifest.exclusive ?? false,
     });
   }
@@ -399,6 +399,7 @@ export class Engine {
             if (name === 'pre_deploy') throw new GantryError('HOOK_FAILED', `hooks.pre_deploy exited with code ${r.exitCode}; no traffic was moved`, 'its output is in the events above (gantry events); fix the hook or the release and deploy again');
             emit('warn', `hooks.post_deploy exited with code ${r.exitCode}; the release is deployed and stays`, 'hook');
           },
+          watch: async (step) => this.watchAfterSwitch(o, d.id, step as Extract<Step, { kind: 'watch' }>, health, emit),
           analyze: async (step) => {
             analyses.push(await this.analyzeCanary(o, d.id, step as Extract<Step, { kind: 'analyze' }>, previous, emit));
           },
@@ -471,6 +472,34 @@ export class Engine {
         told = true;
       }
     }
+  }
+
+  /**
+   * The watch window after full promotion (Nomad stops at the first healthy
+   * report; this keeps looking): `retries` failed probes in a row of any new
+   * instance fail the deploy, and the caller switches back to the warm
+   * previous release.
+   */
+  private async watchAfterSwitch(o: Opened, deploymentId: string, step: Extract<Step, { kind: 'watch' }>, health: ReturnType<typeof resolveHealth>, emit: (level: EngineEventLevel, message: string, step?: string) => void): Promise<void> {
+    const started = Date.now();
+    const until = started + step.ms;
+    this.store.updateDeployment(deploymentId, { waiting: `the watch window: health of ${step.instances.length} new instance(s) until ${new Date(until).toISOString()}` });
+    emit('info', `watching ${step.instances.length} instance(s) for ${step.ms}ms; the previous release stays warm`, 'watch');
+    const failures = new Map<string, number>();
+    while (Date.now() < until) {
+      await new Promise((r) => setTimeout(r, Math.min(health.intervalMs, Math.max(0, until - Date.now()))));
+      const observed = new Map((await o.runtime.instances()).map((i) => [i.id, i]));
+      for (const id of step.instances) {
+        const inst = observed.get(id);
+        const p = inst && inst.state === 'running' ? await probe(o.runtime, inst, health) : { ok: false, detail: `instance is ${inst?.state ?? 'gone'}` };
+        const n = p.ok ? 0 : (failures.get(id) ?? 0) + 1;
+        failures.set(id, n);
+        if (n >= health.retries) {
+          throw new GantryError('WATCH_FAILED', `release ${step.release} turned unhealthy ${((Date.now() - started) / 1000).toFixed(1)}s after the switch, inside the ${step.ms / 1000}s watch window (${id}: ${p.detail})`, 'the previous release was switched back in; `gantry logs` shows what the new one printed');
+        }
+      }
+    }
+    emit('info', `watch window passed: the new release stayed healthy for ${step.ms}ms`, 'watch');
   }
 
   /** Signal a running canary deploy (promote or abort) and wait until it acts on it. */

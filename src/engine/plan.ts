@@ -12,6 +12,8 @@ export type Step =
   | { kind: 'stopInstance'; instance: string }
   /** Canary gate: hold `percent` of traffic on the new release for `pause` (or until `gantry promote`), judging its figures. */
   | { kind: 'analyze'; release: string; percent: number; pause: number | 'manual' }
+  /** After full promotion: keep checking the new instances' health for `ms`; a failure switches back to the (still warm) previous release. */
+  | { kind: 'watch'; release: string; instances: string[]; ms: number }
   /** Old instances stay up, unrouted, for `ms` (instant switch-back), then stop. */
   | { kind: 'keepWarm'; instances: string[]; ms: number }
   | { kind: 'record'; release: string };
@@ -40,6 +42,8 @@ export interface RolloutInput {
     pause?: number | 'manual';
     /** Blue-green: how long the old set stays warm after the switch. */
     keepPreviousMs?: number;
+    /** Post-switch watch window; 0 = none. */
+    watchMs?: number;
   };
   /** Stop-then-start: never two releases at once (apps holding file locks). */
   exclusive: boolean;
@@ -61,6 +65,31 @@ function retire(ids: string[]): Step[] {
 
 /** Turn (desired release, what serves now, strategy) into the rollout's steps. */
 export function planRollout(input: RolloutInput): Step[] {
+  const steps = planSwitch(input);
+  const watchMs = input.strategy.watchMs ?? 0;
+  // Nothing serves before a first deploy, so there is nothing to switch back to: no watch.
+  if (watchMs <= 0 || input.old.length === 0) return steps;
+  return deferRetirementUntilWatched(steps, { kind: 'watch', release: input.release, instances: input.newInstances, ms: watchMs }, new Set(input.old.map((o) => o.instance)));
+}
+
+/**
+ * The previous release stays warm (drained, unrouted, running) until the watch
+ * window has passed: its stop and keep-warm steps move after the watch step.
+ * Where it was already stopped (recreate, exclusive) the watch simply follows.
+ */
+function deferRetirementUntilWatched(steps: Step[], watch: Extract<Step, { kind: 'watch' }>, oldIds: Set<string>): Step[] {
+  const isOldRetirement = (s: Step): boolean => (s.kind === 'stopInstance' && oldIds.has(s.instance) && !stoppedBeforeNewStarted(steps, s)) || s.kind === 'keepWarm';
+  const kept = steps.filter((s) => !isOldRetirement(s));
+  const deferred = steps.filter(isOldRetirement);
+  return [...kept, watch, ...deferred];
+}
+
+function stoppedBeforeNewStarted(steps: Step[], stop: Step): boolean {
+  const firstStart = steps.findIndex((s) => s.kind === 'startInstance');
+  return steps.indexOf(stop) < firstStart;
+}
+
+function planSwitch(input: RolloutInput): Step[] {
   const { release, newInstances, old } = input;
   const oldIds = old.map((o) => o.instance);
   const allNew = newInstances.map((id) => route(id, release));
@@ -129,6 +158,8 @@ export function describeStep(s: Step): string {
       return `hold ${s.percent}% of traffic on the canary ${s.pause === 'manual' ? 'until `gantry promote`' : `for ${s.pause}ms`}, judging its figures`;
     case 'keepWarm':
       return `keep ${s.instances.join(', ')} warm for ${s.ms}ms, then stop`;
+    case 'watch':
+      return `watch the health of ${s.instances.join(', ')} for ${s.ms}ms (the previous release stays warm)`;
     case 'record':
       return `record ${s.release} as current`;
   }

@@ -20,7 +20,7 @@ function manifest(strategy: string): void {
   version++;
   writeFileSync(
     join(dir, 'gantry.yaml'),
-    ['app: hello-node', 'run: { command: node server.js, instances: 2 }', 'health: { path: /health, start_period: 10s }', `env: { GREETING: "v${version}" }`, `strategy: { ${strategy} }`, 'hooks: { pre_deploy: "true" }', 'targets: { local: { type: process } }'].join('\n'),
+    ['app: hello-node', 'run: { command: node server.js, instances: 2 }', 'health: { path: /health, start_period: 10s }', `env: { GREETING: "v${version}" }`, `strategy: { ${strategy.includes('watch') ? strategy : `${strategy}, watch: 0s`} }`, 'hooks: { pre_deploy: "true" }', 'targets: { local: { type: process } }'].join('\n'),
   );
 }
 
@@ -48,6 +48,7 @@ describe('crash safety: SIGKILL at each step, then the next command reconciles',
     { at: 'record', forward: true, via: 'status' },
     { at: 'startInstance', strategy: 'type: recreate', forward: false, via: 'status' },
     { at: 'keepWarm', strategy: 'type: blue-green, keep_previous: 30s', forward: true, via: 'status' },
+    { at: 'watch', strategy: 'type: rolling, watch: 2s', forward: true, via: 'status' },
   ];
 
   it('reaches a consistent state from every crash point', async () => {

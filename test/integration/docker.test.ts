@@ -34,7 +34,7 @@ function dockerApp(example: 'hello-node' | 'hello-python', opts: { instances?: n
         `run: { command: ${JSON.stringify(o.run ?? (example === 'hello-node' ? 'node server.js' : 'python3 app.py'))}, instances: ${o.instances ?? 1}, port: 3000 }`,
         `health: { ${o.health ?? 'path: /health, start_period: 15s'} }`,
         `env: ${JSON.stringify({ GREETING: 'one', ...o.env })}`,
-        `strategy: { ${o.strategy ?? 'type: rolling'} }`,
+        `strategy: { ${o.strategy ?? 'type: rolling'}, watch: 0s }`,
         o.extra ?? '',
         'targets:',
         '  box: { type: docker }',

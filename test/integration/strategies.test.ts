@@ -30,6 +30,7 @@ function manifest(dir: string, strategy: string, env: Record<string, string> = {
       ...Object.entries({ GREETING: 'v', ...env }).map(([k, v]) => `  ${k}: ${JSON.stringify(v)}`),
       'strategy:',
       ...strategy.split('\n').map((l) => `  ${l}`),
+      ...(strategy.includes('watch') ? [] : ['  watch: 0s']),
       extra,
       'targets:',
       '  local: { type: process }',
@@ -152,6 +153,39 @@ describe('canary analysis', () => {
     const none = await gantry(['promote', '--json'], { cwd: dir });
     expect(none.code).toBe(1);
     expect(none.json.error.code).toBe('NOT_PAUSED');
+  });
+});
+
+describe('watch after the switch', () => {
+  it('a release that turns unhealthy 5 s after the switch, inside a 15 s watch, is switched back with 0 failed requests', async () => {
+    const dir = app();
+    const strategy = 'type: rolling\nwatch: 15s';
+    manifest(dir, strategy, { GREETING: 'stable' });
+    const first = await gantry(['deploy', '--json'], { cwd: dir });
+    expect(first.code, first.stdout).toBe(0);
+    manifest(dir, strategy, { GREETING: 'flaky', UNHEALTHY_AFTER_MS: '5000' });
+    const loop = pollLoop(first.json.url + '/');
+    const startedAt = Date.now();
+    const deploying = gantry(['deploy', '--json'], { cwd: dir });
+    // While the window lasts, status names what the deploy waits for.
+    let waiting = '';
+    for (let i = 0; i < 40 && !waiting.includes('watch window'); i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      waiting = (await gantry(['status', '--json'], { cwd: dir })).json.targets[0].deploying?.waiting ?? '';
+    }
+    const d = await deploying;
+    const report = await loop.stop();
+    expect(waiting).toMatch(/watch window/);
+    expect(d.code).toBe(1);
+    expect(d.json.status).toBe('rolled_back');
+    expect(d.json.error.code).toBe('WATCH_FAILED');
+    expect(d.json.reason).toMatch(/turned unhealthy .* inside the 15s watch window/);
+    expect(Date.now() - startedAt).toBeLessThan(15_000 + 10_000);
+    expect(report.failed, report.errors.join('\n')).toBe(0);
+    expect(report.releases.get(d.json.release)).toBeGreaterThan(0);
+    expect((await getJson(first.json.url + '/')).message).toBe('stable');
+    const hist = (await gantry(['history', '--json'], { cwd: dir })).json;
+    expect(hist[0]).toMatchObject({ id: d.json.id, status: 'rolled_back' });
   });
 });
 

@@ -176,6 +176,11 @@ describe('createBackup / inspect / verify / restore', () => {
     const lines = r.stdout.trim().split('\n');
     expect(lines[0]).toBe('gantry-backup.json');
     expect(lines).toContain('data/uploads/a.png');
+    const x = join(dir, 'gnu');
+    mkdirSync(x);
+    expect(spawnSync('tar', ['-xzf', out, '-C', x]).status).toBe(0);
+    expect(sha(join(x, 'data', 'uploads', 'a.png'))).toBe(sha(join(s.uploads, 'a.png')));
+    expect(sha(join(x, 'data', 'uploads', 'img', 'deep', 'b.txt'))).toBe(sha(join(s.uploads, 'img', 'deep', 'b.txt')));
   });
 
   it('leaves secrets out unless secretsDir is given', async () => {
@@ -206,6 +211,29 @@ describe('createBackup / inspect / verify / restore', () => {
     writeFileSync(join(dest, 'old'), 'x');
     await restoreBackup({ file: out, stateDbFile: join(dir, 'r', 'state.db'), dataDirs: [{ name: 'data', dir: dest }] });
     expect(readdirSync(dest)).toEqual([]);
+  });
+
+  it('refuses to write the backup inside a folder it backs up', async () => {
+    const db = makeDb(join(dir, 'state.db'));
+    const data = join(dir, 'data');
+    mkdirSync(data);
+    await expectCode(createBackup({ outFile: join(data, 'backups', 'b.tar.gz'), db, app: 'a', target: 't', stateSchemaVersion: 1, dataDirs: [{ name: 'data', dir: data }] }), 'USAGE', /inside/);
+    db.close();
+    expect(readdirSync(data)).toEqual([]);
+  });
+
+  it('stores blocks that do not compress and deflates the rest', async () => {
+    const db = makeDb(join(dir, 'state.db'));
+    const data = join(dir, 'data');
+    mkdirSync(data);
+    writeFileSync(join(data, 'random.bin'), randomBytes(4 * 1024 * 1024));
+    writeFileSync(join(data, 'text.log'), 'GET /api/v1/items 200 12ms\n'.repeat(150_000)); // ~4 MB
+    const out = join(dir, 'b.tar.gz');
+    const res = await createBackup({ outFile: out, db, app: 'a', target: 't', stateSchemaVersion: 1, dataDirs: [{ name: 'data', dir: data }] });
+    db.close();
+    expect(res.bytes).toBeGreaterThan(4 * 1024 * 1024);
+    expect(res.bytes).toBeLessThan(4.2 * 1024 * 1024); // random stored (+ tiny overhead), text deflated
+    await verifyBackup(out);
   });
 
   it('refuses a symlink that points outside its data dir', async () => {
@@ -278,7 +306,7 @@ describe('damaged and foreign archives', () => {
     expect(readdirSync(join(dir, 'dst')).sort()).toEqual(['state.db', 'uploads']);
   });
 
-  it('an extra entry, or one changed in the manifest without its content, is BACKUP_INVALID', async () => {
+  it('an extra entry, or a checksum changed in the manifest, is BACKUP_INVALID naming the entry', async () => {
     const extra = join(dir, 'extra.tar.gz');
     const m = await inspectBackup(out);
     const staging = join(dir, 'x');
@@ -287,6 +315,48 @@ describe('damaged and foreign archives', () => {
     writeFileSync(join(staging, 'data', 'uploads', 'intruder'), 'x');
     await tar.c({ file: extra, gzip: true, cwd: staging, portable: true, noDirRecurse: true }, ['gantry-backup.json', ...m.entries.map((e) => e.path), 'data/uploads/intruder']);
     await expectCode(verifyBackup(extra), 'BACKUP_INVALID', /entry "data\/uploads\/intruder" is not in the manifest/);
+
+    const edited = join(dir, 'edited.tar.gz');
+    const want = m.entries.find((e) => e.path === 'data/uploads/img/deep/b.txt')!.sha256;
+    rewriteTar(out, edited, (t) => {
+      const at = t.indexOf(want);
+      t[at] = t[at] === 0x30 ? 0x31 : 0x30; // one hex digit of the manifest's checksum
+      return t;
+    });
+    await expectCode(verifyBackup(edited), 'BACKUP_INVALID', /entry "data\/uploads\/img\/deep\/b\.txt" does not match its checksum/);
+  });
+
+  it('a crafted archive whose symlinks lead outside through another link is refused on restore', async () => {
+    const staging = join(dir, 'craft');
+    mkdirSync(join(staging, 'state'), { recursive: true });
+    mkdirSync(join(staging, 'data', 'x'), { recursive: true });
+    writeFileSync(join(staging, 'state', 'state.db'), 'db');
+    symlinkSync('.', join(staging, 'data', 'x', 'B'));
+    symlinkSync('B/..', join(staging, 'data', 'x', 'A')); // lexically data/x, really data/
+    const hash = (t: string) => createHash('sha256').update(t).digest('hex');
+    const manifest = {
+      format: 'gantry-backup',
+      version: 1,
+      createdAt: new Date().toISOString(),
+      app: 'hello',
+      target: 'local',
+      stateSchemaVersion: 1,
+      includesSecrets: false,
+      entries: [
+        { path: 'state/state.db', type: 'file', size: 2, sha256: hash('db'), mode: statSync(join(staging, 'state', 'state.db')).mode & 0o7777 },
+        { path: 'data/x', type: 'dir', size: 0, sha256: hash(''), mode: statSync(join(staging, 'data', 'x')).mode & 0o7777 },
+        { path: 'data/x/A', type: 'symlink', size: 0, sha256: hash('B/..'), mode: 0o777, link: 'B/..' },
+        { path: 'data/x/B', type: 'symlink', size: 0, sha256: hash('.'), mode: 0o777, link: '.' },
+      ],
+    };
+    writeFileSync(join(staging, 'gantry-backup.json'), JSON.stringify(manifest));
+    const crafted = join(dir, 'crafted.tar.gz');
+    await tar.c({ file: crafted, gzip: true, cwd: staging, portable: true, noDirRecurse: true }, ['gantry-backup.json', ...manifest.entries.map((e) => e.path)]);
+    await verifyBackup(crafted); // consistent with its manifest ...
+    const before = snapshot();
+    const dest = join(dir, 'dst', 'x');
+    await expectCode(restoreBackup({ file: crafted, stateDbFile: dst.stateDbFile, dataDirs: [{ name: 'x', dir: dest }] }), 'BACKUP_INVALID', /symlink "data\/x\/A" leads outside/);
+    expect(snapshot()).toEqual(before); // ... but nothing of it lands
   });
 
   it('a foreign tar.gz, a non-gzip file, an empty file and another manifest version are BACKUP_INVALID', async () => {
@@ -432,10 +502,12 @@ describe('listBackups / pruneBackups', () => {
     writeFileSync(join(bdir, 'notes.txt'), 'ignored');
 
     const list = await listBackups(bdir);
-    expect(list.map((b) => b.file)).toEqual([other.file, made[3], made[2], made[1], made[0], join(bdir, 'junk.tar.gz')]);
-    expect(list[1]!.manifest?.app).toBe('hello');
-    expect(list[1]!.bytes).toBe(statSync(made[3]!).size);
-    expect(list[5]!.problem).toMatch(/not a Gantry backup/);
+    // by createdAt, or the file's mtime when it has no manifest (junk was written last)
+    expect(list.map((b) => b.file)).toEqual([join(bdir, 'junk.tar.gz'), other.file, made[3], made[2], made[1], made[0]]);
+    expect(list[0]!.problem).toMatch(/not a Gantry backup/);
+    expect(list[0]!.manifest).toBeUndefined();
+    expect(list[2]!.manifest?.app).toBe('hello');
+    expect(list[2]!.bytes).toBe(statSync(made[3]!).size);
     expect(await listBackups(join(dir, 'none'))).toEqual([]);
 
     expect(await pruneBackups(bdir, 2, { app: 'hello' })).toEqual([made[1], made[0]]);

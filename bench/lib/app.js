@@ -57,13 +57,16 @@ export async function startHandApp(port, { pollMs = 10, timeoutMs = 15_000 } = {
   }
 }
 
-/** The floor: median time from spawning `node server.js` to its first healthy /health (10 ms polls). */
+/** One floor sample: ms from spawning `node server.js` to its first healthy /health (10 ms polls). */
+export async function floorSample() {
+  const app = await startHandApp(await freePort());
+  await app.stop();
+  return app.readyMs;
+}
+
+/** The floor over several samples (in a block; sections also interleave samples with their runs). */
 export async function measureFloor(runs) {
   const samples = [];
-  for (let i = 0; i < runs; i++) {
-    const app = await startHandApp(await freePort());
-    samples.push(app.readyMs);
-    await app.stop();
-  }
+  for (let i = 0; i < runs; i++) samples.push(await floorSample());
   return { samples, median: median(samples) };
 }

@@ -70,7 +70,7 @@ export function tableRows(r) {
         rows.push([`zero downtime: ${name}`, `ERROR: ${st.error}`, '', '']);
         continue;
       }
-      rows.push([`zero downtime: ${name}`, `${st.failed} failed / ${st.sent}`, `naive ${z.naive.failed} failed / ${z.naive.sent}`, `${st.deploys_succeeded}/${st.deploys} ok, ${s(st.deploy_wall_ms_median)}/deploy`]);
+      rows.push([`zero downtime: ${name}`, `${st.failed} failed / ${st.sent}; p99 ${ms(st.latency_ms.p99)}, max ${ms(st.latency_ms.max)}`, `naive ${z.naive.failed} failed / ${z.naive.sent}`, `${st.deploys_succeeded}/${st.deploys} ok, ${s(st.deploy_wall_ms_median)}/deploy`]);
     }
   }
   const p = r.proxy;

@@ -1,6 +1,9 @@
 // A tiny app for Gantry's examples and tests: answers / and /health on $PORT
 // and says which release it is, so a client can tell releases apart.
 const http = require('node:http');
+const crypto = require('node:crypto');
+const fs = require('node:fs');
+const path = require('node:path');
 
 const port = Number(process.env.PORT || 3000);
 const release = process.env.GANTRY_RELEASE || 'dev';
@@ -17,6 +20,26 @@ const server = http.createServer((req, res) => {
     const ok = !(unhealthyAfterMs > 0 && Date.now() - startedAt > unhealthyAfterMs);
     res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ ok, release }));
+    return;
+  }
+  // For tests of secrets: proves the app got a value without ever printing it (a hash only).
+  if (req.url === '/secret-sha256' && process.env.HASH_SECRET) {
+    const name = process.env.HASH_SECRET;
+    const fromFile = path.join('/run/secrets', name);
+    const value = process.env[name] ?? (fs.existsSync(fromFile) ? fs.readFileSync(fromFile, 'utf8') : '');
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ name, sha256: crypto.createHash('sha256').update(value).digest('hex'), fromFile: process.env[name] === undefined }));
+    return;
+  }
+  // For tests of persistent data: a counter kept in DATA_DIR (default ./data).
+  if (req.url === '/count') {
+    const dir = process.env.DATA_DIR || 'data';
+    fs.mkdirSync(dir, { recursive: true });
+    const file = path.join(dir, 'counter.txt');
+    const n = (fs.existsSync(file) ? Number(fs.readFileSync(file, 'utf8')) : 0) + 1;
+    fs.writeFileSync(file, String(n));
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ count: n, release }));
     return;
   }
   if (failRate > 0 && Math.random() < failRate) {

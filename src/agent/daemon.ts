@@ -96,7 +96,7 @@ export async function runAgent(opts: Options): Promise<void> {
 
   const persist = (): void => {
     const state: AgentPersistedState = {
-      instances: [...specs.values()].map((s) => ({ ...s, pid: supervisor.get(s.id)?.pid })),
+      instances: [...specs.values()].map(({ secretEnv, ...s }) => ({ ...s, pid: supervisor.get(s.id)?.pid, hasSecrets: Boolean(secretEnv && Object.keys(secretEnv).length) })),
       backends: proxy.backends(),
     };
     writeJsonAtomic(stateFile, state);
@@ -113,7 +113,7 @@ export async function runAgent(opts: Options): Promise<void> {
       id: spec.id,
       cwd: spec.cwd,
       command: spec.command,
-      env: { ...spec.env, PORT: String(port), GANTRY_INSTANCE: spec.id },
+      env: { ...spec.env, ...spec.secretEnv, PORT: String(port), GANTRY_INSTANCE: spec.id },
       logFile: spec.logFile,
     });
     persist();
@@ -140,9 +140,11 @@ export async function runAgent(opts: Options): Promise<void> {
   if (existsSync(stateFile)) {
     const saved = JSON.parse(readFileSync(stateFile, 'utf8')) as AgentPersistedState;
     for (const inst of saved.instances) if (inst.pid) await killOrphan(inst.pid, inst.id);
-    for (const inst of saved.instances) await startInstance({ ...inst });
+    // Secret values were never written down: those instances wait for the next Gantry command (which holds the secrets) to start them.
+    const restorable = saved.instances.filter((i) => !i.hasSecrets);
+    for (const inst of restorable) await startInstance({ ...inst });
     proxy.setBackends(saved.backends.filter((b) => specs.has(b.id)));
-    log(`restored ${saved.instances.length} instance(s) and ${saved.backends.length} route(s)`);
+    log(`restored ${restorable.length} instance(s) and ${saved.backends.length} route(s); ${saved.instances.length - restorable.length} need secrets and wait for \`gantry start\``);
   }
 
   supervisor.on('exit', (id: string, code: number | null, signal: string | null) => log(`instance ${id} exited code=${code} signal=${signal}`));

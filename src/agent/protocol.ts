@@ -14,6 +14,8 @@ export interface AgentInstanceSpec {
   cwd: string;
   command: string;
   env: Record<string, string>;
+  /** Secret values: given to the child's environment, kept in memory only, never written to disk. */
+  secretEnv?: Record<string, string>;
   logFile: string;
   /** Fixed port for the instance; the agent picks a free one when absent. */
   port?: number;
@@ -40,7 +42,8 @@ export interface AgentInstanceState {
 
 /** What the agent persists so that a restarted agent can restore instances and routes. */
 export interface AgentPersistedState {
-  instances: Array<AgentInstanceSpec & { port: number; pid?: number }>;
+  /** Without secret values; `hasSecrets` instances are left for the next Gantry command to start again. */
+  instances: Array<Omit<AgentInstanceSpec, 'secretEnv'> & { port: number; pid?: number; hasSecrets?: boolean }>;
   backends: AgentBackend[];
 }
 

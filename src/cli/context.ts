@@ -6,6 +6,7 @@ import { GantryError } from '../core/errors.js';
 import { Engine, type EngineEvent } from '../engine/index.js';
 import { loadManifest, type LoadedManifest } from '../manifest/index.js';
 import { registry } from '../registry/index.js';
+import { SecretStore, secretsDir, setCommand } from '../secrets/index.js';
 import { Store } from '../store/index.js';
 
 export interface GlobalOptions {
@@ -47,6 +48,7 @@ export interface Session {
   engine: Engine;
   store: Store;
   stateDir: string;
+  secrets: SecretStore;
   close(): void;
 }
 
@@ -54,6 +56,12 @@ export function openSession(opts: GlobalOptions, onEvent?: (e: EngineEvent) => v
   const loaded = loadFor(opts);
   const stateDir = stateDirFor(loaded.file);
   const store = new Store(join(stateDir, 'state.db'));
-  const engine = new Engine({ store, registry, stateDir, actor: actor(), onEvent });
-  return { loaded, engine, store, stateDir, close: () => store.close() };
+  const secrets = new SecretStore({ dir: secretsDir(stateDir) });
+  const provider = {
+    resolve: (app: string, env: string | undefined, names: string[]) => secrets.resolve(app, env, names),
+    atVersions: (app: string, env: string | undefined, versions: Record<string, string>) => secrets.atVersions(app, env, versions),
+    setCommand: (name: string, env: string | undefined) => setCommand(name, env),
+  };
+  const engine = new Engine({ store, registry, stateDir, actor: actor(), secrets: provider, onEvent });
+  return { loaded, engine, store, stateDir, secrets, close: () => store.close() };
 }

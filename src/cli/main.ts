@@ -4,6 +4,7 @@ import { registerDoctor } from './commands/doctor.js';
 import { registerInit } from './commands/init.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerCanaryControls, registerLifecycle, registerPush } from './commands/lifecycle.js';
+import { registerSecrets } from './commands/secrets.js';
 import { registerValidate } from './commands/validate.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -22,6 +23,7 @@ registerLifecycle(program);
 registerCanaryControls(program);
 registerPush(program);
 registerInspect(program);
+registerSecrets(program);
 registerDoctor(program);
 
 try {

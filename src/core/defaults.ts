@@ -36,6 +36,8 @@ export const DEFAULTS = {
   },
 
   releasesKept: 5,
+  /** Earlier values of each secret kept (encrypted) so a rollback gets the values its release ran with. */
+  secretVersionsKept: 10,
   hookTimeoutMs: 10 * 60_000,
   /** Lines of a hook's output copied into the deploy's events. */
   hookOutputLines: 200,

@@ -25,12 +25,29 @@ export interface EngineEvent {
   data?: unknown;
 }
 
+/** Where secret values come from (the age store in the CLI); the engine never persists a value. */
+export interface SecretProvider {
+  resolve(app: string, env: string | undefined, names: string[]): Promise<{ values: Record<string, string>; versions: Record<string, string>; missing: string[] }>;
+  atVersions(app: string, env: string | undefined, versions: Record<string, string>): Promise<Record<string, string>>;
+  setCommand(name: string, env: string | undefined): string;
+}
+
 export interface EngineOptions {
   store: Store;
   registry: TargetRegistry;
   stateDir: string;
   actor: string;
+  secrets?: SecretProvider;
   onEvent?: (e: EngineEvent) => void;
+}
+
+/** A release as the engine starts instances of it: plain env from its manifest, secret values at the versions it was made with. */
+type RunnableRelease = ReleaseRef & { env: Record<string, string>; secretEnv: Record<string, string> };
+
+/** What a release records about its secrets: names and versions, never values. */
+interface ReleaseSecrets {
+  env?: string;
+  versions: Record<string, string>;
 }
 
 export type DeployStatus = 'succeeded' | 'failed' | 'rolled_back';
@@ -50,6 +67,8 @@ export interface DeployResult {
   logs?: string[];
   /** Canary analysis of each step, with the figures it judged. */
   analysis?: AnalysisVerdict[];
+  /** True when nothing changed since the current release, so nothing was done. */
+  unchanged?: boolean;
   reconciled?: ReconcileReport[];
 }
 
@@ -67,6 +86,12 @@ export interface PlanResult {
   new_release: boolean;
   strategy: string;
   instances: number;
+  /** Same code, manifest, env and secret versions as the current release: a deploy would change nothing. */
+  nothing_to_do: boolean;
+  start: string[];
+  stop: string[];
+  missing_secrets: string[];
+  persist: string[];
   url?: string;
   /** What the build would use (e.g. the Dockerfile, generated or not). */
   build?: Record<string, unknown>;
@@ -89,7 +114,9 @@ export interface TargetStatus {
   target: string;
   type: string;
   release?: string;
-  state: 'running' | 'stopped' | 'degraded' | 'not_deployed';
+  state: 'running' | 'stopped' | 'degraded' | 'not_deployed' | 'needs_secrets';
+  /** Declared secrets that are not set: the next deploy would stop on them. */
+  missing_secrets?: string[];
   desired: { state: string; instances: number };
   instances: InstanceStatus[];
   url?: string;
@@ -174,14 +201,32 @@ export class Engine {
   // ---- releases -----------------------------------------------------------
 
   /** What makes a release: the code and the resolved manifest (never secret values). */
-  private contentHash(o: Opened): string {
+  private contentHash(o: Opened, secrets: ReleaseSecrets): string {
     const source = hashSource(o.loaded.dir, [this.opts.stateDir]);
-    return createHash('sha256').update(source).update(JSON.stringify(releaseManifest(o.manifest))).digest('hex');
+    return createHash('sha256').update(source).update(JSON.stringify(releaseManifest(o.manifest))).update(JSON.stringify(secrets)).digest('hex');
   }
 
-  private releaseRef(rel: ReleaseRecord): ReleaseRef & { env: Record<string, string> } {
-    const m = rel.manifest as unknown as Manifest;
-    return { id: rel.id, artifact: rel.artifact as Artifact, run: { command: m.run?.command, port: m.run?.port ?? DEFAULTS.run.port }, health: resolveHealth(m.health), env: stringEnv(m.env) };
+  private async releaseRef(rel: ReleaseRecord): Promise<RunnableRelease> {
+    const m = rel.manifest as unknown as Manifest & { gantry_secrets?: ReleaseSecrets };
+    const sec = m.gantry_secrets;
+    let secretEnv: Record<string, string> = {};
+    if (sec && Object.keys(sec.versions).length) {
+      if (!this.opts.secrets) throw new GantryError('SECRET_MISSING', `release ${rel.id} needs secrets but no secret store is configured`);
+      secretEnv = await this.opts.secrets.atVersions(rel.app, sec.env, sec.versions);
+    }
+    return { id: rel.id, artifact: rel.artifact as Artifact, run: { command: m.run?.command, port: m.run?.port ?? DEFAULTS.run.port }, health: resolveHealth(m.health), env: stringEnv(m.env), secretEnv };
+  }
+
+  /** The declared secrets, resolved now; a missing one stops the deploy before anything changes (exit 2) with the exact command to set it. */
+  private async currentSecrets(o: Opened): Promise<ReleaseSecrets> {
+    const names = o.manifest.secrets ?? [];
+    if (names.length === 0) return { env: o.loaded.env, versions: {} };
+    if (!this.opts.secrets) throw new GantryError('SECRET_MISSING', `${o.app} declares secrets but no secret store is available`, 'run gantry from the CLI, which opens .gantry/secrets');
+    const r = await this.opts.secrets.resolve(o.app, o.loaded.env, names);
+    if (r.missing.length) {
+      throw new GantryError('SECRET_MISSING', `${o.app} needs secret${r.missing.length > 1 ? 's' : ''} ${r.missing.join(', ')}, not set${o.loaded.env ? ` for environment ${o.loaded.env}` : ''}`, r.missing.map((n) => this.opts.secrets!.setCommand(n, o.loaded.env)).join(' ; '), { missing: r.missing });
+    }
+    return { env: o.loaded.env, versions: r.versions };
   }
 
   private appEnv(o: Opened, rel: ReleaseRef & { env: Record<string, string> }, instance: string): Record<string, string> {
@@ -193,7 +238,15 @@ export class Engine {
   async plan(loaded: LoadedManifest, targetName?: string): Promise<PlanResult> {
     const o = await this.open(loaded, targetName);
     try {
-      const hash = this.contentHash(o);
+      let missingSecrets: string[] = [];
+      let secrets: ReleaseSecrets = { env: loaded.env, versions: {} };
+      try {
+        secrets = await this.currentSecrets(o);
+      } catch (err) {
+        if (!(isGantryError(err) && err.code === 'SECRET_MISSING')) throw err;
+        missingSecrets = ((err.details as { missing?: string[] }) ?? {}).missing ?? [];
+      }
+      const hash = this.contentHash(o, secrets);
       const current = o.record.currentRelease ? this.store.getRelease(o.app, o.name, o.record.currentRelease) : undefined;
       const release = current && current.contentHash === hash ? current.id : newReleaseId(hash);
       const routed = await o.runtime.routes();
@@ -205,7 +258,23 @@ export class Engine {
       } catch (err) {
         build = { problem: (err as Error).message };
       }
-      return { app: o.app, target: o.name, release, new_release: release !== current?.id, strategy: o.manifest.strategy.type, instances: count, url: await o.runtime.accessUrl(), build, steps };
+      const unchanged = release === current?.id && o.record.desiredState === 'running';
+      return {
+        app: o.app,
+        target: o.name,
+        release,
+        new_release: release !== current?.id,
+        nothing_to_do: unchanged,
+        strategy: o.manifest.exclusive ? 'exclusive (stop-then-start)' : o.manifest.strategy.type,
+        instances: count,
+        start: unchanged ? [] : steps.filter((s) => s.kind === 'startInstance').map((s) => (s as Extract<Step, { kind: 'startInstance' }>).instance),
+        stop: unchanged ? [] : routed.map((r) => r.instance),
+        missing_secrets: missingSecrets,
+        persist: o.manifest.persist ?? [],
+        url: await o.runtime.accessUrl(),
+        build,
+        steps: unchanged ? [] : steps,
+      };
     } finally {
       await o.runtime.close();
     }
@@ -222,9 +291,15 @@ export class Engine {
     });
   }
 
-  async deploy(loaded: LoadedManifest, targetName: string | undefined, opts: { wait?: boolean } = {}): Promise<DeployResult> {
+  async deploy(loaded: LoadedManifest, targetName: string | undefined, opts: { wait?: boolean; force?: boolean } = {}): Promise<DeployResult> {
     return this.withTarget(loaded, targetName, 'deploy', opts.wait ?? false, async (o, reconciled) => {
-      const hash = this.contentHash(o);
+      const secrets = await this.currentSecrets(o);
+      const hash = this.contentHash(o, secrets);
+      const current = o.record.currentRelease ? this.store.getRelease(o.app, o.name, o.record.currentRelease) : undefined;
+      if (!opts.force && current && current.contentHash === hash && o.record.desiredState === 'running') {
+        this.emit({ app: o.app, target: o.name }, 'info', `nothing to deploy: release ${current.id} already has this code, manifest, env and secrets (--force redeploys)`, 'plan');
+        return { id: '', app: o.app, target: o.name, kind: 'deploy', release: current.id, status: 'succeeded', unchanged: true, url: await o.runtime.accessUrl(), duration_ms: 0, reason: 'nothing to deploy', reconciled: reconciled.length ? reconciled : undefined };
+      }
       const releaseId = newReleaseId(hash);
       return this.rollout(o, {
         kind: 'deploy',
@@ -233,7 +308,7 @@ export class Engine {
         reconciled,
         build: async () => {
           const artifact = await o.target.build({ releaseId, sourceDir: o.loaded.dir, build: o.manifest.build, run: o.manifest.run, env: stringEnv(o.manifest.env) }, o.ctx);
-          return this.store.insertRelease({ id: releaseId, app: o.app, target: o.name, contentHash: hash, artifact, manifest: releaseManifest(o.manifest), status: 'built' });
+          return this.store.insertRelease({ id: releaseId, app: o.app, target: o.name, contentHash: hash, artifact, manifest: { ...releaseManifest(o.manifest), gantry_secrets: secrets }, status: 'built' });
         },
       });
     });
@@ -368,8 +443,8 @@ export class Engine {
       emit('info', `${spec.kind} ${o.app} release ${spec.releaseId} to ${o.name} (${o.target.type}, ${o.manifest.exclusive ? 'exclusive' : o.manifest.strategy.type}, ${spec.count} instance${spec.count === 1 ? '' : 's'})`, 'plan', { steps: steps.length });
       if (o.manifest.exclusive) emit('info', 'exclusive: the old release stops (after draining) before the new one starts; new requests are held meanwhile', 'plan');
 
-      const releases = new Map<string, ReleaseRef & { env: Record<string, string> }>();
-      if (release) releases.set(release.id, this.releaseRef(release));
+      const releases = new Map<string, RunnableRelease>();
+      if (release) releases.set(release.id, await this.releaseRef(release));
       const exec: ExecutionContext = {
         store: this.store,
         deploymentId: d.id,
@@ -387,13 +462,13 @@ export class Engine {
         custom: {
           build: async () => {
             release = await spec.build!();
-            releases.set(release.id, this.releaseRef(release));
+            releases.set(release.id, await this.releaseRef(release));
             this.store.updateDeployment(d.id, { externalId: release.artifact.ref as string });
           },
           hook: async (step) => {
             const name = (step as Extract<Step, { kind: 'hook' }>).name;
             const rel = releases.get(spec.releaseId)!;
-            const r = await o.runtime.runTask(rel, o.manifest.hooks![name]!, this.appEnv(o, rel, `hook-${name}`), DEFAULTS.hookTimeoutMs);
+            const r = await o.runtime.runTask(rel, o.manifest.hooks![name]!, { ...this.appEnv(o, rel, `hook-${name}`), ...rel.secretEnv }, DEFAULTS.hookTimeoutMs);
             for (const line of r.output.split('\n').filter(Boolean).slice(-DEFAULTS.hookOutputLines)) emit(r.exitCode === 0 ? 'info' : 'warn', `${name}: ${line}`, 'hook');
             if (r.exitCode === 0) return;
             if (name === 'pre_deploy') throw new GantryError('HOOK_FAILED', `hooks.pre_deploy exited with code ${r.exitCode}; no traffic was moved`, 'its output is in the events above (gantry events); fix the hook or the release and deploy again');
@@ -557,12 +632,12 @@ export class Engine {
       if (keep.length >= count || i.release !== rel.id || i.state === 'stopped' || i.state === 'stopping') continue;
       if ((await probe(o.runtime, i, health)).ok) keep.push(i);
     }
-    const ref = this.releaseRef(rel);
+    const ref = await this.releaseRef(rel);
     const started = [];
     for (let idx = keep.length; idx < count; idx++) {
       const id = newInstanceId(rel.id, idx);
       this.emit(where, 'info', `start instance ${id} of ${rel.id}`, 'startInstance');
-      const h = await o.runtime.startInstance({ id, index: idx, release: ref, env: this.appEnv(o, ref, id) });
+      const h = await o.runtime.startInstance({ id, index: idx, release: ref, env: this.appEnv(o, ref, id), secretEnv: ref.secretEnv });
       const r = await waitHealthy(o.runtime, h, health);
       if (!r.ok) throw new GantryError('HEALTH_FAILED', `instance ${id} of ${rel.id} did not become healthy: ${r.detail}`, 'see `gantry logs`');
       started.push(h);
@@ -716,8 +791,14 @@ export class Engine {
       instances.push({ id: i.id, release: i.release, healthy: p.ok, routed: routedIds.has(i.id), url: `http://${i.endpoint.host}:${i.endpoint.port}`, state: i.state, pid: i.pid, restarts: i.restarts, detail: p.ok ? undefined : p.detail });
     }
     const healthyServing = instances.filter((i) => i.healthy && i.routed && i.release === record.currentRelease).length;
+    let missing: string[] = [];
+    try {
+      await this.currentSecrets(o);
+    } catch (err) {
+      if (isGantryError(err) && err.code === 'SECRET_MISSING') missing = ((err.details as { missing?: string[] }) ?? {}).missing ?? [];
+    }
     let state: TargetStatus['state'];
-    if (!record.currentRelease) state = 'not_deployed';
+    if (!record.currentRelease) state = missing.length ? 'needs_secrets' : 'not_deployed';
     else if (record.desiredState === 'stopped') state = 'stopped';
     else if (healthyServing >= record.instances) state = 'running';
     else if (healthyServing === 0 && instances.length === 0) state = 'stopped';
@@ -734,6 +815,7 @@ export class Engine {
       desired: { state: record.desiredState, instances: record.instances },
       instances,
       url: await o.runtime.accessUrl(),
+      missing_secrets: missing.length ? missing : undefined,
       deploying: lock ? { id: lock.deploymentId ?? running?.id ?? '', holder: lock.holder, since: lock.acquiredAt, waiting: running?.waiting } : undefined,
       last_deployment: last ? { id: last.id, kind: last.kind, status: last.status, release: last.release, reason: last.reason, finished_at: last.finishedAt } : undefined,
       reconciled: reconciled.length ? reconciled : undefined,

@@ -9,7 +9,7 @@ export interface ExecutionContext {
   deploymentId: string;
   runtime: TargetRuntime;
   /** Releases instances may be started from, by id. */
-  releases: Map<string, ReleaseRef & { env: Record<string, string> }>;
+  releases: Map<string, ReleaseRef & { env: Record<string, string>; secretEnv: Record<string, string> }>;
   appEnv: (release: string, instance: string) => Record<string, string>;
   health: HealthSpec;
   drainTimeoutMs: number;
@@ -85,7 +85,7 @@ async function runStep(ctx: ExecutionContext, step: Step, handles: Map<string, I
     case 'startInstance': {
       const rel = ctx.releases.get(step.release);
       if (!rel) throw new GantryError('RELEASE_NOT_FOUND', `release ${step.release} is not available to start`);
-      const h = await ctx.runtime.startInstance({ id: step.instance, index: step.index, release: rel, env: ctx.appEnv(step.release, step.instance) });
+      const h = await ctx.runtime.startInstance({ id: step.instance, index: step.index, release: rel, env: ctx.appEnv(step.release, step.instance), secretEnv: rel.secretEnv });
       handles.set(h.id, h);
       return;
     }

@@ -107,6 +107,11 @@ export interface InstanceRequest {
   release: ReleaseRef;
   /** Manifest env plus GANTRY_* variables; the target adds PORT. */
   env: Record<string, string>;
+  /**
+   * Secret values: they reach the app's environment (or files) and nowhere
+   * else: never a label, a log line, a persisted file or an argv.
+   */
+  secretEnv: Record<string, string>;
 }
 
 export interface InstanceHandle {

@@ -1,3 +1,4 @@
+import { DEFAULTS } from '../core/defaults.js';
 /**
  * The age-encrypted secret store: one binary age file per secret at
  * `<dir>/<app>/<env>/<NAME>.age` (0600, directories 0700), encrypted to the
@@ -39,6 +40,9 @@ export interface SecretCheck {
 }
 
 /** Largest value accepted (certificates and keys fit; a mistaken pipe of a big file does not). */
+/** Earlier versions of each secret live here, per scope. */
+const HISTORY_DIR = '.history';
+
 export const MAX_SECRET_BYTES = 1024 * 1024;
 const VERSION_LENGTH = 12;
 
@@ -120,7 +124,51 @@ export class SecretStore {
     ensurePrivateDir(scopeDir(this.dir, app, scope));
     const file = secretFile(this.dir, app, scope, name);
     writePrivateFile(file, ciphertext);
+    this.keepVersion(app, scope, name, ciphertext);
     return { name, app, env: scope, setAt: statSync(file).mtime.toISOString(), version: versionOf(ciphertext) };
+  }
+
+  /**
+   * Earlier values stay available by version (encrypted, newest few kept), so
+   * rolling back to a release brings back the secret values it ran with.
+   */
+  private keepVersion(app: string, scope: string, name: string, ciphertext: Uint8Array): void {
+    const dir = join(scopeDir(this.dir, app, scope), HISTORY_DIR);
+    ensurePrivateDir(dir);
+    writePrivateFile(join(dir, `${name}@${versionOf(ciphertext)}${SECRET_EXT}`), ciphertext);
+    const mine = listDir(dir)
+      .filter((f) => f.startsWith(`${name}@`))
+      .map((f) => ({ f, t: statSync(join(dir, f)).mtimeMs }))
+      .sort((a, b) => b.t - a.t);
+    for (const old of mine.slice(DEFAULTS.secretVersionsKept)) unlinkSync(join(dir, old.f));
+  }
+
+  /** Values at the given versions (what a release recorded); a version no longer kept is SECRET_MISSING with the set command. */
+  async atVersions(app: string, env: string | undefined, versions: Record<string, string>): Promise<Record<string, string>> {
+    const scope = normalizeEnv(env);
+    const out: Record<string, string> = {};
+    for (const [name, version] of Object.entries(versions)) {
+      assertSecretName(name);
+      if (!/^[a-f0-9]{4,64}$/.test(version)) throw new GantryError('USAGE', `invalid secret version for ${name}`);
+      const current = await this.tryRead(app, scope, name);
+      if (current && current.version === version) {
+        out[name] = current.value;
+        continue;
+      }
+      const scopes = scope === DEFAULT_ENV ? [DEFAULT_ENV] : [scope, DEFAULT_ENV];
+      const file = scopes.map((sc) => join(scopeDir(this.dir, app, sc), HISTORY_DIR, `${name}@${version}${SECRET_EXT}`)).find((f) => readIfExists(f));
+      if (!file) throw new GantryError('SECRET_MISSING', `version ${version} of secret ${name} is no longer kept`, `set it again (${setCommand(name, scope)}) and deploy`, { app, env: scope, name });
+      const id = await this.identity();
+      if (!id) throw noIdentityError(this.dir, `decrypt ${file}`, readStoreRecipient(this.dir));
+      const dec = new Decrypter();
+      dec.addIdentity(id.identity);
+      try {
+        out[name] = await dec.decrypt(new Uint8Array(readIfExists(file)!), 'text');
+      } catch (e) {
+        throw this.decryptError(e, { file, env: scope }, name, id);
+      }
+    }
+    return out;
   }
 
   /**

@@ -48,7 +48,10 @@ export function printDeployResult(out: Output, r: DeployResult): number {
   out.result(r, () => {
     const lines: string[] = [];
     const verb = r.kind === 'deploy' ? 'deploy' : r.kind;
-    if (r.status === 'succeeded') {
+    if (r.unchanged) {
+      lines.push(`${c.green('✓')} nothing to deploy: release ${c.bold(r.release ?? '')} of ${r.app} on ${r.target} already has this code, manifest, env and secrets (--force redeploys)`);
+      if (r.url) lines.push(`  ${c.bold('url:')} ${r.url}`);
+    } else if (r.status === 'succeeded') {
       lines.push(`${c.green('✓')} ${verb} of ${c.bold(r.app)} ${r.release ? `release ${c.bold(r.release)} ` : ''}to ${r.target} succeeded in ${(r.duration_ms / 1000).toFixed(1)}s`);
       if (r.url) lines.push(`  ${c.bold('url:')} ${r.url}`);
     } else {

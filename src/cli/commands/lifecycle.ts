@@ -6,6 +6,7 @@ import { printDeployResult, run, withGlobals, withSession } from './common.js';
 interface WaitOpt {
   wait?: boolean;
   dryRun?: boolean;
+  force?: boolean;
 }
 
 export function registerLifecycle(program: Command): void {
@@ -13,12 +14,13 @@ export function registerLifecycle(program: Command): void {
     .description('build a new release and roll it out with the manifest\'s strategy, health-gated')
     .option('--wait', 'queue behind a deploy in progress instead of failing')
     .option('--dry-run', 'print the plan (same as `gantry plan`) and change nothing')
+    .option('--force', 'deploy a new release even when nothing changed')
     .addHelpText('after', '\nExamples:\n  gantry deploy\n  gantry deploy --target box --env production --json\n  gantry deploy --dry-run')
     .action(
       run<WaitOpt>(async (opts, out) =>
         withSession(opts, out, async (s) => {
           if (opts.dryRun) return printPlan(await s.engine.plan(s.loaded, opts.target), out);
-          return printDeployResult(out, await s.engine.deploy(s.loaded, opts.target, { wait: opts.wait }));
+          return printDeployResult(out, await s.engine.deploy(s.loaded, opts.target, { wait: opts.wait, force: opts.force }));
         }),
       ),
     );
@@ -84,7 +86,11 @@ export function registerCanaryControls(program: Command): void {
 
 function printPlan(plan: Awaited<ReturnType<import('../../engine/index.js').Engine['plan']>>, out: import('../output.js').Output): number {
   out.result(plan, () => [
-    `${c.bold('plan')} for ${plan.app} → ${plan.target}: ${plan.new_release ? `new release ${c.bold(plan.release)}` : `release ${plan.release} (unchanged)`}, ${plan.strategy}, ${plan.instances} instance(s)`,
+    `${c.bold('plan')} for ${plan.app} → ${plan.target}: ${plan.nothing_to_do ? `nothing to deploy (release ${plan.release} is current and unchanged)` : `${plan.new_release ? `new release ${c.bold(plan.release)}` : `release ${plan.release}`}, ${plan.strategy}, ${plan.instances} instance(s)`}`,
+    ...(plan.missing_secrets.length ? [c.red(`  missing secrets: ${plan.missing_secrets.join(', ')} (a deploy would stop here)`)] : []),
+    ...(plan.persist.length ? [`  persistent paths: ${plan.persist.join(', ')}`] : []),
+    ...(plan.start.length ? [`  start: ${plan.start.join(', ')}`] : []),
+    ...(plan.stop.length ? [`  stop (after draining): ${plan.stop.join(', ')}`] : []),
     ...plan.steps.map((s, i) => `  ${String(i + 1).padStart(2)}. ${describeStep(s)}`),
     ...(plan.url ? [`  url: ${plan.url}`] : []),
     ...(plan.build?.generatedDockerfile ? ['  generated Dockerfile:', ...String(plan.build.generatedDockerfile).trimEnd().split('\n').map((l) => `    ${l}`)] : []),

@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { PassThrough } from 'node:stream';
 import { createInterface } from 'node:readline';
+import { pack } from 'tar-stream';
 import { AgentRouter } from '../../agent/router.js';
 import { freePort } from '../../agent/free-port.js';
 import { GantryError } from '../../core/errors.js';
@@ -70,13 +71,15 @@ export class DockerRuntime implements TargetRuntime {
       name,
       containerPort: req.release.run.port,
       hostPort,
-      env: req.env,
+      // Secrets go in the container's environment, or as files (below) when secrets_as_files is set.
+      env: this.ctx.config.secrets_as_files ? req.env : { ...req.env, ...req.secretEnv },
       cfg: this.ctx.config,
       appDir: this.ctx.appDir,
       health: req.release.health,
     });
     try {
       const c = await this.docker.createContainer(spec);
+      if (this.ctx.config.secrets_as_files && Object.keys(req.secretEnv).length) await c.putArchive(secretsTar(req.secretEnv), { path: '/' });
       await c.start();
     } catch (err) {
       throw new GantryError('START_FAILED', `container ${name} could not start: ${engineMessage(err)}`, 'check the image and the target\'s volumes/resources; `gantry doctor` checks the engine');
@@ -234,6 +237,15 @@ export class DockerRuntime implements TargetRuntime {
   async close(): Promise<void> {
     this.router.forget();
   }
+}
+
+/** /run/secrets/<NAME> files, mode 0400, as a tar for putArchive: written into the container before it starts, never onto the host. */
+function secretsTar(secrets: Record<string, string>): NodeJS.ReadableStream {
+  const tar = pack();
+  tar.entry({ name: 'run/secrets', type: 'directory', mode: 0o755 });
+  for (const [name, value] of Object.entries(secrets)) tar.entry({ name: `run/secrets/${name}`, mode: 0o400 }, value);
+  tar.finalize();
+  return tar as unknown as NodeJS.ReadableStream;
 }
 
 /** The engine's multiplexed log format (8-byte header per frame) from a buffer. */

@@ -86,6 +86,7 @@ export class ProcessRuntime implements TargetRuntime {
       command: req.release.run.command ?? '',
       // Instances are reached through the proxy only: they listen on loopback.
       env: { ...baseEnv(), HOST: '127.0.0.1', ...req.env },
+      secretEnv: req.secretEnv,
       logFile: join(this.paths.logsDir, `${req.id}.log`),
     });
     return { id: st.id, release: st.release, endpoint: { host: '127.0.0.1', port: st.port } };

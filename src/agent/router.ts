@@ -16,7 +16,8 @@ export interface RouterSettings {
   /** The configured public port, if the manifest sets one. */
   port?: number;
   host: string;
-  settings: Record<string, unknown>;
+  /** Read each time: a restore may replace the target's settings under a live runtime. */
+  settings(): Record<string, unknown>;
   saveSettings(next: Record<string, unknown>): void;
 }
 
@@ -42,10 +43,10 @@ export class AgentRouter {
   /** The proxy port is chosen once (from the manifest or a free port) and kept, so the URL never changes. */
   private async proxyPort(): Promise<number> {
     if (this.cfg.port) return this.cfg.port;
-    const saved = this.cfg.settings.proxyPort;
+    const saved = this.cfg.settings().proxyPort;
     if (typeof saved === 'number') return saved;
     const port = await freePort(this.cfg.host);
-    this.cfg.saveSettings({ ...this.cfg.settings, proxyPort: port });
+    this.cfg.saveSettings({ ...this.cfg.settings(), proxyPort: port });
     return port;
   }
 
@@ -57,7 +58,7 @@ export class AgentRouter {
   async accessUrl(): Promise<string | undefined> {
     const agent = await this.running();
     if (agent) return agent.proxyUrl;
-    const port = this.cfg.port ?? this.cfg.settings.proxyPort;
+    const port = this.cfg.port ?? this.cfg.settings().proxyPort;
     return typeof port === 'number' ? `http://${this.cfg.host}:${port}` : undefined;
   }
 

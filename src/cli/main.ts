@@ -4,6 +4,7 @@ import { registerDoctor } from './commands/doctor.js';
 import { registerInit } from './commands/init.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerCanaryControls, registerLifecycle, registerPush } from './commands/lifecycle.js';
+import { registerOperate } from './commands/operate.js';
 import { registerSecrets } from './commands/secrets.js';
 import { registerValidate } from './commands/validate.js';
 
@@ -23,6 +24,7 @@ registerLifecycle(program);
 registerCanaryControls(program);
 registerPush(program);
 registerInspect(program);
+registerOperate(program);
 registerSecrets(program);
 registerDoctor(program);
 

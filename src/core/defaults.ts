@@ -36,6 +36,7 @@ export const DEFAULTS = {
   },
 
   releasesKept: 5,
+  backupsKept: 10,
   /** Earlier values of each secret kept (encrypted) so a rollback gets the values its release ran with. */
   secretVersionsKept: 10,
   hookTimeoutMs: 10 * 60_000,

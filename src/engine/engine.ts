@@ -7,6 +7,10 @@ import { judgeCanary, resolveLimits, type AnalysisVerdict } from './analysis.js'
 import { executeSteps, HealthGateError, type ExecutionContext } from './executor.js';
 import { probe, resolveHealth, waitHealthy } from './health.js';
 import { acquireLock } from './lock.js';
+import { backupFileName, createBackup, inspectBackup, listBackups, pruneBackups, restoreBackup, verifyBackup } from '../backup/index.js';
+import { secretsDir } from '../secrets/index.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { planRollout, type Step } from './plan.js';
 import type { TargetRegistry } from './registry.js';
 import { newInstanceId, newReleaseId } from './release-id.js';
@@ -214,7 +218,7 @@ export class Engine {
       if (!this.opts.secrets) throw new GantryError('SECRET_MISSING', `release ${rel.id} needs secrets but no secret store is configured`);
       secretEnv = await this.opts.secrets.atVersions(rel.app, sec.env, sec.versions);
     }
-    return { id: rel.id, artifact: rel.artifact as Artifact, run: { command: m.run?.command, port: m.run?.port ?? DEFAULTS.run.port }, health: resolveHealth(m.health), env: stringEnv(m.env), secretEnv };
+    return { id: rel.id, artifact: rel.artifact as Artifact, run: { command: m.run?.command, port: m.run?.port ?? DEFAULTS.run.port }, health: resolveHealth(m.health), persist: m.persist ?? [], env: stringEnv(m.env), secretEnv };
   }
 
   /** The declared secrets, resolved now; a missing one stops the deploy before anything changes (exit 2) with the exact command to set it. */
@@ -301,13 +305,18 @@ export class Engine {
         return { id: '', app: o.app, target: o.name, kind: 'deploy', release: current.id, status: 'succeeded', unchanged: true, url: await o.runtime.accessUrl(), duration_ms: 0, reason: 'nothing to deploy', reconciled: reconciled.length ? reconciled : undefined };
       }
       const releaseId = newReleaseId(hash);
+      if (o.manifest.backup?.before_deploy && current) {
+        await this.backupOpened(o, { reason: 'before deploy' });
+        const removed = await pruneBackups(this.backupsDir(), o.manifest.backup.keep ?? DEFAULTS.backupsKept, { app: o.app, target: o.name });
+        if (removed.length) this.emit({ app: o.app, target: o.name }, 'info', `pruned ${removed.length} old backup(s)`, 'backup');
+      }
       return this.rollout(o, {
         kind: 'deploy',
         releaseId,
         count: o.manifest.run.instances,
         reconciled,
         build: async () => {
-          const artifact = await o.target.build({ releaseId, sourceDir: o.loaded.dir, build: o.manifest.build, run: o.manifest.run, env: stringEnv(o.manifest.env) }, o.ctx);
+          const artifact = await o.target.build({ releaseId, sourceDir: o.loaded.dir, build: o.manifest.build, run: o.manifest.run, env: stringEnv(o.manifest.env), persist: o.manifest.persist }, o.ctx);
           return this.store.insertRelease({ id: releaseId, app: o.app, target: o.name, contentHash: hash, artifact, manifest: { ...releaseManifest(o.manifest), gantry_secrets: secrets }, status: 'built' });
         },
       });
@@ -669,6 +678,120 @@ export class Engine {
         emit('warn', `could not prune release ${r.id}: ${(err as Error).message}`);
       }
     }
+  }
+
+  // ---- scaling ----------------------------------------------------------------
+
+  /**
+   * Change the instance count of the current release, no new release: new
+   * instances join the proxy only once healthy, removed ones are drained first.
+   */
+  async scale(loaded: LoadedManifest, targetName: string | undefined, count: number, opts: { wait?: boolean; reason?: string } = {}): Promise<DeployResult & { from: number; to: number }> {
+    if (!Number.isInteger(count) || count < 1 || count > 100) throw new GantryError('USAGE', `cannot scale to ${count}`, 'give a whole number of instances from 1 to 100');
+    return this.withTarget(loaded, targetName, 'scale', opts.wait ?? false, async (o, reconciled) => {
+      const rel = this.currentRelease(o);
+      const from = o.record.instances;
+      const started = Date.now();
+      const d = this.store.insertDeployment({ id: newDeploymentId(), app: o.app, target: o.name, targetType: o.target.type, kind: 'scale', actor: this.opts.actor, release: rel.id, previousRelease: rel.id });
+      const reason = opts.reason ?? 'requested';
+      this.emit({ app: o.app, target: o.name, deploymentId: d.id }, 'info', `scale ${from} → ${count} instance(s) of ${rel.id} (${reason})`, 'scale', { from, to: count, reason });
+      try {
+        await this.ensureServing(o, rel, count, d.id);
+        this.store.updateTarget(o.app, o.name, { instances: count });
+        const url = await o.runtime.accessUrl();
+        this.store.updateDeployment(d.id, { status: 'succeeded', reason, accessUrl: url });
+        this.store.audit(this.opts.actor, 'scale', o.app, o.name, { from, to: count, reason });
+        return { id: d.id, app: o.app, target: o.name, kind: 'scale', release: rel.id, status: 'succeeded', url, duration_ms: Date.now() - started, reason, from, to: count, reconciled: reconciled.length ? reconciled : undefined };
+      } catch (err) {
+        const e = toGantryError(err);
+        // Whatever started is reconciled back to the recorded count.
+        await this.ensureServing(o, rel, from, d.id).catch(() => undefined);
+        this.store.updateDeployment(d.id, { status: 'failed', reason: e.message });
+        return { id: d.id, app: o.app, target: o.name, kind: 'scale', release: rel.id, status: 'failed', duration_ms: Date.now() - started, reason: e.message, error: e.toJSON(), from, to: count };
+      }
+    });
+  }
+
+  // ---- backups ----------------------------------------------------------------
+
+  backupsDir(): string {
+    return join(this.opts.stateDir, 'backups');
+  }
+
+  /**
+   * One archive: the state (SQLite online backup), the target's artifacts and
+   * persistent data, and, only when asked, the app's encrypted secrets.
+   */
+  async backup(loaded: LoadedManifest, targetName: string | undefined, opts: { includeSecrets?: boolean; out?: string; reason?: string } = {}) {
+    const o = await this.open(loaded, targetName);
+    try {
+      return await this.backupOpened(o, opts);
+    } finally {
+      await o.runtime.close();
+    }
+  }
+
+  private async backupOpened(o: Opened, opts: { includeSecrets?: boolean; out?: string; reason?: string }) {
+    const dirs = ((await o.target.dataDirs?.(o.ctx, o.manifest.persist ?? [])) ?? []).filter((d) => existsSync(d.dir));
+    const file = opts.out ?? join(this.backupsDir(), backupFileName(o.app, o.name));
+    const appSecrets = join(secretsDir(this.opts.stateDir), o.app);
+    const r = await createBackup({
+      outFile: file,
+      db: this.store.db,
+      app: o.app,
+      target: o.name,
+      release: o.record.currentRelease,
+      stateSchemaVersion: this.store.schemaVersion,
+      dataDirs: dirs.map(({ name, dir }) => ({ name, dir })),
+      secretsDir: opts.includeSecrets && existsSync(appSecrets) ? appSecrets : undefined,
+    });
+    this.store.audit(this.opts.actor, 'backup', o.app, o.name, { file: r.file, bytes: r.bytes, includesSecrets: r.manifest.includesSecrets, reason: opts.reason });
+    this.emit({ app: o.app, target: o.name }, 'info', `backup written: ${r.file} (${r.bytes} bytes${opts.reason ? `, ${opts.reason}` : ''})`, 'backup');
+    return { file: r.file, bytes: r.bytes, created_at: r.manifest.createdAt, app: o.app, target: o.name, release: r.manifest.release, entries: r.manifest.entries.length, includes_secrets: r.manifest.includesSecrets };
+  }
+
+  async backups(loaded: LoadedManifest) {
+    const list = await listBackups(this.backupsDir());
+    return list
+      .filter((b) => !b.manifest || b.manifest.app === loaded.manifest.app)
+      .map((b) => ({ file: b.file, bytes: b.bytes, created_at: b.manifest?.createdAt, app: b.manifest?.app, target: b.manifest?.target, release: b.manifest?.release, includes_secrets: b.manifest?.includesSecrets, entries: b.manifest?.entries.length, files: b.manifest?.entries.map((e) => ({ path: e.path, size: e.size, sha256: e.sha256 })), problem: b.problem }));
+  }
+
+  /**
+   * Verify every checksum first, stop what runs, swap state, data and
+   * artifacts in, then bring the recorded release back up.
+   */
+  async restore(loaded: LoadedManifest, targetName: string | undefined, file: string, opts: { force?: boolean; wait?: boolean } = {}) {
+    return this.withTarget(loaded, targetName, 'restore', opts.wait ?? false, async (o) => {
+      const manifest = await inspectBackup(file);
+      const dirs = (await o.target.dataDirs?.(o.ctx, o.manifest.persist ?? [])) ?? [];
+      const wanted = dirs.filter((d) => manifest.entries.some((e) => e.path === `data/${d.name}` || e.path.startsWith(`data/${d.name}/`)));
+      const appSecrets = join(secretsDir(this.opts.stateDir), o.app);
+      const restoreOpts = {
+        file,
+        stateDbFile: this.store.file,
+        dataDirs: wanted.map(({ name, dir }) => ({ name, dir })),
+        secretsDir: manifest.includesSecrets ? appSecrets : undefined,
+        currentState: { app: o.app, newestDeploymentAt: this.store.newestDeploymentAt(o.app) },
+        force: opts.force,
+      };
+      // Refusals (corrupt, foreign, older than what is here) come before anything stops.
+      await verifyBackup(file);
+      if (!opts.force && restoreOpts.currentState.newestDeploymentAt && restoreOpts.currentState.newestDeploymentAt > manifest.createdAt) {
+        throw new GantryError('RESTORE_REFUSED', `the state here has deployments newer than the backup (${restoreOpts.currentState.newestDeploymentAt} > ${manifest.createdAt})`, 'pass --force to go back to the backup anyway');
+      }
+      if (manifest.app !== o.app) throw new GantryError('RESTORE_REFUSED', `${file} is a backup of app "${manifest.app}", not "${o.app}"`, 'restore it with the manifest of that app');
+      await o.runtime.shutdown(DEFAULTS.strategy.stopTimeoutMs);
+      await this.store.replaceFile(async () => {
+        await restoreBackup({ ...restoreOpts, force: true });
+      });
+      o.record = this.store.getTarget(o.app, o.name) ?? this.store.ensureTarget(o.app, o.name, o.target.type);
+      o.ctx.settings = o.record.settings;
+      this.store.audit(this.opts.actor, 'restore', o.app, o.name, { file, createdAt: manifest.createdAt, release: manifest.release });
+      const rel = o.record.currentRelease ? this.store.getRelease(o.app, o.name, o.record.currentRelease) : undefined;
+      if (rel && o.record.desiredState === 'running') await this.ensureServing(o, rel, o.record.instances);
+      return { file, restored_at: new Date().toISOString(), backup_created_at: manifest.createdAt, app: o.app, target: o.name, release: o.record.currentRelease, files: manifest.entries.length, url: await o.runtime.accessUrl() };
+    });
   }
 
   /** Publish a release's artifact (default: the current release) through the target, recorded as the deployment's registry_image. */

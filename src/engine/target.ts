@@ -27,6 +27,11 @@ export interface Target<C = Record<string, unknown>> {
   removeArtifact(artifact: Artifact, ctx: TargetContext<C>): Promise<void>;
   /** A handle for runtime operations on this app+target. */
   runtime(ctx: TargetContext<C>): Promise<TargetRuntime>;
+  /**
+   * Directories a backup must hold for this target: artifacts needed to roll
+   * back without a rebuild, and the persistent data.
+   */
+  dataDirs?(ctx: TargetContext<C>, persist: string[]): Promise<Array<{ name: string; dir: string; kind: 'artifacts' | 'data' }>>;
   /** What a build would use, for `gantry plan` (no side effect). */
   describeBuild?(input: BuildInput, ctx: TargetContext<C>): Record<string, unknown>;
   /** Publish a release's artifact (e.g. push an image to a registry). Absent: the target cannot push. */
@@ -83,6 +88,8 @@ export interface BuildInput {
   build?: { command?: string; dockerfile?: string; context?: string };
   run?: { command?: string; port: number };
   env: Record<string, string>;
+  /** Paths kept across releases (`persist`). */
+  persist?: string[];
 }
 
 /** What a target built. `ref` identifies it (a path, an image id ...). Must be JSON-serializable. */
@@ -99,6 +106,8 @@ export interface ReleaseRef {
   run: { command?: string; port: number };
   /** The release's health check (targets with a native healthcheck mirror it). */
   health: HealthSpec;
+  /** Paths kept across releases, mounted or linked into every instance. */
+  persist: string[];
 }
 
 export interface InstanceRequest {

@@ -10,15 +10,39 @@ type Row = Record<string, unknown>;
 
 /** The state store: one SQLite file (WAL) holding apps, releases, deployments, steps, events, audit and locks. */
 export class Store {
-  readonly db: Database.Database;
+  private handle!: Database.Database;
 
   constructor(readonly file: string) {
-    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-    this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('busy_timeout = 5000');
-    this.db.pragma('foreign_keys = ON');
+    this.open();
+  }
+
+  get db(): Database.Database {
+    return this.handle;
+  }
+
+  private open(): void {
+    mkdirSync(dirname(this.file), { recursive: true, mode: 0o700 });
+    this.handle = new Database(this.file);
+    this.handle.pragma('journal_mode = WAL');
+    this.handle.pragma('busy_timeout = 5000');
+    this.handle.pragma('foreign_keys = ON');
     this.migrate();
+  }
+
+  /** Close the file and run `swap` (a restore replacing state.db), then open it again. */
+  async replaceFile(swap: () => Promise<void>): Promise<void> {
+    this.handle.close();
+    try {
+      await swap();
+    } finally {
+      this.open();
+    }
+  }
+
+  /** When the newest deployment was recorded (restore refuses to go back over newer state). */
+  newestDeploymentAt(app: string): string | undefined {
+    const row = this.db.prepare('SELECT MAX(created_at) AS t FROM deployments WHERE app = ?').get(app) as { t: string | null };
+    return row.t ?? undefined;
   }
 
   private migrate(): void {
@@ -36,7 +60,7 @@ export class Store {
   }
 
   close(): void {
-    this.db.close();
+    if (this.handle.open) this.handle.close();
   }
 
   // ---- apps and targets -------------------------------------------------

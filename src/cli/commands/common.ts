@@ -52,7 +52,8 @@ export function printDeployResult(out: Output, r: DeployResult): number {
       lines.push(`${c.green('✓')} nothing to deploy: release ${c.bold(r.release ?? '')} of ${r.app} on ${r.target} already has this code, manifest, env and secrets (--force redeploys)`);
       if (r.url) lines.push(`  ${c.bold('url:')} ${r.url}`);
     } else if (r.status === 'succeeded') {
-      lines.push(`${c.green('✓')} ${verb} of ${c.bold(r.app)} ${r.release ? `release ${c.bold(r.release)} ` : ''}to ${r.target} succeeded in ${(r.duration_ms / 1000).toFixed(1)}s`);
+      const scaled = 'from' in r ? ` (${String((r as { from: number }).from)} → ${String((r as unknown as { to: number }).to)} instances)` : '';
+      lines.push(`${c.green('✓')} ${verb} of ${c.bold(r.app)} ${r.release ? `release ${c.bold(r.release)} ` : ''}to ${r.target} succeeded in ${(r.duration_ms / 1000).toFixed(1)}s${scaled}`);
       if (r.url) lines.push(`  ${c.bold('url:')} ${r.url}`);
     } else {
       lines.push(`${c.red('✗')} ${verb} of ${c.bold(r.app)} ${r.release ? `release ${r.release} ` : ''}${r.status === 'rolled_back' ? c.yellow('rolled back') : c.red('failed')}`);

@@ -6,6 +6,7 @@ import { dockerConfigSchema, type DockerConfig } from './config.js';
 import { dockerClient, engineLabel, engineMessage, requireEngine } from './engine-client.js';
 import { pushImage } from './push.js';
 import { DockerRuntime } from './runtime.js';
+import { volumeName } from './names.js';
 
 /** Containers on a Docker engine (dockerode, DOCKER_HOST honoured), behind Gantry's proxy; images pushed to a registry. */
 export const dockerTarget: Target<DockerConfig> = {
@@ -60,6 +61,19 @@ export const dockerTarget: Target<DockerConfig> = {
     const docker = dockerClient(ctx.config.docker_host);
     await requireEngine(docker, ctx.config.docker_host);
     return pushImage(docker, { image: String(input.artifact.tag ?? input.artifact.ref), registry, app: ctx.app, release: input.release, auth: input.auth, emit: ctx.emit });
+  },
+
+  async dataDirs(ctx: TargetContext<DockerConfig>, persist: string[]) {
+    // Local-driver volumes live on this host; their mountpoints are what a backup holds. Images stay in the engine.
+    const docker = dockerClient(ctx.config.docker_host);
+    const out: Array<{ name: string; dir: string; kind: 'data' }> = [];
+    for (const p of persist) {
+      const name = volumeName(ctx.app, ctx.targetName, p);
+      const vol = (await docker.createVolume({ Name: name, Labels: { 'dev.gantry.app': ctx.app, 'dev.gantry.target': ctx.targetName } })) as unknown as { Mountpoint?: string; name?: string };
+      const info = await docker.getVolume(name).inspect();
+      out.push({ name: `volume-${p.replace(/[^a-zA-Z0-9_.-]/g, '_')}`, dir: info.Mountpoint ?? vol.Mountpoint!, kind: 'data' });
+    }
+    return out;
   },
 
   async runtime(ctx: TargetContext<DockerConfig>) {

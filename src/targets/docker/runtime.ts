@@ -12,7 +12,8 @@ import { processPathsForAgent } from './paths.js';
 import type { DockerConfig } from './config.js';
 import { containerSpec } from './container-spec.js';
 import { engineMessage, requireEngine } from './engine-client.js';
-import { containerName, imageRepo, LABEL } from './names.js';
+import { containerName, imageRepo, LABEL, volumeName } from './names.js';
+import { posix } from 'node:path';
 
 const REAPER = fileURLToPath(new URL('./reaper.js', import.meta.url));
 
@@ -28,7 +29,7 @@ export class DockerRuntime implements TargetRuntime {
     private readonly docker: Docker,
   ) {
     this.agentDir = processPathsForAgent(ctx.stateDir, ctx.app, ctx.targetName);
-    this.router = new AgentRouter(this.agentDir, { port: ctx.config.port, host: ctx.config.host, settings: ctx.settings, saveSettings: (n) => ctx.saveSettings(n) });
+    this.router = new AgentRouter(this.agentDir, { port: ctx.config.port, host: ctx.config.host, settings: () => ctx.settings, saveSettings: (n) => ctx.saveSettings(n) });
   }
 
   async ensureRouter(): Promise<{ url: string }> {
@@ -59,16 +60,31 @@ export class DockerRuntime implements TargetRuntime {
     return { label: [`${LABEL.app}=${this.ctx.app}`, `${LABEL.target}=${this.ctx.targetName}`, `${LABEL.role}=app`, ...extra] };
   }
 
+  private workdirs = new Map<string, string>();
+
+  /** Persistent paths are named volumes mounted under the image's working directory. */
+  private async persistMounts(image: string, persist: string[]): Promise<Docker.MountSettings[]> {
+    if (persist.length === 0) return [];
+    let wd = this.workdirs.get(image);
+    if (wd === undefined) {
+      wd = (await this.docker.getImage(image).inspect()).Config.WorkingDir || '/';
+      this.workdirs.set(image, wd);
+    }
+    return persist.map((p) => ({ Type: 'volume' as const, Source: volumeName(this.ctx.app, this.ctx.targetName, p), Target: posix.join(wd!, p) }));
+  }
+
   async startInstance(req: InstanceRequest): Promise<InstanceHandle> {
     const hostPort = await freePort();
+    const image = String(req.release.artifact.tag ?? req.release.artifact.ref);
     const name = containerName(this.ctx.app, this.ctx.targetName, req.id);
     const spec = containerSpec({
       app: this.ctx.app,
       target: this.ctx.targetName,
       instance: req.id,
       release: req.release.id,
-      image: String(req.release.artifact.tag ?? req.release.artifact.ref),
+      image,
       name,
+      mounts: await this.persistMounts(image, req.release.persist),
       containerPort: req.release.run.port,
       hostPort,
       // Secrets go in the container's environment, or as files (below) when secrets_as_files is set.

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
-import { cpSync, createWriteStream, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
-import { join, relative, resolve, sep } from 'node:path';
+import { cpSync, createWriteStream, existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { GantryError } from '../../core/errors.js';
 import { shouldCopy } from '../../engine/source.js';
 import { tailLines } from '../../supervisor/index.js';
@@ -17,6 +17,9 @@ export async function buildReleaseDir(opts: {
   releaseId: string;
   command?: string;
   env: Record<string, string>;
+  /** Paths kept outside releases (`persist`), linked into this one. */
+  persist: string[];
+  sharedDir: string;
   emit: (level: 'info' | 'warn' | 'error', message: string) => void;
 }): Promise<string> {
   const finalDir = join(opts.releasesDir, opts.releaseId);
@@ -36,6 +39,7 @@ export async function buildReleaseDir(opts: {
   for (const entry of readdirSync(src)) {
     if (filter(join(src, entry))) cpSync(join(src, entry), join(workDir, entry), { recursive: true, verbatimSymlinks: true, filter });
   }
+  linkPersistentPaths(workDir, opts.sharedDir, opts.persist, opts.emit);
   if (opts.command) {
     const logFile = join(opts.releasesDir, `${opts.releaseId}.build.log`);
     opts.emit('info', `build: ${opts.command}`);
@@ -48,6 +52,39 @@ export async function buildReleaseDir(opts: {
   }
   renameSync(workDir, finalDir);
   return finalDir;
+}
+
+/**
+ * Capistrano-style linked dirs: each persistent path lives once under
+ * shared/ and every release links to it. The first release seeds it from its
+ * own copy, if it has one.
+ */
+export function linkPersistentPaths(releaseDir: string, sharedDir: string, persist: string[], emit: (level: 'info' | 'warn' | 'error', message: string) => void): void {
+  for (const p of persist) {
+    const inRelease = resolve(releaseDir, p);
+    const shared = resolve(sharedDir, p);
+    // The manifest schema already refuses absolute paths and '..'; this also stops symlinks in the app that lead elsewhere.
+    if (!inRelease.startsWith(resolve(releaseDir) + sep) || !shared.startsWith(resolve(sharedDir) + sep)) throw new GantryError('MANIFEST_INVALID', `persist path "${p}" leaves the app directory`, 'use a relative path inside the app, e.g. "data"');
+    assertNoSymlinkOnTheWay(releaseDir, p);
+    if (!existsSync(shared)) {
+      mkdirSync(dirname(shared), { recursive: true });
+      if (existsSync(inRelease)) {
+        renameSync(inRelease, shared);
+        emit('info', `persist: seeded ${p} from this release`);
+      } else mkdirSync(shared, { recursive: true });
+    } else rmSync(inRelease, { recursive: true, force: true });
+    mkdirSync(dirname(inRelease), { recursive: true });
+    symlinkSync(relative(dirname(inRelease), shared), inRelease);
+  }
+}
+
+function assertNoSymlinkOnTheWay(root: string, rel: string): void {
+  let cur = resolve(root);
+  for (const part of rel.split('/').filter(Boolean)) {
+    cur = join(cur, part);
+    const st = lstatSync(cur, { throwIfNoEntry: false });
+    if (st?.isSymbolicLink()) throw new GantryError('MANIFEST_INVALID', `persist path "${rel}": ${relative(root, cur)} is a symlink in the app`, 'a persistent path must be a real directory (or absent) in the app; Gantry makes the link itself');
+  }
 }
 
 /** The user's build command runs through an explicit shell with their text as a single argument. */

@@ -39,6 +39,8 @@ export const processTarget: Target<ProcessConfig> = {
       releaseId: input.releaseId,
       command: input.build?.command,
       env: { ...baseEnv(), ...input.env },
+      persist: input.persist ?? [],
+      sharedDir: paths.sharedDir,
       emit: ctx.emit,
     });
     return { kind: 'directory', ref: dir };
@@ -51,6 +53,12 @@ export const processTarget: Target<ProcessConfig> = {
     if (!dir.startsWith(releasesDir + sep)) throw new GantryError('INTERNAL', `refusing to delete ${dir}: not under ${releasesDir}`);
     rmSync(dir, { recursive: true, force: true });
     rmSync(`${dir}.build.log`, { force: true });
+  },
+
+  async dataDirs(ctx: TargetContext<ProcessConfig>) {
+    // One tree: the release directories (rollback without a rebuild), shared/ (the persistent
+    // data their links point to) and the `current` link; the links stay inside it.
+    return [{ name: 'app', dir: processPaths(ctx.stateDir, ctx.app, ctx.targetName).appDir, kind: 'artifacts' as const }];
   },
 
   async runtime(ctx: TargetContext<ProcessConfig>) {

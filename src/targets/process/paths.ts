@@ -8,6 +8,7 @@ export function processPaths(stateDir: string, app: string, target: string) {
     appDir,
     releasesDir: join(appDir, 'releases'),
     currentLink: join(appDir, 'current'),
+    sharedDir: join(appDir, 'shared'),
     logsDir: join(appDir, 'logs'),
     agentDir: join(appDir, 'agents', assertSafeSegment('target name', target)),
   };

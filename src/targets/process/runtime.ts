@@ -47,7 +47,7 @@ export class ProcessRuntime implements TargetRuntime {
 
   constructor(private readonly ctx: TargetContext<ProcessConfig>) {
     this.paths = processPaths(ctx.stateDir, ctx.app, ctx.targetName);
-    this.router = new AgentRouter(this.paths.agentDir, { port: ctx.config.port, host: ctx.config.host, settings: ctx.settings, saveSettings: (n) => ctx.saveSettings(n) });
+    this.router = new AgentRouter(this.paths.agentDir, { port: ctx.config.port, host: ctx.config.host, settings: () => ctx.settings, saveSettings: (n) => ctx.saveSettings(n) });
   }
 
   private running(): Promise<AgentClient | undefined> {

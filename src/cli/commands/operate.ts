@@ -1,0 +1,62 @@
+import type { Command } from 'commander';
+import { resolve } from 'node:path';
+import { GantryError } from '../../core/errors.js';
+import { c } from '../output.js';
+import { printDeployResult, run, withGlobals, withSession } from './common.js';
+
+export function registerOperate(program: Command): void {
+  withGlobals(program.command('scale <instances>'))
+    .description('change the instance count of the current release (no new release); health-gated up, drained down')
+    .option('--wait', 'queue behind a deploy in progress instead of failing')
+    .option('--reason <text>', 'recorded with the scaling event')
+    .addHelpText('after', '\nExamples:\n  gantry scale 4\n  gantry scale 1 --json')
+    .action(
+      run<{ wait?: boolean; reason?: string }>(async (opts, out, n) => {
+        const count = Number(n);
+        if (!Number.isInteger(count)) throw new GantryError('USAGE', `"${n}" is not a number of instances`, 'e.g. gantry scale 3');
+        return withSession(opts, out, async (s) => printDeployResult(out, await s.engine.scale(s.loaded, opts.target, count, { wait: opts.wait, reason: opts.reason })));
+      }),
+    );
+
+  withGlobals(program.command('backup'))
+    .description('write one .tar.gz with the state, the artifacts and the persistent data (checksummed)')
+    .option('--include-secrets', "also include the app's encrypted secrets (the age identity is never included)")
+    .option('--out <file>', 'where to write the archive (default: .gantry/backups/)')
+    .addHelpText('after', '\nExamples:\n  gantry backup\n  gantry backup --include-secrets --out /mnt/offsite/app.tar.gz')
+    .action(
+      run<{ includeSecrets?: boolean; out?: string }>(async (opts, out) =>
+        withSession(opts, out, async (s) => {
+          const r = await s.engine.backup(s.loaded, opts.target, { includeSecrets: opts.includeSecrets, out: opts.out ? resolve(opts.out) : undefined });
+          out.result(r, () => `${c.green('✓')} backup ${r.file} (${(r.bytes / 1024).toFixed(1)} KiB, ${r.entries} entries${r.includes_secrets ? ', with encrypted secrets' : ''})`);
+          return 0;
+        }),
+      ),
+    );
+
+  withGlobals(program.command('backups'))
+    .description('list backups with their time, app, release, size and contents')
+    .action(
+      run(async (opts, out) =>
+        withSession(opts, out, async (s) => {
+          const list = await s.engine.backups(s.loaded);
+          out.result(list, () => (list.length ? list.map((b) => `${b.created_at ?? '?'}  ${String(b.release ?? '-').padEnd(32)} ${(b.bytes / 1024).toFixed(1).padStart(9)} KiB  ${b.entries ?? '?'} entries${b.includes_secrets ? ' +secrets' : ''}  ${b.file}${b.problem ? c.red(`  (${b.problem})`) : ''}`) : ['no backups yet']));
+          return 0;
+        }),
+      ),
+    );
+
+  withGlobals(program.command('restore <archive>'))
+    .description('verify every checksum, then put state, artifacts and data back and start the recorded release')
+    .option('--force', 'restore even over state newer than the backup')
+    .option('--wait', 'queue behind a deploy in progress instead of failing')
+    .addHelpText('after', '\nExamples:\n  gantry restore .gantry/backups/hello-local-20261124T010203Z.tar.gz')
+    .action(
+      run<{ force?: boolean; wait?: boolean }>(async (opts, out, archive) =>
+        withSession(opts, out, async (s) => {
+          const r = await s.engine.restore(s.loaded, opts.target, resolve(archive!), { force: opts.force, wait: opts.wait });
+          out.result(r, () => [`${c.green('✓')} restored ${r.files} entries from ${r.file} (made ${r.backup_created_at})`, r.release ? `  serving release ${r.release}${r.url ? ` at ${r.url}` : ''}` : '  nothing was deployed at the time of the backup']);
+          return 0;
+        }),
+      ),
+    );
+}

@@ -166,3 +166,38 @@ describe('docker target: failures, rollback, push', () => {
     expect(ok.json.checks.find((c: any) => c.name === 'docker: engine').detail).toMatch(/Docker \d+/);
   });
 });
+
+describe('docker target: secrets', () => {
+  itDocker('secrets_as_files: the app reads /run/secrets/NAME (0400); the value is in no label, env or output', async () => {
+    const { spawn } = await import('node:child_process');
+    const { createHash } = await import('node:crypto');
+    const { BIN } = await import('../helpers/cli.js');
+    const { dir, app } = dockerApp('hello-node');
+    writeFileSync(
+      join(dir, 'gantry.yaml'),
+      [`app: ${app}`, 'run: { command: node server.js, port: 3000 }', 'secrets: [API_TOKEN]', 'env: { HASH_SECRET: API_TOKEN }', 'strategy: { watch: 0s }', 'targets:', '  box: { type: docker, secrets_as_files: true }'].join('\n'),
+    );
+    const canary = `canary-${Math.random().toString(36).slice(2)}`;
+    await new Promise<void>((res) => {
+      const child = spawn(process.execPath, [BIN, 'secrets', 'set', 'API_TOKEN'], { cwd: dir, stdio: ['pipe', 'ignore', 'ignore'] });
+      child.on('close', () => res());
+      child.stdin.end(canary);
+    });
+    const d = await gantry(['deploy', '--json'], { cwd: dir });
+    expect(d.code, d.stdout + d.stderr).toBe(0);
+    const r = await getJson(d.json.url + '/secret-sha256');
+    expect(r).toMatchObject({ sha256: createHash('sha256').update(canary).digest('hex'), fromFile: true });
+    const [c] = await docker.listContainers({ filters: { label: [`dev.gantry.app=${app}`, 'dev.gantry.role=app'] } });
+    const info = await docker.getContainer(c!.Id).inspect();
+    expect(JSON.stringify(info.Config.Labels)).not.toContain(canary);
+    expect(JSON.stringify(info.Config.Env)).not.toContain(canary);
+    expect(d.stdout + d.stderr).not.toContain(canary);
+    const exec = await docker.getContainer(c!.Id).exec({ Cmd: ['stat', '-c', '%a', '/run/secrets/API_TOKEN'], AttachStdout: true });
+    const out = await new Promise<string>((res) => exec.start({ hijack: true, stdin: false }, (_e: unknown, s: any) => {
+      let buf = '';
+      s.on('data', (x: Buffer) => (buf += x.toString('latin1')));
+      s.on('end', () => res(buf));
+    }));
+    expect(out).toContain('400');
+  });
+});

@@ -31,6 +31,15 @@ const server = http.createServer((req, res) => {
     res.end(JSON.stringify({ name, sha256: crypto.createHash('sha256').update(value).digest('hex'), fromFile: process.env[name] === undefined }));
     return;
   }
+  // For demos and tests of autoscaling: burn CPU for ?ms= milliseconds.
+  if (req.url.startsWith('/burn')) {
+    const ms = Math.min(1000, Number(new URL(req.url, 'http://x').searchParams.get('ms') || 20));
+    const until = Date.now() + ms;
+    while (Date.now() < until) Math.sqrt(Math.random());
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ burned: ms, instance }));
+    return;
+  }
   // For tests of persistent data: a counter kept in DATA_DIR (default ./data).
   if (req.url === '/count') {
     const dir = process.env.DATA_DIR || 'data';

@@ -64,4 +64,10 @@ export const DEFAULTS = {
     requestTimeoutMs: 30_000,
   },
   logsTailLines: 100,
+  autoscale: {
+    cooldownMs: 30_000,
+    /** Sampling interval: a quarter of the cooldown, within these bounds. */
+    minIntervalMs: 500,
+    maxIntervalMs: 5_000,
+  },
 } as const;

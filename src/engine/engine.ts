@@ -4,6 +4,7 @@ import { GantryError, isGantryError } from '../core/errors.js';
 import type { LoadedManifest, Manifest } from '../manifest/index.js';
 import type { DeploymentRecord, ReleaseRecord, Store, TargetRecord } from '../store/index.js';
 import { judgeCanary, resolveLimits, type AnalysisVerdict } from './analysis.js';
+import { cpuPercentBetween, decideScale, type LoadSample, type ScaleDecision } from './autoscale.js';
 import { executeSteps, HealthGateError, type ExecutionContext } from './executor.js';
 import { probe, resolveHealth, waitHealthy } from './health.js';
 import { acquireLock } from './lock.js';
@@ -43,6 +44,12 @@ export interface EngineOptions {
   actor: string;
   secrets?: SecretProvider;
   onEvent?: (e: EngineEvent) => void;
+}
+
+/** What an autoscaler loop carries from one tick to the next. */
+export interface AutoscaleState {
+  lastCpu?: { at: number; seconds: Record<string, number> };
+  lastChangeAt: number;
 }
 
 /** A release as the engine starts instances of it: plain env from its manifest, secret values at the versions it was made with. */
@@ -128,6 +135,8 @@ export interface TargetStatus {
   last_deployment?: { id: string; kind: string; status: string; release?: string; reason?: string; finished_at?: string };
   reconciled?: ReconcileReport[];
   traffic?: unknown;
+  /** Autoscale bounds and the most recent scaling events with their reasons. */
+  autoscale?: { min: number; max: number; cpu_percent?: number; concurrency?: number; events: Array<{ at: string; from: number; to: number; reason: string }> };
 }
 
 export interface ReleaseInfo {
@@ -712,6 +721,49 @@ export class Engine {
     });
   }
 
+  /**
+   * One autoscaler tick: sample CPU (two readings make a rate) and in-flight
+   * requests, decide within [min, max] and the cooldown, and scale through the
+   * same health-gated path as `gantry scale`. A face runs this in a loop.
+   */
+  async autoscaleTick(loaded: LoadedManifest, targetName: string | undefined, state: AutoscaleState): Promise<{ action: 'none' | 'scaled' | 'busy' | 'stop' | 'failed'; load?: LoadSample; decision?: ScaleDecision; reason?: string }> {
+    const a = loaded.manifest.autoscale;
+    if (!a) return { action: 'stop', reason: 'the manifest has no autoscale' };
+    const o = await this.open(loaded, targetName);
+    let load: LoadSample;
+    let decision: ScaleDecision | undefined;
+    try {
+      if (o.record.desiredState === 'stopped' || !o.record.currentRelease) return { action: 'stop', reason: 'the app is stopped or not deployed' };
+      const now = Date.now();
+      const cpu = await o.runtime.instanceCpuSeconds();
+      let cpuPercent: number | undefined;
+      if (state.lastCpu) {
+        const rates = Object.keys(cpu)
+          .filter((id) => id in state.lastCpu!.seconds)
+          .map((id) => cpuPercentBetween(state.lastCpu!.seconds[id]!, cpu[id]!, now - state.lastCpu!.at));
+        if (rates.length) cpuPercent = rates.reduce((x, y) => x + y, 0) / rates.length;
+      }
+      state.lastCpu = { at: now, seconds: cpu };
+      const routed = new Set((await o.runtime.routes()).map((r) => r.instance));
+      const inflightRows = ((await o.runtime.trafficStats()) as { backends?: Array<{ id: string; inflight: number }> } | undefined)?.backends?.filter((b) => routed.has(b.id)) ?? [];
+      const inflight = inflightRows.length ? inflightRows.reduce((x, b) => x + b.inflight, 0) / inflightRows.length : undefined;
+      load = { cpuPercent, inflight };
+      decision = decideScale(o.record.instances, load, { min: a.min, max: a.max, cpuPercent: a.cpu_percent, concurrency: a.concurrency, cooldownMs: a.cooldown ?? DEFAULTS.autoscale.cooldownMs }, now - state.lastChangeAt);
+      if (!decision) return { action: 'none', load };
+    } finally {
+      await o.runtime.close();
+    }
+    try {
+      const r = await this.scale(loaded, targetName, decision.desired, { reason: `autoscale: ${decision.reason}` });
+      state.lastChangeAt = Date.now();
+      state.lastCpu = undefined;
+      return { action: r.status === 'succeeded' ? 'scaled' : 'failed', load, decision, reason: r.reason };
+    } catch (err) {
+      if (isGantryError(err) && err.code === 'LOCK_HELD') return { action: 'busy', load, decision, reason: err.message };
+      throw err;
+    }
+  }
+
   // ---- backups ----------------------------------------------------------------
 
   backupsDir(): string {
@@ -939,6 +991,19 @@ export class Engine {
       instances,
       url: await o.runtime.accessUrl(),
       missing_secrets: missing.length ? missing : undefined,
+      autoscale: o.manifest.autoscale
+        ? {
+            min: o.manifest.autoscale.min,
+            max: o.manifest.autoscale.max,
+            cpu_percent: o.manifest.autoscale.cpu_percent,
+            concurrency: o.manifest.autoscale.concurrency,
+            events: this.store
+              .listEvents({ app: o.app, target: o.name, limit: 500 })
+              .filter((e) => e.step === 'scale')
+              .slice(-10)
+              .map((e) => ({ at: e.at, ...(e.data as { from: number; to: number; reason: string }) })),
+          }
+        : undefined,
       deploying: lock ? { id: lock.deploymentId ?? running?.id ?? '', holder: lock.holder, since: lock.acquiredAt, waiting: running?.waiting } : undefined,
       last_deployment: last ? { id: last.id, kind: last.kind, status: last.status, release: last.release, reason: last.reason, finished_at: last.finishedAt } : undefined,
       reconciled: reconciled.length ? reconciled : undefined,

@@ -178,6 +178,8 @@ export interface TargetRuntime {
   /** Run the manifest's health command in the instance's environment. */
   healthCommand(instance: InstanceHandle, command: string, timeoutMs: number): Promise<{ ok: boolean; output: string }>;
   trafficStats(): Promise<TrafficStats | undefined>;
+  /** Cumulative CPU seconds per running instance (autoscaling turns two readings into a percentage). */
+  instanceCpuSeconds(): Promise<Record<string, number>>;
   /** Start a fresh measuring window (canary steps compare figures of the same window). */
   resetTrafficStats(): Promise<void>;
   /** Record on the target's side which release now serves (a `current` link, a label ...). */

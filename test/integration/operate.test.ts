@@ -200,3 +200,47 @@ describe('backups', () => {
     expect(older.json.error.code).toBe('RESTORE_REFUSED');
   });
 });
+
+describe('autoscale', () => {
+  it('a CPU-bound load raises the count within [min, max]; when it stops the count returns to min; every change has a reason', async () => {
+    const dir = copyExample('hello-node');
+    dirs.push({ dir });
+    writeFileSync(
+      join(dir, 'gantry.yaml'),
+      ['app: hello-node', 'run: { command: node server.js, instances: 1 }', 'autoscale: { min: 1, max: 3, cpu_percent: 30, cooldown: 2s }', 'strategy: { type: rolling, watch: 0s }', 'targets: { local: { type: process } }'].join('\n'),
+    );
+    const d = await gantry(['deploy', '--json'], { cwd: dir });
+    expect(d.code, d.stdout).toBe(0);
+    const count = async (): Promise<number> => (await gantry(['status', '--json'], { cwd: dir })).json.targets[0].instances.filter((i: any) => i.routed && i.healthy).length;
+
+    // Load: 4 clients burning 30 ms of CPU per request, bounded to 60 s.
+    let loading = true;
+    const deadline = Date.now() + 60_000;
+    const clients = Array.from({ length: 4 }, async () => {
+      while (loading && Date.now() < deadline) await getJson(d.json.url + '/burn?ms=30').catch(() => undefined);
+    });
+    let peak = 1;
+    while (Date.now() < deadline && peak < 2) {
+      await new Promise((r) => setTimeout(r, 1000));
+      peak = Math.max(peak, await count());
+    }
+    loading = false;
+    await Promise.all(clients);
+    expect(peak).toBeGreaterThanOrEqual(2);
+    expect(peak).toBeLessThanOrEqual(3);
+
+    let now = peak;
+    const idleDeadline = Date.now() + 60_000;
+    while (Date.now() < idleDeadline && now !== 1) {
+      await new Promise((r) => setTimeout(r, 1000));
+      now = await count();
+    }
+    expect(now).toBe(1);
+    const st = (await gantry(['status', '--json'], { cwd: dir })).json.targets[0];
+    const events = st.autoscale.events;
+    expect(events.length).toBeGreaterThanOrEqual(2);
+    expect(events[0].reason).toMatch(/autoscale: cpu \d+% per instance vs target 30%/);
+    expect(events.at(-1).to).toBe(1);
+    for (const e of events) expect(e.to).toBeGreaterThanOrEqual(1), expect(e.to).toBeLessThanOrEqual(3);
+  });
+});

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { describeStep } from '../../engine/index.js';
+import { ensureAutoscaler, runAutoscaler, stopAutoscaler } from '../autoscaler.js';
 import { c } from '../output.js';
 import { printDeployResult, run, withGlobals, withSession } from './common.js';
 
@@ -20,7 +21,9 @@ export function registerLifecycle(program: Command): void {
       run<WaitOpt>(async (opts, out) =>
         withSession(opts, out, async (s) => {
           if (opts.dryRun) return printPlan(await s.engine.plan(s.loaded, opts.target), out);
-          return printDeployResult(out, await s.engine.deploy(s.loaded, opts.target, { wait: opts.wait, force: opts.force }));
+          const r = await s.engine.deploy(s.loaded, opts.target, { wait: opts.wait, force: opts.force });
+          if (r.status === 'succeeded') ensureAutoscaler(s, opts);
+          return printDeployResult(out, r);
         }),
       ),
     );
@@ -43,8 +46,22 @@ export function registerLifecycle(program: Command): void {
     withGlobals(program.command(name))
       .description(what)
       .option('--wait', 'queue behind a deploy in progress instead of failing')
-      .action(run<WaitOpt>(async (opts, out) => withSession(opts, out, async (s) => printDeployResult(out, await s.engine[name](s.loaded, opts.target, { wait: opts.wait })))));
+      .action(
+        run<WaitOpt>(async (opts, out) =>
+          withSession(opts, out, async (s) => {
+            if (name === 'stop') stopAutoscaler(s, opts);
+            const r = await s.engine[name](s.loaded, opts.target, { wait: opts.wait });
+            if (name !== 'stop' && r.status === 'succeeded') ensureAutoscaler(s, opts);
+            return printDeployResult(out, r);
+          }),
+        ),
+      );
   }
+}
+
+export function registerAutoscaler(program: Command): void {
+  // Hidden: the detached loop `gantry deploy` starts when the manifest has `autoscale`.
+  withGlobals(program.command('autoscaler', { hidden: true })).action(run(async (opts) => runAutoscaler(opts)));
 }
 
 export function registerPush(program: Command): void {

@@ -122,6 +122,16 @@ export class DockerRuntime implements TargetRuntime {
     child.unref();
   }
 
+  async instanceCpuSeconds(): Promise<Record<string, number>> {
+    const out: Record<string, number> = {};
+    for (const i of (await this.instances()).filter((x) => x.state === 'running')) {
+      const stats = (await this.docker.getContainer(containerName(this.ctx.app, this.ctx.targetName, i.id)).stats({ stream: false }).catch(() => undefined)) as { cpu_stats?: { cpu_usage?: { total_usage?: number } } } | undefined;
+      const ns = stats?.cpu_stats?.cpu_usage?.total_usage;
+      if (ns !== undefined) out[i.id] = ns / 1e9;
+    }
+    return out;
+  }
+
   async instances(): Promise<ObservedInstance[]> {
     const list = await this.docker.listContainers({ all: true, filters: this.labelFilter() }).catch(async (err: unknown) => {
       await requireEngine(this.docker, this.ctx.config.docker_host);

@@ -7,6 +7,7 @@ import type { InstanceHandle, InstanceRequest, LogLine, ObservedInstance, Releas
 import { followLog, tailLines } from '../../supervisor/index.js';
 import type { ProcessConfig } from './config.js';
 import { processPaths } from './paths.js';
+import { cpuSecondsByGroup } from './cpu.js';
 
 /** Variables of the CLI's environment an app may reasonably expect; everything else comes from the manifest. */
 const INHERITED_ENV = ['PATH', 'HOME', 'USER', 'LOGNAME', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR', 'NODE_OPTIONS'];
@@ -104,6 +105,12 @@ export class ProcessRuntime implements TargetRuntime {
 
   runTask(release: ReleaseRef, command: string, env: Record<string, string>, timeoutMs: number): Promise<{ exitCode: number; output: string }> {
     return runShellCapture(command, { cwd: release.artifact.ref, env: { ...baseEnv(), ...env }, timeoutMs });
+  }
+
+  async instanceCpuSeconds(): Promise<Record<string, number>> {
+    const running = (await this.instances()).filter((i) => i.state === 'running' && i.pid);
+    const byGroup = cpuSecondsByGroup(running.map((i) => i.pid!));
+    return Object.fromEntries(running.map((i) => [i.id, byGroup[i.pid!] ?? 0]));
   }
 
   async instances(): Promise<ObservedInstance[]> {

@@ -241,6 +241,9 @@ describe('autoscale', () => {
     expect(events.length).toBeGreaterThanOrEqual(2);
     expect(events[0].reason).toMatch(/autoscale: cpu \d+% per instance vs target 30%/);
     expect(events.at(-1).to).toBe(1);
-    for (const e of events) expect(e.to).toBeGreaterThanOrEqual(1), expect(e.to).toBeLessThanOrEqual(3);
+    for (const e of events) {
+      expect(e.to).toBeGreaterThanOrEqual(1);
+      expect(e.to).toBeLessThanOrEqual(3);
+    }
   });
 });

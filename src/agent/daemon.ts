@@ -23,7 +23,7 @@ import {
   type AgentInstanceState,
   type AgentPersistedState,
 } from './protocol.js';
-import { renderMetrics } from './metrics.js';
+import { createMetrics } from './metrics.js';
 
 interface Options {
   dir: string;
@@ -169,6 +169,7 @@ export async function runAgent(opts: Options): Promise<void> {
     return st;
   };
 
+  const metrics = createMetrics(() => ({ stats: proxy.stats(), instances: supervisor.list() }));
   const token = randomBytes(24).toString('hex');
   let shuttingDown = false;
 
@@ -223,8 +224,8 @@ export async function runAgent(opts: Options): Promise<void> {
   const admin = createServer(async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://agent');
     if (req.method === 'GET' && url.pathname === '/metrics') {
-      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
-      res.end(renderMetrics(proxy.stats(), supervisor.list()));
+      res.writeHead(200, { 'content-type': metrics.contentType });
+      res.end(await metrics.metrics());
       return;
     }
     if (req.headers.authorization !== `Bearer ${token}`) {

@@ -1,33 +1,59 @@
+import { Counter, Gauge, Registry } from 'prom-client';
 import type { InstanceState } from '../supervisor/index.js';
 
 interface ProxyStatsLike {
   releases: Array<{ release: string; requests: number; errors5xx: number; connectErrors: number; inflight: number; p50Ms: number; p90Ms: number; p99Ms: number }>;
 }
 
-/** Prometheus text exposition of the proxy's per-release figures and the supervisor's restarts. */
-export function renderMetrics(stats: ProxyStatsLike, instances: InstanceState[]): string {
-  const lines: string[] = [];
-  const metric = (name: string, help: string, type: string, rows: Array<[Record<string, string>, number]>): void => {
-    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-    for (const [labels, v] of rows) {
-      const l = Object.entries(labels).map(([k, val]) => `${k}="${val.replace(/["\\\n]/g, '_')}"`).join(',');
-      lines.push(`${name}{${l}} ${v}`);
-    }
+type Source = () => { stats: ProxyStatsLike; instances: InstanceState[] };
+
+/**
+ * Prometheus metrics of the agent's proxy (per release) and supervisor (per
+ * instance), read from their live figures at scrape time (`collect`): the
+ * proxy and the supervisor stay the only source of truth.
+ */
+export function createMetrics(read: Source): Registry {
+  const registry = new Registry();
+  const perRelease = (name: string, help: string, pick: (r: ProxyStatsLike['releases'][number]) => number, kind: 'counter' | 'gauge'): void => {
+    const Metric = kind === 'counter' ? Counter : Gauge;
+    new Metric({
+      name,
+      help,
+      labelNames: ['release'],
+      registers: [registry],
+      collect(this: Counter<'release'> | Gauge<'release'>) {
+        this.reset();
+        for (const r of read().stats.releases) (this as Gauge<'release'>).inc({ release: r.release }, pick(r));
+      },
+    });
   };
-  metric('gantry_proxy_requests_total', 'Requests proxied per release', 'counter', stats.releases.map((r) => [{ release: r.release }, r.requests]));
-  metric('gantry_proxy_errors_5xx_total', '5xx responses per release', 'counter', stats.releases.map((r) => [{ release: r.release }, r.errors5xx]));
-  metric('gantry_proxy_connect_errors_total', 'Upstream connect failures per release', 'counter', stats.releases.map((r) => [{ release: r.release }, r.connectErrors]));
-  metric('gantry_proxy_inflight', 'In-flight requests per release', 'gauge', stats.releases.map((r) => [{ release: r.release }, r.inflight]));
-  metric(
-    'gantry_proxy_latency_ms',
-    'Latency percentiles per release (recent window)',
-    'gauge',
-    stats.releases.flatMap((r) => [
-      [{ release: r.release, quantile: '0.5' }, r.p50Ms] as [Record<string, string>, number],
-      [{ release: r.release, quantile: '0.9' }, r.p90Ms] as [Record<string, string>, number],
-      [{ release: r.release, quantile: '0.99' }, r.p99Ms] as [Record<string, string>, number],
-    ]),
-  );
-  metric('gantry_instance_restarts_total', 'Supervisor restarts per instance', 'counter', instances.map((i) => [{ instance: i.id }, i.restarts]));
-  return lines.join('\n') + '\n';
+  perRelease('gantry_proxy_requests_total', 'Requests proxied, per release', (r) => r.requests, 'counter');
+  perRelease('gantry_proxy_errors_5xx_total', '5xx responses, per release', (r) => r.errors5xx, 'counter');
+  perRelease('gantry_proxy_connect_errors_total', 'Upstream connection failures, per release', (r) => r.connectErrors, 'counter');
+  perRelease('gantry_proxy_inflight', 'In-flight requests, per release', (r) => r.inflight, 'gauge');
+  new Gauge({
+    name: 'gantry_proxy_latency_ms',
+    help: 'Latency percentiles over the recent window, per release',
+    labelNames: ['release', 'quantile'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const r of read().stats.releases) {
+        this.set({ release: r.release, quantile: '0.5' }, r.p50Ms);
+        this.set({ release: r.release, quantile: '0.9' }, r.p90Ms);
+        this.set({ release: r.release, quantile: '0.99' }, r.p99Ms);
+      }
+    },
+  });
+  new Counter({
+    name: 'gantry_instance_restarts_total',
+    help: 'Supervisor restarts, per instance',
+    labelNames: ['instance'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const i of read().instances) this.inc({ instance: i.id }, i.restarts);
+    },
+  });
+  return registry;
 }

@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { copyExample, gantry, killAgents } from '../helpers/cli.js';
-import { getJson, pollLoop } from '../helpers/http.js';
+import { get, getJson, pollLoop } from '../helpers/http.js';
 
 const dirs: string[] = [];
 afterAll(async () => {
@@ -153,6 +153,29 @@ describe('canary analysis', () => {
     const none = await gantry(['promote', '--json'], { cwd: dir });
     expect(none.code).toBe(1);
     expect(none.json.error.code).toBe('NOT_PAUSED');
+  });
+});
+
+describe('traffic figures', () => {
+  it('status --json and the agent\'s Prometheus endpoint report per-release requests, errors and latency', async () => {
+    const dir = app();
+    manifest(dir, 'type: rolling', { FAIL_RATE: '0.5' });
+    const d = await gantry(['deploy', '--json'], { cwd: dir });
+    expect(d.code).toBe(0);
+    let fails = 0;
+    for (let i = 0; i < 40; i++) if ((await get(d.json.url + '/')).status === 500) fails++;
+    const t = (await gantry(['status', '--json'], { cwd: dir })).json.targets[0];
+    const rel = t.traffic.releases.find((r: any) => r.release === d.json.release);
+    expect(rel.requests).toBeGreaterThanOrEqual(40);
+    expect(rel.errors5xx).toBe(fails);
+    expect(rel.p99Ms).toBeGreaterThan(0);
+    const { readdirSync } = await import('node:fs');
+    const agentDir = join(dir, '.gantry/apps/hello-node/agents', readdirSync(join(dir, '.gantry/apps/hello-node/agents'))[0]!);
+    const info = JSON.parse(readFileSync(join(agentDir, 'agent.json'), 'utf8'));
+    const text = (await get(`http://127.0.0.1:${info.adminPort}/metrics`)).body;
+    expect(text).toContain(`gantry_proxy_errors_5xx_total{release="${d.json.release}"} ${fails}`);
+    expect(text).toMatch(new RegExp(`gantry_proxy_requests_total\\{release="${d.json.release}"\\} \\d+`));
+    expect(text).toContain('gantry_proxy_latency_ms{release=');
   });
 });
 

@@ -3,6 +3,7 @@
  * directory and calls its admin API. Used by targets that route through
  * Gantry's proxy; the engine never sees it.
  */
+import { pidAlive } from '../core/pid.js';
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -30,14 +31,6 @@ function readJson<T>(file: string): T | undefined {
   }
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 export class AgentClient {
   private constructor(
@@ -52,7 +45,7 @@ export class AgentClient {
   /** The running agent for dir, if any (no side effects). */
   static async find(dir: string): Promise<AgentClient | undefined> {
     const info = readJson<AgentInfo>(join(dir, AGENT_INFO_FILE));
-    if (!info || !isAlive(info.pid)) return undefined;
+    if (!info || !pidAlive(info.pid)) return undefined;
     const client = new AgentClient(dir, info);
     try {
       await client.call('GET', '/v1/ping');
@@ -80,7 +73,7 @@ export class AgentClient {
     while (Date.now() < deadline) {
       const info = readJson<AgentInfo>(join(dir, AGENT_INFO_FILE));
       if (info && info.pid === pid) return new AgentClient(dir, info);
-      if (!isAlive(pid)) break;
+      if (!pidAlive(pid)) break;
       await new Promise((r) => setTimeout(r, 50));
     }
     const err = readJson<{ code?: string; message: string; port: number }>(join(dir, AGENT_ERROR_FILE));
@@ -138,7 +131,7 @@ export class AgentClient {
   async shutdown(timeoutMs: number): Promise<void> {
     await this.call('POST', '/v1/shutdown', { timeoutMs });
     const deadline = Date.now() + timeoutMs + 5_000;
-    while (isAlive(this.info.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    while (pidAlive(this.info.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   }
 
   static hasState(dir: string): boolean {

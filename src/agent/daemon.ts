@@ -5,6 +5,7 @@
  * endpoint on loopback. Its state is persisted so that a restarted agent
  * restores instances and routes.
  */
+import { pidAlive } from '../core/pid.js';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, renameSync, writeFileSync, existsSync, rmSync } from 'node:fs';
@@ -41,14 +42,6 @@ function log(message: string): void {
   process.stdout.write(`${new Date().toISOString()} ${message}\n`);
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Does /proc say this pid still runs our instance? Guards against pid reuse before we kill an orphan. */
 function runsInstance(pid: number, instanceId: string): boolean {
@@ -60,14 +53,14 @@ function runsInstance(pid: number, instanceId: string): boolean {
 }
 
 async function killOrphan(pid: number, instanceId: string): Promise<void> {
-  if (!isAlive(pid) || !runsInstance(pid, instanceId)) return;
+  if (!pidAlive(pid) || !runsInstance(pid, instanceId)) return;
   try {
     process.kill(-pid, 'SIGTERM');
   } catch {
     /* already gone */
   }
-  for (let i = 0; i < 50 && isAlive(pid); i++) await new Promise((r) => setTimeout(r, 100));
-  if (isAlive(pid)) {
+  for (let i = 0; i < 50 && pidAlive(pid); i++) await new Promise((r) => setTimeout(r, 100));
+  if (pidAlive(pid)) {
     try {
       process.kill(-pid, 'SIGKILL');
     } catch {

@@ -98,3 +98,36 @@ export class AgentRouter {
     this.agent = undefined;
   }
 }
+
+/**
+ * The traffic half of a TargetRuntime for targets behind Gantry's proxy:
+ * subclasses (process, docker) add the instance half.
+ */
+export abstract class ProxiedRuntime {
+  protected constructor(protected readonly router: AgentRouter) {}
+
+  ensureRouter(): Promise<{ url: string }> {
+    return this.router.ensureRouter();
+  }
+  accessUrl(): Promise<string | undefined> {
+    return this.router.accessUrl();
+  }
+  setRoutes(routes: RouterRoute[]): Promise<void> {
+    return this.router.setRoutes(routes);
+  }
+  routes(): Promise<RouterRoute[]> {
+    return this.router.routes();
+  }
+  drain(instanceIds: string[], timeoutMs: number): Promise<void> {
+    return this.router.drain(instanceIds, timeoutMs);
+  }
+  trafficStats() {
+    return this.router.trafficStats();
+  }
+  resetTrafficStats(): Promise<void> {
+    return this.router.resetTrafficStats();
+  }
+  async close(): Promise<void> {
+    this.router.forget();
+  }
+}

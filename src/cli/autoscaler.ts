@@ -4,6 +4,7 @@
  * has `autoscale`, stopped by `gantry stop` (and it exits by itself when the
  * app is stopped or the manifest drops `autoscale`).
  */
+import { pidAlive } from '../core/pid.js';
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,19 +19,11 @@ function pidFile(stateDir: string, app: string, target: string): string {
   return join(stateDir, 'autoscale', `${app}--${target}.json`);
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function readPid(file: string): number | undefined {
   try {
     const { pid } = JSON.parse(readFileSync(file, 'utf8')) as { pid: number };
-    return alive(pid) ? pid : undefined;
+    return pidAlive(pid) ? pid : undefined;
   } catch {
     return undefined;
   }

@@ -1,16 +1,9 @@
+import { pidAlive } from '../core/pid.js';
 import { hostname, userInfo } from 'node:os';
 import { DEFAULTS } from '../core/defaults.js';
 import { GantryError } from '../core/errors.js';
 import type { LockRecord, Store } from '../store/index.js';
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** A lock is live while its process runs; on another host we cannot tell, so it counts as live. */
 function lockAlive(l: LockRecord): boolean {

@@ -4,10 +4,10 @@ import { fileURLToPath } from 'node:url';
 import { PassThrough } from 'node:stream';
 import { createInterface } from 'node:readline';
 import { pack } from 'tar-stream';
-import { AgentRouter } from '../../agent/router.js';
+import { AgentRouter, ProxiedRuntime } from '../../agent/router.js';
 import { freePort } from '../../agent/free-port.js';
 import { GantryError } from '../../core/errors.js';
-import type { InstanceHandle, InstanceRequest, LogLine, ObservedInstance, ReleaseRef, Route, TargetContext, TargetRuntime, TrafficStats } from '../../engine/target.js';
+import type { InstanceHandle, InstanceRequest, LogLine, ObservedInstance, ReleaseRef, TargetContext, TargetRuntime } from '../../engine/target.js';
 import { processPathsForAgent } from './paths.js';
 import type { DockerConfig } from './config.js';
 import { containerSpec } from './container-spec.js';
@@ -20,40 +20,22 @@ const REAPER = fileURLToPath(new URL('./reaper.js', import.meta.url));
 const isGone = (err: unknown): boolean => [304, 404].includes((err as { statusCode?: number }).statusCode ?? 0);
 
 /** App containers on a Docker engine, behind Gantry's proxy (hosted by the agent, like the process target's). */
-export class DockerRuntime implements TargetRuntime {
-  private readonly router: AgentRouter;
+export class DockerRuntime extends ProxiedRuntime implements TargetRuntime {
   private readonly agentDir: string;
 
   constructor(
     private readonly ctx: TargetContext<DockerConfig>,
     private readonly docker: Docker,
   ) {
-    this.agentDir = processPathsForAgent(ctx.stateDir, ctx.app, ctx.targetName);
-    this.router = new AgentRouter(this.agentDir, { port: ctx.config.port, host: ctx.config.host, settings: () => ctx.settings, saveSettings: (n) => ctx.saveSettings(n) });
+    const agentDir = processPathsForAgent(ctx.stateDir, ctx.app, ctx.targetName);
+    super(new AgentRouter(agentDir, { port: ctx.config.port, host: ctx.config.host, settings: () => ctx.settings, saveSettings: (n) => ctx.saveSettings(n) }));
+    this.agentDir = agentDir;
   }
 
-  async ensureRouter(): Promise<{ url: string }> {
+  override async ensureRouter(): Promise<{ url: string }> {
     // The engine first: a deploy to an engine that is not there fails before anything changes.
     await requireEngine(this.docker, this.ctx.config.docker_host);
     return this.router.ensureRouter();
-  }
-  accessUrl(): Promise<string | undefined> {
-    return this.router.accessUrl();
-  }
-  setRoutes(routes: Route[]): Promise<void> {
-    return this.router.setRoutes(routes);
-  }
-  routes(): Promise<Route[]> {
-    return this.router.routes();
-  }
-  drain(ids: string[], timeoutMs: number): Promise<void> {
-    return this.router.drain(ids, timeoutMs);
-  }
-  trafficStats(): Promise<TrafficStats | undefined> {
-    return this.router.trafficStats();
-  }
-  resetTrafficStats(): Promise<void> {
-    return this.router.resetTrafficStats();
   }
 
   private labelFilter(extra: string[] = []): { label: string[] } {
@@ -260,9 +242,6 @@ export class DockerRuntime implements TargetRuntime {
     await this.router.shutdown(timeoutMs);
   }
 
-  async close(): Promise<void> {
-    this.router.forget();
-  }
 }
 
 /** /run/secrets/<NAME> files, mode 0400, as a tar for putArchive: written into the container before it starts, never onto the host. */

@@ -2,8 +2,8 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, symlinkSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AgentClient } from '../../agent/client.js';
-import { AgentRouter } from '../../agent/router.js';
-import type { InstanceHandle, InstanceRequest, LogLine, ObservedInstance, ReleaseRef, Route, TargetContext, TargetRuntime, TrafficStats } from '../../engine/target.js';
+import { AgentRouter, ProxiedRuntime } from '../../agent/router.js';
+import type { InstanceHandle, InstanceRequest, LogLine, ObservedInstance, ReleaseRef, TargetContext, TargetRuntime } from '../../engine/target.js';
 import { followLog, tailLines } from '../../supervisor/index.js';
 import type { ProcessConfig } from './config.js';
 import { processPaths } from './paths.js';
@@ -42,39 +42,17 @@ function runShellCapture(command: string, opts: { cwd?: string; env: Record<stri
   });
 }
 
-export class ProcessRuntime implements TargetRuntime {
+export class ProcessRuntime extends ProxiedRuntime implements TargetRuntime {
   private readonly paths;
-  private readonly router: AgentRouter;
 
   constructor(private readonly ctx: TargetContext<ProcessConfig>) {
-    this.paths = processPaths(ctx.stateDir, ctx.app, ctx.targetName);
-    this.router = new AgentRouter(this.paths.agentDir, { port: ctx.config.port, host: ctx.config.host, settings: () => ctx.settings, saveSettings: (n) => ctx.saveSettings(n) });
+    const paths = processPaths(ctx.stateDir, ctx.app, ctx.targetName);
+    super(new AgentRouter(paths.agentDir, { port: ctx.config.port, host: ctx.config.host, settings: () => ctx.settings, saveSettings: (n) => ctx.saveSettings(n) }));
+    this.paths = paths;
   }
 
   private running(): Promise<AgentClient | undefined> {
     return this.router.running();
-  }
-
-  ensureRouter(): Promise<{ url: string }> {
-    return this.router.ensureRouter();
-  }
-  accessUrl(): Promise<string | undefined> {
-    return this.router.accessUrl();
-  }
-  setRoutes(routes: Route[]): Promise<void> {
-    return this.router.setRoutes(routes);
-  }
-  routes(): Promise<Route[]> {
-    return this.router.routes();
-  }
-  drain(instanceIds: string[], timeoutMs: number): Promise<void> {
-    return this.router.drain(instanceIds, timeoutMs);
-  }
-  trafficStats(): Promise<TrafficStats | undefined> {
-    return this.router.trafficStats();
-  }
-  resetTrafficStats(): Promise<void> {
-    return this.router.resetTrafficStats();
   }
 
   async startInstance(req: InstanceRequest): Promise<InstanceHandle> {
@@ -176,7 +154,4 @@ export class ProcessRuntime implements TargetRuntime {
     return this.router.shutdown(timeoutMs);
   }
 
-  async close(): Promise<void> {
-    this.router.forget();
-  }
 }

@@ -1,7 +1,7 @@
 // `npm run bench` = build, then this: every section against its baseline measured
 // in the same run; a table, a summary and bench/results/<timestamp>.json.
 //
-//   node bench/run.js [--quick] [--only deploy,zero-downtime,proxy,rollback]
+//   node bench/run.js [--quick] [--only deploy,zero-downtime,proxy,rollback,docker,scale,backup]
 import os from 'node:os';
 import { abort, aborted, cleanupAll } from './lib/cleanup.js';
 import { cpuBusyPercent, formatTable, machine, summaryLines, tableRows, writeResults } from './lib/report.js';
@@ -9,8 +9,11 @@ import { benchDeploy } from './deploy.js';
 import { benchZeroDowntime } from './zero-downtime.js';
 import { benchProxy } from './proxy.js';
 import { benchRollback } from './rollback.js';
+import { benchDocker } from './docker.js';
+import { benchScale } from './scale.js';
+import { benchBackup } from './backup.js';
 
-const SECTIONS = { deploy: benchDeploy, 'zero-downtime': benchZeroDowntime, proxy: benchProxy, rollback: benchRollback };
+const SECTIONS = { deploy: benchDeploy, 'zero-downtime': benchZeroDowntime, proxy: benchProxy, rollback: benchRollback, docker: benchDocker, scale: benchScale, backup: benchBackup };
 const ALIASES = { zd: 'zero-downtime', zero: 'zero-downtime', 'zero_downtime': 'zero-downtime' };
 /** The whole run must end well inside 10 minutes: past this, clean up and exit 1. */
 const DEADLINE_MS = 9.5 * 60_000;

@@ -15,7 +15,7 @@ export const STRATEGIES = {
 };
 
 /** Failures (by when their request was sent) from each deploy's start to the next one's. */
-function perDeploy(failures, windows) {
+export function perDeploy(failures, windows) {
   return windows.map((w, i) => failures.filter((f) => f.at >= w.from && f.at < (windows[i + 1]?.from ?? Infinity)).length);
 }
 

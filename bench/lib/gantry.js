@@ -68,10 +68,11 @@ export function cliBoot() {
 
 /**
  * A fresh copy of examples/hello-node in a temp dir, its manifest rewritten with
- * `instances` and `strategy` (watch: 0 unless given). Registers its cleanup:
+ * `instances` and `strategy` (watch: 0 unless given), then by `edit(doc)` when
+ * given (it may change the parsed manifest in place). Registers its cleanup:
  * `gantry stop`, then a kill by pid of anything still alive, then the dir goes.
  */
-export function makeApp({ name = 'app', instances = 1, strategy = {}, keep = false } = {}) {
+export function makeApp({ name = 'app', instances = 1, strategy = {}, keep = false, edit } = {}) {
   checkAborted();
   const base = mkdtempSync(join(tmpdir(), `gantry-bench-${name}-`));
   const dir = join(base, 'app');
@@ -80,10 +81,18 @@ export function makeApp({ name = 'app', instances = 1, strategy = {}, keep = fal
   const doc = parse(readFileSync(manifest, 'utf8'));
   doc.run.instances = instances;
   doc.strategy = { ...doc.strategy, watch: 0, ...strategy };
+  edit?.(doc);
   writeFileSync(manifest, stringify(doc));
   const app = { name, base, dir, manifest, rev: 0, stopMs: undefined };
   app.cleanup = onCleanup(`app ${name} (${dir})`, () => teardownApp(app, keep));
   return app;
+}
+
+/** Rewrite the app's manifest: `edit(doc)` changes the parsed document in place. */
+export function editManifest(app, edit) {
+  const doc = parse(readFileSync(app.manifest, 'utf8'));
+  edit(doc);
+  writeFileSync(app.manifest, stringify(doc));
 }
 
 /** Change the app's code (a comment line), so the next deploy builds a new release. */
@@ -151,4 +160,10 @@ export async function deployBreakdown(app, run) {
   phases.exit = run.endedAt - at(result);
   const healthy = events.filter((e) => e.step === 'checkHealth' && /healthy after (\d+)ms/.test(e.message)).map((e) => Number(/healthy after (\d+)ms/.exec(e.message)[1]));
   return { phases, health_wait_ms: healthy, engine_duration_ms: run.json.duration_ms };
+}
+
+/** The CLI's --json result, or an Error naming what failed (status other than succeeded, or no JSON). */
+export function succeeded(r, what) {
+  if (r.json?.status !== 'succeeded') throw new Error(`${what} failed (exit ${r.code}): ${(r.stdout || r.stderr).slice(0, 2000)}`);
+  return r;
 }

@@ -87,6 +87,33 @@ export function tableRows(r) {
     rows.push(['rollback (median wall)', s(rb.rollback.wall_ms.median), `floor ${s(rb.floor.median)}`, x(rb.ratio)]);
     for (const [k, v] of Object.entries(rb.rollback.phases_median_ms)) rows.push([`  rollback phase ${k}`, ms(v), '', '']);
   }
+  const dk = r.docker;
+  if (dk?.skipped) rows.push(['docker', `docker section skipped: ${dk.skipped}`, '', '']);
+  else if (dk && !dk.error) {
+    const b = dk.baseline;
+    rows.push(['docker: rollback to a built image (median wall)', s(dk.rollback.wall_ms.median), `container start+healthy ${s(b.ready_ms.median)}`, x(dk.ratio)]);
+    rows.push(['docker: rollback engine duration_ms (median)', s(dk.rollback.engine_ms.median), `container start+healthy ${s(b.ready_ms.median)}`, x(dk.engine_ratio)]);
+    rows.push(['docker: baseline create / start / to healthy (median)', `${ms(b.create_ms.median)} / ${ms(b.start_ms.median)} / ${ms(b.health_wait_ms.median)}`, '', '']);
+    rows.push(['docker: deploy with a build (v2, wall)', s(dk.deploy_with_build.wall_ms), `container start+healthy ${s(b.ready_ms.median)}`, x(dk.deploy_with_build.wall_ms / b.ready_ms.median)]);
+    for (const [k, v] of Object.entries(dk.rollback.phases_median_ms)) rows.push([`  docker rollback phase ${k}`, ms(v), '', '']);
+    const z = dk.zero_downtime;
+    rows.push([`docker: zero downtime, ${z.deploys} redeploys of ${z.instances} (${z.strategy})`, `${z.failed} failed / ${z.sent}; p99 ${ms(z.latency_ms.p99)}, max ${ms(z.latency_ms.max)}`, '', `${z.deploys_succeeded}/${z.deploys} ok, ${s(z.deploy_wall_ms.median)}/deploy`]);
+  }
+  const sc = r.scale;
+  if (sc && !sc.error) {
+    rows.push(['scale N→N+1 (median wall)', s(sc.scale_up.wall_ms.median), `floor ${s(sc.floor.median)}`, x(sc.ratio)]);
+    for (const [k, v] of Object.entries(sc.scale_up.by_transition)) rows.push([`  scale ${k} (median wall)`, s(v.wall_ms_median), `floor ${s(sc.floor.median)}`, x(v.ratio)]);
+    rows.push(['scale N→N+1 engine duration_ms (median)', s(sc.scale_up.engine_ms.median), `floor ${s(sc.floor.median)}`, x(sc.engine_ratio)]);
+    rows.push(['scale N→N+1 CLI start to first event (median)', s(sc.scale_up.cli_to_first_event_ms.median), '', '']);
+    rows.push(['scale 3→1 (median wall, drain included)', s(sc.scale_down.wall_ms.median), '', '']);
+  }
+  const bk = r.backup;
+  if (bk && !bk.error) {
+    const mb = (b) => `${(b / 1e6).toFixed(1)} MB`;
+    rows.push(['backup: data set', `${bk.data_set.mb} MB in ${bk.data_set.files} files (${mb(bk.data_set.text_bytes)} JSON lines, ${mb(bk.data_set.random_bytes)} random)`, '', '']);
+    rows.push(['backup: gantry backup', `${bk.backup.mb_s} MB/s (${s(bk.backup.wall_ms.median)}, archive ${mb(bk.backup.archive_bytes)})`, `tar czf ${bk.tar_czf.mb_s} MB/s (${s(bk.tar_czf.wall_ms.median)}, archive ${mb(bk.tar_czf.archive_bytes)})`, x(bk.backup_ratio)]);
+    rows.push(['backup: gantry restore (incl. start)', `${bk.restore.mb_s} MB/s (${s(bk.restore.wall_ms.median)})`, `tar xzf ${bk.tar_xzf.mb_s} MB/s (${s(bk.tar_xzf.wall_ms.median)})`, x(bk.restore_ratio)]);
+  }
   for (const [name, sec] of Object.entries(r)) if (sec?.error) rows.push([`${name}`, `ERROR: ${sec.error}`, '', '']);
   return rows;
 }
@@ -99,7 +126,7 @@ export function formatTable(rows) {
   return [line(head), w.map((k) => '-'.repeat(k)).join('  '), ...rows.map(line)].join('\n');
 }
 
-/** The four headline ratios. */
+/** The headline ratios, one line per section ("not run" for the others). */
 export function summaryLines(r) {
   const out = [];
   const d = r.deploy;
@@ -117,6 +144,16 @@ export function summaryLines(r) {
   } else out.push(`proxy throughput     ${p?.error ? `error: ${p.error}` : 'not run'}`);
   const rb = r.rollback;
   out.push(rb && !rb.error ? `rollback             ${x(rb.ratio)} floor (rollback ${s(rb.rollback.wall_ms.median)} vs floor ${s(rb.floor.median)})` : `rollback             ${rb?.error ? `error: ${rb.error}` : 'not run'}`);
+  const dk = r.docker;
+  if (dk?.skipped) out.push(`docker deploy        docker section skipped: ${dk.skipped}`);
+  else if (dk && !dk.error) {
+    const z = dk.zero_downtime;
+    out.push(`docker deploy        ${x(dk.ratio)} floor (rollback to a built image ${s(dk.rollback.wall_ms.median)} vs container start+healthy ${s(dk.baseline.ready_ms.median)}); ${z.failed} failed / ${z.sent} requests across ${z.deploys} redeploys${z.deploys_succeeded < z.deploys ? ` (${z.deploys - z.deploys_succeeded} NOT succeeded)` : ''}`);
+  } else out.push(`docker deploy        ${dk?.error ? `error: ${dk.error}` : 'not run'}`);
+  const sc = r.scale;
+  out.push(sc && !sc.error ? `scale N→N+1          ${x(sc.ratio)} one instance start-to-healthy (${s(sc.scale_up.wall_ms.median)} vs ${s(sc.floor.median)})` : `scale N→N+1          ${sc?.error ? `error: ${sc.error}` : 'not run'}`);
+  const bk = r.backup;
+  out.push(bk && !bk.error ? `backup               gantry ${bk.backup.mb_s} MB/s vs tar czf ${bk.tar_czf.mb_s} MB/s (${x(bk.backup_ratio)}); restore ${bk.restore.mb_s} MB/s vs tar xzf ${bk.tar_xzf.mb_s} MB/s (${x(bk.restore_ratio)}); ${bk.data_set.mb} MB, archives ${(bk.backup.archive_bytes / 1e6).toFixed(1)} vs ${(bk.tar_czf.archive_bytes / 1e6).toFixed(1)} MB` : `backup               ${bk?.error ? `error: ${bk.error}` : 'not run'}`);
   return out;
 }
 

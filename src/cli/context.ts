@@ -6,7 +6,9 @@ import { GantryError } from '../core/errors.js';
 import { Engine, type EngineEvent } from '../engine/index.js';
 import { loadManifest, type LoadedManifest } from '../manifest/index.js';
 import { registry } from '../registry/index.js';
-import { SecretStore, secretsDir, setCommand } from '../secrets/index.js';
+import { setCommand } from '../secrets/command.js';
+import { secretsDir } from '../secrets/paths.js';
+import type { SecretStore } from '../secrets/index.js';
 import { Store } from '../store/index.js';
 
 export interface GlobalOptions {
@@ -31,7 +33,7 @@ export function loadFor(opts: GlobalOptions): LoadedManifest {
   return loadManifest(file, {
     env: opts.env,
     knownTargetTypes: registry.types(),
-    targetSchemas: (type) => registry.get(type)?.configSchema,
+    targetSchemas: (type) => registry.configSchema(type),
   });
 }
 
@@ -48,7 +50,8 @@ export interface Session {
   engine: Engine;
   store: Store;
   stateDir: string;
-  secrets: SecretStore;
+  /** The age store, loaded on first use (its crypto libraries are heavy to import). */
+  secrets(): Promise<SecretStore>;
   close(): void;
 }
 
@@ -56,10 +59,11 @@ export function openSession(opts: GlobalOptions, onEvent?: (e: EngineEvent) => v
   const loaded = loadFor(opts);
   const stateDir = stateDirFor(loaded.file);
   const store = new Store(join(stateDir, 'state.db'));
-  const secrets = new SecretStore({ dir: secretsDir(stateDir) });
+  let secretStore: Promise<SecretStore> | undefined;
+  const secrets = (): Promise<SecretStore> => (secretStore ??= import('../secrets/index.js').then((m) => new m.SecretStore({ dir: secretsDir(stateDir) })));
   const provider = {
-    resolve: (app: string, env: string | undefined, names: string[]) => secrets.resolve(app, env, names),
-    atVersions: (app: string, env: string | undefined, versions: Record<string, string>) => secrets.atVersions(app, env, versions),
+    resolve: async (app: string, env: string | undefined, names: string[]) => (await secrets()).resolve(app, env, names),
+    atVersions: async (app: string, env: string | undefined, versions: Record<string, string>) => (await secrets()).atVersions(app, env, versions),
     setCommand: (name: string, env: string | undefined) => setCommand(name, env),
   };
   const engine = new Engine({ store, registry, stateDir, actor: actor(), secrets: provider, onEvent });

@@ -8,8 +8,7 @@ import { cpuPercentBetween, decideScale, type LoadSample, type ScaleDecision } f
 import { executeSteps, HealthGateError, type ExecutionContext } from './executor.js';
 import { probe, resolveHealth, waitHealthy } from './health.js';
 import { acquireLock } from './lock.js';
-import { backupFileName, createBackup, inspectBackup, listBackups, pruneBackups, restoreBackup, verifyBackup } from '../backup/index.js';
-import { secretsDir } from '../secrets/index.js';
+import { secretsDir } from '../secrets/paths.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { planRollout, type Step } from './plan.js';
@@ -183,7 +182,7 @@ export class Engine {
   private async open(loaded: LoadedManifest, name?: string): Promise<Opened> {
     const targetName = this.resolveTargetName(loaded, name);
     const { type, ...rawConfig } = loaded.manifest.targets[targetName] as { type: string } & Record<string, unknown>;
-    const target = this.opts.registry.get(type);
+    const target = await this.opts.registry.load(type);
     if (!target) throw new GantryError('TARGET_UNKNOWN', `unknown target type "${type}" for target "${targetName}"`, `known types: ${this.opts.registry.types().join(', ')}`);
     const parsed = target.configSchema.safeParse(rawConfig);
     if (!parsed.success) throw new GantryError('MANIFEST_INVALID', `targets.${targetName}: ${parsed.error.issues.map((i) => i.message).join('; ')}`, 'run `gantry validate` for details');
@@ -316,6 +315,7 @@ export class Engine {
       const releaseId = newReleaseId(hash);
       if (o.manifest.backup?.before_deploy && current) {
         await this.backupOpened(o, { reason: 'before deploy' });
+        const { pruneBackups } = await import('../backup/index.js');
         const removed = await pruneBackups(this.backupsDir(), o.manifest.backup.keep ?? DEFAULTS.backupsKept, { app: o.app, target: o.name });
         if (removed.length) this.emit({ app: o.app, target: o.name }, 'info', `pruned ${removed.length} old backup(s)`, 'backup');
       }
@@ -784,6 +784,7 @@ export class Engine {
   }
 
   private async backupOpened(o: Opened, opts: { includeSecrets?: boolean; out?: string; reason?: string }) {
+    const { backupFileName, createBackup } = await import('../backup/index.js');
     const dirs = ((await o.target.dataDirs?.(o.ctx, o.manifest.persist ?? [])) ?? []).filter((d) => existsSync(d.dir));
     const file = opts.out ?? join(this.backupsDir(), backupFileName(o.app, o.name));
     const appSecrets = join(secretsDir(this.opts.stateDir), o.app);
@@ -803,6 +804,7 @@ export class Engine {
   }
 
   async backups(loaded: LoadedManifest) {
+    const { listBackups } = await import('../backup/index.js');
     const list = await listBackups(this.backupsDir());
     return list
       .filter((b) => !b.manifest || b.manifest.app === loaded.manifest.app)
@@ -814,6 +816,7 @@ export class Engine {
    * artifacts in, then bring the recorded release back up.
    */
   async restore(loaded: LoadedManifest, targetName: string | undefined, file: string, opts: { force?: boolean; wait?: boolean } = {}) {
+    const { inspectBackup, restoreBackup, verifyBackup } = await import('../backup/index.js');
     return this.withTarget(loaded, targetName, 'restore', opts.wait ?? false, async (o) => {
       const manifest = await inspectBackup(file);
       const dirs = (await o.target.dataDirs?.(o.ctx, o.manifest.persist ?? [])) ?? [];

@@ -82,7 +82,9 @@ function tcpProbe(host: string, port: number, timeoutMs: number): Promise<ProbeR
 }
 
 /** While an instance starts, probe often so a healthy release is switched to without idling. */
-const STARTUP_PROBE_MS = 100;
+const STARTUP_PROBE_MS = 20;
+/** How often, while waiting, to ask the runtime whether the instance is still running (a round trip to the agent or engine). */
+const LIVENESS_CHECK_MS = 250;
 
 /**
  * Wait until the instance answers healthy. Gives up when the start period plus
@@ -92,9 +94,15 @@ export async function waitHealthy(runtime: TargetRuntime, inst: InstanceHandle, 
   const started = Date.now();
   const deadline = started + spec.startPeriodMs + spec.retries * spec.intervalMs;
   let last: ProbeResult = { ok: false, detail: 'not probed yet' };
+  let lastLiveness = started;
   while (!signal?.aborted) {
     last = await probe(runtime, inst, spec);
     if (last.ok) return { ...last, ms: Date.now() - started };
+    if (Date.now() - lastLiveness < LIVENESS_CHECK_MS && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, Date.now() - started < spec.startPeriodMs ? STARTUP_PROBE_MS : spec.intervalMs));
+      continue;
+    }
+    lastLiveness = Date.now();
     const observed = (await runtime.instances()).find((i) => i.id === inst.id);
     if (!observed || observed.restarts > 0 || observed.state === 'backoff' || observed.state === 'stopped') {
       const exit = observed?.lastExit;

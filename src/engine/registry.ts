@@ -1,7 +1,13 @@
+import type { ZodType } from 'zod';
 import type { Target } from './target.js';
 
-/** How the engine finds targets: injected by the face (CLI, server), so the engine imports none. */
+/**
+ * How the engine finds targets: injected by the face (CLI, server), so the
+ * engine imports none. Config schemas are at hand for validation; a target's
+ * implementation (and its dependencies, e.g. dockerode) loads only when used.
+ */
 export interface TargetRegistry {
-  get(type: string): Target<any> | undefined;
   types(): string[];
+  configSchema(type: string): ZodType | undefined;
+  load(type: string): Promise<Target<any> | undefined>;
 }

@@ -1,14 +1,21 @@
 /**
  * The one place that knows every target. Faces (CLI, server) hand this to the
  * engine; a new target is added here and in its own folder, nowhere else.
+ * Implementations are imported on first use, so a command on the process
+ * target never loads the docker client (CLI start-up time is most of a deploy).
  */
+import type { ZodType } from 'zod';
 import type { Target, TargetRegistry } from '../engine/index.js';
-import { dockerTarget } from '../targets/docker/index.js';
-import { processTarget } from '../targets/process/index.js';
+import { dockerConfigSchema } from '../targets/docker/config.js';
+import { processConfigSchema } from '../targets/process/config.js';
 
-const TARGETS: Target<any>[] = [processTarget, dockerTarget];
+const TARGETS: Record<string, { schema: ZodType; load: () => Promise<Target<any>> }> = {
+  process: { schema: processConfigSchema, load: async () => (await import('../targets/process/index.js')).processTarget },
+  docker: { schema: dockerConfigSchema, load: async () => (await import('../targets/docker/index.js')).dockerTarget },
+};
 
 export const registry: TargetRegistry = {
-  get: (type) => TARGETS.find((t) => t.type === type),
-  types: () => TARGETS.map((t) => t.type),
+  types: () => Object.keys(TARGETS),
+  configSchema: (type) => TARGETS[type]?.schema,
+  load: async (type) => TARGETS[type]?.load(),
 };

@@ -6,7 +6,7 @@
  */
 import { StringDecoder } from 'node:string_decoder';
 import { GantryError } from '../core/errors.js';
-import { MAX_SECRET_BYTES } from './store.js';
+import { MAX_SECRET_BYTES } from './command.js';
 
 export interface ReadSecretValueOptions {
   stdin: NodeJS.ReadStream;

@@ -43,14 +43,13 @@ export interface SecretCheck {
 /** Earlier versions of each secret live here, per scope. */
 const HISTORY_DIR = '.history';
 
-export const MAX_SECRET_BYTES = 1024 * 1024;
+export { MAX_SECRET_BYTES } from './command.js';
+import { MAX_SECRET_BYTES } from './command.js';
 const VERSION_LENGTH = 12;
 
 /** The exact command that sets a secret (the hint of SECRET_MISSING). */
-export function setCommand(name: string, env: string | undefined): string {
-  const scoped = env !== undefined && env !== '' && env !== DEFAULT_ENV;
-  return `printf %s VALUE | gantry secrets set ${name}${scoped ? ` --env ${env}` : ''}`;
-}
+export { setCommand } from './command.js';
+import { setCommand } from './command.js';
 
 function versionOf(ciphertext: Uint8Array): string {
   return createHash('sha256').update(ciphertext).digest('hex').slice(0, VERSION_LENGTH);

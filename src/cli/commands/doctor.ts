@@ -31,7 +31,7 @@ export function registerDoctor(program: Command): void {
         } catch (e) {
           checks.push({ name: 'state directory', ok: false, detail: `${stateDir}: ${(e as Error).message}`, hint: 'set GANTRY_HOME to a writable directory' });
         }
-        for (const type of registry.types()) checks.push(...(await registry.get(type)!.doctor({ stateDir })));
+        for (const type of registry.types()) checks.push(...(await (await registry.load(type))!.doctor({ stateDir })));
         const ok = checks.every((ch) => ch.ok);
         out.result({ ok, checks }, () => [...checks.map((ch) => `${ch.ok ? c.green('✓') : c.red('✗')} ${ch.name}: ${ch.detail}${!ch.ok && ch.hint ? c.dim(` (fix: ${ch.hint})`) : ''}`), ok ? c.green('all good') : c.red('some checks failed')]);
         return ok ? 0 : 1;

@@ -10,7 +10,8 @@
 // `gantry restore <archive> --force --json` and `tar xzf` of the tar archive into
 // an empty dir (order alternating). Gantry's archive also holds the state database
 // and the release directory; its restore verifies every checksum, swaps it all in
-// and starts the recorded release: all of it is in its time, none of it in tar's.
+// and starts the recorded release: all of it is in its time, none of it in tar's
+// (a plain `gantry start` of the stopped app is timed too, for context).
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -168,9 +169,11 @@ export async function benchBackup({ quick, log }) {
         await doGantry();
       }
 
+      // For context (not in the ratio): a plain `gantry start` of the stopped app, which a restore also does.
+      run.stop_ms = succeeded(await gantry(app, ['stop'], { timeoutMs: 60_000 }), 'gantry stop').wallMs;
+      run.start_ms = succeeded(await gantry(app, ['start'], { timeoutMs: 60_000 }), 'gantry start').wallMs;
       // Restore: the app stopped first (untimed), then gantry restore and tar xzf, order alternating.
-      const stop = succeeded(await gantry(app, ['stop'], { timeoutMs: 60_000 }), 'gantry stop before restore');
-      run.stop_ms = stop.wallMs;
+      succeeded(await gantry(app, ['stop'], { timeoutMs: 60_000 }), 'gantry stop before restore');
       const extractDir = join(work, `x-${i}`);
       const doRestore = async () => {
         const r = await gantry(app, ['restore', gArchive, '--force'], { timeoutMs: 300_000 });
@@ -200,7 +203,7 @@ export async function benchBackup({ quick, log }) {
 
       const mbps = (ms) => round1(data.bytes / MB / (ms / 1000));
       Object.assign(run, { backup_mb_s: mbps(run.backup_ms), tar_czf_mb_s: mbps(run.tar_czf_ms), restore_mb_s: mbps(run.restore_ms), tar_xzf_mb_s: mbps(run.tar_xzf_ms) });
-      for (const k of ['backup_ms', 'tar_czf_ms', 'stop_ms', 'restore_ms', 'tar_xzf_ms']) run[k] = round1(run[k]);
+      for (const k of ['backup_ms', 'tar_czf_ms', 'stop_ms', 'start_ms', 'restore_ms', 'tar_xzf_ms']) run[k] = round1(run[k]);
       runs.push(run);
       log(`  round ${i + 1}/${rounds}: backup ${run.backup_mb_s} MB/s (${run.backup_ms} ms, ${(run.backup_archive_bytes / MB).toFixed(1)} MB) vs tar czf ${run.tar_czf_mb_s} MB/s (${run.tar_czf_ms} ms, ${(run.tar_archive_bytes / MB).toFixed(1)} MB); restore ${run.restore_mb_s} MB/s (${run.restore_ms} ms) vs tar xzf ${run.tar_xzf_mb_s} MB/s (${run.tar_xzf_ms} ms)`);
     }
@@ -221,6 +224,9 @@ export async function benchBackup({ quick, log }) {
     restore: { mb_s: restore, wall_ms: summarize(runs.map((r) => r.restore_ms)) },
     tar_xzf: { mb_s: tarX, wall_ms: summarize(runs.map((r) => r.tar_xzf_ms)) },
     stop_wall_ms: summarize(runs.map((r) => r.stop_ms)),
+    // `gantry start` of the same stopped app: the part of a restore that is not moving data.
+    start_wall_ms: summarize(runs.map((r) => r.start_ms)),
+    restore_minus_start_mb_s: round1(data.bytes / MB / ((median(runs.map((r) => r.restore_ms)) - median(runs.map((r) => r.start_ms))) / 1000)),
     backup_ratio: ratio(backup, tarC),
     restore_ratio: ratio(restore, tarX),
     runs,

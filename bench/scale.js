@@ -21,7 +21,7 @@ async function firstEventDelay(app, r) {
 }
 
 export async function benchScale({ quick, log }) {
-  const cycles = quick ? 1 : 3;
+  const cycles = quick ? 1 : 4;
   const floor = [];
   const up = [];
   const down = [];

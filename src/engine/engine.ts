@@ -856,9 +856,7 @@ export class Engine {
       if (!o.target.push) throw new GantryError('USAGE', `the ${o.target.type} target has nothing to push`, 'push works for targets that build images (docker)');
       const rel = opts.release ? this.store.getRelease(o.app, o.name, opts.release) : this.currentRelease(o);
       if (!rel || rel.deleted) throw new GantryError('RELEASE_NOT_FOUND', `release ${opts.release} is not kept`, 'see `gantry releases`');
-      const registry = opts.registry;
-      const auth = opts.auth && registry ? { ...opts.auth, serveraddress: registry.split('/')[0]! } : undefined;
-      const r = await o.target.push({ release: rel.id, artifact: rel.artifact as Artifact, registry, auth }, o.ctx);
+      const r = await o.target.push({ release: rel.id, artifact: rel.artifact as Artifact, registry: opts.registry, auth: opts.auth }, o.ctx);
       const d = this.store.listDeployments(o.app, o.name, 100).find((x) => x.release === rel.id && x.status === 'succeeded');
       if (d) this.store.updateDeployment(d.id, { registryImage: r.reference });
       this.store.audit(this.opts.actor, 'push', o.app, o.name, { release: rel.id, reference: r.reference });

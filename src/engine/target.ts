@@ -42,7 +42,8 @@ export interface PushInput {
   release: string;
   artifact: Artifact;
   registry?: string;
-  auth?: { username: string; password: string; serveraddress: string };
+  /** Registry credentials from Gantry's secret store; absent: the target's own sources (e.g. ~/.docker/config.json). */
+  auth?: { username: string; password: string };
 }
 
 export type StrategyType = 'recreate' | 'rolling' | 'blue-green' | 'canary';

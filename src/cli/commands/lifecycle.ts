@@ -73,7 +73,10 @@ export function registerPush(program: Command): void {
     .action(
       run<{ registry?: string; release?: string }>(async (opts, out) =>
         withSession(opts, out, async (s) => {
-          const r = await s.engine.push(s.loaded, opts.target, { registry: opts.registry, release: opts.release });
+          // Credentials: the secrets REGISTRY_USERNAME / REGISTRY_PASSWORD when set, else ~/.docker/config.json (read by the target).
+          const creds = await (await s.secrets()).resolve(s.loaded.manifest.app, opts.env, ['REGISTRY_USERNAME', 'REGISTRY_PASSWORD']);
+          const auth = creds.missing.length ? undefined : { username: creds.values.REGISTRY_USERNAME!, password: creds.values.REGISTRY_PASSWORD! };
+          const r = await s.engine.push(s.loaded, opts.target, { registry: opts.registry, release: opts.release, auth });
           out.result(r, () => `${c.green('✓')} pushed ${r.release} as ${c.bold(r.registry_image)}${r.digest ? ` (${r.digest})` : ''}`);
           return 0;
         }),

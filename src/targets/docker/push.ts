@@ -27,14 +27,14 @@ export function dockerConfigAuth(registryHost: string): RegistryAuth | undefined
 const REF_RE = /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/;
 
 /** Tag `image` as `<registry>/<app>:<release>` and push it; returns the pushed reference and digest. */
-export async function pushImage(docker: Docker, opts: { image: string; registry: string; app: string; release: string; auth?: RegistryAuth; emit: (l: 'info' | 'warn' | 'error', m: string) => void }): Promise<{ reference: string; digest?: string }> {
+export async function pushImage(docker: Docker, opts: { image: string; registry: string; app: string; release: string; auth?: { username: string; password: string }; emit: (l: 'info' | 'warn' | 'error', m: string) => void }): Promise<{ reference: string; digest?: string }> {
   const registry = opts.registry.replace(/\/+$/, '');
   if (!REF_RE.test(registry)) throw new GantryError('USAGE', `"${opts.registry}" is not a registry/namespace`, 'e.g. --registry 127.0.0.1:5000/team or registry.example.com/team');
   const repo = `${registry}/${opts.app}`;
   const reference = `${repo}:${opts.release}`;
   await docker.getImage(opts.image).tag({ repo, tag: opts.release });
   const registryHost = registry.split('/')[0]!;
-  const auth = opts.auth ?? dockerConfigAuth(registryHost);
+  const auth = opts.auth ? { ...opts.auth, serveraddress: registryHost } : dockerConfigAuth(registryHost);
   let stream: NodeJS.ReadableStream;
   try {
     stream = await docker.getImage(reference).push({ tag: opts.release, authconfig: auth ?? {} });

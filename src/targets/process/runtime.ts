@@ -121,19 +121,35 @@ export class ProcessRuntime extends ProxiedRuntime implements TargetRuntime {
       ac.abort();
       wake?.();
     });
-    for (const f of files)
+    const followed = new Set<string>();
+    const follow = (id: string, fromStart: boolean): void => {
+      if (followed.has(id)) return;
+      followed.add(id);
       followLog(
-        f.file,
+        join(this.paths.logsDir, `${id}.log`),
         (line) => {
-          queue.push(parseLogLine(f.id, line));
+          queue.push(parseLogLine(id, line));
           wake?.();
         },
         ac.signal,
+        { fromStart },
       );
-    while (!ac.signal.aborted) {
-      if (queue.length === 0) await new Promise<void>((r) => (wake = r));
-      wake = undefined;
-      while (queue.length) yield queue.shift()!;
+    };
+    for (const f of files) follow(f.id, false);
+    // Instances started later (a deploy, a restart, scaling) are followed from their first line.
+    const poll = setInterval(() => {
+      if (opts.instances) return;
+      void this.instances().then((list) => list.forEach((i) => follow(i.id, true)), () => undefined);
+    }, 1000);
+    try {
+      while (!ac.signal.aborted) {
+        if (queue.length === 0) await new Promise<void>((r) => (wake = r));
+        wake = undefined;
+        while (queue.length) yield queue.shift()!;
+      }
+    } finally {
+      clearInterval(poll);
+      ac.abort();
     }
   }
 

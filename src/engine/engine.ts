@@ -1,9 +1,12 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { DEFAULTS } from '../core/defaults.js';
 import { GantryError, isGantryError } from '../core/errors.js';
 import type { LoadedManifest, Manifest } from '../manifest/index.js';
-import type { DeploymentRecord, ReleaseRecord, Store, TargetRecord } from '../store/index.js';
-import { judgeCanary, resolveLimits, type AnalysisVerdict } from './analysis.js';
+import type { DeploymentRecord, ReleaseRecord, Store } from '../store/index.js';
+import type { AnalysisVerdict } from './analysis.js';
+import { analyzeCanary, CanaryFailedError, watchAfterSwitch } from './gates.js';
+import type { AutoscaleState, DeployResult, DeployStatus, EngineEventLevel, EngineOptions, InstanceStatus, Opened, PlanResult, ReconcileReport, ReleaseInfo, ReleaseSecrets, RunnableRelease, TargetStatus } from './types.js';
+import { newDeploymentId, redact, releaseManifest, stringEnv, toGantryError } from './util.js';
 import { cpuPercentBetween, decideScale, type LoadSample, type ScaleDecision } from './autoscale.js';
 import { executeSteps, HealthGateError, type ExecutionContext } from './executor.js';
 import { probe, resolveHealth, waitHealthy } from './health.js';
@@ -12,152 +15,9 @@ import { secretsDir } from '../secrets/paths.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { planRollout, type Step } from './plan.js';
-import type { TargetRegistry } from './registry.js';
 import { newInstanceId, newReleaseId } from './release-id.js';
 import { hashSource } from './source.js';
-import type { Artifact, ObservedInstance, ReleaseRef, Target, TargetContext, TargetRuntime } from './target.js';
-
-export type EngineEventLevel = 'info' | 'warn' | 'error';
-export interface EngineEvent {
-  at: string;
-  level: EngineEventLevel;
-  app: string;
-  target: string;
-  deploymentId?: string;
-  step?: string;
-  message: string;
-  data?: unknown;
-}
-
-/** Where secret values come from (the age store in the CLI); the engine never persists a value. */
-export interface SecretProvider {
-  resolve(app: string, env: string | undefined, names: string[]): Promise<{ values: Record<string, string>; versions: Record<string, string>; missing: string[] }>;
-  atVersions(app: string, env: string | undefined, versions: Record<string, string>): Promise<Record<string, string>>;
-  setCommand(name: string, env: string | undefined): string;
-}
-
-export interface EngineOptions {
-  store: Store;
-  registry: TargetRegistry;
-  stateDir: string;
-  actor: string;
-  secrets?: SecretProvider;
-  onEvent?: (e: EngineEvent) => void;
-}
-
-/** What an autoscaler loop carries from one tick to the next. */
-export interface AutoscaleState {
-  lastCpu?: { at: number; seconds: Record<string, number> };
-  lastChangeAt: number;
-}
-
-/** A release as the engine starts instances of it: plain env from its manifest, secret values at the versions it was made with. */
-type RunnableRelease = ReleaseRef & { env: Record<string, string>; secretEnv: Record<string, string> };
-
-/** What a release records about its secrets: names and versions, never values. */
-interface ReleaseSecrets {
-  env?: string;
-  versions: Record<string, string>;
-}
-
-export type DeployStatus = 'succeeded' | 'failed' | 'rolled_back';
-
-export interface DeployResult {
-  id: string;
-  app: string;
-  target: string;
-  kind: DeploymentRecord['kind'];
-  release?: string;
-  previous_release?: string;
-  status: DeployStatus;
-  url?: string;
-  duration_ms: number;
-  reason?: string;
-  error?: { code: string; message: string; hint?: string };
-  logs?: string[];
-  /** Canary analysis of each step, with the figures it judged. */
-  analysis?: AnalysisVerdict[];
-  /** True when nothing changed since the current release, so nothing was done. */
-  unchanged?: boolean;
-  reconciled?: ReconcileReport[];
-}
-
-export interface ReconcileReport {
-  deployment: string;
-  interrupted_at?: string;
-  outcome: 'completed' | 'rolled_back' | 'stopped';
-  release?: string;
-}
-
-export interface PlanResult {
-  app: string;
-  target: string;
-  release: string;
-  new_release: boolean;
-  strategy: string;
-  instances: number;
-  /** Same code, manifest, env and secret versions as the current release: a deploy would change nothing. */
-  nothing_to_do: boolean;
-  start: string[];
-  stop: string[];
-  missing_secrets: string[];
-  persist: string[];
-  url?: string;
-  /** What the build would use (e.g. the Dockerfile, generated or not). */
-  build?: Record<string, unknown>;
-  steps: Step[];
-}
-
-export interface InstanceStatus {
-  id: string;
-  release: string;
-  healthy: boolean;
-  routed: boolean;
-  url: string;
-  state: string;
-  pid?: number;
-  restarts: number;
-  detail?: string;
-}
-
-export interface TargetStatus {
-  target: string;
-  type: string;
-  release?: string;
-  state: 'running' | 'stopped' | 'degraded' | 'not_deployed' | 'needs_secrets';
-  /** Declared secrets that are not set: the next deploy would stop on them. */
-  missing_secrets?: string[];
-  desired: { state: string; instances: number };
-  instances: InstanceStatus[];
-  url?: string;
-  deploying?: { id: string; holder: string; since: string; waiting?: string };
-  last_deployment?: { id: string; kind: string; status: string; release?: string; reason?: string; finished_at?: string };
-  reconciled?: ReconcileReport[];
-  traffic?: unknown;
-  /** Autoscale bounds and the most recent scaling events with their reasons. */
-  autoscale?: { min: number; max: number; cpu_percent?: number; concurrency?: number; events: Array<{ at: string; from: number; to: number; reason: string }> };
-}
-
-export interface ReleaseInfo {
-  release: string;
-  created_at: string;
-  status: string;
-  current: boolean;
-  last_good_at?: string;
-}
-
-/** Everything the engine needs for one app+target, opened once per operation. */
-interface Opened {
-  loaded: LoadedManifest;
-  manifest: Manifest;
-  app: string;
-  name: string;
-  target: Target<any>;
-  ctx: TargetContext<any>;
-  record: TargetRecord;
-  runtime: TargetRuntime;
-}
-
+import type { Artifact, ObservedInstance, ReleaseRef, TargetContext } from './target.js';
 
 export class Engine {
   constructor(private readonly opts: EngineOptions) {}
@@ -492,9 +352,9 @@ export class Engine {
             if (name === 'pre_deploy') throw new GantryError('HOOK_FAILED', `hooks.pre_deploy exited with code ${r.exitCode}; no traffic was moved`, 'its output is in the events above (gantry events); fix the hook or the release and deploy again');
             emit('warn', `hooks.post_deploy exited with code ${r.exitCode}; the release is deployed and stays`, 'hook');
           },
-          watch: async (step) => this.watchAfterSwitch(o, d.id, step as Extract<Step, { kind: 'watch' }>, health, emit),
+          watch: async (step) => watchAfterSwitch(this.store, o, d.id, step as Extract<Step, { kind: 'watch' }>, health, emit),
           analyze: async (step) => {
-            analyses.push(await this.analyzeCanary(o, d.id, step as Extract<Step, { kind: 'analyze' }>, previous, emit));
+            analyses.push(await analyzeCanary(this.store, o, d.id, step as Extract<Step, { kind: 'analyze' }>, previous, emit));
           },
           record: async () => {
             this.store.updateTarget(o.app, o.name, { currentRelease: spec.releaseId, desiredState: 'running', instances: spec.count });
@@ -520,79 +380,6 @@ export class Engine {
       const reason = `${e.message}${restored ? `; release ${previous} keeps serving` : ''}`;
       return finish(restored ? 'rolled_back' : 'failed', { url, reason, error: e.toJSON(), logs, analysis: analyses.length ? analyses : undefined });
     }
-  }
-
-  /**
-   * One canary step: hold the split, judge the canary against the stable
-   * release every few hundred ms, abort at the first failing verdict. A timed
-   * pause extends while the data is inconclusive (bounded); a manual pause
-   * waits for `gantry promote` / `gantry abort`.
-   */
-  private async analyzeCanary(o: Opened, deploymentId: string, step: Extract<Step, { kind: 'analyze' }>, stable: string | undefined, emit: (level: EngineEventLevel, message: string, step?: string, data?: unknown) => void): Promise<AnalysisVerdict> {
-    const limits = resolveLimits(o.manifest.strategy.analysis);
-    const d = DEFAULTS.strategy.analysis;
-    await o.runtime.resetTrafficStats();
-    const started = Date.now();
-    const manual = step.pause === 'manual';
-    const pauseMs = manual ? Number.POSITIVE_INFINITY : (step.pause as number);
-    const giveUpMs = manual ? Number.POSITIVE_INFINITY : Math.max(pauseMs * d.maxPauses, pauseMs + 30_000);
-    this.store.updateDeployment(deploymentId, { waiting: manual ? `\`gantry promote\` or \`gantry abort\` (canary at ${step.percent}%)` : `canary analysis at ${step.percent}% (${Math.round(pauseMs / 1000)}s window)` });
-    let told = false;
-    for (;;) {
-      await new Promise((r) => setTimeout(r, d.checkEveryMs));
-      const stats = await o.runtime.trafficStats();
-      const find = (rel?: string) => stats?.releases.find((r) => r.release === rel);
-      const verdict = judgeCanary(step.percent, find(step.release), find(stable), limits, step.release);
-      if (verdict.verdict === 'fail') throw new CanaryFailedError(verdict);
-      const control = this.store.getDeployment(deploymentId)?.control;
-      if (control === 'abort') {
-        this.store.updateDeployment(deploymentId, { control: undefined });
-        throw new GantryError('ABORTED', `canary aborted by \`gantry abort\` at ${step.percent}%`, 'traffic went back to the stable release');
-      }
-      const elapsed = Date.now() - started;
-      if (manual && control === 'promote') {
-        this.store.updateDeployment(deploymentId, { control: undefined });
-        emit('info', `promoted by \`gantry promote\` at ${step.percent}%`, 'analyze', verdict);
-        return verdict;
-      }
-      if (!manual && elapsed >= pauseMs) {
-        if (verdict.verdict === 'pass') {
-          emit('info', `canary at ${step.percent}%: pass (${verdict.canary.requests} requests, error rate ${(verdict.canary.errorRate * 100).toFixed(1)}%, p99 ${verdict.canary.p99Ms.toFixed(1)}ms)`, 'analyze', verdict);
-          return verdict;
-        }
-        if (elapsed >= giveUpMs) throw new CanaryFailedError(verdict, `canary at ${step.percent}% stayed inconclusive for ${Math.round(elapsed / 1000)}s: ${verdict.reasons.join('; ')}`);
-        if (!told) emit('info', `canary at ${step.percent}%: inconclusive (${verdict.reasons.join('; ')}); extending the window`, 'analyze', verdict);
-        told = true;
-      }
-    }
-  }
-
-  /**
-   * The watch window after full promotion (Nomad stops at the first healthy
-   * report; this keeps looking): `retries` failed probes in a row of any new
-   * instance fail the deploy, and the caller switches back to the warm
-   * previous release.
-   */
-  private async watchAfterSwitch(o: Opened, deploymentId: string, step: Extract<Step, { kind: 'watch' }>, health: ReturnType<typeof resolveHealth>, emit: (level: EngineEventLevel, message: string, step?: string) => void): Promise<void> {
-    const started = Date.now();
-    const until = started + step.ms;
-    this.store.updateDeployment(deploymentId, { waiting: `the watch window: health of ${step.instances.length} new instance(s) until ${new Date(until).toISOString()}` });
-    emit('info', `watching ${step.instances.length} instance(s) for ${step.ms}ms; the previous release stays warm`, 'watch');
-    const failures = new Map<string, number>();
-    while (Date.now() < until) {
-      await new Promise((r) => setTimeout(r, Math.min(health.intervalMs, Math.max(0, until - Date.now()))));
-      const observed = new Map((await o.runtime.instances()).map((i) => [i.id, i]));
-      for (const id of step.instances) {
-        const inst = observed.get(id);
-        const p = inst && inst.state === 'running' ? await probe(o.runtime, inst, health) : { ok: false, detail: `instance is ${inst?.state ?? 'gone'}` };
-        const n = p.ok ? 0 : (failures.get(id) ?? 0) + 1;
-        failures.set(id, n);
-        if (n >= health.retries) {
-          throw new GantryError('WATCH_FAILED', `release ${step.release} turned unhealthy ${((Date.now() - started) / 1000).toFixed(1)}s after the switch, inside the ${step.ms / 1000}s watch window (${id}: ${p.detail})`, 'the previous release was switched back in; `gantry logs` shows what the new one printed');
-        }
-      }
-    }
-    emit('info', `watch window passed: the new release stayed healthy for ${step.ms}ms`, 'watch');
   }
 
   /** Signal a running canary deploy (promote or abort) and wait until it acts on it. */
@@ -1037,42 +824,3 @@ export class Engine {
   }
 }
 
-export class CanaryFailedError extends GantryError {
-  constructor(
-    readonly verdict: AnalysisVerdict,
-    message = `canary failed its analysis at ${verdict.percent}%: ${verdict.reasons.join('; ')}`,
-  ) {
-    super('CANARY_FAILED', message, 'traffic went back to the stable release; the figures are in the analysis of the result', { analysis: verdict });
-  }
-}
-
-function newDeploymentId(): string {
-  return `d-${new Date().toISOString().replace(/[-:.]/g, '').slice(0, 15)}-${randomBytes(3).toString('hex')}`;
-}
-
-function stringEnv(env: Record<string, unknown> | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(env ?? {})) out[k] = String(v);
-  return out;
-}
-
-/** The part of the manifest a release is made of (the overlays are already applied). */
-function releaseManifest(m: Manifest): Record<string, unknown> {
-  const { environments: _e, targets: _t, ...rest } = m as Manifest & { environments?: unknown };
-  return rest as Record<string, unknown>;
-}
-
-const SECRET_KEY_RE = /pass(word)?|secret|token|key|credential/i;
-
-/** Platform config as stored on a deployment: anything that looks like a credential is redacted. */
-function redact(cfg: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(cfg)) out[k] = SECRET_KEY_RE.test(k) ? '[redacted]' : v && typeof v === 'object' && !Array.isArray(v) ? redact(v as Record<string, unknown>) : v;
-  return out;
-}
-
-function toGantryError(err: unknown): GantryError {
-  if (isGantryError(err)) return err;
-  const e = err as Error;
-  return new GantryError('INTERNAL', e?.message ?? String(err), 'this is a bug in Gantry; the stack is in .gantry/gantry-error.log', { stack: e?.stack });
-}

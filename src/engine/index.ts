@@ -1,4 +1,6 @@
 export * from './engine.js';
+export * from './types.js';
+export { CanaryFailedError } from './gates.js';
 export * from './target.js';
 export * from './registry.js';
 export * from './plan.js';

@@ -1,0 +1,91 @@
+/** The gates a rollout waits at after traffic moves: canary analysis steps and the post-switch watch window. */
+import { DEFAULTS } from '../core/defaults.js';
+import { GantryError } from '../core/errors.js';
+import type { Store } from '../store/index.js';
+import { judgeCanary, resolveLimits, type AnalysisVerdict } from './analysis.js';
+import { probe, type resolveHealth } from './health.js';
+import type { Step } from './plan.js';
+import type { EngineEventLevel, Opened } from './types.js';
+
+export class CanaryFailedError extends GantryError {
+  constructor(
+    readonly verdict: AnalysisVerdict,
+    message = `canary failed its analysis at ${verdict.percent}%: ${verdict.reasons.join('; ')}`,
+  ) {
+    super('CANARY_FAILED', message, 'traffic went back to the stable release; the figures are in the analysis of the result', { analysis: verdict });
+  }
+}
+
+/**
+ * One canary step: hold the split, judge the canary against the stable
+ * release every few hundred ms, abort at the first failing verdict. A timed
+ * pause extends while the data is inconclusive (bounded); a manual pause
+ * waits for `gantry promote` / `gantry abort`.
+ */
+export async function analyzeCanary(store: Store, o: Opened, deploymentId: string, step: Extract<Step, { kind: 'analyze' }>, stable: string | undefined, emit: (level: EngineEventLevel, message: string, step?: string, data?: unknown) => void): Promise<AnalysisVerdict> {
+  const limits = resolveLimits(o.manifest.strategy.analysis);
+  const d = DEFAULTS.strategy.analysis;
+  await o.runtime.resetTrafficStats();
+  const started = Date.now();
+  const manual = step.pause === 'manual';
+  const pauseMs = manual ? Number.POSITIVE_INFINITY : (step.pause as number);
+  const giveUpMs = manual ? Number.POSITIVE_INFINITY : Math.max(pauseMs * d.maxPauses, pauseMs + 30_000);
+  store.updateDeployment(deploymentId, { waiting: manual ? `\`gantry promote\` or \`gantry abort\` (canary at ${step.percent}%)` : `canary analysis at ${step.percent}% (${Math.round(pauseMs / 1000)}s window)` });
+  let told = false;
+  for (;;) {
+    await new Promise((r) => setTimeout(r, d.checkEveryMs));
+    const stats = await o.runtime.trafficStats();
+    const find = (rel?: string) => stats?.releases.find((r) => r.release === rel);
+    const verdict = judgeCanary(step.percent, find(step.release), find(stable), limits, step.release);
+    if (verdict.verdict === 'fail') throw new CanaryFailedError(verdict);
+    const control = store.getDeployment(deploymentId)?.control;
+    if (control === 'abort') {
+      store.updateDeployment(deploymentId, { control: undefined });
+      throw new GantryError('ABORTED', `canary aborted by \`gantry abort\` at ${step.percent}%`, 'traffic went back to the stable release');
+    }
+    const elapsed = Date.now() - started;
+    if (manual && control === 'promote') {
+      store.updateDeployment(deploymentId, { control: undefined });
+      emit('info', `promoted by \`gantry promote\` at ${step.percent}%`, 'analyze', verdict);
+      return verdict;
+    }
+    if (!manual && elapsed >= pauseMs) {
+      if (verdict.verdict === 'pass') {
+        emit('info', `canary at ${step.percent}%: pass (${verdict.canary.requests} requests, error rate ${(verdict.canary.errorRate * 100).toFixed(1)}%, p99 ${verdict.canary.p99Ms.toFixed(1)}ms)`, 'analyze', verdict);
+        return verdict;
+      }
+      if (elapsed >= giveUpMs) throw new CanaryFailedError(verdict, `canary at ${step.percent}% stayed inconclusive for ${Math.round(elapsed / 1000)}s: ${verdict.reasons.join('; ')}`);
+      if (!told) emit('info', `canary at ${step.percent}%: inconclusive (${verdict.reasons.join('; ')}); extending the window`, 'analyze', verdict);
+      told = true;
+    }
+  }
+}
+
+/**
+ * The watch window after full promotion (Nomad stops at the first healthy
+ * report; this keeps looking): `retries` failed probes in a row of any new
+ * instance fail the deploy, and the caller switches back to the warm
+ * previous release.
+ */
+export async function watchAfterSwitch(store: Store, o: Opened, deploymentId: string, step: Extract<Step, { kind: 'watch' }>, health: ReturnType<typeof resolveHealth>, emit: (level: EngineEventLevel, message: string, step?: string) => void): Promise<void> {
+  const started = Date.now();
+  const until = started + step.ms;
+  store.updateDeployment(deploymentId, { waiting: `the watch window: health of ${step.instances.length} new instance(s) until ${new Date(until).toISOString()}` });
+  emit('info', `watching ${step.instances.length} instance(s) for ${step.ms}ms; the previous release stays warm`, 'watch');
+  const failures = new Map<string, number>();
+  while (Date.now() < until) {
+    await new Promise((r) => setTimeout(r, Math.min(health.intervalMs, Math.max(0, until - Date.now()))));
+    const observed = new Map((await o.runtime.instances()).map((i) => [i.id, i]));
+    for (const id of step.instances) {
+      const inst = observed.get(id);
+      const p = inst && inst.state === 'running' ? await probe(o.runtime, inst, health) : { ok: false, detail: `instance is ${inst?.state ?? 'gone'}` };
+      const n = p.ok ? 0 : (failures.get(id) ?? 0) + 1;
+      failures.set(id, n);
+      if (n >= health.retries) {
+        throw new GantryError('WATCH_FAILED', `release ${step.release} turned unhealthy ${((Date.now() - started) / 1000).toFixed(1)}s after the switch, inside the ${step.ms / 1000}s watch window (${id}: ${p.detail})`, 'the previous release was switched back in; `gantry logs` shows what the new one printed');
+      }
+    }
+  }
+  emit('info', `watch window passed: the new release stayed healthy for ${step.ms}ms`, 'watch');
+}
+

@@ -1,0 +1,150 @@
+/** The engine's public shapes (results the faces print) and the internal handle of an opened target. */
+import type { LoadedManifest, Manifest } from '../manifest/index.js';
+import type { DeploymentRecord, Store, TargetRecord } from '../store/index.js';
+import type { AnalysisVerdict } from './analysis.js';
+import type { TargetRegistry } from './registry.js';
+import type { Step } from './plan.js';
+import type { ReleaseRef, Target, TargetContext, TargetRuntime } from './target.js';
+
+export type EngineEventLevel = 'info' | 'warn' | 'error';
+export interface EngineEvent {
+  at: string;
+  level: EngineEventLevel;
+  app: string;
+  target: string;
+  deploymentId?: string;
+  step?: string;
+  message: string;
+  data?: unknown;
+}
+
+/** Where secret values come from (the age store in the CLI); the engine never persists a value. */
+export interface SecretProvider {
+  resolve(app: string, env: string | undefined, names: string[]): Promise<{ values: Record<string, string>; versions: Record<string, string>; missing: string[] }>;
+  atVersions(app: string, env: string | undefined, versions: Record<string, string>): Promise<Record<string, string>>;
+  setCommand(name: string, env: string | undefined): string;
+}
+
+export interface EngineOptions {
+  store: Store;
+  registry: TargetRegistry;
+  stateDir: string;
+  actor: string;
+  secrets?: SecretProvider;
+  onEvent?: (e: EngineEvent) => void;
+}
+
+/** What an autoscaler loop carries from one tick to the next. */
+export interface AutoscaleState {
+  lastCpu?: { at: number; seconds: Record<string, number> };
+  lastChangeAt: number;
+}
+
+/** A release as the engine starts instances of it: plain env from its manifest, secret values at the versions it was made with. */
+export type RunnableRelease = ReleaseRef & { env: Record<string, string>; secretEnv: Record<string, string> };
+
+/** What a release records about its secrets: names and versions, never values. */
+export interface ReleaseSecrets {
+  env?: string;
+  versions: Record<string, string>;
+}
+
+export type DeployStatus = 'succeeded' | 'failed' | 'rolled_back';
+
+export interface DeployResult {
+  id: string;
+  app: string;
+  target: string;
+  kind: DeploymentRecord['kind'];
+  release?: string;
+  previous_release?: string;
+  status: DeployStatus;
+  url?: string;
+  duration_ms: number;
+  reason?: string;
+  error?: { code: string; message: string; hint?: string };
+  logs?: string[];
+  /** Canary analysis of each step, with the figures it judged. */
+  analysis?: AnalysisVerdict[];
+  /** True when nothing changed since the current release, so nothing was done. */
+  unchanged?: boolean;
+  reconciled?: ReconcileReport[];
+}
+
+export interface ReconcileReport {
+  deployment: string;
+  interrupted_at?: string;
+  outcome: 'completed' | 'rolled_back' | 'stopped';
+  release?: string;
+}
+
+export interface PlanResult {
+  app: string;
+  target: string;
+  release: string;
+  new_release: boolean;
+  strategy: string;
+  instances: number;
+  /** Same code, manifest, env and secret versions as the current release: a deploy would change nothing. */
+  nothing_to_do: boolean;
+  start: string[];
+  stop: string[];
+  missing_secrets: string[];
+  persist: string[];
+  url?: string;
+  /** What the build would use (e.g. the Dockerfile, generated or not). */
+  build?: Record<string, unknown>;
+  steps: Step[];
+}
+
+export interface InstanceStatus {
+  id: string;
+  release: string;
+  healthy: boolean;
+  routed: boolean;
+  url: string;
+  state: string;
+  pid?: number;
+  restarts: number;
+  detail?: string;
+}
+
+export interface TargetStatus {
+  target: string;
+  type: string;
+  release?: string;
+  state: 'running' | 'stopped' | 'degraded' | 'not_deployed' | 'needs_secrets';
+  /** Declared secrets that are not set: the next deploy would stop on them. */
+  missing_secrets?: string[];
+  desired: { state: string; instances: number };
+  instances: InstanceStatus[];
+  url?: string;
+  deploying?: { id: string; holder: string; since: string; waiting?: string };
+  last_deployment?: { id: string; kind: string; status: string; release?: string; reason?: string; finished_at?: string };
+  reconciled?: ReconcileReport[];
+  traffic?: unknown;
+  /** Autoscale bounds and the most recent scaling events with their reasons. */
+  autoscale?: { min: number; max: number; cpu_percent?: number; concurrency?: number; events: Array<{ at: string; from: number; to: number; reason: string }> };
+}
+
+export interface ReleaseInfo {
+  release: string;
+  created_at: string;
+  status: string;
+  current: boolean;
+  last_good_at?: string;
+}
+
+/** Everything the engine needs for one app+target, opened once per operation. */
+export interface Opened {
+  loaded: LoadedManifest;
+  manifest: Manifest;
+  app: string;
+  name: string;
+  target: Target<any>;
+  ctx: TargetContext<any>;
+  record: TargetRecord;
+  runtime: TargetRuntime;
+}
+
+

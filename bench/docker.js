@@ -104,7 +104,7 @@ export async function benchDocker({ quick, log }) {
         checkAborted();
         editManifest(app, (doc) => (doc.env.GREETING = `zd-${i}`));
         const r = await gantry(app, ['deploy'], { timeoutMs: 300_000 });
-        runs.push({ status: r.json?.status ?? `exit ${r.code}`, release: r.json?.release, wall_ms: Math.round(r.wallMs), engine_ms: r.json?.duration_ms, from: r.startedAt, to: r.endedAt, reason: r.json?.reason });
+        runs.push({ status: r.json?.status ?? `exit ${r.code}`, release: r.json?.release, wall_ms: Math.round(r.wallMs), engine_ms: r.json?.duration_ms, from: r.startedAt, to: r.endedAt, reason: r.json?.reason, error: r.json?.status === 'succeeded' ? undefined : (r.json?.error?.message ?? (r.stderr || r.stdout).slice(0, 1000)) });
         await sleep(300);
       }
     } finally {

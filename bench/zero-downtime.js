@@ -33,7 +33,7 @@ async function underLoad(strategyName, strategy, { deploys, rate, log }) {
         checkAborted();
         bumpApp(app);
         const r = await gantry(app, ['deploy']);
-        runs.push({ status: r.json?.status ?? `exit ${r.code}`, wall_ms: Math.round(r.wallMs), from: r.startedAt, to: r.endedAt, reason: r.json?.reason });
+        runs.push({ status: r.json?.status ?? `exit ${r.code}`, wall_ms: Math.round(r.wallMs), from: r.startedAt, to: r.endedAt, reason: r.json?.reason, error: r.json?.status === 'succeeded' ? undefined : (r.json?.error?.message ?? (r.stderr || r.stdout).slice(0, 1000)) });
         await sleep(300);
       }
     } finally {

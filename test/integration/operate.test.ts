@@ -65,6 +65,14 @@ describe('persistent data survives deploys, rollback and restart', () => {
       expect(rs.code, rs.stdout).toBe(0);
       await bump(url);
       if (target === 'process') {
+        // The agent (proxy + supervisor) crashes: the next Gantry command brings the release back, data intact.
+        const agents = join(dir, '.gantry/apps', readdirSync(join(dir, '.gantry/apps'))[0]!, 'agents');
+        const info = JSON.parse(readFileSync(join(agents, readdirSync(agents)[0]!, 'agent.json'), 'utf8'));
+        process.kill(info.pid, 'SIGKILL');
+        await new Promise((r) => setTimeout(r, 300));
+        const back = await gantry(['start', '--json'], { cwd: dir });
+        expect(back.code, back.stdout).toBe(0);
+        await bump(url);
         const shared = readdirSync(join(dir, '.gantry/apps')).map((a) => join(dir, '.gantry/apps', a, 'shared/data/counter.txt')).find((f) => existsSync(f));
         expect(readFileSync(shared!, 'utf8')).toBe(String(expected));
       }

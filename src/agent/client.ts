@@ -9,6 +9,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:f
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { request } from 'undici';
+import { daemonEnv } from '../core/env.js';
 import { GantryError } from '../core/errors.js';
 import { DEFAULTS } from '../core/defaults.js';
 import {
@@ -64,7 +65,7 @@ export class AgentClient {
     const child = spawn(process.execPath, [AGENT_MAIN, '--dir', dir, '--host', proxy.host, '--port', String(proxy.port)], {
       detached: true,
       stdio: ['ignore', logFd, logFd],
-      env: { ...process.env, GANTRY_AGENT: '1' },
+      env: daemonEnv({ GANTRY_AGENT: '1' }),
     });
     child.unref();
     closeSync(logFd);
@@ -88,8 +89,9 @@ export class AgentClient {
       method,
       headers: { authorization: `Bearer ${this.info.token}`, 'content-type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),
-      headersTimeout: DEFAULTS.agent.requestTimeoutMs * 4,
-      bodyTimeout: DEFAULTS.agent.requestTimeoutMs * 4,
+      // Drains and stops may legitimately take as long as the manifest allows: wait for that plus a margin.
+      headersTimeout: Math.max(DEFAULTS.agent.requestTimeoutMs, ((body as { timeoutMs?: number } | undefined)?.timeoutMs ?? 0) + DEFAULTS.agent.requestTimeoutMs),
+      bodyTimeout: Math.max(DEFAULTS.agent.requestTimeoutMs, ((body as { timeoutMs?: number } | undefined)?.timeoutMs ?? 0) + DEFAULTS.agent.requestTimeoutMs),
     });
     const text = await res.body.text();
     if (res.statusCode !== 200) {

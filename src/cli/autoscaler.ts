@@ -20,10 +20,13 @@ function pidFile(stateDir: string, app: string, target: string): string {
 }
 
 
+/** The recorded loop's pid, if that pid still runs our autoscaler (a reused pid belongs to someone else). */
 function readPid(file: string): number | undefined {
   try {
     const { pid } = JSON.parse(readFileSync(file, 'utf8')) as { pid: number };
-    return pidAlive(pid) ? pid : undefined;
+    if (!pidAlive(pid)) return undefined;
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0');
+    return argv.includes('autoscaler') ? pid : undefined;
   } catch {
     return undefined;
   }

@@ -11,13 +11,14 @@ import { cpuPercentBetween, decideScale, type LoadSample, type ScaleDecision } f
 import { executeSteps, HealthGateError, type ExecutionContext } from './executor.js';
 import { probe, resolveHealth, waitHealthy } from './health.js';
 import { acquireLock } from './lock.js';
+import { pidAlive } from '../core/pid.js';
 import { secretsDir } from '../secrets/paths.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { planRollout, type Step } from './plan.js';
 import { newInstanceId, newReleaseId } from './release-id.js';
 import { hashSource } from './source.js';
-import type { Artifact, ObservedInstance, ReleaseRef, TargetContext } from './target.js';
+import type { Artifact, InstanceHandle, ObservedInstance, ReleaseRef, Route, TargetContext } from './target.js';
 
 export class Engine {
   constructor(private readonly opts: EngineOptions) {}
@@ -168,7 +169,8 @@ export class Engine {
       const secrets = await this.currentSecrets(o);
       const hash = this.contentHash(o, secrets);
       const current = o.record.currentRelease ? this.store.getRelease(o.app, o.name, o.record.currentRelease) : undefined;
-      if (!opts.force && current && current.contentHash === hash && o.record.desiredState === 'running') {
+      const serving = (await o.runtime.routes()).some((r) => r.release === current?.id);
+      if (!opts.force && current && current.contentHash === hash && o.record.desiredState === 'running' && serving) {
         this.emit({ app: o.app, target: o.name }, 'info', `nothing to deploy: release ${current.id} already has this code, manifest, env and secrets (--force redeploys)`, 'plan');
         return { id: '', app: o.app, target: o.name, kind: 'deploy', release: current.id, status: 'succeeded', unchanged: true, url: await o.runtime.accessUrl(), duration_ms: 0, reason: 'nothing to deploy', reconciled: reconciled.length ? reconciled : undefined };
       }
@@ -303,10 +305,12 @@ export class Engine {
     let url: string | undefined;
     let release = spec.existing;
     const analyses: AnalysisVerdict[] = [];
+    let routedBefore: Route[] = [];
     try {
       url = (await o.runtime.ensureRouter()).url;
       this.store.updateDeployment(d.id, { accessUrl: url });
       const routed = await o.runtime.routes();
+      routedBefore = routed;
       const rollout = this.rolloutSteps(o, spec.releaseId, spec.count, routed);
       const hooks = spec.kind === 'deploy' ? o.manifest.hooks : undefined;
       const steps: Step[] = [
@@ -346,7 +350,13 @@ export class Engine {
           hook: async (step) => {
             const name = (step as Extract<Step, { kind: 'hook' }>).name;
             const rel = releases.get(spec.releaseId)!;
-            const r = await o.runtime.runTask(rel, o.manifest.hooks![name]!, { ...this.appEnv(o, rel, `hook-${name}`), ...rel.secretEnv }, DEFAULTS.hookTimeoutMs);
+            const r = await o.runtime
+              .runTask({ release: rel, command: o.manifest.hooks![name]!, env: this.appEnv(o, rel, `hook-${name}`), secretEnv: rel.secretEnv, timeoutMs: DEFAULTS.hookTimeoutMs })
+              .catch((err: unknown) => {
+                // After the switch a broken post_deploy is a warning, never a rollback of a healthy release.
+                if (name === 'post_deploy') return { exitCode: -1, output: `could not run: ${(err as Error).message}` };
+                throw err;
+              });
             for (const line of r.output.split('\n').filter(Boolean).slice(-DEFAULTS.hookOutputLines)) emit(r.exitCode === 0 ? 'info' : 'warn', `${name}: ${line}`, 'hook');
             if (r.exitCode === 0) return;
             if (name === 'pre_deploy') throw new GantryError('HOOK_FAILED', `hooks.pre_deploy exited with code ${r.exitCode}; no traffic was moved`, 'its output is in the events above (gantry events); fix the hook or the release and deploy again');
@@ -371,7 +381,7 @@ export class Engine {
       const e = toGantryError(err);
       emit('error', e.message, 'error', e.toJSON());
       if (release && spec.kind === 'deploy') this.store.setReleaseStatus(o.app, o.name, release.id, 'failed');
-      const restored = await this.restoreAfterFailure(o, previous, spec.releaseId, d.id).catch((re: unknown) => {
+      const restored = await this.restoreAfterFailure(o, previous, spec.releaseId, d.id, routedBefore).catch((re: unknown) => {
         emit('error', `could not restore the previous release: ${(re as Error).message}`, 'rollback');
         return false;
       });
@@ -383,12 +393,16 @@ export class Engine {
   }
 
   /** Signal a running canary deploy (promote or abort) and wait until it acts on it. */
-  async signal(loaded: LoadedManifest, targetName: string | undefined, what: 'promote' | 'abort'): Promise<{ deployment: string; signal: string; status: string; release?: string }> {
+  async signal(loaded: LoadedManifest, targetName: string | undefined, what: 'promote' | 'abort'): Promise<{ deployment: string; signal: string; status: string; release?: string; acted: boolean }> {
     const name = this.resolveTargetName(loaded, targetName);
     const app = loaded.manifest.app;
     const d = this.store.unfinishedDeployments(app, name).find((x) => this.store.listSteps(x.id).some((s) => s.kind === 'analyze' && s.status === 'running'));
     if (!d) throw new GantryError('NOT_PAUSED', `no canary of ${app} on ${name} is waiting at an analysis step`, 'start one with `gantry deploy` (strategy.type: canary); `gantry status` shows what a deploy waits for');
-    const stepAt = this.store.listSteps(d.id).find((s) => s.kind === 'analyze' && s.status === 'running')!.idx;
+    const paused = this.store.listSteps(d.id).find((s) => s.kind === 'analyze' && s.status === 'running')!;
+    const stepAt = paused.idx;
+    if (what === 'promote' && (paused.params as { pause?: unknown }).pause !== 'manual') throw new GantryError('NOT_PAUSED', `the canary of ${app} is in a timed analysis step, not waiting for a promote`, 'it moves on by itself when its figures pass; `gantry abort` stops it');
+    const holder = this.store.getLock(app, name);
+    if (!holder || !pidAlive(holder.pid)) throw new GantryError('NOT_PAUSED', `the deploy ${d.id} that paused this canary is no longer running`, 'run `gantry status`: it reconciles the interrupted deployment');
     this.store.updateDeployment(d.id, { control: what });
     this.store.audit(this.opts.actor, what, app, name, { deployment: d.id });
     const deadline = Date.now() + 120_000;
@@ -396,7 +410,7 @@ export class Engine {
       const cur = this.store.getDeployment(d.id)!;
       const step = this.store.listSteps(d.id)[stepAt]!;
       const acted = what === 'promote' ? step.status !== 'running' : cur.status !== 'running';
-      if (acted || Date.now() > deadline) return { deployment: d.id, signal: what, status: cur.status, release: cur.release };
+      if (acted || Date.now() > deadline) return { deployment: d.id, signal: what, status: cur.status, release: cur.release, acted };
       await new Promise((r) => setTimeout(r, 100));
     }
   }
@@ -405,13 +419,28 @@ export class Engine {
    * After a failed rollout: the previous release serves again with its full
    * instance count and every instance of the failed release is stopped.
    */
-  private async restoreAfterFailure(o: Opened, previous: string | undefined, failed: string, deploymentId: string): Promise<boolean> {
+  private async restoreAfterFailure(o: Opened, previous: string | undefined, failed: string, deploymentId: string, routedBefore: Route[]): Promise<boolean> {
     const prev = previous ? this.store.getRelease(o.app, o.name, previous) : undefined;
+    if (o.record.desiredState === 'stopped') {
+      // The app was stopped before this attempt: it stays stopped.
+      await o.runtime.shutdown(DEFAULTS.strategy.stopTimeoutMs);
+      return false;
+    }
     if (prev && previous !== failed) {
       await this.ensureServing(o, prev, o.record.instances, deploymentId);
       return true;
     }
-    // First deploy (or restart of the same release) failed: nothing earlier to go back to.
+    // Same release (restart, rollback to the current one): put back the instances that served before, if they still run.
+    const running = new Set((await o.runtime.instances()).filter((i) => i.state === 'running').map((i) => i.id));
+    if (routedBefore.length && routedBefore.every((r) => running.has(r.instance))) {
+      await o.runtime.setRoutes(routedBefore);
+      const keep = new Set(routedBefore.map((r) => r.instance));
+      const others = [...running].filter((id) => !keep.has(id));
+      await o.runtime.drain(others, o.manifest.strategy.drain_timeout ?? DEFAULTS.strategy.drainTimeoutMs);
+      for (const id of others) await o.runtime.stopInstance(id, o.manifest.strategy.stop_timeout ?? DEFAULTS.strategy.stopTimeoutMs);
+      return true;
+    }
+    // First deploy failed: nothing earlier to go back to.
     const routed = new Set((await o.runtime.routes()).map((r) => r.instance));
     if (routed.size === 0) {
       // Nothing ever served: leave nothing running (no proxy answering 503 forever).
@@ -438,14 +467,22 @@ export class Engine {
       if ((await probe(o.runtime, i, health)).ok) keep.push(i);
     }
     const ref = await this.releaseRef(rel);
-    const started = [];
+    const started: InstanceHandle[] = [];
+    const stopTimeout = o.manifest.strategy.stop_timeout ?? DEFAULTS.strategy.stopTimeoutMs;
     for (let idx = keep.length; idx < count; idx++) {
       const id = newInstanceId(rel.id, idx);
       this.emit(where, 'info', `start instance ${id} of ${rel.id}`, 'startInstance');
-      const h = await o.runtime.startInstance({ id, index: idx, release: ref, env: this.appEnv(o, ref, id), secretEnv: ref.secretEnv });
-      const r = await waitHealthy(o.runtime, h, health);
-      if (!r.ok) throw new GantryError('HEALTH_FAILED', `instance ${id} of ${rel.id} did not become healthy: ${r.detail}`, 'see `gantry logs`');
-      started.push(h);
+      try {
+        const h = await o.runtime.startInstance({ id, index: idx, release: ref, env: this.appEnv(o, ref, id), secretEnv: ref.secretEnv });
+        started.push(h);
+        const r = await waitHealthy(o.runtime, h, health);
+        if (!r.ok) throw new GantryError('HEALTH_FAILED', `instance ${id} of ${rel.id} did not become healthy: ${r.detail}`, 'see `gantry logs`');
+      } catch (err) {
+        // Nothing half-started stays behind (the supervisor would keep restarting it, unrouted).
+        for (const h of started) await o.runtime.stopInstance(h.id, stopTimeout).catch(() => undefined);
+        await o.runtime.stopInstance(id, stopTimeout).catch(() => undefined);
+        throw err;
+      }
     }
     const serving = [...keep, ...started];
     await o.runtime.setRoutes(serving.map((h) => ({ instance: h.id, release: rel.id, url: `http://${h.endpoint.host}:${h.endpoint.port}`, weight: 1 })));
@@ -486,6 +523,7 @@ export class Engine {
     if (!Number.isInteger(count) || count < 1 || count > 100) throw new GantryError('USAGE', `cannot scale to ${count}`, 'give a whole number of instances from 1 to 100');
     return this.withTarget(loaded, targetName, 'scale', opts.wait ?? false, async (o, reconciled) => {
       const rel = this.currentRelease(o);
+      if (o.record.desiredState === 'stopped') throw new GantryError('USAGE', `${o.app} is stopped on ${o.name}`, '`gantry start` it first; scaling a stopped app would start it behind your back');
       const from = o.record.instances;
       const started = Date.now();
       const d = this.store.insertDeployment({ id: newDeploymentId(), app: o.app, target: o.name, targetType: o.target.type, kind: 'scale', actor: this.opts.actor, release: rel.id, previousRelease: rel.id });
@@ -671,18 +709,38 @@ export class Engine {
       this.emit(where, 'warn', `deployment ${d.id} was interrupted at ${interruptedAt}; reconciling`, 'reconcile');
       const routes = await o.runtime.routes();
       const newRel = d.release ? this.store.getRelease(o.app, o.name, d.release) : undefined;
-      const allNew = newRel && routes.length > 0 && routes.every((r) => r.release === newRel.id);
       const count = d.kind === 'deploy' ? o.manifest.run.instances : o.record.instances;
-      let report: ReconcileReport;
+      // Forward only for a rollout whose traffic had moved wholly to the new release, and only if that release is healthy now.
+      const rollout = d.kind === 'deploy' || d.kind === 'rollback' || d.kind === 'restart';
+      let forward = Boolean(rollout && newRel && newRel.id !== d.previousRelease && routes.length > 0 && routes.every((r) => r.release === newRel.id));
+      if (forward) {
+        const health = resolveHealth((newRel!.manifest as unknown as Manifest).health ?? o.manifest.health);
+        const observed = new Map((await o.runtime.instances()).map((i) => [i.id, i]));
+        for (const r of routes) {
+          const inst = observed.get(r.instance);
+          if (!inst || !(await probe(o.runtime, inst, health)).ok) forward = false;
+        }
+      }
+      let report: ReconcileReport | undefined;
       try {
-        if (allNew && d.kind !== 'stop') {
-          await this.ensureServing(o, newRel, count, d.id);
-          this.store.updateTarget(o.app, o.name, { currentRelease: newRel.id, desiredState: 'running', instances: count });
-          if (d.previousRelease && d.previousRelease !== newRel.id) this.store.setReleaseStatus(o.app, o.name, d.previousRelease, 'superseded');
-          this.store.setReleaseStatus(o.app, o.name, newRel.id, 'active', true);
-          this.store.updateDeployment(d.id, { status: 'succeeded', reason: `interrupted at ${interruptedAt}; traffic had switched, completed by reconciliation`, waiting: undefined });
-          report = { deployment: d.id, interrupted_at: interruptedAt, outcome: 'completed', release: newRel.id };
-        } else {
+        if (forward) {
+          try {
+            await this.ensureServing(o, newRel!, count, d.id);
+            this.store.updateTarget(o.app, o.name, { currentRelease: newRel!.id, desiredState: 'running', instances: count });
+            if (d.previousRelease && d.previousRelease !== newRel!.id) this.store.setReleaseStatus(o.app, o.name, d.previousRelease, 'superseded');
+            this.store.setReleaseStatus(o.app, o.name, newRel!.id, 'active', true);
+            this.store.updateDeployment(d.id, { status: 'succeeded', reason: `interrupted at ${interruptedAt}; traffic had switched to a healthy release, completed by reconciliation`, waiting: undefined });
+            report = { deployment: d.id, interrupted_at: interruptedAt, outcome: 'completed', release: newRel!.id };
+          } catch (err) {
+            this.emit(where, 'warn', `could not complete the interrupted deployment (${(err as Error).message}); going back instead`, 'reconcile');
+          }
+        }
+        if (!report && d.kind === 'stop') {
+          await o.runtime.shutdown(DEFAULTS.strategy.stopTimeoutMs);
+          this.store.updateDeployment(d.id, { status: 'succeeded', reason: `interrupted at ${interruptedAt}; the stop was completed by reconciliation`, waiting: undefined });
+          report = { deployment: d.id, interrupted_at: interruptedAt, outcome: 'stopped' };
+        }
+        if (!report) {
           const prevId = d.previousRelease ?? o.record.currentRelease;
           const prev = prevId ? this.store.getRelease(o.app, o.name, prevId) : undefined;
           if (prev && o.record.desiredState === 'running') {

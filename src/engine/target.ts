@@ -173,7 +173,7 @@ export interface TargetRuntime {
   /** Keep an unrouted instance running for `afterMs` (instant switch-back), then stop it, even if no Gantry command runs meanwhile. */
   stopInstanceLater(id: string, afterMs: number, timeoutMs: number): Promise<void>;
   /** Run a one-off command of a release (hooks such as migrations) in its environment; output is returned, not streamed. */
-  runTask(release: ReleaseRef, command: string, env: Record<string, string>, timeoutMs: number): Promise<{ exitCode: number; output: string }>;
+  runTask(task: { release: ReleaseRef; command: string; env: Record<string, string>; secretEnv: Record<string, string>; timeoutMs: number }): Promise<{ exitCode: number; output: string }>;
   instances(): Promise<ObservedInstance[]>;
   logs(opts: { lines: number; follow: boolean; instances?: string[]; signal?: AbortSignal }): AsyncIterable<LogLine>;
   /** Run the manifest's health command in the instance's environment. */

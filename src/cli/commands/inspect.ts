@@ -69,7 +69,9 @@ export function registerInspect(program: Command): void {
     .action(
       run<{ lines: string }>(async (opts, out, deployment) =>
         withSession(opts, out, async (s) => {
-          const events = s.engine.events(s.loaded, opts.target, { deploymentId: deployment, limit: Number(opts.lines) });
+          const limit = Number(opts.lines);
+          if (!Number.isInteger(limit) || limit < 1) throw new GantryError('USAGE', `-n wants a whole number, got "${opts.lines}"`, 'e.g. gantry events -n 100');
+          const events = s.engine.events(s.loaded, opts.target, { deploymentId: deployment, limit });
           out.result(events, () => events.map((e) => `${c.dim(e.at)} ${e.level === 'error' ? c.red(e.level) : e.level} ${e.deploymentId ?? ''} ${e.message}`));
           return 0;
         }),

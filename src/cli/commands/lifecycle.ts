@@ -49,9 +49,10 @@ export function registerLifecycle(program: Command): void {
       .action(
         run<WaitOpt>(async (opts, out) =>
           withSession(opts, out, async (s) => {
-            if (name === 'stop') stopAutoscaler(s, opts);
             const r = await s.engine[name](s.loaded, opts.target, { wait: opts.wait });
-            if (name !== 'stop' && r.status === 'succeeded') ensureAutoscaler(s, opts);
+            // After the engine: a stop refused (lock held) leaves the autoscaler as it was.
+            if (name === 'stop') stopAutoscaler(s, opts);
+            else if (r.status === 'succeeded') ensureAutoscaler(s, opts);
             return printDeployResult(out, r);
           }),
         ),
@@ -96,8 +97,8 @@ export function registerCanaryControls(program: Command): void {
         run(async (opts, out) =>
           withSession(opts, out, async (s) => {
             const r = await s.engine.signal(s.loaded, opts.target, name);
-            out.result(r, () => `${c.green('✓')} ${name} sent to deployment ${r.deployment} (now ${r.status})`);
-            return 0;
+            out.result(r, () => (r.acted ? `${c.green('✓')} ${name}: deployment ${r.deployment} is now ${r.status}` : `${c.red('✗')} ${name} was sent to deployment ${r.deployment} but it did not act on it (still ${r.status})`));
+            return r.acted ? 0 : 1;
           }),
         ),
       );

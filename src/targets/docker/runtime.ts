@@ -6,6 +6,7 @@ import { createInterface } from 'node:readline';
 import { pack } from 'tar-stream';
 import { AgentRouter, ProxiedRuntime } from '../../agent/router.js';
 import { freePort } from '../../agent/free-port.js';
+import { daemonEnv } from '../../core/env.js';
 import { GantryError } from '../../core/errors.js';
 import type { InstanceHandle, InstanceRequest, LogLine, ObservedInstance, ReleaseRef, TargetContext, TargetRuntime } from '../../engine/target.js';
 import { processPathsForAgent } from './paths.js';
@@ -75,11 +76,13 @@ export class DockerRuntime extends ProxiedRuntime implements TargetRuntime {
       appDir: this.ctx.appDir,
       health: req.release.health,
     });
+    let c: Docker.Container | undefined;
     try {
-      const c = await this.docker.createContainer(spec);
+      c = await this.docker.createContainer(spec);
       if (this.ctx.config.secrets_as_files && Object.keys(req.secretEnv).length) await c.putArchive(secretsTar(req.secretEnv), { path: '/' });
       await c.start();
     } catch (err) {
+      await c?.remove({ force: true }).catch(() => undefined);
       throw new GantryError('START_FAILED', `container ${name} could not start: ${engineMessage(err)}`, 'check the image and the target\'s volumes/resources; `gantry doctor` checks the engine');
     }
     return { id: req.id, release: req.release.id, endpoint: { host: '127.0.0.1', port: hostPort } };
@@ -100,6 +103,7 @@ export class DockerRuntime extends ProxiedRuntime implements TargetRuntime {
     const child = spawn(process.execPath, [REAPER, '--container', containerName(this.ctx.app, this.ctx.targetName, id), '--instance', id, '--after', String(afterMs), '--timeout', String(timeoutMs), '--agent-dir', this.agentDir, ...(this.ctx.config.docker_host ? ['--docker-host', this.ctx.config.docker_host] : [])], {
       detached: true,
       stdio: 'ignore',
+      env: daemonEnv(),
     });
     child.unref();
   }
@@ -201,12 +205,19 @@ export class DockerRuntime extends ProxiedRuntime implements TargetRuntime {
     const sink = new PassThrough();
     sink.on('data', (d: Buffer) => chunks.push(d));
     this.docker.modem.demuxStream(stream, sink, sink);
-    await Promise.race([new Promise((r) => stream.on('end', r)), new Promise((r) => setTimeout(r, timeoutMs))]);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([new Promise((r) => stream.on('end', r)), new Promise((r) => (timer = setTimeout(r, timeoutMs)))]);
+    clearTimeout(timer);
+    stream.destroy();
     const info = await exec.inspect();
+    if (info.Running) return { ok: false, output: `timed out after ${timeoutMs}ms` };
     return { ok: info.ExitCode === 0, output: Buffer.concat(chunks).toString('utf8').slice(-2000) };
   }
 
-  async runTask(release: ReleaseRef, command: string, env: Record<string, string>, timeoutMs: number): Promise<{ exitCode: number; output: string }> {
+  async runTask(task: { release: ReleaseRef; command: string; env: Record<string, string>; secretEnv: Record<string, string>; timeoutMs: number }): Promise<{ exitCode: number; output: string }> {
+    const { release, command, timeoutMs } = task;
+    const asFiles = this.ctx.config.secrets_as_files;
+    const env = asFiles ? task.env : { ...task.env, ...task.secretEnv };
     const c = await this.docker.createContainer({
       Image: String(release.artifact.tag ?? release.artifact.ref),
       Cmd: ['/bin/sh', '-c', command],
@@ -215,8 +226,11 @@ export class DockerRuntime extends ProxiedRuntime implements TargetRuntime {
       HostConfig: { NetworkMode: this.ctx.config.network, Init: true },
     });
     try {
+      if (asFiles && Object.keys(task.secretEnv).length) await c.putArchive(secretsTar(task.secretEnv), { path: '/' });
       await c.start();
-      const result = (await Promise.race([c.wait(), new Promise((r) => setTimeout(() => r({ StatusCode: 124, timedOut: true }), timeoutMs))])) as { StatusCode: number; timedOut?: boolean };
+      let timer: NodeJS.Timeout | undefined;
+      const result = (await Promise.race([c.wait(), new Promise((r) => (timer = setTimeout(() => r({ StatusCode: 124, timedOut: true }), timeoutMs)))])) as { StatusCode: number; timedOut?: boolean };
+      clearTimeout(timer);
       if (result.timedOut) await c.kill().catch(() => undefined);
       const logs = (await c.logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer;
       const out = new PassThrough();

@@ -26,19 +26,41 @@ export function parseLogLine(instance: string, raw: string): LogLine {
   return m ? { at: m[1], instance, stream: m[2] as LogLine['stream'], text: m[3]! } : { instance, stream: 'out', text: raw };
 }
 
-/** The user's command through an explicit shell (their text is one argv element); output captured, bounded in time. */
+/**
+ * The user's command through an explicit shell (their text is one argv
+ * element); output captured, bounded in time. It runs in its own process
+ * group so a timeout kills what the shell started too (npm → sh → node).
+ */
 function runShellCapture(command: string, opts: { cwd?: string; env: Record<string, string>; timeoutMs: number }): Promise<{ exitCode: number; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn('/bin/sh', ['-c', command], { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'], timeout: opts.timeoutMs, killSignal: 'SIGKILL' });
+    const child = spawn('/bin/sh', ['-c', command], { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let output = '';
+    let timedOut = false;
     const take = (d: Buffer): void => {
       output += d;
       if (output.length > 256_000) output = output.slice(-128_000);
     };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+      child.stdout.destroy();
+      child.stderr.destroy();
+    }, opts.timeoutMs);
     child.stdout.on('data', take);
     child.stderr.on('data', take);
-    child.on('error', (e) => resolve({ exitCode: 127, output: e.message }));
-    child.on('close', (code, signal) => resolve({ exitCode: code ?? (signal ? 128 : 1), output }));
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      resolve({ exitCode: 127, output: e.message });
+    });
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      // Output still buffered in the pipes arrives before 'close'; don't wait for grandchildren holding them.
+      setImmediate(() => resolve({ exitCode: timedOut ? 124 : (code ?? (signal ? 128 : 1)), output: timedOut ? `${output}\n(timed out after ${opts.timeoutMs}ms)` : output }));
+    });
   });
 }
 
@@ -81,8 +103,8 @@ export class ProcessRuntime extends ProxiedRuntime implements TargetRuntime {
     if (agent) await agent.stopInstanceLater(id, afterMs, timeoutMs);
   }
 
-  runTask(release: ReleaseRef, command: string, env: Record<string, string>, timeoutMs: number): Promise<{ exitCode: number; output: string }> {
-    return runShellCapture(command, { cwd: release.artifact.ref, env: { ...baseEnv(), ...env }, timeoutMs });
+  runTask(task: { release: ReleaseRef; command: string; env: Record<string, string>; secretEnv: Record<string, string>; timeoutMs: number }): Promise<{ exitCode: number; output: string }> {
+    return runShellCapture(task.command, { cwd: task.release.artifact.ref, env: { ...baseEnv(), ...task.env, ...task.secretEnv }, timeoutMs: task.timeoutMs });
   }
 
   async instanceCpuSeconds(): Promise<Record<string, number>> {

@@ -150,6 +150,19 @@ describe('canary analysis', () => {
     expect(d2.json.error.code).toBe('ABORTED');
     expect(report.failed).toBe(0);
     expect((await getJson(first.json.url + '/')).message).toBe('two');
+    // A timed pause is not waiting for anyone: promote is refused there (abort is not).
+    manifest(dir, 'type: canary\nsteps: [30, 100]\npause: 30s\nanalysis: { min_requests: 1000000 }', { GREETING: 'four' });
+    const timed = gantry(['deploy', '--json'], { cwd: dir });
+    for (let i = 0; i < 100; i++) {
+      const st = (await gantry(['status', '--json'], { cwd: dir })).json.targets[0];
+      if (st.deploying?.waiting?.includes('canary analysis')) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const early = await gantry(['promote', '--json'], { cwd: dir });
+    expect(early.code).toBe(1);
+    expect(early.json.error.code).toBe('NOT_PAUSED');
+    expect((await gantry(['abort', '--json'], { cwd: dir })).code).toBe(0);
+    expect((await timed).json.status).toBe('rolled_back');
     const none = await gantry(['promote', '--json'], { cwd: dir });
     expect(none.code).toBe(1);
     expect(none.json.error.code).toBe('NOT_PAUSED');

@@ -18,7 +18,8 @@ export function freePort() {
   });
 }
 
-async function healthy(port) {
+/** One probe of an app's /health on loopback. */
+export async function healthy(port) {
   try {
     const res = await request(`http://127.0.0.1:${port}/health`, { headersTimeout: 1000, bodyTimeout: 1000, reset: true });
     await res.body.dump();

@@ -2,9 +2,9 @@
 // started directly from an image (the baseline), and removal of everything a
 // bench app left on the engine (by its dev.gantry.app label).
 import Docker from 'dockerode';
-import { request } from 'undici';
 import { checkAborted, onCleanup } from './cleanup.js';
 import { now, sleep } from './timing.js';
+import { healthy } from './app.js';
 
 /** dockerode against DOCKER_HOST or the default socket, as Gantry's docker target. */
 export function dockerClient() {
@@ -33,15 +33,6 @@ function withTimeout(promise, ms, what) {
   return Promise.race([promise, new Promise((_, rej) => (timer = setTimeout(() => rej(new Error(`${what}: no answer in ${ms} ms`)), ms)))]).finally(() => clearTimeout(timer));
 }
 
-async function healthy(port) {
-  try {
-    const res = await request(`http://127.0.0.1:${port}/health`, { headersTimeout: 1000, bodyTimeout: 1000, reset: true });
-    await res.body.dump();
-    return res.statusCode >= 200 && res.statusCode < 400;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * The baseline: create and start a container straight from `image` (PORT=3000,

@@ -140,6 +140,22 @@ describe('docker details', () => {
     expect((await get(d.json.url + '/')).status).toBe(200);
   });
 
+  itDocker('logs -f on docker follows containers started after it began (a restart)', async () => {
+    const name = `dklogs-${process.pid}`;
+    const dir = app(['run: { command: node server.js, port: 3000 }', 'strategy: { watch: 0s }', 'targets:', '  box: { type: docker }'], { app: name });
+    const d = await gantry(['deploy', '--json'], { cwd: dir });
+    expect(d.code, d.stdout).toBe(0);
+    const follower = spawn(process.execPath, [BIN, 'logs', '-f', '-n', '0'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let seen = '';
+    follower.stdout.on('data', (x) => (seen += x));
+    await new Promise((r) => setTimeout(r, 1000));
+    const r = await gantry(['restart', '--json'], { cwd: dir });
+    expect(r.code, r.stdout).toBe(0);
+    for (let i = 0; i < 50 && !seen.includes('listening on'); i++) await new Promise((res) => setTimeout(res, 200));
+    follower.kill('SIGINT');
+    expect(seen).toContain('listening on');
+  });
+
   (registryProblem ? it.skip(`registry credentials (skipped: ${registryProblem})`, () => undefined) : itDocker)('push uses credentials from the secret store; bad credentials are a clear error', async () => {
     const bcrypt = (await import('bcryptjs')).default;
     const work = mkdtempSync(join(tmpdir(), 'gantry-authreg-'));

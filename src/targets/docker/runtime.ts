@@ -144,56 +144,66 @@ export class DockerRuntime extends ProxiedRuntime implements TargetRuntime {
   }
 
   async *logs(opts: { lines: number; follow: boolean; instances?: string[]; signal?: AbortSignal }): AsyncIterable<LogLine> {
-    const ids = opts.instances ?? (await this.instances()).map((i) => i.id);
     const queue: LogLine[] = [];
     let wake: (() => void) | undefined;
     let open = 0;
     const streams: NodeJS.ReadableStream[] = [];
-    for (const id of ids) {
+    const attached = new Set<string>();
+    // Both streams of one container, demultiplexed into lines.
+    const attach = async (id: string, tail: number | 'all'): Promise<void> => {
+      if (attached.has(id)) return;
+      attached.add(id);
       const c = this.docker.getContainer(containerName(this.ctx.app, this.ctx.targetName, id));
-      const raw = (await c.logs({ stdout: true, stderr: true, timestamps: true, tail: opts.lines, follow: opts.follow as true }).catch(() => undefined)) as unknown as NodeJS.ReadableStream | Buffer | undefined;
-      if (!raw) continue;
+      const raw = (await c.logs({ stdout: true, stderr: true, timestamps: true, tail: tail as number, follow: opts.follow as true }).catch(() => undefined)) as unknown as NodeJS.ReadableStream | Buffer | undefined;
+      if (!raw) return;
       const out = new PassThrough();
       const err = new PassThrough();
-      const push = (stream: 'out' | 'err') => (line: string) => {
-        const m = /^(\S+) (.*)$/s.exec(line);
-        queue.push({ at: m?.[1], instance: id, stream, text: m?.[2] ?? line });
-        wake?.();
-      };
       open += 2;
       for (const [s, name] of [[out, 'out'], [err, 'err']] as const) {
         const rl = createInterface({ input: s });
-        rl.on('line', push(name));
+        rl.on('line', (line: string) => {
+          const m = /^(\S+) (.*)$/s.exec(line);
+          queue.push({ at: m?.[1], instance: id, stream: name, text: m?.[2] ?? line });
+          wake?.();
+        });
         rl.on('close', () => {
           open--;
           wake?.();
         });
       }
-      if (Buffer.isBuffer(raw)) {
-        demuxBuffer(raw, out, err);
-      } else {
-        streams.push(raw);
-        this.docker.modem.demuxStream(raw, out, err);
-        raw.on('end', () => {
-          out.end();
-          err.end();
-        });
-      }
-    }
-    opts.signal?.addEventListener('abort', () => {
-      for (const s of streams) (s as unknown as { destroy(): void }).destroy();
-      wake?.();
-    });
+      if (Buffer.isBuffer(raw)) return demuxBuffer(raw, out, err);
+      streams.push(raw);
+      this.docker.modem.demuxStream(raw, out, err);
+      raw.on('end', () => {
+        out.end();
+        err.end();
+      });
+    };
+    for (const id of opts.instances ?? (await this.instances()).map((i) => i.id)) await attach(id, opts.lines);
     if (!opts.follow) {
       while (open > 0) await new Promise<void>((r) => (wake = r));
       queue.sort((a, b) => (a.at ?? '').localeCompare(b.at ?? ''));
       yield* queue.slice(-opts.lines);
       return;
     }
-    while (!opts.signal?.aborted && (open > 0 || queue.length)) {
-      if (queue.length === 0) await new Promise<void>((r) => (wake = r));
-      wake = undefined;
-      while (queue.length) yield queue.shift()!;
+    // Containers started later (a deploy, a restart, scaling) are followed from their first line.
+    const poll = setInterval(() => {
+      if (opts.instances) return;
+      void this.instances().then((list) => list.forEach((i) => void attach(i.id, 'all')), () => undefined);
+    }, 1000);
+    opts.signal?.addEventListener('abort', () => {
+      for (const s of streams) (s as unknown as { destroy(): void }).destroy();
+      wake?.();
+    });
+    try {
+      while (!opts.signal?.aborted) {
+        if (queue.length === 0) await new Promise<void>((r) => (wake = r));
+        wake = undefined;
+        while (queue.length) yield queue.shift()!;
+      }
+    } finally {
+      clearInterval(poll);
+      for (const s of streams) (s as unknown as { destroy(): void }).destroy();
     }
   }
 

@@ -1,0 +1,66 @@
+// Architecture boundaries of DESIGN.md ("Boundaries that never bend"), by element type.
+// Every folder of src/ is an element; a module may import only what its element's
+// `allowed` entry names (static imports, `import()` and re-exports alike). Anything
+// not listed is a violation, so a new folder must be added here before it can import.
+// Paths are matched with `(^|/)src/` so the same rules apply to test/fixtures/boundaries.
+const S = '(?:^|/)src/';
+const el = (...names) => names.map((n) => `${S}${n}/`);
+const from = (name) => ({ path: `${S}${name}/` });
+
+/** element -> elements it may import (besides itself and anything outside src/). */
+const ALLOWED = {
+  core: [],
+  manifest: ['core'],
+  store: ['core'],
+  secrets: ['core'],
+  backup: ['core'],
+  proxy: ['core'],
+  supervisor: ['core'],
+  agent: ['core', 'proxy', 'supervisor'],
+  // The engine reaches targets through the registry handed to it, and secrets and
+  // backups through interfaces handed to it: it imports none of them.
+  // TODO(issue 15): 'secrets' and 'backup' go once the engine gets them as interfaces.
+  engine: ['core', 'manifest', 'store', 'secrets', 'backup'],
+  registry: ['core', 'engine', 'targets'],
+  cli: ['core', 'engine', 'manifest', 'store', 'registry', 'secrets', 'backup'],
+  server: ['core', 'engine', 'manifest', 'store', 'registry', 'secrets', 'backup'],
+};
+
+const allowed = [
+  // Anything outside src/ (node builtins, npm packages).
+  { from: { path: `${S}` }, to: { pathNot: `${S}` } },
+  ...Object.entries(ALLOWED).map(([name, deps]) => ({
+    from: from(name),
+    to: { path: [...el(name), ...el(...deps)] },
+  })),
+  // A target: its own folder (subfolders may import their parent), the shared target
+  // code, the engine's types and the mechanisms it drives; never another target or a face.
+  {
+    from: { path: `${S}targets/([^/]+)/` },
+    to: { path: [`${S}targets/$1/`, ...el('targets/shared', 'engine', 'core', 'manifest', 'agent', 'proxy', 'supervisor')] },
+  },
+  {
+    from: { path: `${S}targets/shared/` },
+    to: { path: el('targets/shared', 'engine', 'core', 'manifest', 'agent', 'proxy', 'supervisor') },
+  },
+];
+
+module.exports = {
+  forbidden: [
+    {
+      name: 'unknown-element',
+      comment: 'Every file under src/ belongs to an element of DESIGN.md "Layout"; add the folder to .dependency-cruiser.cjs with what it may import.',
+      severity: 'error',
+      from: { path: `${S}`, pathNot: [...el(...Object.keys(ALLOWED)), `${S}targets/[^/]+/`] },
+      to: {},
+    },
+  ],
+  allowed,
+  allowedSeverity: 'error',
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: ['node_modules', '(^|/)dist/'] },
+    tsConfig: { fileName: 'tsconfig.json' },
+    tsPreCompilationDeps: true,
+  },
+};

@@ -34,6 +34,7 @@ export function loadFor(opts: GlobalOptions): LoadedManifest {
     env: opts.env,
     knownTargetTypes: registry.types(),
     targetSchemas: (type) => registry.configSchema(type),
+    targetCapabilities: (type) => registry.describe(type)?.capabilities,
   });
 }
 

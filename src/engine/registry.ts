@@ -1,5 +1,5 @@
 import type { ZodType } from 'zod';
-import type { Target } from './target.js';
+import type { Target, TargetDescriptor } from './target.js';
 
 /**
  * How the engine finds targets: injected by the face (CLI, server), so the
@@ -9,5 +9,7 @@ import type { Target } from './target.js';
 export interface TargetRegistry {
   types(): string[];
   configSchema(type: string): ZodType | undefined;
+  /** Type, summary, config schema and capabilities, without loading the implementation. */
+  describe(type: string): TargetDescriptor<any> | undefined;
   load(type: string): Promise<Target<any> | undefined>;
 }

@@ -10,13 +10,7 @@ import type { HealthSpec } from './health.js';
  * expose instance-level primitives in their runtime; the engine composes them
  * into recreate / rolling / blue-green / canary.
  */
-export interface Target<C = Record<string, unknown>> {
-  readonly type: string;
-  /** One line for `gantry doctor` and docs. */
-  readonly summary: string;
-  /** Validates `targets.<name>` of the manifest (minus `type`). */
-  readonly configSchema: ZodType<C>;
-  readonly capabilities: TargetCapabilities;
+export interface Target<C = Record<string, unknown>> extends TargetDescriptor<C> {
   /** Static and live checks (reachability, credentials); no side effects. */
   validate(cfg: C, ctx: TargetContext): Promise<Problem[]>;
   /** What this target needs on this machine, what is missing and how to fix it. */
@@ -48,10 +42,32 @@ export interface PushInput {
 
 export type StrategyType = 'recreate' | 'rolling' | 'blue-green' | 'canary';
 
+/**
+ * What a target can do, declared, never inferred from its type (DESIGN.md, "The
+ * Target contract: capabilities, not types"). The engine and the manifest
+ * validator plan from these; no code anywhere branches on `type`.
+ */
 export interface TargetCapabilities {
+  /** Where the app runs: one place, or many hosts/devices rolled out in batches. */
+  nodes: 'one' | 'many';
+  /** Who splits traffic: Gantry's proxy per instance, the platform between releases, or nobody. */
+  traffic: 'instance' | 'release' | 'none';
+  /** Who judges health: the engine's gates (probing through the node agent) or the platform. */
+  health: 'engine' | 'target';
+  /** The engine applies steps (push), or publishes a desired release and waits for reports (pull). */
+  delivery: 'push' | 'pull';
+  /** The rollout strategies this target can run. */
   strategies: readonly StrategyType[];
-  /** Instances can be started one by one and routed by weight. */
-  instanceRouting: boolean;
+}
+
+/** What the registry knows of a target type without loading its implementation. */
+export interface TargetDescriptor<C = Record<string, unknown>> {
+  readonly type: string;
+  /** One line for `gantry doctor` and docs. */
+  readonly summary: string;
+  /** Validates `targets.<name>` of the manifest (minus `type`). */
+  readonly configSchema: ZodType<C>;
+  readonly capabilities: TargetCapabilities;
 }
 
 export interface EventSink {

@@ -15,12 +15,15 @@ import { applyOverlay } from './overlay.js';
 import { child, formatPath, fromYaml, locate, toPlain, type LNode, type TreeProblem } from './positions.js';
 import { ManifestSchema, type Manifest } from './schema.js';
 import { closest, quoteList } from './suggest.js';
+import { checkCapabilities, type DeclaredCapabilities } from './capabilities.js';
 import { checkTargets, type TargetCheckOptions } from './targets.js';
 import { yamlErrorsToProblems } from './yaml-errors.js';
 
 export { formatProblem };
 
 export interface LoadOptions extends TargetCheckOptions {
+  /** Each target type's declared capabilities; when given, what the manifest asks must be among them. */
+  targetCapabilities?: (type: string) => DeclaredCapabilities | undefined;
   /** Environment overlay to apply (`environments.<env>`). */
   env?: string;
   /** Variables for ${VAR} interpolation; default process.env. */
@@ -148,6 +151,7 @@ export function validateManifestSource(source: string, file: string, opts: LoadO
   const parsed = ManifestSchema.safeParse(raw);
   const drafts: Draft[] = parsed.success ? [] : issuesToDrafts(parsed.error.issues, ManifestSchema, raw);
   drafts.push(...checkTargets(raw.targets, opts));
+  if (opts.targetCapabilities) drafts.push(...checkCapabilities(raw, opts.targetCapabilities));
 
   const problems: Problem[] = early.map(fromTree);
   for (const d of drafts) {

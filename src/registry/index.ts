@@ -4,18 +4,18 @@
  * Implementations are imported on first use, so a command on the process
  * target never loads the docker client (CLI start-up time is most of a deploy).
  */
-import type { ZodType } from 'zod';
-import type { Target, TargetRegistry } from '../engine/index.js';
-import { dockerConfigSchema } from '../targets/docker/config.js';
-import { processConfigSchema } from '../targets/process/config.js';
+import type { Target, TargetDescriptor, TargetRegistry } from '../engine/index.js';
+import { dockerDescriptor } from '../targets/docker/descriptor.js';
+import { processDescriptor } from '../targets/process/descriptor.js';
 
-const TARGETS: Record<string, { schema: ZodType; load: () => Promise<Target<any>> }> = {
-  process: { schema: processConfigSchema, load: async () => (await import('../targets/process/index.js')).processTarget },
-  docker: { schema: dockerConfigSchema, load: async () => (await import('../targets/docker/index.js')).dockerTarget },
+const TARGETS: Record<string, { descriptor: TargetDescriptor<any>; load: () => Promise<Target<any>> }> = {
+  process: { descriptor: processDescriptor, load: async () => (await import('../targets/process/index.js')).processTarget },
+  docker: { descriptor: dockerDescriptor, load: async () => (await import('../targets/docker/index.js')).dockerTarget },
 };
 
 export const registry: TargetRegistry = {
   types: () => Object.keys(TARGETS),
-  configSchema: (type) => TARGETS[type]?.schema,
+  configSchema: (type) => TARGETS[type]?.descriptor.configSchema,
+  describe: (type) => TARGETS[type]?.descriptor,
   load: async (type) => TARGETS[type]?.load(),
 };

@@ -15,7 +15,7 @@ export function registerValidate(program: Command): void {
       run(async (opts, out) => {
         const file = manifestPath(opts);
         if (!existsSync(file)) throw new GantryError('MANIFEST_NOT_FOUND', `no manifest at ${file}`, 'run `gantry init` to write one, or pass -f path/to/gantry.yaml');
-        const r = validateManifest(file, { env: opts.env, knownTargetTypes: registry.types(), targetSchemas: (t) => registry.configSchema(t) });
+        const r = validateManifest(file, { env: opts.env, knownTargetTypes: registry.types(), targetSchemas: (t) => registry.configSchema(t), targetCapabilities: (t) => registry.describe(t)?.capabilities });
         const doc = { valid: r.valid, problems: r.problems.map((p) => ({ path: p.path, message: p.message, hint: p.hint, file: p.file, line: p.line, column: p.column })) };
         out.result(doc, () => (r.valid ? [`${c.green('✓')} ${file} is valid`] : [`${c.red('✗')} ${r.problems.length} problem(s) in ${file}:`, ...r.problems.map((p) => `  ${formatProblemLine(p)}`)]));
         return r.valid ? 0 : 2;

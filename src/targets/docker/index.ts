@@ -2,18 +2,16 @@ import type { Problem } from '../../core/errors.js';
 import { GantryError } from '../../core/errors.js';
 import type { Artifact, BuildInput, DoctorCheck, PushInput, Target, TargetContext } from '../../engine/target.js';
 import { buildImage, resolveDockerfile } from './build.js';
-import { dockerConfigSchema, type DockerConfig } from './config.js';
+import { type DockerConfig } from './config.js';
 import { dockerClient, engineLabel, engineMessage, requireEngine } from './engine-client.js';
+import { dockerDescriptor } from './descriptor.js';
 import { pushImage } from './push.js';
 import { DockerRuntime } from './runtime.js';
 import { volumeName } from './names.js';
 
 /** Containers on a Docker engine (dockerode, DOCKER_HOST honoured), behind Gantry's proxy; images pushed to a registry. */
 export const dockerTarget: Target<DockerConfig> = {
-  type: 'docker',
-  summary: "containers on a Docker engine behind Gantry's proxy, images built from the app's Dockerfile (or a generated one) and pushed to a registry",
-  configSchema: dockerConfigSchema,
-  capabilities: { strategies: ['recreate', 'rolling', 'blue-green', 'canary'], instanceRouting: true },
+  ...dockerDescriptor,
 
   async validate(cfg: DockerConfig): Promise<Problem[]> {
     try {

@@ -4,16 +4,14 @@ import type { Problem } from '../../core/errors.js';
 import { GantryError } from '../../core/errors.js';
 import type { Artifact, BuildInput, DoctorCheck, Target, TargetContext } from '../../engine/target.js';
 import { buildReleaseDir } from './build.js';
-import { processConfigSchema, type ProcessConfig } from './config.js';
+import { type ProcessConfig } from './config.js';
+import { processDescriptor } from './descriptor.js';
 import { processPaths } from './paths.js';
 import { ProcessRuntime, baseEnv } from './runtime.js';
 
 /** Local processes supervised by Gantry's detached agent, behind Gantry's proxy. The embedded default. */
 export const processTarget: Target<ProcessConfig> = {
-  type: 'process',
-  summary: 'local processes supervised by a detached Gantry agent, behind Gantry\'s proxy',
-  configSchema: processConfigSchema,
-  capabilities: { strategies: ['recreate', 'rolling', 'blue-green', 'canary'], instanceRouting: true },
+  ...processDescriptor,
 
   async validate(): Promise<Problem[]> {
     return [];

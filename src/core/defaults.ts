@@ -6,6 +6,12 @@ export const DEFAULTS = {
   defaultTargetType: 'process',
 
   run: { port: 3000, instances: 1 },
+  /**
+   * Docker's own HEALTHCHECK only mirrors Gantry's gates for `docker ps`; each run
+   * forks a probe inside the container, so it never runs more often than this
+   * (a manifest's 200 ms interval once piled up 600 probe processes on 2 cores).
+   */
+  dockerHealthcheck: { minIntervalMs: 10_000, minTimeoutMs: 5_000 },
   health: {
     path: '/health',
     intervalMs: 1_000,

@@ -1,3 +1,4 @@
+import { DEFAULTS } from '../../core/defaults.js';
 import type Docker from 'dockerode';
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
@@ -13,7 +14,8 @@ import { LABEL } from './names.js';
  */
 export function dockerHealthcheck(h: HealthSpec): { Test: string[]; Interval: number; Timeout: number; Retries: number; StartPeriod: number } | undefined {
   const ns = (ms: number): number => ms * 1_000_000;
-  const timing = { Interval: ns(h.intervalMs), Timeout: ns(h.timeoutMs), Retries: h.retries, StartPeriod: ns(h.startPeriodMs) };
+  const { minIntervalMs, minTimeoutMs } = DEFAULTS.dockerHealthcheck;
+  const timing = { Interval: ns(Math.max(h.intervalMs, minIntervalMs)), Timeout: ns(Math.max(h.timeoutMs, minTimeoutMs)), Retries: h.retries, StartPeriod: ns(h.startPeriodMs) };
   if (h.type === 'command' && h.command) return { Test: ['CMD-SHELL', h.command], ...timing };
   if (h.type !== 'http') return undefined;
   const probe = [

@@ -12,7 +12,7 @@ import { formatProblem } from './format.js';
 import { interpolateTree, type Vars } from './interpolate.js';
 import { issuesToDrafts, describeValue, type Draft } from './issues.js';
 import { applyOverlay } from './overlay.js';
-import { child, formatPath, fromYaml, locate, toPlain, type LNode, type TreeProblem } from './positions.js';
+import { child, formatPath, fromYaml, locate, toPlain, type LNode, type PathSegment, type Pos, type TreeProblem } from './positions.js';
 import { ManifestSchema, type Manifest } from './schema.js';
 import { closest, quoteList } from './suggest.js';
 import { checkTargets, type TargetCheckOptions } from './targets.js';
@@ -38,6 +38,8 @@ export interface LoadedManifest {
   manifest: Manifest;
   /** The interpolated and overlaid document as plain data (before the schema). */
   raw: Record<string, unknown>;
+  /** Where a path is written in the file (a missing key: its nearest written parent), for problems found after loading. */
+  locate(path: readonly PathSegment[]): Pos;
 }
 
 export interface ValidationResult {
@@ -174,7 +176,8 @@ export function validateManifestSource(source: string, file: string, opts: LoadO
   }
   const unique = dedupe(problems).sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
   if (unique.length || !parsed.success) return fail(unique);
-  return { valid: true, problems: [], manifest: { file, dir: dirname(file), env: opts.env, manifest: parsed.data, raw } };
+  const located = tree;
+  return { valid: true, problems: [], manifest: { file, dir: dirname(file), env: opts.env, manifest: parsed.data, raw, locate: (path) => locate(located, path) } };
 }
 
 /**

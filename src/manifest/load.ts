@@ -11,6 +11,7 @@ import { GantryError, type Problem } from '../core/errors.js';
 import { formatProblem } from './format.js';
 import { interpolateTree, type Vars } from './interpolate.js';
 import { issuesToDrafts, describeValue, type Draft } from './issues.js';
+import { allowedKeysFrom, explainIndentation, unindentedKeyProblems } from './indentation.js';
 import { applyOverlay } from './overlay.js';
 import { child, formatPath, fromYaml, locate, toPlain, type LNode, type PathSegment, type Pos, type TreeProblem } from './positions.js';
 import { ManifestSchema, type Manifest } from './schema.js';
@@ -123,7 +124,12 @@ export function validateManifestSource(source: string, file: string, opts: LoadO
   // 1. YAML, keeping positions. Duplicate keys are found by fromYaml: yaml's own check is quadratic in a mapping's size.
   const lineCounter = new LineCounter();
   const doc = parseDocument(source, { lineCounter, prettyErrors: true, uniqueKeys: false });
-  if (doc.errors.length) return fail(yamlErrorsToProblems(doc, doc.errors).map((p) => ({ file, ...p })));
+  const targetSchemas = opts.targetSchemas ?? (() => undefined);
+  const targetTypes = opts.knownTargetTypes ?? [];
+  if (doc.errors.length) {
+    const syntax = unindentedKeyProblems(source, yamlErrorsToProblems(doc, doc.errors), allowedKeysFrom(ManifestSchema, undefined, targetSchemas, targetTypes));
+    return fail(syntax.map((p) => ({ file, ...p })));
+  }
 
   const fromTree = (t: TreeProblem): Problem => ({ file, line: t.pos.line, column: t.pos.column, path: formatPath(t.path), message: t.message, hint: t.hint });
   const converted = fromYaml(doc, lineCounter);
@@ -164,8 +170,9 @@ export function validateManifestSource(source: string, file: string, opts: LoadO
   // 4. Schema, then 5. target configs.
   const raw = toPlain(tree) as Record<string, unknown>;
   const parsed = ManifestSchema.safeParse(raw);
-  const drafts: Draft[] = parsed.success ? [] : issuesToDrafts(parsed.error.issues, ManifestSchema, raw);
+  let drafts: Draft[] = parsed.success ? [] : issuesToDrafts(parsed.error.issues, ManifestSchema, raw);
   drafts.push(...checkTargets(raw.targets, opts));
+  drafts = explainIndentation(drafts, ManifestSchema, raw, allowedKeysFrom(ManifestSchema, raw, targetSchemas, targetTypes));
 
   const problems: Problem[] = early.map(fromTree);
   for (const d of drafts) {

@@ -4,6 +4,12 @@ export const DEFAULTS = {
   stateDirName: '.gantry',
   defaultTargetName: 'local',
   defaultTargetType: 'process',
+  /** Manifests larger than this are refused before parsing (a real one is a few KB; YAML parsing cost grows with size). */
+  manifestMaxBytes: 1024 * 1024,
+  /** Values a manifest may expand to, aliases included ("billion laughs"). */
+  manifestMaxNodes: 100_000,
+  /** Time a target's live checks (`validate()`, e.g. reaching the Docker engine) may take. */
+  targetValidateTimeoutMs: 5_000,
 
   run: { port: 3000, instances: 1 },
   /**

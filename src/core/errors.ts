@@ -5,6 +5,7 @@
 export type ErrorCode =
   | 'MANIFEST_INVALID'
   | 'MANIFEST_NOT_FOUND'
+  | 'MANIFEST_TOO_LARGE'
   | 'USAGE'
   | 'LOCK_HELD'
   | 'HEALTH_FAILED'
@@ -30,7 +31,7 @@ export type ErrorCode =
   | 'INTERNAL';
 
 /** Exit code 2 = bad usage or invalid input; 1 = an operation failed. */
-const USAGE_CODES: ReadonlySet<ErrorCode> = new Set(['MANIFEST_INVALID', 'MANIFEST_NOT_FOUND', 'USAGE', 'TARGET_UNKNOWN', 'SECRET_MISSING']);
+const USAGE_CODES: ReadonlySet<ErrorCode> = new Set(['MANIFEST_INVALID', 'MANIFEST_NOT_FOUND', 'MANIFEST_TOO_LARGE', 'USAGE', 'TARGET_UNKNOWN', 'SECRET_MISSING']);
 
 export class GantryError extends Error {
   readonly code: ErrorCode;

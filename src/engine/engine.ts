@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { planRollout, type Step } from './plan.js';
 import { newInstanceId, newReleaseId } from './release-id.js';
 import { hashSource } from './source.js';
+import { assertTargetValid } from './validate-targets.js';
 import type { Artifact, InstanceHandle, ObservedInstance, ReleaseRef, Route, TargetContext } from './target.js';
 
 export class Engine {
@@ -165,6 +166,8 @@ export class Engine {
   }
 
   async deploy(loaded: LoadedManifest, targetName: string | undefined, opts: { wait?: boolean; force?: boolean } = {}): Promise<DeployResult> {
+    // The target's own checks (e.g. run.command where it is needed) refuse a manifest before anything starts.
+    await assertTargetValid(this.opts.registry, loaded, this.resolveTargetName(loaded, targetName));
     return this.withTarget(loaded, targetName, 'deploy', opts.wait ?? false, async (o, reconciled) => {
       const secrets = await this.currentSecrets(o);
       const hash = this.contentHash(o, secrets);

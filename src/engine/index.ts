@@ -5,3 +5,4 @@ export * from './target.js';
 export * from './registry.js';
 export * from './plan.js';
 export { hashSource } from './source.js';
+export { validateTargets, assertTargetValid, type TargetValidation } from './validate-targets.js';

@@ -1,5 +1,4 @@
 import type { ZodType } from 'zod';
-import type { Problem } from '../core/errors.js';
 import type { HealthSpec } from './health.js';
 
 /**
@@ -11,8 +10,12 @@ import type { HealthSpec } from './health.js';
  * into recreate / rolling / blue-green / canary.
  */
 export interface Target<C = Record<string, unknown>> extends TargetDescriptor<C> {
-  /** Static and live checks (reachability, credentials); no side effects. */
-  validate(cfg: C, ctx: TargetContext): Promise<Problem[]>;
+  /**
+   * Checks of this target against a valid manifest: what it needs from the
+   * manifest (e.g. run.command), then live checks (reachability, credentials).
+   * No side effects. `gantry validate` and deploy (before it starts) call it.
+   */
+  validate(cfg: C, ctx: ValidateContext): Promise<TargetProblem[]>;
   /** What this target needs on this machine, what is missing and how to fix it. */
   doctor(ctx: DoctorContext): Promise<DoctorCheck[]>;
   /** Produce the release's artifact (a directory, an image, a chart ...). */
@@ -86,6 +89,31 @@ export interface TargetContext<C = Record<string, unknown>> {
   settings: Record<string, unknown>;
   saveSettings(next: Record<string, unknown>): void;
   emit: EventSink;
+}
+
+/** What a target's validate() may look at: the app's source and the parts of the manifest targets depend on. */
+export interface ValidateContext {
+  app: string;
+  targetName: string;
+  /** Directory holding the manifest (the app's source). */
+  appDir: string;
+  build?: { command?: string; dockerfile?: string; context?: string };
+  run: { command?: string; port: number };
+  persist: string[];
+}
+
+/** A problem found by a target's validate(). */
+export interface TargetProblem {
+  /** Path under `targets.<name>` (e.g. ["docker_host"]); with `scope: 'manifest'`, from the manifest's top (e.g. ["run", "command"]). */
+  path: Array<string | number>;
+  scope?: 'target' | 'manifest';
+  message: string;
+  hint: string;
+  /**
+   * 'error' (default): the manifest cannot work with this target; validate fails and deploy refuses.
+   * 'warning': about this machine now (e.g. a Docker engine that does not answer), not the manifest: reported, never blocks.
+   */
+  level?: 'error' | 'warning';
 }
 
 export interface DoctorContext {

@@ -2,3 +2,4 @@ export { loadManifest, validateManifest, validateManifestSource, invalidManifest
 export { ManifestSchema, DURATION_FORMATS, type Manifest, type ManifestInput, type TargetConfig, type EnvironmentOverlay, type HealthType, type StrategyType } from './schema.js';
 export { interpolateString, RESERVED_VARS } from './interpolate.js';
 export { manifestJsonSchema } from './json-schema.js';
+export { formatPath, type PathSegment, type Pos } from './positions.js';

@@ -11,8 +11,9 @@ import { GantryError, type Problem } from '../core/errors.js';
 import { formatProblem } from './format.js';
 import { interpolateTree, type Vars } from './interpolate.js';
 import { issuesToDrafts, describeValue, type Draft } from './issues.js';
+import { allowedKeysFrom, explainIndentation, unindentedKeyProblems } from './indentation.js';
 import { applyOverlay } from './overlay.js';
-import { child, formatPath, fromYaml, locate, toPlain, type LNode, type TreeProblem } from './positions.js';
+import { child, formatPath, fromYaml, locate, toPlain, type LNode, type PathSegment, type Pos, type TreeProblem } from './positions.js';
 import { ManifestSchema, type Manifest } from './schema.js';
 import { closest, quoteList } from './suggest.js';
 import { checkCapabilities, type DeclaredCapabilities } from './capabilities.js';
@@ -41,6 +42,8 @@ export interface LoadedManifest {
   manifest: Manifest;
   /** The interpolated and overlaid document as plain data (before the schema). */
   raw: Record<string, unknown>;
+  /** Where a path is written in the file (a missing key: its nearest written parent), for problems found after loading. */
+  locate(path: readonly PathSegment[]): Pos;
 }
 
 export interface ValidationResult {
@@ -63,10 +66,24 @@ function resolveFile(file: string): string {
   return abs;
 }
 
+/** Refused before parsing: YAML parsing time grows with size (80,000 keys took 38 s). */
+function tooLarge(file: string, size: number): GantryError {
+  const limit = DEFAULTS.manifestMaxBytes;
+  return new GantryError(
+    'MANIFEST_TOO_LARGE',
+    `the manifest ${file} is ${size} bytes, over the limit of ${limit} bytes (${limit / 1024 / 1024} MB)`,
+    'a gantry.yaml is normally a few KB: check that -f points at the manifest, and move data out of it',
+    { file, size, limit },
+  );
+}
+
 function readSource(file: string): string {
   try {
+    const size = statSync(file).size;
+    if (size > DEFAULTS.manifestMaxBytes) throw tooLarge(file, size);
     return readFileSync(file, 'utf8');
   } catch (e) {
+    if (e instanceof GantryError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') throw new GantryError('MANIFEST_NOT_FOUND', `no manifest found at ${file}`, NOT_FOUND_HINT);
     throw new GantryError('MANIFEST_NOT_FOUND', `cannot read the manifest ${file}: ${(e as Error).message}`, 'check that the file exists and is readable, or pass -f <file>');
@@ -104,11 +121,18 @@ export function invalidManifestError(problems: Problem[]): GantryError {
 export function validateManifestSource(source: string, file: string, opts: LoadOptions = {}): ValidationResult {
   file = resolve(file);
   const fail = (problems: Problem[]): ValidationResult => ({ valid: false, problems });
+  const size = Buffer.byteLength(source, 'utf8');
+  if (size > DEFAULTS.manifestMaxBytes) throw tooLarge(file, size);
 
-  // 1. YAML, keeping positions.
+  // 1. YAML, keeping positions. Duplicate keys are found by fromYaml: yaml's own check is quadratic in a mapping's size.
   const lineCounter = new LineCounter();
-  const doc = parseDocument(source, { lineCounter, prettyErrors: true });
-  if (doc.errors.length) return fail(yamlErrorsToProblems(doc, doc.errors).map((p) => ({ file, ...p })));
+  const doc = parseDocument(source, { lineCounter, prettyErrors: true, uniqueKeys: false });
+  const targetSchemas = opts.targetSchemas ?? (() => undefined);
+  const targetTypes = opts.knownTargetTypes ?? [];
+  if (doc.errors.length) {
+    const syntax = unindentedKeyProblems(source, yamlErrorsToProblems(doc, doc.errors), allowedKeysFrom(ManifestSchema, undefined, targetSchemas, targetTypes));
+    return fail(syntax.map((p) => ({ file, ...p })));
+  }
 
   const fromTree = (t: TreeProblem): Problem => ({ file, line: t.pos.line, column: t.pos.column, path: formatPath(t.path), message: t.message, hint: t.hint });
   const converted = fromYaml(doc, lineCounter);
@@ -149,8 +173,9 @@ export function validateManifestSource(source: string, file: string, opts: LoadO
   // 4. Schema, then 5. target configs.
   const raw = toPlain(tree) as Record<string, unknown>;
   const parsed = ManifestSchema.safeParse(raw);
-  const drafts: Draft[] = parsed.success ? [] : issuesToDrafts(parsed.error.issues, ManifestSchema, raw);
+  let drafts: Draft[] = parsed.success ? [] : issuesToDrafts(parsed.error.issues, ManifestSchema, raw);
   drafts.push(...checkTargets(raw.targets, opts));
+  drafts = explainIndentation(drafts, ManifestSchema, raw, allowedKeysFrom(ManifestSchema, raw, targetSchemas, targetTypes));
   if (opts.targetCapabilities) drafts.push(...checkCapabilities(raw, opts.targetCapabilities));
 
   const problems: Problem[] = early.map(fromTree);
@@ -162,7 +187,8 @@ export function validateManifestSource(source: string, file: string, opts: LoadO
   }
   const unique = dedupe(problems).sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
   if (unique.length || !parsed.success) return fail(unique);
-  return { valid: true, problems: [], manifest: { file, dir: dirname(file), env: opts.env, manifest: parsed.data, raw } };
+  const located = tree;
+  return { valid: true, problems: [], manifest: { file, dir: dirname(file), env: opts.env, manifest: parsed.data, raw, locate: (path) => locate(located, path) } };
 }
 
 /**

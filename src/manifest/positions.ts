@@ -3,6 +3,7 @@
  * of every key and value, so that any problem can point at its node.
  */
 import { isAlias, isMap, isScalar, isSeq, type Document, type LineCounter, type Node } from 'yaml';
+import { DEFAULTS } from '../core/defaults.js';
 
 export interface Pos {
   line: number;
@@ -31,7 +32,7 @@ export interface TreeProblem {
 }
 
 /** Upper bound on nodes produced, so alias expansion ("billion laughs") cannot blow up. */
-const MAX_NODES = 100_000;
+const MAX_NODES = DEFAULTS.manifestMaxNodes;
 
 export const START: Pos = { line: 1, column: 1 };
 
@@ -81,6 +82,11 @@ export function fromYaml(doc: Document, lineCounter: LineCounter): { root: LNode
         }
         if (key === '__proto__') {
           problems.push({ pos: keyPos, path: [...path, key], message: 'the key "__proto__" is not allowed', hint: 'remove this key' });
+          continue;
+        }
+        if (entries.has(key)) {
+          // The parser's own duplicate check is off (quadratic); same wording as its error.
+          problems.push({ pos: keyPos, path: [...path, key], message: `YAML syntax error: map keys must be unique ("${key}" appears twice)`, hint: 'each key may appear only once in a mapping; merge the two entries' });
           continue;
         }
         const valuePath = [...path, key];

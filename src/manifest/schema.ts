@@ -104,11 +104,27 @@ function duration(description: string) {
   });
 }
 
+// ---------------------------------------------------------------- text that reaches a process
+
+const NUL_HINT = 'remove the NUL character (\\0): an environment, an argument or a path cannot carry it';
+
+/** A string that becomes part of a process's environment, arguments or paths: no NUL, which the OS cannot carry. */
+function noNul<T extends z.ZodType<string>>(schema: T, what: string) {
+  return schema.superRefine((v, ctx) => {
+    if (v.includes('\0')) ctx.addIssue({ code: 'custom', message: `${what} contains a NUL character (\\0)`, params: { hint: NUL_HINT } });
+  });
+}
+
+/** A shell command (run, build, health, hooks): not empty, no NUL. */
+function command(description: string) {
+  return field(noNul(z.string().min(1), 'the command'), description, { hint: 'write the command, e.g. "node server.js"' });
+}
+
 // ---------------------------------------------------------------- sections
 
 const Build = z
   .strictObject({
-    command: field(z.string(), 'Command run in the app directory to build a release, e.g. "npm ci --omit=dev".').optional(),
+    command: command('Command run in the app directory to build a release, e.g. "npm ci --omit=dev".').optional(),
     dockerfile: field(z.string(), 'Dockerfile used by container targets (relative to the context).').optional(),
     context: field(z.string(), 'Build context directory, relative to gantry.yaml.').optional(),
   })
@@ -116,7 +132,7 @@ const Build = z
 
 const Run = z
   .strictObject({
-    command: field(z.string(), 'Command that starts the app. It should listen on $PORT.').optional(),
+    command: command('Command that starts the app. It should listen on $PORT. Required by targets that run it (process; docker without a Dockerfile of its own).').optional(),
     port: field(z.int().min(1).max(65535), 'Port the app listens on inside a container; the process target passes $PORT instead.').default(DEFAULTS.run.port),
     instances: field(z.int().min(1).max(100), 'Number of instances to run (1-100).').default(DEFAULTS.run.instances),
   })
@@ -132,7 +148,7 @@ const Health = z
       'HTTP path checked by http health checks.',
       { hint: (v) => `e.g. "/${String(v).replace(/^\/*/, '')}"` },
     ).default(DEFAULTS.health.path),
-    command: field(z.string(), 'Command run for "command" health checks; exit code 0 means healthy.').optional(),
+    command: command('Command run for "command" health checks; exit code 0 means healthy.').optional(),
     expect_status: field(z.int().min(100).max(599), `Exact HTTP status expected; by default any ${DEFAULTS.health.expectStatusMin}-${DEFAULTS.health.expectStatusMax} is healthy.`).optional(),
     interval: duration('Time between checks.').default(DEFAULTS.health.intervalMs),
     timeout: duration('Time a single check may take.').default(DEFAULTS.health.timeoutMs),
@@ -151,7 +167,7 @@ const Health = z
   .describe('How Gantry decides an instance is healthy.');
 
 const EnvValue = field(
-  z.union([z.string(), z.number(), z.boolean()]).transform((v) => String(v)),
+  z.union([noNul(z.string(), 'the value'), z.number(), z.boolean()]).transform((v) => String(v)),
   'Environment variable value (numbers and booleans are turned into strings).',
   { expected: 'a string, number or boolean', hint: 'quote the value, e.g. "value"' },
 );
@@ -214,8 +230,8 @@ const Strategy = z
 
 const Hooks = z
   .strictObject({
-    pre_deploy: field(z.string(), 'Command run once before the new release starts (e.g. migrations); failure aborts the deploy.').optional(),
-    post_deploy: field(z.string(), 'Command run once after the deploy succeeded.').optional(),
+    pre_deploy: command('Command run once before the new release starts (e.g. migrations); failure aborts the deploy.').optional(),
+    post_deploy: command('Command run once after the deploy succeeded.').optional(),
   })
   .describe('Commands run around a deploy.');
 
@@ -230,6 +246,9 @@ const PersistPath = field(
       if (/(?:^|[\\/])\.\.(?:[\\/]|$)/.test(p)) return `persist path ${show(p)} contains "..": it must stay inside the app directory`;
       return `invalid persist path ${show(p)}`;
     },
+  }).superRefine((p, ctx) => {
+    if (p.includes('\0')) ctx.addIssue({ code: 'custom', message: `persist path ${show(p)} contains a NUL character (\\0)`, params: { hint: NUL_HINT } });
+    else if (PERSIST_RE.test(p) && persistKey(p) === '') ctx.addIssue({ code: 'custom', message: `persist path ${show(p)} is the app directory itself; persist names a directory inside it`, params: { hint: 'name the directory to keep, e.g. "data"' } });
   }),
   'Directory (relative to the app) kept outside releases and linked into each one (a volume on container targets).',
   { hint: (v) => {
@@ -237,6 +256,28 @@ const PersistPath = field(
       return fixed ? `use a path inside the app directory, e.g. "${fixed}"` : 'use a path inside the app directory, e.g. "data"';
     } },
 );
+
+/** A persist path as one canonical relative path ("./data/" and "data" are the same directory). */
+function persistKey(p: string): string {
+  return p.split(/[\\/]+/).filter((s) => s !== '' && s !== '.').join('/');
+}
+
+/** Each directory once, and none inside another (its link would point into the other's shared copy). */
+const PersistList = z.array(PersistPath).superRefine((paths, ctx) => {
+  const keys = paths.map(persistKey);
+  keys.forEach((k, i) => {
+    if (k === '') return;
+    const j = keys.findIndex((other, at) => at < i && other !== '' && (other === k || k.startsWith(`${other}/`) || other.startsWith(`${k}/`)));
+    if (j < 0) return;
+    const same = keys[j] === k;
+    ctx.addIssue({
+      code: 'custom',
+      path: [i],
+      message: same ? `persist path ${show(paths[i])} repeats persist[${j}] (${show(paths[j])})` : `persist path ${show(paths[i])} overlaps persist[${j}] (${show(paths[j])}): one is inside the other`,
+      params: { hint: same ? 'list each directory once' : `keep only the outer directory, "${k.length < keys[j]!.length ? k : keys[j]}"` },
+    });
+  });
+});
 
 const Autoscale = z
   .strictObject({
@@ -280,12 +321,17 @@ const sections = {
   secrets: z.array(SecretName).default(() => []).describe('Names of secrets the app needs; values are set with `gantry secrets set`.'),
   strategy: Strategy.prefault({}),
   hooks: Hooks.optional(),
-  persist: z.array(PersistPath).default(() => []).describe('Directories kept across releases.'),
+  persist: PersistList.default(() => []).describe('Directories kept across releases.'),
   exclusive: field(z.boolean(), 'Stop the old release before starting the new one (for apps that lock files); requests are drained first.').default(false),
   autoscale: Autoscale.optional(),
   backup: Backup.optional(),
   targets: z
     .record(TargetName, Target)
+    .superRefine((targets, ctx) => {
+      if (Object.keys(targets).length === 0) {
+        ctx.addIssue({ code: 'custom', message: 'no targets defined: there is nowhere to deploy', params: { hint: `add one, e.g. targets: { ${DEFAULTS.defaultTargetName}: { type: ${DEFAULTS.defaultTargetType} } }, or remove "targets:" to use that default` } });
+      }
+    })
     .default(DEFAULT_TARGETS)
     .describe(`Where the app can be deployed. Default: { ${DEFAULTS.defaultTargetName}: { type: ${DEFAULTS.defaultTargetType} } }.`),
 };

@@ -129,7 +129,7 @@ describe('problems', () => {
     expect(r.problems[0]!.path).toBe('run.zzzzzz');
     expect(r.problems[0]!.hint).toBe('allowed keys under "run": "command", "port", "instances"');
     expect(r.problems[1]!.path).toBe('port');
-    expect(r.problems[1]!.hint).toMatch(/"port" belongs under "run"/);
+    expect(r.problems[1]!.hint).toMatch(/did you mean to indent "port" under "run"/);
   });
 
   it('points a missing nested key at its parent mapping', () => {

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
-import { GantryError } from '../../core/errors.js';
+import { GantryError, type Problem } from '../../core/errors.js';
+import { validateTargets } from '../../engine/index.js';
 import { validateManifest } from '../../manifest/index.js';
 import { registry } from '../../registry/index.js';
 import { manifestPath } from '../context.js';
@@ -16,9 +17,18 @@ export function registerValidate(program: Command): void {
         const file = manifestPath(opts);
         if (!existsSync(file)) throw new GantryError('MANIFEST_NOT_FOUND', `no manifest at ${file}`, 'run `gantry init` to write one, or pass -f path/to/gantry.yaml');
         const r = validateManifest(file, { env: opts.env, knownTargetTypes: registry.types(), targetSchemas: (t) => registry.configSchema(t), targetCapabilities: (t) => registry.describe(t)?.capabilities });
-        const doc = { valid: r.valid, problems: r.problems.map((p) => ({ path: p.path, message: p.message, hint: p.hint, file: p.file, line: p.line, column: p.column })) };
-        out.result(doc, () => (r.valid ? [`${c.green('✓')} ${file} is valid`] : [`${c.red('✗')} ${r.problems.length} problem(s) in ${file}:`, ...r.problems.map((p) => `  ${formatProblemLine(p)}`)]));
-        return r.valid ? 0 : 2;
+        if (opts.target !== undefined && r.manifest && !(opts.target in r.manifest.manifest.targets)) {
+          throw new GantryError('TARGET_UNKNOWN', `no target named "${opts.target}" in ${file}`, `targets defined: ${Object.keys(r.manifest.manifest.targets).join(', ')}`);
+        }
+        // Then each target's own checks (needs of the manifest, live reachability), once the schema holds.
+        const checked = r.manifest ? await validateTargets(registry, r.manifest, opts.target) : { errors: [], warnings: [] };
+        const problems = [...r.problems, ...checked.errors];
+        const valid = problems.length === 0;
+        const shape = (p: Problem) => ({ path: p.path, message: p.message, hint: p.hint, file: p.file, line: p.line, column: p.column });
+        const doc = { valid, problems: problems.map(shape), warnings: checked.warnings.map(shape) };
+        const warningLines = checked.warnings.map((p) => `  ${c.yellow('warning:')} ${formatProblemLine(p)}`);
+        out.result(doc, () => (valid ? [`${c.green('✓')} ${file} is valid`, ...warningLines] : [`${c.red('✗')} ${problems.length} problem(s) in ${file}:`, ...problems.map((p) => `  ${formatProblemLine(p)}`), ...warningLines]));
+        return valid ? 0 : 2;
       }),
     );
 }

@@ -1,6 +1,5 @@
-import type { Problem } from '../../core/errors.js';
 import { GantryError } from '../../core/errors.js';
-import type { Artifact, BuildInput, DoctorCheck, PushInput, Target, TargetContext } from '../../engine/target.js';
+import type { Artifact, BuildInput, DoctorCheck, PushInput, Target, TargetContext, TargetProblem, ValidateContext } from '../../engine/target.js';
 import { buildImage, resolveDockerfile } from './build.js';
 import { type DockerConfig } from './config.js';
 import { dockerClient, engineLabel, engineMessage, requireEngine } from './engine-client.js';
@@ -8,18 +7,14 @@ import { dockerDescriptor } from './descriptor.js';
 import { pushImage } from './push.js';
 import { DockerRuntime } from './runtime.js';
 import { volumeName } from './names.js';
+import { validateDocker } from './validate.js';
 
 /** Containers on a Docker engine (dockerode, DOCKER_HOST honoured), behind Gantry's proxy; images pushed to a registry. */
 export const dockerTarget: Target<DockerConfig> = {
   ...dockerDescriptor,
 
-  async validate(cfg: DockerConfig): Promise<Problem[]> {
-    try {
-      await requireEngine(dockerClient(cfg.docker_host), cfg.docker_host);
-      return [];
-    } catch (err) {
-      return [{ path: 'docker_host', message: (err as Error).message, hint: (err as GantryError).hint }];
-    }
+  async validate(cfg: DockerConfig, ctx: ValidateContext): Promise<TargetProblem[]> {
+    return validateDocker(cfg, ctx);
   },
 
   async doctor(): Promise<DoctorCheck[]> {

@@ -1,8 +1,7 @@
 import { accessSync, constants, rmSync } from 'node:fs';
 import { resolve, sep } from 'node:path';
-import type { Problem } from '../../core/errors.js';
 import { GantryError } from '../../core/errors.js';
-import type { Artifact, BuildInput, DoctorCheck, Target, TargetContext } from '../../engine/target.js';
+import type { Artifact, BuildInput, DoctorCheck, Target, TargetContext, TargetProblem, ValidateContext } from '../../engine/target.js';
 import { buildReleaseDir } from './build.js';
 import { type ProcessConfig } from './config.js';
 import { processDescriptor } from './descriptor.js';
@@ -13,8 +12,17 @@ import { ProcessRuntime, baseEnv } from './runtime.js';
 export const processTarget: Target<ProcessConfig> = {
   ...processDescriptor,
 
-  async validate(): Promise<Problem[]> {
-    return [];
+  async validate(_cfg: ProcessConfig, ctx: ValidateContext): Promise<TargetProblem[]> {
+    // The process target runs run.command and nothing else: without it no instance can start.
+    if (ctx.run.command !== undefined) return [];
+    return [
+      {
+        scope: 'manifest',
+        path: ['run', 'command'],
+        message: `missing run.command: the process target "${ctx.targetName}" needs the command that starts the app`,
+        hint: 'add under run: command: "node server.js" (any command that starts the app listening on $PORT)',
+      },
+    ];
   },
 
   async doctor(): Promise<DoctorCheck[]> {

@@ -20,6 +20,7 @@ import {
   type AgentInfo,
   type AgentInstanceSpec,
   type AgentInstanceState,
+  type AgentProxyTimeouts,
 } from './protocol.js';
 
 const AGENT_MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
@@ -121,6 +122,9 @@ export class AgentClient {
   }
   setBackends(backends: AgentBackend[]): Promise<AgentBackend[]> {
     return this.call('PUT', '/v1/backends', { backends });
+  }
+  setProxyTimeouts(t: AgentProxyTimeouts): Promise<AgentProxyTimeouts> {
+    return this.call('PUT', '/v1/proxy', t);
   }
   drain(ids: string[], timeoutMs: number): Promise<unknown> {
     return this.call('POST', '/v1/drain', { ids, timeoutMs });

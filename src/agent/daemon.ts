@@ -23,6 +23,7 @@ import {
   type AgentInstanceSpec,
   type AgentInstanceState,
   type AgentPersistedState,
+  type AgentProxyTimeouts,
 } from './protocol.js';
 import { createMetrics } from './metrics.js';
 
@@ -201,6 +202,10 @@ export async function runAgent(opts: Options): Promise<void> {
       proxy.setBackends(body.backends);
       persist();
       return proxy.backends();
+    },
+    'PUT /v1/proxy': async (body: AgentProxyTimeouts) => {
+      proxy.setTimeouts(body);
+      return proxy.timeouts();
     },
     'POST /v1/drain': async (body: { ids: string[]; timeoutMs: number }) => Promise.all(body.ids.map((id) => proxy.drain(id, body.timeoutMs))),
     'GET /v1/stats': async () => proxy.stats(),

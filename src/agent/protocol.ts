@@ -28,6 +28,12 @@ export interface AgentBackend {
   weight: number;
 }
 
+/** Timeouts of the agent's proxy, from the manifest's `proxy:` block (milliseconds, 0 = none). */
+export interface AgentProxyTimeouts {
+  responseTimeoutMs: number;
+  idleTimeoutMs: number;
+}
+
 export interface AgentInstanceState {
   id: string;
   release: string;

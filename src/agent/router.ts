@@ -3,6 +3,7 @@
  * runtime that every proxied target (process, docker, later ssh) shares.
  */
 import { AgentClient } from './client.js';
+import type { AgentProxyTimeouts } from './protocol.js';
 import { freePort } from './free-port.js';
 
 export interface RouterRoute {
@@ -50,8 +51,10 @@ export class AgentRouter {
     return port;
   }
 
-  async ensureRouter(): Promise<{ url: string }> {
+  async ensureRouter(opts?: AgentProxyTimeouts): Promise<{ url: string }> {
     this.agent = await AgentClient.ensure(this.agentDir, { host: this.cfg.host, port: await this.proxyPort() });
+    // Also for an agent that was already running: the manifest may have changed them.
+    if (opts) await this.agent.setProxyTimeouts(opts);
     return { url: this.agent.proxyUrl };
   }
 
@@ -106,8 +109,8 @@ export class AgentRouter {
 export abstract class ProxiedRuntime {
   protected constructor(protected readonly router: AgentRouter) {}
 
-  ensureRouter(): Promise<{ url: string }> {
-    return this.router.ensureRouter();
+  ensureRouter(opts?: AgentProxyTimeouts): Promise<{ url: string }> {
+    return this.router.ensureRouter(opts);
   }
   accessUrl(): Promise<string | undefined> {
     return this.router.accessUrl();

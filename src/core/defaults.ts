@@ -70,6 +70,10 @@ export const DEFAULTS = {
     /** Requests arriving while no backend is routed wait this long for one (recreate/exclusive deploys). */
     holdTimeoutMs: 30_000,
     maxHeldRequests: 10_000,
+    /** Time to the app's first response byte before the client gets 504 (manifest: proxy.response_timeout). */
+    responseTimeoutMs: 60_000,
+    /** A response body with no bytes moving either way this long is cut (manifest: proxy.idle_timeout). */
+    idleTimeoutMs: 60_000,
   },
   agent: {
     startTimeoutMs: 10_000,

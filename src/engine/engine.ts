@@ -6,7 +6,7 @@ import type { DeploymentRecord, ReleaseRecord, Store } from '../store/index.js';
 import type { AnalysisVerdict } from './analysis.js';
 import { analyzeCanary, CanaryFailedError, watchAfterSwitch } from './gates.js';
 import type { AutoscaleState, DeployResult, DeployStatus, EngineEventLevel, EngineOptions, InstanceStatus, Opened, PlanResult, ReconcileReport, ReleaseInfo, ReleaseSecrets, RunnableRelease, TargetStatus } from './types.js';
-import { newDeploymentId, redact, releaseManifest, stringEnv, toGantryError } from './util.js';
+import { newDeploymentId, redact, releaseManifest, routerOptions, stringEnv, toGantryError } from './util.js';
 import { cpuPercentBetween, decideScale, type LoadSample, type ScaleDecision } from './autoscale.js';
 import { executeSteps, HealthGateError, type ExecutionContext } from './executor.js';
 import { probe, resolveHealth, waitHealthy } from './health.js';
@@ -310,7 +310,7 @@ export class Engine {
     const analyses: AnalysisVerdict[] = [];
     let routedBefore: Route[] = [];
     try {
-      url = (await o.runtime.ensureRouter()).url;
+      url = (await o.runtime.ensureRouter(routerOptions(o.manifest))).url;
       this.store.updateDeployment(d.id, { accessUrl: url });
       const routed = await o.runtime.routes();
       routedBefore = routed;
@@ -461,7 +461,7 @@ export class Engine {
    */
   private async ensureServing(o: Opened, rel: ReleaseRecord, count: number, deploymentId?: string): Promise<void> {
     const where = { app: o.app, target: o.name, deploymentId };
-    await o.runtime.ensureRouter();
+    await o.runtime.ensureRouter(routerOptions(o.manifest));
     const health = resolveHealth((rel.manifest as unknown as Manifest).health ?? o.manifest.health);
     const observed = await o.runtime.instances();
     const keep: ObservedInstance[] = [];

@@ -204,9 +204,15 @@ export interface LogLine {
   text: string;
 }
 
+/** Settings of Gantry's proxy from the manifest (`proxy:`); targets without that proxy ignore them. */
+export interface RouterOptions {
+  responseTimeoutMs: number;
+  idleTimeoutMs: number;
+}
+
 export interface TargetRuntime {
-  /** Make sure the stable access point exists (starting Gantry's proxy if needed); returns the access URL. */
-  ensureRouter(): Promise<{ url: string }>;
+  /** Make sure the stable access point exists (starting Gantry's proxy if needed) with these settings; returns the access URL. */
+  ensureRouter(opts?: RouterOptions): Promise<{ url: string }>;
   accessUrl(): Promise<string | undefined>;
   setRoutes(routes: Route[]): Promise<void>;
   routes(): Promise<Route[]>;

@@ -2,6 +2,8 @@
 import { randomBytes } from 'node:crypto';
 import { GantryError, isGantryError } from '../core/errors.js';
 import type { Manifest } from '../manifest/index.js';
+import { DEFAULTS } from '../core/defaults.js';
+import type { RouterOptions } from './target.js';
 
 export function newDeploymentId(): string {
   return `d-${new Date().toISOString().replace(/[-:.]/g, '').slice(0, 15)}-${randomBytes(3).toString('hex')}`;
@@ -11,6 +13,14 @@ export function stringEnv(env: Record<string, unknown> | undefined): Record<stri
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(env ?? {})) out[k] = String(v);
   return out;
+}
+
+/** The proxy settings of a manifest (defaults where it predates the `proxy` block). */
+export function routerOptions(m: Manifest): RouterOptions {
+  return {
+    responseTimeoutMs: m.proxy?.response_timeout ?? DEFAULTS.proxy.responseTimeoutMs,
+    idleTimeoutMs: m.proxy?.idle_timeout ?? DEFAULTS.proxy.idleTimeoutMs,
+  };
 }
 
 /** The part of the manifest a release is made of (the overlays are already applied). */

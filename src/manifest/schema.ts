@@ -304,6 +304,13 @@ const Backup = z
   })
   .describe('Backups of persisted data.');
 
+const Proxy = z
+  .strictObject({
+    response_timeout: duration("Time the app may take to start answering a request (its first response byte); past it the client gets 504. 0 = no limit.").default(DEFAULTS.proxy.responseTimeoutMs),
+    idle_timeout: duration('A response with no bytes moving in either direction for this long is cut (long polls and event streams must send something within it). 0 = no limit.').default(DEFAULTS.proxy.idleTimeoutMs),
+  })
+  .describe("Gantry's proxy in front of the app (targets that route through it: process, docker).");
+
 const Target = z
   .looseObject({
     type: field(z.string().min(1), 'Target type, e.g. process, docker, ssh, kubernetes.'),
@@ -325,6 +332,7 @@ const sections = {
   exclusive: field(z.boolean(), 'Stop the old release before starting the new one (for apps that lock files); requests are drained first.').default(false),
   autoscale: Autoscale.optional(),
   backup: Backup.optional(),
+  proxy: Proxy.prefault({}),
   targets: z
     .record(TargetName, Target)
     .superRefine((targets, ctx) => {

@@ -41,9 +41,18 @@ export function forwardContext(remoteAddress: string | undefined, proto: string,
   return scratch;
 }
 
-/** Request headers for the upstream: hop-by-hop removed, X-Forwarded-* added. */
-export function forwardRequestHeaders(raw: readonly string[], ctx: ForwardContext): ForwardedRequest {
-  const out: string[] = [];
+/**
+ * Request headers for the upstream: hop-by-hop removed, X-Forwarded-* added.
+ * `upgrade`: the request asks to switch protocols, so `Upgrade` is kept and
+ * `Connection: upgrade` sent (the only hop-by-hop intent passed on).
+ *
+ * A client may name more hop-by-hop headers in `Connection`; those are removed
+ * from what it sent, but never what the proxy sets (X-Forwarded-*, which are
+ * added after that removal) nor what frames or routes the request (Host,
+ * Content-Length).
+ */
+export function forwardRequestHeaders(raw: readonly string[], ctx: ForwardContext, upgrade = false): ForwardedRequest {
+  let out: string[] = [];
   let hasBody = false;
   let connection: string | undefined;
   let xff: string | undefined;
@@ -57,6 +66,7 @@ export function forwardRequestHeaders(raw: readonly string[], ctx: ForwardContex
     if (HOP_BY_HOP.has(lower)) {
       if (lower === 'transfer-encoding') hasBody = true;
       else if (lower === 'connection') connection = connection === undefined ? value : `${connection},${value}`;
+      else if (upgrade && lower === 'upgrade') out.push(name, value);
       continue;
     }
     switch (lower) {
@@ -78,12 +88,23 @@ export function forwardRequestHeaders(raw: readonly string[], ctx: ForwardContex
     }
     out.push(name, value);
   }
+  if (connection !== undefined) {
+    // Rare: `Connection: close` alone names nothing, so the common case costs one check.
+    const nominated = nominatedHeaders(connection);
+    if (nominated !== undefined) {
+      out = withoutNominated(out, nominated);
+      if (nominated.has('x-forwarded-for')) xff = undefined;
+      if (nominated.has('x-forwarded-proto')) xfProto = undefined;
+      if (nominated.has('x-forwarded-host')) xfHost = undefined;
+    }
+  }
+  if (upgrade) out.push('connection', 'upgrade');
   const addr = ctx.remoteAddress ?? 'unknown';
   out.push('x-forwarded-for', xff === undefined ? addr : `${xff}, ${addr}`);
   out.push('x-forwarded-proto', ctx.trustForwarded && xfProto !== undefined ? xfProto : ctx.proto);
   const fwdHost = ctx.trustForwarded && xfHost !== undefined ? xfHost : host;
   if (fwdHost !== undefined) out.push('x-forwarded-host', fwdHost);
-  return { headers: connection === undefined ? out : dropNominated(out, connection), hasBody };
+  return { headers: out, hasBody };
 }
 
 /** Response headers for the client: hop-by-hop removed, x-gantry-release added. */
@@ -102,52 +123,23 @@ export function clientResponseHeaders(headers: IncomingHttpHeaders, release: str
   return out;
 }
 
-/** `Connection: close, X-Foo` makes X-Foo hop-by-hop as well (rare; a second pass is fine). */
-function dropNominated(flat: string[], connection: string): string[] {
-  const nominated = new Set<string>();
+/** Never removed on a client's say-so: they route and frame the request. */
+const NOT_NOMINATABLE: ReadonlySet<string> = new Set(['host', 'content-length', 'upgrade', 'close', 'keep-alive', '']);
+
+/** Header names a `Connection` value declares hop-by-hop (undefined: none). */
+function nominatedHeaders(connection: string): Set<string> | undefined {
+  let nominated: Set<string> | undefined;
   for (const token of connection.split(',')) {
     const t = token.trim().toLowerCase();
-    if (t !== '' && t !== 'close' && t !== 'keep-alive') nominated.add(t);
+    if (!NOT_NOMINATABLE.has(t)) (nominated ??= new Set()).add(t);
   }
-  if (nominated.size === 0) return flat;
+  return nominated;
+}
+
+function withoutNominated(flat: string[], nominated: ReadonlySet<string>): string[] {
   const out: string[] = [];
   for (let i = 0; i < flat.length; i += 2) {
     if (!nominated.has(flat[i]!.toLowerCase())) out.push(flat[i]!, flat[i + 1]!);
   }
   return out;
-}
-
-/** Raw header block for an Upgrade request, written to the upstream socket as-is. */
-export function upgradeRequestHead(method: string, url: string, raw: readonly string[], ctx: ForwardContext): string {
-  let head = `${method} ${url} HTTP/1.1\r\n`;
-  let xff: string | undefined;
-  let xfProto: string | undefined;
-  let xfHost: string | undefined;
-  let host: string | undefined;
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!;
-    const value = raw[i + 1]!;
-    const lower = name.toLowerCase();
-    if (lower === 'x-forwarded-for') {
-      xff = xff === undefined ? value : `${xff}, ${value}`;
-      continue;
-    }
-    if (lower === 'x-forwarded-proto') {
-      xfProto = value;
-      continue;
-    }
-    if (lower === 'x-forwarded-host') {
-      xfHost = value;
-      continue;
-    }
-    if (lower === 'host') host = value;
-    // Connection/Upgrade are kept: they are what asks the backend to switch protocols.
-    head += `${name}: ${value}\r\n`;
-  }
-  const addr = ctx.remoteAddress ?? 'unknown';
-  head += `x-forwarded-for: ${xff === undefined ? addr : `${xff}, ${addr}`}\r\n`;
-  head += `x-forwarded-proto: ${ctx.trustForwarded && xfProto !== undefined ? xfProto : ctx.proto}\r\n`;
-  const fwdHost = ctx.trustForwarded && xfHost !== undefined ? xfHost : host;
-  if (fwdHost !== undefined) head += `x-forwarded-host: ${fwdHost}\r\n`;
-  return `${head}\r\n`;
 }

@@ -26,13 +26,21 @@ export interface ProxyOptions {
   trustForwardedHeaders?: boolean;
   /** Upper bound for close() to wait for in-flight requests before cutting connections. */
   closeTimeoutMs?: number;
-  /** Time to wait for upstream response headers (0 = none). Default 300 s, like undici. */
-  upstreamHeadersTimeoutMs?: number;
+  /** Time from sending a request to the app's first response byte; past it the client gets 504 (0 = none). */
+  responseTimeoutMs?: number;
+  /** A response body with no bytes moving in either direction this long is cut (0 = none). */
+  idleTimeoutMs?: number;
   /**
    * While no backend is routed (a recreate or exclusive deploy between stop and
    * start), hold new requests up to this long instead of answering 503. 0 = never hold.
    */
   holdTimeoutMs?: number;
+}
+
+/** The settings a manifest may change on a running proxy. */
+export interface ProxyTimeouts {
+  responseTimeoutMs: number;
+  idleTimeoutMs: number;
 }
 
 export interface ProxyStatsSnapshot {
@@ -87,8 +95,10 @@ export class GantryProxy {
   private readonly port: number;
   private readonly server: http.Server;
   private readonly closeTimeoutMs: number;
-  /** @internal read by Exchange */
-  readonly headersTimeout: number;
+  /** @internal read by Exchange and upgrade */
+  responseTimeoutMs: number;
+  /** @internal read by Exchange and upgrade */
+  idleTimeoutMs: number;
   /** @internal read by Exchange and upgrade */
   readonly trustForwarded: boolean;
   /** @internal */
@@ -112,7 +122,8 @@ export class GantryProxy {
     this.port = opts.port;
     this.trustForwarded = opts.trustForwardedHeaders ?? false;
     this.closeTimeoutMs = opts.closeTimeoutMs ?? DEFAULTS.strategy.drainTimeoutMs;
-    this.headersTimeout = opts.upstreamHeadersTimeoutMs ?? 300_000;
+    this.responseTimeoutMs = opts.responseTimeoutMs ?? DEFAULTS.proxy.responseTimeoutMs;
+    this.idleTimeoutMs = opts.idleTimeoutMs ?? DEFAULTS.proxy.idleTimeoutMs;
     this.holdTimeoutMs = opts.holdTimeoutMs ?? DEFAULTS.proxy.holdTimeoutMs;
     this.server = http.createServer((req, res) => this.handle(req, res));
     this.server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.handleUpgrade(req, socket, head));
@@ -192,6 +203,19 @@ export class GantryProxy {
       this.held = this.held.filter((h) => h.res !== res);
       noBackend(res);
     }, this.holdTimeoutMs);
+  }
+
+  /** New timeouts apply to requests that start from now on. */
+  setTimeouts(t: ProxyTimeouts): void {
+    for (const v of [t.responseTimeoutMs, t.idleTimeoutMs]) {
+      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new GantryError('INTERNAL', `invalid proxy timeout ${JSON.stringify(v)}: expected milliseconds >= 0`);
+    }
+    this.responseTimeoutMs = t.responseTimeoutMs;
+    this.idleTimeoutMs = t.idleTimeoutMs;
+  }
+
+  timeouts(): ProxyTimeouts {
+    return { responseTimeoutMs: this.responseTimeoutMs, idleTimeoutMs: this.idleTimeoutMs };
   }
 
   backends(): Backend[] {
@@ -314,6 +338,21 @@ export class GantryProxy {
     return forwardContext(socket.remoteAddress, 'http', this.trustForwarded);
   }
 
+  /**
+   * @internal An Upgrade answered without a 101: the client's connection is plain
+   * HTTP again, so it goes back to the server (with what the client already sent).
+   */
+  resumeHttp(socket: Duplex, unread: Buffer, listener: (...args: any[]) => void): void {
+    this.upgradeSockets.delete(socket);
+    socket.off('error', listener);
+    if (this.closed) {
+      socket.end();
+      return;
+    }
+    if (unread.length > 0) socket.unshift(unread);
+    this.server.emit('connection', socket);
+  }
+
   // ---- internals -------------------------------------------------------------------------------
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
@@ -419,6 +458,9 @@ class Exchange implements Dispatcher.DispatchHandler {
   private clientGone = false;
   private done = false;
   private drainHooked = false;
+  /** While paused for a slow client: cuts the response if the client reads nothing for the idle timeout. */
+  private stallTimer: NodeJS.Timeout | undefined;
+  private stallBytes = 0;
 
   constructor(
     private readonly proxy: GantryProxy,
@@ -448,8 +490,8 @@ class Exchange implements Dispatcher.DispatchHandler {
         method: this.req.method ?? 'GET',
         headers: this.headers,
         body: this.hasBody ? this.req : null,
-        headersTimeout: this.proxy.headersTimeout,
-        bodyTimeout: 0, // streams (SSE, long polling) may be quiet for long
+        headersTimeout: this.proxy.responseTimeoutMs,
+        bodyTimeout: this.proxy.idleTimeoutMs,
       },
       this,
     );
@@ -485,6 +527,11 @@ class Exchange implements Dispatcher.DispatchHandler {
       if (!this.drainHooked) {
         this.drainHooked = true;
         this.res.on('drain', this.onClientDrain);
+      }
+      // undici's body timeout sleeps while paused; this covers a client that stopped reading.
+      if (this.proxy.idleTimeoutMs > 0 && this.stallTimer === undefined) {
+        this.stallBytes = this.res.socket?.bytesWritten ?? 0;
+        this.stallTimer = setTimeout(this.onStall, this.proxy.idleTimeoutMs);
       }
     }
   }
@@ -539,6 +586,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   private finish(ok: boolean): void {
     if (this.done) return;
     this.done = true;
+    if (this.stallTimer !== undefined) clearTimeout(this.stallTimer);
     if (ok) this.entry.stats.latencies.add(performance.now() - this.startedAt);
     this.proxy.end(this.entry);
   }
@@ -554,7 +602,23 @@ class Exchange implements Dispatcher.DispatchHandler {
   }
 
   private readonly onClientDrain = (): void => {
+    if (this.stallTimer !== undefined) {
+      clearTimeout(this.stallTimer);
+      this.stallTimer = undefined;
+    }
     this.controller?.resume();
+  };
+
+  private readonly onStall = (): void => {
+    const written = this.res.socket?.bytesWritten ?? this.stallBytes;
+    if (written !== this.stallBytes && !this.done) {
+      // Still draining to a slow client: bytes moved, so it is not idle.
+      this.stallBytes = written;
+      this.stallTimer = setTimeout(this.onStall, this.proxy.idleTimeoutMs);
+      return;
+    }
+    this.stallTimer = undefined;
+    this.controller?.abort(new Error('the client read nothing for the idle timeout'));
   };
 
   private readonly onClientClose = (): void => {

@@ -8,7 +8,7 @@ import { AgentRouter, ProxiedRuntime } from '../../agent/router.js';
 import { freePort } from '../../agent/free-port.js';
 import { daemonEnv } from '../../core/env.js';
 import { GantryError } from '../../core/errors.js';
-import type { InstanceHandle, InstanceRequest, LogLine, ObservedInstance, ReleaseRef, TargetContext, TargetRuntime } from '../../engine/target.js';
+import type { InstanceHandle, InstanceRequest, LogLine, ObservedInstance, ReleaseRef, RouterOptions, TargetContext, TargetRuntime } from '../../engine/target.js';
 import { processPathsForAgent } from './paths.js';
 import type { DockerConfig } from './config.js';
 import { containerSpec } from './container-spec.js';
@@ -33,10 +33,10 @@ export class DockerRuntime extends ProxiedRuntime implements TargetRuntime {
     this.agentDir = agentDir;
   }
 
-  override async ensureRouter(): Promise<{ url: string }> {
+  override async ensureRouter(opts?: RouterOptions): Promise<{ url: string }> {
     // The engine first: a deploy to an engine that is not there fails before anything changes.
     await requireEngine(this.docker, this.ctx.config.docker_host);
-    return this.router.ensureRouter();
+    return this.router.ensureRouter(opts);
   }
 
   private labelFilter(extra: string[] = []): { label: string[] } {

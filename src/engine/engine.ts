@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { capText } from '../core/bounded.js';
 import { DEFAULTS } from '../core/defaults.js';
 import { GantryError, isGantryError } from '../core/errors.js';
 import type { LoadedManifest, Manifest } from '../manifest/index.js';
@@ -66,7 +67,8 @@ export class Engine {
     return { loaded, manifest: loaded.manifest, app, name: targetName, target, ctx, record, runtime };
   }
 
-  private emit(where: { app: string; target: string; deploymentId?: string }, level: EngineEventLevel, message: string, step?: string, data?: unknown): void {
+  private emit(where: { app: string; target: string; deploymentId?: string }, level: EngineEventLevel, text: string, step?: string, data?: unknown): void {
+    const message = capText(text); // printed and stored: bounded whatever a command printed
     const e = this.store.insertEvent({ app: where.app, target: where.target, deploymentId: where.deploymentId, level, message, step, data });
     this.opts.onEvent?.({ at: e.at, level, app: where.app, target: where.target, deploymentId: where.deploymentId, step, message, data });
   }

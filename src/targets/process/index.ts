@@ -53,6 +53,7 @@ export const processTarget: Target<ProcessConfig> = {
     if (!dir.startsWith(releasesDir + sep)) throw new GantryError('INTERNAL', `refusing to delete ${dir}: not under ${releasesDir}`);
     rmSync(dir, { recursive: true, force: true });
     rmSync(`${dir}.build.log`, { force: true });
+    rmSync(`${dir}.build.log.1`, { force: true });
   },
 
   async dataDirs(ctx: TargetContext<ProcessConfig>) {

@@ -71,6 +71,27 @@ describe('bounded output (issue 14 point 9)', () => {
   });
 });
 
+describe('bounded hook output (issue 14 point 9)', () => {
+  it('a pre_deploy hook printing one 20 MB line and failing: events, CLI output and state.db stay small', async () => {
+    const { dir } = app('bounded-hook', (a) => [
+      `app: ${a}`,
+      'run: { command: node server.js }',
+      `hooks: { pre_deploy: "node -e \\"process.stdout.write('y'.repeat(20e6), () => process.exit(3))\\"" }`,
+      'targets:',
+      '  local: { type: process }',
+    ]);
+    const r = await gantry(['deploy', '--json'], { cwd: dir });
+    expect(r.code, r.stdout.slice(0, 2000)).toBe(1);
+    expect(r.stdout).toMatch(/pre_deploy exited with code 3/);
+    expect(out(r)).toBeLessThan(256 * 1024);
+    const events = await gantry(['events', '--json'], { cwd: dir });
+    expect(Buffer.byteLength(events.stdout)).toBeLessThan(256 * 1024);
+    expect(events.stdout).toMatch(/… \[truncated \d+ bytes\]/);
+    const state = join(dir, '.gantry', 'state.db');
+    expect(size(state) + size(`${state}-wal`)).toBeLessThan(2 * 1024 * 1024);
+  });
+});
+
 describe('backups and deploys (issue 14 point 10)', () => {
   it('backups in a loop while deploying: each succeeds without .partial entries or fails LOCK_HELD; --wait queues', async () => {
     const { dir } = app('bounded-lock', (a) => [

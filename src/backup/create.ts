@@ -28,8 +28,11 @@ export interface CreateBackupOptions {
   target: string;
   release?: string;
   stateSchemaVersion: number;
-  /** Persistent data, archived under `data/<name>/...`. A folder that does not exist yet is archived empty. */
-  dataDirs: Array<{ name: string; dir: string }>;
+  /**
+   * Persistent data, archived under `data/<name>/...`. A folder that does not exist yet is archived empty.
+   * `skip` leaves out paths (relative to `dir`, `/`-separated) and everything under them.
+   */
+  dataDirs: Array<{ name: string; dir: string; skip?: (relPath: string) => boolean }>;
   /** Included under `secrets/` only when given (the caller decides: `--include-secrets`). */
   secretsDir?: string;
   /** gzip level 1-9 (default GZIP_LEVEL). */
@@ -71,8 +74,10 @@ export async function createBackup(opts: CreateBackupOptions): Promise<CreateBac
     const items: WalkItem[] = [];
     const skipped: string[] = [];
     for (const d of opts.dataDirs) {
-      const w = await walkDir(d.dir, `data/${d.name}`, `data dir "${d.name}"`);
-      items.push(...w.items);
+      const prefix = `data/${d.name}`;
+      const w = await walkDir(d.dir, prefix, `data dir "${d.name}"`);
+      const skip = d.skip;
+      items.push(...(skip ? w.items.filter((it) => it.archivePath === prefix || !skip(it.archivePath.slice(prefix.length + 1))) : w.items));
       skipped.push(...w.skipped);
     }
     if (opts.secretsDir !== undefined) {
@@ -152,7 +157,7 @@ async function writeBody(bodyFile: string, dbCopy: string, items: WalkItem[], sk
       if (it.kind === 'dir') {
         entries.push({ path: it.archivePath, type: 'dir', size: 0, sha256: await tar.dir(it.archivePath, it.mode, it.mtime), mode: it.mode });
       } else if (it.kind === 'symlink') {
-        entries.push({ path: it.archivePath, type: 'symlink', size: 0, sha256: await tar.symlink(it.archivePath, it.link, it.mode, it.mtime), mode: it.mode, link: it.link });
+        entries.push({ path: it.archivePath, type: 'symlink', size: 0, sha256: await tar.symlink(it.archivePath, it.link, it.mode, it.mtime), mode: it.mode, link: it.link, ...(it.outside ? { outside: true as const } : {}) });
       } else {
         const e = await addFile(tar, it.archivePath, it.abs);
         if (e) entries.push(e);

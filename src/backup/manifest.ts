@@ -28,8 +28,13 @@ export interface BackupEntry {
   sha256: string;
   /** Permission bits (e.g. 0o600). */
   mode: number;
-  /** Symlink target, always relative and inside its data dir (or secrets dir). */
+  /** Symlink target: relative and inside its data dir (or secrets dir), unless `outside`. */
   link?: string;
+  /**
+   * A symlink that leads out of its folder, archived as the link it is (its target text,
+   * unchanged); its target is not in the backup. Restored as a link, never followed.
+   */
+  outside?: true;
 }
 
 export interface BackupManifest {
@@ -132,8 +137,12 @@ export function parseManifest(text: string, file: string): BackupManifest {
     if (!Number.isSafeInteger(e.mode) || (e.mode as number) < 0 || (e.mode as number) > 0o7777) throw bad(`entry "${path}" has a bad mode`);
     if (path === STATE_DB_PATH && type !== 'file') throw bad(`entry "${path}" must be a file`);
     const entry: BackupEntry = { path, type, size: e.size as number, sha256: e.sha256, mode: e.mode as number };
+    if (e.outside !== undefined && (e.outside !== true || type !== 'symlink')) throw bad(`entry "${path}" has a bad "outside"`);
     if (type === 'symlink') {
-      if (typeof e.link !== 'string' || !linkStaysInside(path, e.link, root)) throw bad(`symlink "${path}" points outside its folder`);
+      if (e.outside === true) {
+        if (typeof e.link !== 'string' || e.link === '' || e.link.length > 4096 || e.link.includes('\0')) throw bad(`symlink "${path}" has a bad link`);
+        entry.outside = true;
+      } else if (typeof e.link !== 'string' || !linkStaysInside(path, e.link, root)) throw bad(`symlink "${path}" points outside its folder`);
       entry.link = e.link;
     } else if (e.link !== undefined) {
       throw bad(`entry "${path}" is not a symlink but has a link`);

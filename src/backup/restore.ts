@@ -27,6 +27,12 @@ export interface RestoreBackupOptions {
   force?: boolean;
 }
 
+/**
+ * Restored files and folders get their permission bits only: setuid, setgid and sticky
+ * are dropped, so an archive cannot plant a setuid binary owned by whoever restores it.
+ */
+const PERMISSION_BITS = 0o777;
+
 interface Target {
   root: string;
   dest: string;
@@ -135,11 +141,11 @@ async function extract(file: string, manifest: BackupManifest, targets: Target[]
     const dest = t.kind === 'file' ? t.stage : join(t.stage, ...want.path.slice(t.root.length).split('/').filter(Boolean));
     if (want.type === 'dir') {
       await mkdir(dest, { recursive: true, mode: 0o700 });
-      dirs.push({ dest, mode: t.secrets ? want.mode & 0o700 : want.mode });
+      dirs.push({ dest, mode: t.secrets ? want.mode & 0o700 : want.mode & PERMISSION_BITS });
     } else if (want.type === 'symlink') {
       links.push({ dest, link: want.link!, entry: want, t });
     } else {
-      const mode = want.path === STATE_DB_PATH ? 0o600 : t.secrets ? want.mode & 0o600 : want.mode;
+      const mode = want.path === STATE_DB_PATH ? 0o600 : t.secrets ? want.mode & 0o600 : want.mode & PERMISSION_BITS;
       await writeFile(entry, dest, digest, mode);
       checker!.confirm(want, digest);
       written.push(dest);
@@ -148,13 +154,15 @@ async function extract(file: string, manifest: BackupManifest, targets: Target[]
   if (!checker) throw invalid(file, 'the archive is empty');
   checker.finish();
 
-  // Links last: nothing above was written through one. The manifest allows only links that stay
-  // inside their folder (lexically); check where each really leads, now that all exist.
+  // Links last: nothing above was written through one, and no entry lies under one (the manifest
+  // refuses that). A link marked `outside` is recreated as the link it was and never followed;
+  // every other link must stay inside its folder: lexically (the manifest) and really (checked here, now that all exist).
   for (const l of links) {
     await mkdir(dirname(l.dest), { recursive: true, mode: 0o700 });
     await symlink(l.link, l.dest);
   }
   for (const l of links) {
+    if (l.entry.outside) continue;
     const real = await realpath(l.dest).catch(() => undefined);
     const root = await realpath(l.t.stage);
     if (real !== undefined && real !== root && !real.startsWith(root + sep)) throw invalid(file, `symlink "${l.entry.path}" leads outside its folder`);

@@ -7,14 +7,14 @@ import { linkStaysInside } from './manifest.js';
 export type WalkItem =
   | { kind: 'dir'; archivePath: string; abs: string; mode: number; mtime: Date }
   | { kind: 'file'; archivePath: string; abs: string }
-  | { kind: 'symlink'; archivePath: string; abs: string; link: string; mode: number; mtime: Date };
+  | { kind: 'symlink'; archivePath: string; abs: string; link: string; mode: number; mtime: Date; outside?: true };
 
 const inside = (root: string, p: string): boolean => p === root || p.startsWith(root.endsWith(sep) ? root : root + sep);
 
 /**
  * Lists `dir` for the archive under `prefix` (e.g. `data/uploads`), without following
- * symlinks. A symlink is kept only if it points inside `dir` (an absolute one is
- * rewritten relative); one pointing outside is refused. Sockets, FIFOs and devices
+ * symlinks. A symlink pointing inside `dir` is kept relative (an absolute one is
+ * rewritten); one pointing outside is kept as it is, marked `outside`, never followed. Sockets, FIFOs and devices
  * cannot be archived and are returned in `skipped`. A folder that does not exist is
  * archived as an empty one (an app that never wrote its data yet).
  */
@@ -39,7 +39,11 @@ export async function walkDir(dir: string, prefix: string, what: string): Promis
     for (const name of names) {
       const abs = join(absDir, name);
       const archivePath = `${archDir}/${name}`;
-      const ls = await lstat(abs);
+      const ls = await lstat(abs).catch((e: NodeJS.ErrnoException) => {
+        if (e.code === 'ENOENT') return undefined; // deleted since it was listed (a rotated log): nothing to keep
+        throw e;
+      });
+      if (!ls) continue;
       if (ls.isDirectory()) {
         items.push({ kind: 'dir', archivePath, abs, mode: ls.mode & 0o7777, mtime: ls.mtime });
         await visit(abs, archivePath);
@@ -47,8 +51,8 @@ export async function walkDir(dir: string, prefix: string, what: string): Promis
         items.push({ kind: 'file', archivePath, abs });
       } else if (ls.isSymbolicLink()) {
         const target = await readlink(abs);
-        const link = await checkLink(abs, target, root, realRoot, archivePath, prefix, what);
-        items.push({ kind: 'symlink', archivePath, abs, link, mode: ls.mode & 0o7777, mtime: ls.mtime });
+        const link = await checkLink(abs, target, root, realRoot, archivePath, prefix);
+        items.push({ kind: 'symlink', archivePath, abs, link: link ?? target, mode: ls.mode & 0o7777, mtime: ls.mtime, ...(link === undefined ? { outside: true as const } : {}) });
       } else {
         skipped.push(archivePath);
       }
@@ -58,26 +62,25 @@ export async function walkDir(dir: string, prefix: string, what: string): Promis
   return { items, skipped };
 }
 
-async function checkLink(abs: string, target: string, root: string, realRoot: string, archivePath: string, prefix: string, what: string): Promise<string> {
-  const refuse = (): GantryError =>
-    new GantryError(
-      'BACKUP_INVALID',
-      `cannot back up ${what} ${root}: symlink ${relative(root, abs)} points outside it (→ ${target})`,
-      'a backup holds only what is inside the folder: replace the link with a copy of its target, or move the target inside the folder',
-    );
+/**
+ * A link into the folder, as it is archived (an absolute one made relative); undefined
+ * for a link that leads outside it, which is archived as it is, as a link: its target
+ * is never followed, read or archived.
+ */
+async function checkLink(abs: string, target: string, root: string, realRoot: string, archivePath: string, prefix: string): Promise<string | undefined> {
   // An absolute link into the folder is stored relative, so it still works once restored elsewhere.
   let link = target;
   if (isAbsolute(target)) {
     let absTarget = resolve(target);
     if (!inside(root, absTarget) && inside(realRoot, absTarget)) absTarget = join(root, relative(realRoot, absTarget));
-    if (!inside(root, absTarget)) throw refuse();
+    if (!inside(root, absTarget)) return undefined;
     link = relative(dirname(abs), absTarget) || '.';
   }
   link = link.split(sep).join('/');
-  if (!linkStaysInside(archivePath, link, prefix)) throw refuse();
+  if (!linkStaysInside(archivePath, link, prefix)) return undefined;
   // Lexically inside is not enough (a/.. through another link); where the target exists, check where it really is.
   try {
-    if (!inside(realRoot, await realpath(abs))) throw refuse();
+    if (!inside(realRoot, await realpath(abs))) return undefined;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT' && (e as NodeJS.ErrnoException).code !== 'ELOOP') throw e;
   }

@@ -55,6 +55,21 @@ export const DEFAULTS = {
   /** Lines of a hook's output copied into the deploy's events. */
   hookOutputLines: 200,
   lockPollMs: 500,
+  /** Bounds on captured output (build, hooks, health commands, tasks, log tails): bytes as well as lines. */
+  output: {
+    /** A longer line is cut and ends with "… [truncated N bytes]". */
+    maxLineBytes: 4 * 1024,
+    /** The most kept of one command's output (its tail) in events and results. */
+    maxBytes: 64 * 1024,
+    /** Of a failed build's output, the tail quoted in its error message. */
+    errorTailBytes: 8 * 1024,
+    /** Any one message, reason or error text written to the state store. */
+    storedTextMaxBytes: 64 * 1024,
+  },
+  /** A release's build log beside it (`<release>.build.log`) is rotated to `.build.log.1` past this size. */
+  buildLogMaxBytes: 2 * 1024 * 1024,
+  /** Build logs of failed builds (no release kept) that are kept; older ones are deleted. */
+  failedBuildLogsKept: 5,
 
   supervisor: {
     backoffInitialMs: 500,

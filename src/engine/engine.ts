@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { capText } from '../core/bounded.js';
 import { DEFAULTS } from '../core/defaults.js';
 import { GantryError, isGantryError } from '../core/errors.js';
 import type { LoadedManifest, Manifest } from '../manifest/index.js';
@@ -67,7 +68,8 @@ export class Engine {
     return { loaded, manifest: loaded.manifest, app, name: targetName, target, ctx, record, runtime };
   }
 
-  private emit(where: { app: string; target: string; deploymentId?: string }, level: EngineEventLevel, message: string, step?: string, data?: unknown): void {
+  private emit(where: { app: string; target: string; deploymentId?: string }, level: EngineEventLevel, text: string, step?: string, data?: unknown): void {
+    const message = capText(text); // printed and stored: bounded whatever a command printed
     const e = this.store.insertEvent({ app: where.app, target: where.target, deploymentId: where.deploymentId, level, message, step, data });
     this.opts.onEvent?.({ at: e.at, level, app: where.app, target: where.target, deploymentId: where.deploymentId, step, message, data });
   }
@@ -179,7 +181,10 @@ export class Engine {
       }
       const releaseId = newReleaseId(hash);
       if (o.manifest.backup?.before_deploy && current) {
-        await this.backupOpened(o, { reason: 'before deploy' });
+        await this.backupOpened(o, { reason: 'before deploy' }).catch((err: unknown) => {
+          const e = toGantryError(err);
+          throw new GantryError(e.code, `the backup before deploy failed, so nothing was deployed: ${e.message}`, `${e.hint ? `${e.hint}; then deploy again` : 'fix that and deploy again'} (or set backup.before_deploy: false to deploy without a backup)`, e.details);
+        });
         const { pruneBackups } = await import('../backup/index.js');
         const removed = await pruneBackups(this.backupsDir(), o.manifest.backup.keep ?? DEFAULTS.backupsKept, { app: o.app, target: o.name });
         if (removed.length) this.emit({ app: o.app, target: o.name }, 'info', `pruned ${removed.length} old backup(s)`, 'backup');
@@ -602,10 +607,20 @@ export class Engine {
    * One archive: the state (SQLite online backup), the target's artifacts and
    * persistent data, and, only when asked, the app's encrypted secrets.
    */
-  async backup(loaded: LoadedManifest, targetName: string | undefined, opts: { includeSecrets?: boolean; out?: string; reason?: string } = {}) {
+  async backup(loaded: LoadedManifest, targetName: string | undefined, opts: { includeSecrets?: boolean; out?: string; reason?: string; wait?: boolean } = {}) {
     const o = await this.open(loaded, targetName);
     try {
-      return await this.backupOpened(o, opts);
+      // The deploy lock: a deploy builds `.partial` dirs and prunes releases while a backup would walk them.
+      const unlock = await acquireLock(this.store, o.app, o.name, {
+        command: 'backup',
+        wait: opts.wait ?? false,
+        onWait: (h) => this.emit({ app: o.app, target: o.name }, 'info', `waiting for the deploy lock held by ${h.holder} since ${h.acquiredAt}`, 'lock'),
+      });
+      try {
+        return await this.backupOpened(o, opts);
+      } finally {
+        unlock();
+      }
     } finally {
       await o.runtime.close();
     }
@@ -623,7 +638,7 @@ export class Engine {
       target: o.name,
       release: o.record.currentRelease,
       stateSchemaVersion: this.store.schemaVersion,
-      dataDirs: dirs.map(({ name, dir }) => ({ name, dir })),
+      dataDirs: dirs.map(({ name, dir, skip }) => ({ name, dir, skip })),
       secretsDir: opts.includeSecrets && existsSync(appSecrets) ? appSecrets : undefined,
     });
     this.store.audit(this.opts.actor, 'backup', o.app, o.name, { file: r.file, bytes: r.bytes, includesSecrets: r.manifest.includesSecrets, reason: opts.reason });

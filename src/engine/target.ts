@@ -26,9 +26,10 @@ export interface Target<C = Record<string, unknown>> extends TargetDescriptor<C>
   runtime(ctx: TargetContext<C>): Promise<TargetRuntime>;
   /**
    * Directories a backup must hold for this target: artifacts needed to roll
-   * back without a rebuild, and the persistent data.
+   * back without a rebuild, and the persistent data. `skip` names paths (relative to `dir`, `/`-separated)
+   * a backup leaves out, such as unfinished work.
    */
-  dataDirs?(ctx: TargetContext<C>, persist: string[]): Promise<Array<{ name: string; dir: string; kind: 'artifacts' | 'data' }>>;
+  dataDirs?(ctx: TargetContext<C>, persist: string[]): Promise<Array<{ name: string; dir: string; kind: 'artifacts' | 'data'; skip?: (relPath: string) => boolean }>>;
   /** What a build would use, for `gantry plan` (no side effect). */
   describeBuild?(input: BuildInput, ctx: TargetContext<C>): Record<string, unknown>;
   /** Publish a release's artifact (e.g. push an image to a registry). Absent: the target cannot push. */

@@ -1,10 +1,28 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { capText } from '../core/bounded.js';
+import { DEFAULTS } from '../core/defaults.js';
 import { MIGRATIONS } from './migrations.js';
 import type { DeploymentRecord, DeploymentStatus, EventRecord, LockRecord, ReleaseRecord, StepRecord, TargetRecord } from './types.js';
 
 const now = (): string => new Date().toISOString();
+
+/**
+ * Event data as JSON, bounded: long strings at its top level (an error quoting huge
+ * output) are cut; data still too large is replaced by a note saying so.
+ */
+function boundedJson(data: unknown): string {
+  const max = DEFAULTS.output.storedTextMaxBytes;
+  const fits = (json: string): boolean => json.length * 3 <= max || Buffer.byteLength(json) <= max;
+  let json = JSON.stringify(data);
+  if (fits(json)) return json;
+  if (typeof data === 'object' && data !== null && !Array.isArray(data)) {
+    json = JSON.stringify(Object.fromEntries(Object.entries(data).map(([k, v]) => [k, typeof v === 'string' ? capText(v, max / 4) : v])));
+    if (fits(json)) return json;
+  }
+  return JSON.stringify({ truncated: true, bytes: Buffer.byteLength(json) });
+}
 
 type Row = Record<string, unknown>;
 
@@ -162,7 +180,7 @@ export class Store {
     const map: Record<string, string> = { release: 'release', previousRelease: 'previous_release', status: 'status', reason: 'reason', waiting: 'waiting', control: 'control', externalId: 'external_id', accessUrl: 'access_url', registryImage: 'registry_image', plan: 'plan' };
     for (const [k, v] of Object.entries(patch)) {
       cols.push(`${map[k]} = ?`);
-      vals.push(k === 'plan' ? JSON.stringify(v) : (v ?? null));
+      vals.push(k === 'plan' ? JSON.stringify(v) : typeof v === 'string' ? capText(v) : (v ?? null));
     }
     if (patch.status && isFinal(patch.status)) {
       cols.push('finished_at = ?');
@@ -185,7 +203,7 @@ export class Store {
 
   setStepStatus(deploymentId: string, idx: number, status: StepRecord['status'], error?: string): void {
     const col = status === 'running' ? 'started_at' : 'finished_at';
-    this.db.prepare(`UPDATE steps SET status = ?, ${col} = ?, error = ? WHERE deployment_id = ? AND idx = ?`).run(status, now(), error ?? null, deploymentId, idx);
+    this.db.prepare(`UPDATE steps SET status = ?, ${col} = ?, error = ? WHERE deployment_id = ? AND idx = ?`).run(status, now(), error === undefined ? null : capText(error), deploymentId, idx);
   }
 
   listSteps(deploymentId: string): StepRecord[] {
@@ -207,7 +225,7 @@ export class Store {
     const at = e.at ?? now();
     const info = this.db
       .prepare('INSERT INTO events(deployment_id, app, target, at, level, step, message, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(e.deploymentId ?? null, e.app, e.target, at, e.level, e.step ?? null, e.message, e.data === undefined ? null : JSON.stringify(e.data));
+      .run(e.deploymentId ?? null, e.app, e.target, at, e.level, e.step ?? null, capText(e.message), e.data === undefined ? null : boundedJson(e.data));
     return { ...e, seq: Number(info.lastInsertRowid), at };
   }
 

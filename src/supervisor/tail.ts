@@ -1,19 +1,28 @@
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import { StringDecoder } from 'node:string_decoder';
+import { cutLine, truncatedMarker, truncateToBytes } from '../core/bounded.js';
+import { DEFAULTS } from '../core/defaults.js';
 
 const CHUNK = 64 * 1024;
 
-/** Last n lines of a log, reaching into its rotated predecessor `<file>.1` when the current file is short. Missing files count as empty. */
-export async function tailLines(file: string, n: number): Promise<string[]> {
+/**
+ * Last n lines of a log, reaching into its rotated predecessor `<file>.1` when the current file is short.
+ * Missing files count as empty. A line longer than `maxLineBytes` is cut (with a marker), so the result
+ * stays small however long the lines in the file are.
+ */
+export async function tailLines(file: string, n: number, maxLineBytes: number = DEFAULTS.output.maxLineBytes): Promise<string[]> {
   if (!(n > 0)) return [];
-  const lines = await lastLines(file, n);
+  const lines = await lastLines(file, n, maxLineBytes);
   if (lines.length >= n) return lines;
-  const older = await lastLines(`${file}.1`, n - lines.length);
+  const older = await lastLines(`${file}.1`, n - lines.length, maxLineBytes);
   return older.length === 0 ? lines : [...older, ...lines];
 }
 
-/** Reads backwards in chunks until n whole lines are in hand. */
-async function lastLines(file: string, n: number): Promise<string[]> {
+/**
+ * Finds where the last n lines start by reading backwards in chunks (keeping only
+ * newline offsets, not the data), then reads at most maxLineBytes of each line.
+ */
+async function lastLines(file: string, n: number, maxLineBytes: number): Promise<string[]> {
   let fh: FileHandle;
   try {
     fh = await open(file, 'r');
@@ -23,23 +32,36 @@ async function lastLines(file: string, n: number): Promise<string[]> {
   }
   try {
     const size = (await fh.stat()).size;
-    const chunks: Buffer[] = [];
-    let pos = size;
-    let newlines = 0;
-    // n lines need n+1 newlines in view (the one ending the line before them), unless we reach the start.
-    while (pos > 0 && newlines <= n) {
+    let end = size;
+    // A final newline ends the last line; it does not start an empty one.
+    if (end > 0) {
+      const last = Buffer.alloc(1);
+      await fh.read(last, 0, 1, end - 1);
+      if (last[0] === 0x0a) end--;
+    }
+    // starts[i] = offset where a line begins; collected newest first.
+    const starts: number[] = [];
+    const buf = Buffer.allocUnsafe(CHUNK);
+    let pos = end;
+    while (pos > 0 && starts.length < n) {
       const len = Math.min(CHUNK, pos);
       pos -= len;
-      const buf = Buffer.allocUnsafe(len);
       const { bytesRead } = await fh.read(buf, 0, len, pos);
-      const got = buf.subarray(0, bytesRead);
-      for (let i = 0; i < got.length; i++) if (got[i] === 0x0a) newlines++;
-      chunks.unshift(got);
+      for (let i = bytesRead - 1; i >= 0 && starts.length < n; i--) if (buf[i] === 0x0a) starts.push(pos + i + 1);
     }
-    const lines = Buffer.concat(chunks).toString('utf8').split('\n');
-    if (lines[lines.length - 1] === '') lines.pop();
-    if (pos > 0) lines.shift(); // cut mid-line
-    return lines.slice(-n);
+    if (end === 0) return size > 0 ? [''] : [];
+    if (pos === 0 && starts.length < n) starts.push(0);
+    starts.reverse();
+    const lines: string[] = [];
+    for (let i = 0; i < starts.length; i++) {
+      const from = starts[i]!;
+      const to = i + 1 < starts.length ? starts[i + 1]! - 1 : end;
+      // One byte past the cap tells cutLine where a character ends.
+      const b = Buffer.allocUnsafe(Math.min(to - from, maxLineBytes + 1));
+      const { bytesRead } = await fh.read(b, 0, b.length, from);
+      lines.push(cutLine(b.subarray(0, bytesRead), to - from, maxLineBytes));
+    }
+    return lines;
   } finally {
     await fh.close();
   }
@@ -50,6 +72,8 @@ export interface FollowOptions {
   intervalMs?: number;
   /** Read the file from its beginning instead of its current end. */
   fromStart?: boolean;
+  /** A longer line is cut with a marker. Default DEFAULTS.output.maxLineBytes. */
+  maxLineBytes?: number;
 }
 
 /**
@@ -66,7 +90,10 @@ export function followLog(file: string, onLine: (line: string) => void, signal: 
   let pos = 0;
   let first = true;
   let decoder = new StringDecoder('utf8');
+  // The line being read; past the line cap only its length is counted (memory stays bounded).
   let partial = '';
+  let partialExtra = 0;
+  const maxLineBytes = opts.maxLineBytes ?? DEFAULTS.output.maxLineBytes;
   let timer: NodeJS.Timeout | undefined;
   const buf = Buffer.allocUnsafe(CHUNK);
 
@@ -79,22 +106,44 @@ export function followLog(file: string, onLine: (line: string) => void, signal: 
     }
   };
 
+  const append = (seg: string): void => {
+    if (partialExtra > 0) {
+      partialExtra += Buffer.byteLength(seg);
+      return;
+    }
+    partial += seg;
+    if (partial.length * 3 <= maxLineBytes) return;
+    const bytes = Buffer.byteLength(partial);
+    if (bytes <= maxLineBytes) return;
+    partial = truncateToBytes(partial, maxLineBytes);
+    partialExtra = bytes - Buffer.byteLength(partial);
+  };
+
+  const emitPartial = (): void => {
+    emit(partialExtra > 0 ? partial + truncatedMarker(partialExtra) : partial);
+    partial = '';
+    partialExtra = 0;
+  };
+
   const readToEnd = async (h: FileHandle): Promise<void> => {
     for (;;) {
       const { bytesRead } = await h.read(buf, 0, CHUNK, pos);
       if (bytesRead === 0) return;
       pos += bytesRead;
-      const text = partial + decoder.write(buf.subarray(0, bytesRead));
-      const parts = text.split('\n');
-      partial = parts.pop()!;
-      for (const line of parts) emit(line);
+      const text = decoder.write(buf.subarray(0, bytesRead));
+      for (let start = 0; ; ) {
+        const nl = text.indexOf('\n', start);
+        append(nl < 0 ? text.slice(start) : text.slice(start, nl));
+        if (nl < 0) break;
+        emitPartial();
+        start = nl + 1;
+      }
     }
   };
 
   const closeCurrent = async (): Promise<void> => {
-    const rest = partial + decoder.end();
-    if (rest !== '') emit(rest);
-    partial = '';
+    append(decoder.end());
+    if (partial !== '' || partialExtra > 0) emitPartial();
     decoder = new StringDecoder('utf8');
     const h = fh;
     fh = undefined;

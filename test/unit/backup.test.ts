@@ -236,18 +236,19 @@ describe('createBackup / inspect / verify / restore', () => {
     await verifyBackup(out);
   });
 
-  it('refuses a symlink that points outside its data dir', async () => {
+  it('archives a symlink that points outside its data dir as a link, never following it (issue 14)', async () => {
     const db = makeDb(join(dir, 'state.db'));
     const data = join(dir, 'data');
     mkdirSync(join(data, 'sub'), { recursive: true });
     symlinkSync('/etc/passwd', join(data, 'sub', 'evil'));
-    const out = join(dir, 'b.tar.gz');
-    await expectCode(createBackup({ outFile: out, db, app: 'a', target: 't', stateSchemaVersion: 1, dataDirs: [{ name: 'data', dir: data }] }), 'BACKUP_INVALID', /symlink sub\/evil points outside/);
-    rmSync(join(data, 'sub', 'evil'));
     symlinkSync('../..', join(data, 'sub', 'up'));
-    await expectCode(createBackup({ outFile: out, db, app: 'a', target: 't', stateSchemaVersion: 1, dataDirs: [{ name: 'data', dir: data }] }), 'BACKUP_INVALID', /points outside/);
+    const out = join(dir, 'b.tar.gz');
+    const r = await createBackup({ outFile: out, db, app: 'a', target: 't', stateSchemaVersion: 1, dataDirs: [{ name: 'data', dir: data }] });
     db.close();
-    expect(existsSync(out)).toBe(false);
+    expect(r.manifest.entries.find((e) => e.path === 'data/data/sub/evil')).toMatchObject({ type: 'symlink', link: '/etc/passwd', outside: true, size: 0 });
+    expect(r.manifest.entries.find((e) => e.path === 'data/data/sub/up')).toMatchObject({ type: 'symlink', link: '../..', outside: true });
+    expect(r.manifest.entries.some((e) => e.path.includes('passwd') && e.type === 'file')).toBe(false);
+    await verifyBackup(out);
     expect(readdirSync(dir).filter((n) => n.startsWith('.'))).toEqual([]); // temp files cleaned up
   });
 });

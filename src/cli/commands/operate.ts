@@ -22,11 +22,12 @@ export function registerOperate(program: Command): void {
     .description('write one .tar.gz with the state, the artifacts and the persistent data (checksummed)')
     .option('--include-secrets', "also include the app's encrypted secrets (the age identity is never included)")
     .option('--out <file>', 'where to write the archive (default: .gantry/backups/)')
+    .option('--wait', 'queue behind a deploy in progress instead of failing')
     .addHelpText('after', '\nExamples:\n  gantry backup\n  gantry backup --include-secrets --out /mnt/offsite/app.tar.gz')
     .action(
-      run<{ includeSecrets?: boolean; out?: string }>(async (opts, out) =>
+      run<{ includeSecrets?: boolean; out?: string; wait?: boolean }>(async (opts, out) =>
         withSession(opts, out, async (s) => {
-          const r = await s.engine.backup(s.loaded, opts.target, { includeSecrets: opts.includeSecrets, out: opts.out ? resolve(opts.out) : undefined });
+          const r = await s.engine.backup(s.loaded, opts.target, { includeSecrets: opts.includeSecrets, out: opts.out ? resolve(opts.out) : undefined, wait: opts.wait });
           out.result(r, () => `${c.green('✓')} backup ${r.file} (${(r.bytes / 1024).toFixed(1)} KiB, ${r.entries} entries${r.includes_secrets ? ', with encrypted secrets' : ''})`);
           return 0;
         }),

@@ -1,6 +1,8 @@
 import type Docker from 'dockerode';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { capLine, capTailLines } from '../../core/bounded.js';
+import { DEFAULTS } from '../../core/defaults.js';
 import { GantryError } from '../../core/errors.js';
 import { contextTar } from './context.js';
 import { detectRuntime, generateDockerfile } from './dockerfile.js';
@@ -65,8 +67,9 @@ export async function buildImage(docker: Docker, spec: DockerBuildSpec, emit: (l
   let imageId = '';
   const messages = await new Promise<BuildMessage[]>((res, rej) => docker.modem.followProgress(stream, (err: Error | null, out: BuildMessage[]) => (err ? rej(err) : res(out)), (m: BuildMessage) => {
     if (m.stream) {
-      for (const line of m.stream.split('\n').filter((l) => l.trim())) {
+      for (const line of m.stream.split('\n').filter((l) => l.trim()).map((l) => capLine(l))) {
         output.push(line);
+        if (output.length > 200) output.splice(0, output.length - 100); // only the tail is ever shown
         if (/^Step \d+\/\d+ :/.test(line)) {
           currentStep = line;
           emit('info', `build: ${line}`);
@@ -77,8 +80,8 @@ export async function buildImage(docker: Docker, spec: DockerBuildSpec, emit: (l
   }));
   const failure = messages.find((m) => m.error);
   if (failure) {
-    const tail = output.slice(-15).join('\n');
-    throw new GantryError('BUILD_FAILED', `docker build failed at ${currentStep || 'the first step'}: ${failure.errorDetail?.message ?? failure.error}\n${tail}`, 'fix the failing step; the running release is untouched');
+    const tail = capTailLines(output.slice(-15), { maxBytes: DEFAULTS.output.errorTailBytes }).join('\n');
+    throw new GantryError('BUILD_FAILED', `docker build failed at ${currentStep || 'the first step'}: ${capLine(failure.errorDetail?.message ?? failure.error ?? '')}\n${tail}`, 'fix the failing step; the running release is untouched');
   }
   if (!imageId) imageId = (await docker.getImage(tag).inspect()).Id;
   return { imageId, tag, generatedDockerfile: df.generated };

@@ -6,6 +6,7 @@ import { createInterface } from 'node:readline';
 import { pack } from 'tar-stream';
 import { AgentRouter, ProxiedRuntime } from '../../agent/router.js';
 import { freePort } from '../../agent/free-port.js';
+import { TailBuffer } from '../../core/bounded.js';
 import { daemonEnv } from '../../core/env.js';
 import { GantryError } from '../../core/errors.js';
 import type { InstanceHandle, InstanceRequest, LogLine, ObservedInstance, ReleaseRef, RouterOptions, TargetContext, TargetRuntime } from '../../engine/target.js';
@@ -211,9 +212,9 @@ export class DockerRuntime extends ProxiedRuntime implements TargetRuntime {
     const c = this.docker.getContainer(containerName(this.ctx.app, this.ctx.targetName, instance.id));
     const exec = await c.exec({ Cmd: ['/bin/sh', '-c', command], AttachStdout: true, AttachStderr: true });
     const stream = await exec.start({ hijack: true, stdin: false });
-    const chunks: Buffer[] = [];
+    const output = new TailBuffer();
     const sink = new PassThrough();
-    sink.on('data', (d: Buffer) => chunks.push(d));
+    sink.on('data', (d: Buffer) => output.push(d));
     this.docker.modem.demuxStream(stream, sink, sink);
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([new Promise((r) => stream.on('end', r)), new Promise((r) => (timer = setTimeout(r, timeoutMs)))]);
@@ -221,7 +222,7 @@ export class DockerRuntime extends ProxiedRuntime implements TargetRuntime {
     stream.destroy();
     const info = await exec.inspect();
     if (info.Running) return { ok: false, output: `timed out after ${timeoutMs}ms` };
-    return { ok: info.ExitCode === 0, output: Buffer.concat(chunks).toString('utf8').slice(-2000) };
+    return { ok: info.ExitCode === 0, output: output.text().slice(-2000) };
   }
 
   async runTask(task: { release: ReleaseRef; command: string; env: Record<string, string>; secretEnv: Record<string, string>; timeoutMs: number }): Promise<{ exitCode: number; output: string }> {
@@ -244,10 +245,10 @@ export class DockerRuntime extends ProxiedRuntime implements TargetRuntime {
       if (result.timedOut) await c.kill().catch(() => undefined);
       const logs = (await c.logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer;
       const out = new PassThrough();
-      const chunks: Buffer[] = [];
-      out.on('data', (d: Buffer) => chunks.push(d));
+      const output = new TailBuffer();
+      out.on('data', (d: Buffer) => output.push(d));
       demuxBuffer(logs, out, out);
-      return { exitCode: result.StatusCode, output: Buffer.concat(chunks).toString('utf8') };
+      return { exitCode: result.StatusCode, output: output.text() };
     } finally {
       await c.remove({ force: true }).catch(() => undefined);
     }

@@ -1,9 +1,12 @@
 import { spawn } from 'node:child_process';
-import { cpSync, createWriteStream, existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
 import { GantryError } from '../../core/errors.js';
 import { shouldCopy } from '../../engine/source.js';
-import { tailLines } from '../../supervisor/index.js';
+import { capTailLines } from '../../core/bounded.js';
+import { DEFAULTS } from '../../core/defaults.js';
+import { LogFile, tailLines } from '../../supervisor/index.js';
 
 /**
  * Build an immutable release directory: copy the source (minus Gantry's state and VCS
@@ -45,9 +48,10 @@ export async function buildReleaseDir(opts: {
     opts.emit('info', `build: ${opts.command}`);
     const code = await runShell(opts.command, workDir, opts.env, logFile);
     if (code !== 0) {
-      const tail = await tailLines(logFile, 20).catch(() => []);
+      const tail = capTailLines(await tailLines(logFile, 20).catch(() => []), { maxBytes: DEFAULTS.output.errorTailBytes });
       rmSync(workDir, { recursive: true, force: true });
-      throw new GantryError('BUILD_FAILED', `build command exited with code ${code}:\n${tail.join('\n')}`, `run the build command by hand in ${opts.sourceDir} to reproduce; full output in ${logFile}`);
+      pruneFailedBuildLogs(opts.releasesDir, opts.releaseId);
+      throw new GantryError('BUILD_FAILED', `build command exited with code ${code}:\n${tail.join('\n')}`, `run the build command by hand in ${opts.sourceDir} to reproduce; the end of its output is in ${logFile}`);
     }
   }
   renameSync(workDir, finalDir);
@@ -87,14 +91,48 @@ function assertNoSymlinkOnTheWay(root: string, rel: string): void {
   }
 }
 
-/** The user's build command runs through an explicit shell with their text as a single argument. */
+/**
+ * Build logs of builds that left no release (failed ones) pile up, one per
+ * attempt: keep the newest few. Release ids start with their time, so names sort by age.
+ */
+function pruneFailedBuildLogs(releasesDir: string, current: string): void {
+  const orphans = readdirSync(releasesDir)
+    .filter((f) => f.endsWith('.build.log'))
+    .map((f) => f.slice(0, -'.build.log'.length))
+    .filter((id) => id !== current && !existsSync(join(releasesDir, id)))
+    .sort()
+    .reverse();
+  for (const id of orphans.slice(Math.max(0, DEFAULTS.failedBuildLogsKept - 1))) {
+    for (const f of [`${id}.build.log`, `${id}.build.log.1`]) rmSync(join(releasesDir, f), { force: true });
+  }
+}
+
+/**
+ * The user's build command runs through an explicit shell with their text as a single argument.
+ * Its output goes to a size-capped log (rotated once to `.1`), so a chatty build cannot fill the disk.
+ */
 function runShell(command: string, cwd: string, env: Record<string, string>, logFile: string): Promise<number> {
+  for (const f of [logFile, `${logFile}.1`]) rmSync(f, { force: true });
   return new Promise((resolvePromise) => {
-    const out = createWriteStream(logFile);
+    const out = new LogFile(logFile, DEFAULTS.buildLogMaxBytes);
     const child = spawn('/bin/sh', ['-c', command], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout.pipe(out, { end: false });
-    child.stderr.pipe(out, { end: false });
+    const decoders = [child.stdout, child.stderr].map((stream) => {
+      const decoder = new StringDecoder('utf8');
+      stream.on('data', (d: Buffer) => {
+        if (out.write(decoder.write(d))) return;
+        child.stdout.pause();
+        child.stderr.pause();
+        out.once('drain', () => {
+          child.stdout.resume();
+          child.stderr.resume();
+        });
+      });
+      return decoder;
+    });
     child.on('error', () => resolvePromise(127));
-    child.on('close', (code) => out.end(() => resolvePromise(code ?? 1)));
+    child.on('close', (code) => {
+      for (const decoder of decoders) out.write(decoder.end());
+      void out.close().then(() => resolvePromise(code ?? 1));
+    });
   });
 }

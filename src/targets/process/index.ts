@@ -59,12 +59,14 @@ export const processTarget: Target<ProcessConfig> = {
     if (!dir.startsWith(releasesDir + sep)) throw new GantryError('INTERNAL', `refusing to delete ${dir}: not under ${releasesDir}`);
     rmSync(dir, { recursive: true, force: true });
     rmSync(`${dir}.build.log`, { force: true });
+    rmSync(`${dir}.build.log.1`, { force: true });
   },
 
   async dataDirs(ctx: TargetContext<ProcessConfig>) {
     // One tree: the release directories (rollback without a rebuild), shared/ (the persistent
     // data their links point to) and the `current` link; the links stay inside it.
-    return [{ name: 'app', dir: processPaths(ctx.stateDir, ctx.app, ctx.targetName).appDir, kind: 'artifacts' as const }];
+    // A `<release>.partial` dir is a build that never finished (one that crashed): never archived.
+    return [{ name: 'app', dir: processPaths(ctx.stateDir, ctx.app, ctx.targetName).appDir, kind: 'artifacts' as const, skip: (rel: string) => /^releases\/[^/]+\.partial(\/|$)/.test(rel) }];
   },
 
   async runtime(ctx: TargetContext<ProcessConfig>) {

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, symlinkSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
+import { TailBuffer } from '../../core/bounded.js';
 import type { AgentClient } from '../../agent/client.js';
 import { AgentRouter, ProxiedRuntime } from '../../agent/router.js';
 import type { InstanceHandle, InstanceRequest, LogLine, ObservedInstance, ReleaseRef, TargetContext, TargetRuntime } from '../../engine/target.js';
@@ -34,12 +35,9 @@ export function parseLogLine(instance: string, raw: string): LogLine {
 function runShellCapture(command: string, opts: { cwd?: string; env: Record<string, string>; timeoutMs: number }): Promise<{ exitCode: number; output: string }> {
   return new Promise((resolve) => {
     const child = spawn('/bin/sh', ['-c', command], { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    let output = '';
+    const output = new TailBuffer(); // bounded: only the end of what it prints is kept
     let timedOut = false;
-    const take = (d: Buffer): void => {
-      output += d;
-      if (output.length > 256_000) output = output.slice(-128_000);
-    };
+    const take = (d: Buffer): void => output.push(d);
     const timer = setTimeout(() => {
       timedOut = true;
       try {
@@ -59,7 +57,7 @@ function runShellCapture(command: string, opts: { cwd?: string; env: Record<stri
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
       // Output still buffered in the pipes arrives before 'close'; don't wait for grandchildren holding them.
-      setImmediate(() => resolve({ exitCode: timedOut ? 124 : (code ?? (signal ? 128 : 1)), output: timedOut ? `${output}\n(timed out after ${opts.timeoutMs}ms)` : output }));
+      setImmediate(() => resolve({ exitCode: timedOut ? 124 : (code ?? (signal ? 128 : 1)), output: timedOut ? `${output.text()}\n(timed out after ${opts.timeoutMs}ms)` : output.text() }));
     });
   });
 }

@@ -180,7 +180,16 @@ describe('process target: deploy lock', () => {
     expect(refused[0]!.json.error.message).toMatch(/held by .*pid \d+ \(gantry deploy\) since \d{4}-/);
 
     setGreeting(dir, 'queued');
-    const [c1, c2] = await Promise.all([gantry(['deploy', '--json'], { cwd: dir }), new Promise((r) => setTimeout(r, 400)).then(() => gantry(['deploy', '--wait', '--json'], { cwd: dir }))]);
+    // The queued deploy starts only once the first one holds the lock (a fixed delay races on a loaded machine).
+    const first = gantry(['deploy', '--json'], { cwd: dir });
+    const holding = async (): Promise<void> => {
+      for (let i = 0; i < 300; i++) {
+        const s = await gantry(['status', '--json'], { cwd: dir });
+        if (s.json?.targets?.[0]?.deploying) return;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    const [c1, c2] = await Promise.all([first, holding().then(() => gantry(['deploy', '--wait', '--json'], { cwd: dir }))]);
     expect(c1.code, c1.stderr).toBe(0);
     expect(c2.code, c2.stderr).toBe(0);
   });

@@ -1,12 +1,13 @@
 /**
- * Process groups an agent left behind when it died (SIGKILL, OOM, reboot of
- * the agent alone): found from the agent's state file and from the
- * GANTRY_INSTANCE marker in /proc/<pid>/environ, and stopped only once /proc
- * says they are still ours (a pid may have been reused meanwhile).
+ * Process groups an agent left behind when it died (SIGKILL, OOM): found from
+ * the agent's state file, and stopped only once /proc says they are still
+ * ours (same start time, GANTRY_INSTANCE in their environment), since a pid
+ * may have been reused meanwhile.
  */
-import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pidAlive } from '../core/pid.js';
+import { groupAlive, signalGroup } from '../supervisor/process-group.js';
 import { AGENT_INFO_FILE, AGENT_STATE_FILE, type AgentPersistedState } from './protocol.js';
 
 /** What the state file records of each live instance process (its pid is its process group id). */
@@ -48,72 +49,20 @@ export function stillOurs(p: RecordedProcess): boolean {
 }
 
 /**
- * Process groups running one of these instances, found by the environment
- * marker every instance process carries (covers a child started just before
- * the agent could record it). Never the caller's own group.
- */
-export function groupsMarkedWith(instanceIds: string[]): Map<number, string> {
-  const groups = new Map<number, string>();
-  if (instanceIds.length === 0) return groups;
-  const markers = new Map(instanceIds.map((id) => [`GANTRY_INSTANCE=${id}`, id]));
-  const own = statFields(process.pid)?.[2];
-  let names: string[];
-  try {
-    names = readdirSync('/proc');
-  } catch {
-    return groups; // no /proc: only recorded pids can be reaped
-  }
-  for (const name of names) {
-    const c = name.charCodeAt(0);
-    if (c < 48 || c > 57) continue;
-    const pid = Number(name);
-    if (pid === process.pid) continue;
-    let env: string[];
-    try {
-      env = readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0');
-    } catch {
-      continue;
-    }
-    const hit = env.find((e) => markers.has(e));
-    if (!hit) continue;
-    const f = statFields(pid);
-    if (!f || f[0] === 'Z' || f[2] === own) continue;
-    groups.set(Number(f[2]), markers.get(hit)!);
-  }
-  return groups;
-}
-
-function signal(pgid: number, sig: NodeJS.Signals): void {
-  try {
-    process.kill(-pgid, sig);
-  } catch {
-    /* already gone */
-  }
-}
-
-function groupGone(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-    return false;
-  } catch {
-    return true;
-  }
-}
-
-/**
  * Stop every process group of these recorded instances that still runs:
  * SIGTERM, then SIGKILL after timeoutMs. Returns the process groups stopped.
  */
 export async function reapOrphans(recorded: RecordedProcess[], timeoutMs = 5_000): Promise<number[]> {
-  const groups = new Set<number>();
-  for (const p of recorded) if (stillOurs(p)) groups.add(p.pid!);
-  for (const pgid of groupsMarkedWith(recorded.map((p) => p.id)).keys()) groups.add(pgid);
-  if (groups.size === 0) return [];
-  for (const g of groups) signal(g, 'SIGTERM');
+  // Only recorded pids (the agent records each child as it spawns): scanning every process's environ can
+  // block for minutes on a busy host.
+  const groups = recorded.filter(stillOurs).map((p) => p.pid!);
+  if (groups.length === 0) return [];
+  for (const g of groups) signalGroup(g, 'SIGTERM');
   const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline && [...groups].some((g) => !groupGone(g) && groupsMarkedWith(recorded.map((p) => p.id)).has(g))) await new Promise((r) => setTimeout(r, 50));
-  for (const g of groups) if (!groupGone(g)) signal(g, 'SIGKILL');
-  return [...groups];
+  const anyAlive = async (): Promise<boolean> => (await Promise.all(groups.map((g) => groupAlive(g)))).some(Boolean);
+  while (Date.now() < deadline && (await anyAlive())) await new Promise((r) => setTimeout(r, 50));
+  for (const g of groups) if (await groupAlive(g)) signalGroup(g, 'SIGKILL');
+  return groups;
 }
 
 /**

@@ -21,6 +21,7 @@ import {
   type AgentInstanceSpec,
   type AgentInstanceState,
   type AgentProxyTimeouts,
+  type WatchedContainer,
 } from './protocol.js';
 
 const AGENT_MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
@@ -110,6 +111,16 @@ export class AgentClient {
   }
   stopInstanceLater(id: string, afterMs: number, timeoutMs: number): Promise<unknown> {
     return this.call('POST', '/v1/instances/stop-later', { id, afterMs, timeoutMs });
+  }
+  watchContainer(c: WatchedContainer): Promise<unknown> {
+    return this.call('POST', '/v1/containers', c);
+  }
+  forgetContainer(id: string): Promise<unknown> {
+    return this.call('POST', '/v1/containers/forget', { id });
+  }
+  /** Restarts the agent made of each watched container. */
+  containerRestarts(): Promise<Array<{ id: string; restarts: number }>> {
+    return this.call('GET', '/v1/containers');
   }
   resetStats(): Promise<unknown> {
     return this.call('POST', '/v1/stats/reset', {});

@@ -5,7 +5,6 @@
  * endpoint on loopback. Its state is persisted so that a restarted agent
  * restores instances and routes.
  */
-import { pidAlive } from '../core/pid.js';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, renameSync, writeFileSync, existsSync, rmSync } from 'node:fs';
@@ -13,7 +12,10 @@ import { join } from 'node:path';
 import { GantryProxy } from '../proxy/index.js';
 import { Supervisor, type InstanceState } from '../supervisor/index.js';
 import { DEFAULTS } from '../core/defaults.js';
-import { freePort } from './free-port.js';
+import { freePort, portInUse } from './free-port.js';
+import { processStartTime, reapOrphans } from './orphans.js';
+import { passGate } from './gate.js';
+import { ContainerWatcher } from './container-watch.js';
 import {
   AGENT_ERROR_FILE,
   AGENT_INFO_FILE,
@@ -24,6 +26,7 @@ import {
   type AgentInstanceState,
   type AgentPersistedState,
   type AgentProxyTimeouts,
+  type WatchedContainer,
 } from './protocol.js';
 import { createMetrics } from './metrics.js';
 
@@ -44,32 +47,6 @@ function log(message: string): void {
 }
 
 
-/** Does /proc say this pid still runs our instance? Guards against pid reuse before we kill an orphan. */
-function runsInstance(pid: number, instanceId: string): boolean {
-  try {
-    return readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(`GANTRY_INSTANCE=${instanceId}`);
-  } catch {
-    return false;
-  }
-}
-
-async function killOrphan(pid: number, instanceId: string): Promise<void> {
-  if (!pidAlive(pid) || !runsInstance(pid, instanceId)) return;
-  try {
-    process.kill(-pid, 'SIGTERM');
-  } catch {
-    /* already gone */
-  }
-  for (let i = 0; i < 50 && pidAlive(pid); i++) await new Promise((r) => setTimeout(r, 100));
-  if (pidAlive(pid)) {
-    try {
-      process.kill(-pid, 'SIGKILL');
-    } catch {
-      /* already gone */
-    }
-  }
-}
-
 export async function runAgent(opts: Options): Promise<void> {
   const stateFile = join(opts.dir, AGENT_STATE_FILE);
   const supervisor = new Supervisor();
@@ -88,10 +65,38 @@ export async function runAgent(opts: Options): Promise<void> {
   }
   rmSync(join(opts.dir, AGENT_ERROR_FILE), { force: true });
 
+  // Routes waiting for their instance to pass its health gate (after this agent's restart, or a container
+  // that died): requests are held or go to the other backends meanwhile. A route set by a command replaces them.
+  const pending = new Map<string, AgentBackend>();
+  const suspend = (id: string): void => {
+    const b = proxy.backends().find((x) => x.id === id);
+    if (!b) return;
+    pending.set(id, b);
+    proxy.setBackends(proxy.backends().filter((x) => x.id !== id));
+    persist();
+  };
+  const resume = (id: string): void => {
+    const b = pending.get(id);
+    if (!b) return;
+    pending.delete(id);
+    proxy.setBackends([...proxy.backends().filter((x) => x.id !== id), b]);
+    persist();
+    log(`instance ${id} passed its health gate: routed again`);
+  };
+  /** What is meant to be routed: the live routes and those held back until their instance is healthy again. */
+  const intended = (): AgentBackend[] => [...proxy.backends(), ...[...pending.values()].filter((b) => !proxy.backends().some((x) => x.id === b.id))];
+  const watcher = new ContainerWatcher({ suspend, resume, log, changed: () => persist() });
+
+  // The state names every live process group (pid = pgid, with its start time to tell a reused pid apart):
+  // written whenever a child is spawned or exits, so a later agent or `gantry stop` can reap what this one leaves.
   const persist = (): void => {
     const state: AgentPersistedState = {
-      instances: [...specs.values()].map(({ secretEnv, ...s }) => ({ ...s, pid: supervisor.get(s.id)?.pid, hasSecrets: Boolean(secretEnv && Object.keys(secretEnv).length) })),
-      backends: proxy.backends(),
+      instances: [...specs.values()].map(({ secretEnv, ...s }) => {
+        const pid = supervisor.get(s.id)?.pid;
+        return { ...s, pid, pidStart: pid ? processStartTime(pid) : undefined, hasSecrets: Boolean(secretEnv && Object.keys(secretEnv).length) };
+      }),
+      backends: intended(),
+      containers: watcher.all(),
     };
     writeJsonAtomic(stateFile, state);
   };
@@ -103,6 +108,7 @@ export async function runAgent(opts: Options): Promise<void> {
     const full = { ...spec, port };
     specs.set(spec.id, full);
     ports.set(spec.id, port);
+    // Persisted by the 'spawn' event, once the child (and so its process group) exists.
     supervisor.start({
       id: spec.id,
       cwd: spec.cwd,
@@ -110,7 +116,6 @@ export async function runAgent(opts: Options): Promise<void> {
       env: { ...spec.env, ...spec.secretEnv, PORT: String(port), GANTRY_INSTANCE: spec.id },
       logFile: spec.logFile,
     });
-    persist();
     return view(supervisor.get(spec.id)!);
   };
 
@@ -129,19 +134,42 @@ export async function runAgent(opts: Options): Promise<void> {
     };
   };
 
+  supervisor.on('spawn', () => persist());
+  supervisor.on('exit', (id: string, code: number | null, signal: string | null) => {
+    log(`instance ${id} exited code=${code} signal=${signal}`);
+    persist();
+  });
+
   // Restore after a restart of the agent itself: orphans of the previous agent are
   // stopped (their log pipes died with it) and started again under this one.
   if (existsSync(stateFile)) {
     const saved = JSON.parse(readFileSync(stateFile, 'utf8')) as AgentPersistedState;
-    for (const inst of saved.instances) if (inst.pid) await killOrphan(inst.pid, inst.id);
+    const reaped = await reapOrphans(saved.instances);
+    if (reaped.length) log(`stopped ${reaped.length} process group(s) left by the previous agent: ${reaped.join(', ')}`);
     // Secret values were never written down: those instances wait for the next Gantry command (which holds the secrets) to start them.
     const restorable = saved.instances.filter((i) => !i.hasSecrets);
-    for (const inst of restorable) await startInstance({ ...inst });
-    proxy.setBackends(saved.backends.filter((b) => specs.has(b.id)));
-    log(`restored ${restorable.length} instance(s) and ${saved.backends.length} route(s); ${saved.instances.length - restorable.length} need secrets and wait for \`gantry start\``);
+    for (const inst of restorable) {
+      // A port still held by something else (not ours to kill) would make the instance crash-loop while that answers for it.
+      const port = (await portInUse(inst.port, DEFAULTS.proxy.host)) ? await freePort(DEFAULTS.proxy.host) : inst.port;
+      await startInstance({ ...inst, port });
+    }
+    for (const c of saved.containers ?? []) watcher.watch(c);
+    // Nothing is routed until it passes its health gate: meanwhile the proxy holds requests (as during a recreate).
+    for (const b of saved.backends) {
+      const spec = specs.get(b.id);
+      if (spec) {
+        pending.set(b.id, { ...b, url: `http://${DEFAULTS.proxy.host}:${spec.port}` });
+        const alive = (): boolean => specs.has(b.id) && pending.has(b.id) && ['starting', 'running', 'backoff'].includes(supervisor.get(b.id)?.state ?? 'stopped');
+        void passGate(spec.health, DEFAULTS.proxy.host, spec.port, { alive, env: { GANTRY_INSTANCE: b.id } }).then((ok) => (ok ? resume(b.id) : log(`restored instance ${b.id} did not pass its health gate; left unrouted`)));
+      } else if (watcher.has(b.id)) {
+        pending.set(b.id, b);
+        void watcher.gate(b.id);
+      }
+    }
+    persist();
+    log(`restored ${restorable.length} instance(s), ${saved.containers?.length ?? 0} container(s) and ${pending.size} route(s) (routed once healthy); ${saved.instances.length - restorable.length} need secrets and wait for \`gantry start\``);
   }
 
-  supervisor.on('exit', (id: string, code: number | null, signal: string | null) => log(`instance ${id} exited code=${code} signal=${signal}`));
   supervisor.on('restart', (id: string, attempt: number, delayMs: number) => {
     log(`instance ${id} restart #${attempt} in ${delayMs}ms`);
     persist();
@@ -159,6 +187,7 @@ export async function runAgent(opts: Options): Promise<void> {
     cancelStopLater([id]);
     const st = await supervisor.stop(id, { timeoutMs });
     specs.delete(id);
+    pending.delete(id);
     persist();
     return st;
   };
@@ -170,6 +199,8 @@ export async function runAgent(opts: Options): Promise<void> {
   const shutdown = async (timeoutMs: number): Promise<void> => {
     if (shuttingDown) return;
     shuttingDown = true;
+    pending.clear();
+    watcher.stop();
     proxy.setBackends([]);
     cancelStopLater([...stopTimers.keys()]);
     await supervisor.stopAll({ timeoutMs });
@@ -196,9 +227,23 @@ export async function runAgent(opts: Options): Promise<void> {
       stopTimers.set(body.id, t);
       return { id: body.id, stopAt: new Date(Date.now() + body.afterMs).toISOString() };
     },
-    'GET /v1/backends': async () => proxy.backends(),
+    'GET /v1/backends': async () => intended(),
+    'POST /v1/containers': async (body: WatchedContainer) => {
+      watcher.watch(body);
+      persist();
+      return { id: body.id };
+    },
+    'POST /v1/containers/forget': async (body: { id: string }) => {
+      watcher.forget(body.id);
+      pending.delete(body.id);
+      persist();
+      return { id: body.id };
+    },
+    'GET /v1/containers': async () => watcher.counts(),
     'PUT /v1/backends': async (body: { backends: AgentBackend[] }) => {
       cancelStopLater(body.backends.map((b) => b.id));
+      // The command routing now probed what it routes: its set replaces any route still waiting for a gate.
+      pending.clear();
       proxy.setBackends(body.backends);
       persist();
       return proxy.backends();

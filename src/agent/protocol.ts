@@ -8,6 +8,18 @@ export interface AgentInfo {
   startedAt: string;
 }
 
+/** A health check as the manifest resolves it (the engine's HealthSpec, same shape): the agent's own gate uses it. */
+export interface AgentHealth {
+  type: 'http' | 'tcp' | 'command';
+  path: string;
+  command?: string;
+  expectStatus?: number;
+  intervalMs: number;
+  timeoutMs: number;
+  retries: number;
+  startPeriodMs: number;
+}
+
 export interface AgentInstanceSpec {
   id: string;
   release: string;
@@ -19,6 +31,20 @@ export interface AgentInstanceSpec {
   logFile: string;
   /** Fixed port for the instance; the agent picks a free one when absent. */
   port?: number;
+  /** The release's health check: an instance the agent restores is routed again only once it passes it. */
+  health?: AgentHealth;
+}
+
+/** A container the agent keeps running: started again when it exits behind Gantry's back (`docker kill`). */
+export interface WatchedContainer {
+  id: string;
+  release: string;
+  /** Container name on the engine. */
+  container: string;
+  dockerHost?: string;
+  health?: AgentHealth;
+  /** Host port the container publishes (where the gate probes). */
+  port: number;
 }
 
 export interface AgentBackend {
@@ -49,8 +75,9 @@ export interface AgentInstanceState {
 /** What the agent persists so that a restarted agent can restore instances and routes. */
 export interface AgentPersistedState {
   /** Without secret values; `hasSecrets` instances are left for the next Gantry command to start again. */
-  instances: Array<Omit<AgentInstanceSpec, 'secretEnv'> & { port: number; pid?: number; hasSecrets?: boolean }>;
+  instances: Array<Omit<AgentInstanceSpec, 'secretEnv'> & { port: number; pid?: number; pidStart?: string; hasSecrets?: boolean }>;
   backends: AgentBackend[];
+  containers?: WatchedContainer[];
 }
 
 export const AGENT_INFO_FILE = 'agent.json';

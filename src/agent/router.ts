@@ -5,6 +5,7 @@
 import { AgentClient } from './client.js';
 import type { AgentProxyTimeouts } from './protocol.js';
 import { freePort } from './free-port.js';
+import { reapFromState } from './orphans.js';
 
 export interface RouterRoute {
   instance: string;
@@ -93,7 +94,9 @@ export class AgentRouter {
 
   async shutdown(timeoutMs: number): Promise<void> {
     const agent = await this.running();
+    // A dead agent's instances still run (own process groups): its state file names them.
     if (agent) await agent.shutdown(timeoutMs);
+    else await reapFromState(this.agentDir, timeoutMs);
     this.agent = undefined;
   }
 

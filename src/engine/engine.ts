@@ -174,10 +174,14 @@ export class Engine {
       const secrets = await this.currentSecrets(o);
       const hash = this.contentHash(o, secrets);
       const current = o.record.currentRelease ? this.store.getRelease(o.app, o.name, o.record.currentRelease) : undefined;
-      const serving = (await o.runtime.routes()).some((r) => r.release === current?.id);
-      if (!opts.force && current && current.contentHash === hash && o.record.desiredState === 'running' && serving) {
-        this.emit({ app: o.app, target: o.name }, 'info', `nothing to deploy: release ${current.id} already has this code, manifest, env and secrets (--force redeploys)`, 'plan');
-        return { id: '', app: o.app, target: o.name, kind: 'deploy', release: current.id, status: 'succeeded', unchanged: true, url: await o.runtime.accessUrl(), duration_ms: 0, reason: 'nothing to deploy', reconciled: reconciled.length ? reconciled : undefined };
+      if (!opts.force && current && current.contentHash === hash && o.record.desiredState === 'running') {
+        // "Nothing to deploy" only when every desired instance serves; otherwise the same release is healed.
+        const serving = await this.servingCount(o, current);
+        if (serving >= o.record.instances) {
+          this.emit({ app: o.app, target: o.name }, 'info', `nothing to deploy: release ${current.id} already has this code, manifest, env and secrets (--force redeploys)`, 'plan');
+          return { id: '', app: o.app, target: o.name, kind: 'deploy', release: current.id, status: 'succeeded', unchanged: true, url: await o.runtime.accessUrl(), duration_ms: 0, reason: 'nothing to deploy', reconciled: reconciled.length ? reconciled : undefined };
+        }
+        return this.heal(o, current, serving, reconciled);
       }
       const releaseId = newReleaseId(hash);
       if (o.manifest.backup?.before_deploy && current) {
@@ -249,6 +253,33 @@ export class Engine {
       this.store.updateDeployment(d.id, { status: 'succeeded' });
       return { id: d.id, app: o.app, target: o.name, kind: 'stop', release: o.record.currentRelease, status: 'succeeded', duration_ms: Date.now() - started, reconciled };
     });
+  }
+
+  /** Routed instances of rel that run and answer their health check. */
+  private async servingCount(o: Opened, rel: ReleaseRecord): Promise<number> {
+    const routed = new Set((await o.runtime.routes()).filter((r) => r.release === rel.id).map((r) => r.instance));
+    const health = resolveHealth((rel.manifest as unknown as Manifest).health ?? o.manifest.health);
+    let n = 0;
+    for (const i of await o.runtime.instances()) if (routed.has(i.id) && i.state === 'running' && (await probe(o.runtime, i, health)).ok) n++;
+    return n;
+  }
+
+  /** A deploy of the release that already is current, while not all of its instances serve: start what is missing, health-gated. */
+  private async heal(o: Opened, rel: ReleaseRecord, serving: number, reconciled: ReconcileReport[]): Promise<DeployResult> {
+    const started = Date.now();
+    const d = this.store.insertDeployment({ id: newDeploymentId(), app: o.app, target: o.name, targetType: o.target.type, kind: 'deploy', actor: this.opts.actor, release: rel.id, previousRelease: rel.id });
+    this.emit({ app: o.app, target: o.name, deploymentId: d.id }, 'info', `release ${rel.id} is current but only ${serving} of ${o.record.instances} instance(s) serve: starting the missing ones`, 'plan');
+    try {
+      await this.ensureServing(o, rel, o.record.instances, d.id);
+      const url = await o.runtime.accessUrl();
+      const reason = `healed: ${o.record.instances - serving} instance(s) of ${rel.id} started again`;
+      this.store.updateDeployment(d.id, { status: 'succeeded', reason, accessUrl: url });
+      return { id: d.id, app: o.app, target: o.name, kind: 'deploy', release: rel.id, status: 'succeeded', url, duration_ms: Date.now() - started, reason, reconciled: reconciled.length ? reconciled : undefined };
+    } catch (err) {
+      const e = toGantryError(err);
+      this.store.updateDeployment(d.id, { status: 'failed', reason: e.message });
+      return { id: d.id, app: o.app, target: o.name, kind: 'deploy', release: rel.id, status: 'failed', duration_ms: Date.now() - started, reason: e.message, error: e.toJSON(), logs: err instanceof HealthGateError ? err.logTail : undefined };
+    }
   }
 
   private currentRelease(o: Opened): ReleaseRecord {
@@ -840,7 +871,7 @@ export class Engine {
     if (!record.currentRelease) state = missing.length ? 'needs_secrets' : 'not_deployed';
     else if (record.desiredState === 'stopped') state = 'stopped';
     else if (healthyServing >= record.instances) state = 'running';
-    else if (healthyServing === 0 && instances.length === 0) state = 'stopped';
+    // Meant to run but not fully serving (a dead agent, dead instances) is `degraded` on every target; `stopped` is only what was stopped.
     else state = 'degraded';
     const lock = this.store.getLock(o.app, o.name);
     const running = this.store.unfinishedDeployments(o.app, o.name)[0];

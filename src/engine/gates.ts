@@ -5,6 +5,7 @@ import type { Store } from '../store/index.js';
 import { judgeCanary, resolveLimits, type AnalysisVerdict } from './analysis.js';
 import { probe, type resolveHealth } from './health.js';
 import type { Step } from './plan.js';
+import type { ObservedInstance } from './target.js';
 import type { EngineEventLevel, Opened } from './types.js';
 
 export class CanaryFailedError extends GantryError {
@@ -64,28 +65,56 @@ export async function analyzeCanary(store: Store, o: Opened, deploymentId: strin
 /**
  * The watch window after full promotion (Nomad stops at the first healthy
  * report; this keeps looking): `retries` failed probes in a row of any new
- * instance fail the deploy, and the caller switches back to the warm
- * previous release.
+ * instance, or any exit or restart of one (a crash loop the supervisor keeps
+ * bringing back can answer most probes), fail the deploy, and the caller
+ * switches back to the warm previous release.
  */
 export async function watchAfterSwitch(store: Store, o: Opened, deploymentId: string, step: Extract<Step, { kind: 'watch' }>, health: ReturnType<typeof resolveHealth>, emit: (level: EngineEventLevel, message: string, step?: string) => void): Promise<void> {
   const started = Date.now();
   const until = started + step.ms;
   store.updateDeployment(deploymentId, { waiting: `the watch window: health of ${step.instances.length} new instance(s) until ${new Date(until).toISOString()}` });
   emit('info', `watching ${step.instances.length} instance(s) for ${step.ms}ms; the previous release stays warm`, 'watch');
+  const fail = (id: string, detail: string): never => {
+    throw new GantryError('WATCH_FAILED', `release ${step.release} turned unhealthy ${((Date.now() - started) / 1000).toFixed(1)}s after the switch, inside the ${step.ms / 1000}s watch window (${id}: ${detail})`, 'the previous release was switched back in; `gantry logs` shows what the new one printed');
+  };
+  // How each instance looked when the window opened: any later exit or restart is a failure.
+  const baseline = new Map((await o.runtime.instances()).map((i) => [i.id, runMark(i)]));
   const failures = new Map<string, number>();
   while (Date.now() < until) {
     await new Promise((r) => setTimeout(r, Math.min(health.intervalMs, Math.max(0, until - Date.now()))));
     const observed = new Map((await o.runtime.instances()).map((i) => [i.id, i]));
     for (const id of step.instances) {
       const inst = observed.get(id);
+      const before = baseline.get(id);
+      if (inst && before) {
+        const changed = restartedSince(before, runMark(inst));
+        if (changed) fail(id, changed);
+      }
       const p = inst && inst.state === 'running' ? await probe(o.runtime, inst, health) : { ok: false, detail: `instance is ${inst?.state ?? 'gone'}` };
       const n = p.ok ? 0 : (failures.get(id) ?? 0) + 1;
       failures.set(id, n);
-      if (n >= health.retries) {
-        throw new GantryError('WATCH_FAILED', `release ${step.release} turned unhealthy ${((Date.now() - started) / 1000).toFixed(1)}s after the switch, inside the ${step.ms / 1000}s watch window (${id}: ${p.detail})`, 'the previous release was switched back in; `gantry logs` shows what the new one printed');
-      }
+      if (n >= health.retries) fail(id, p.detail);
     }
   }
   emit('info', `watch window passed: the new release stayed healthy for ${step.ms}ms`, 'watch');
 }
 
+interface RunMark {
+  restarts: number;
+  startedAt?: string;
+  exitAt?: string;
+  exit?: string;
+}
+
+function runMark(i: ObservedInstance): RunMark {
+  const e = i.lastExit;
+  return { restarts: i.restarts, startedAt: i.startedAt, exitAt: e?.at, exit: e ? (e.signal ? `was killed by ${e.signal}` : `exited with code ${e.code}`) : undefined };
+}
+
+/** Why this instance is not the run the window started with, if it is not. */
+function restartedSince(before: RunMark, now: RunMark): string | undefined {
+  if (now.exitAt !== before.exitAt) return `the instance ${now.exit ?? 'exited'} during the watch window`;
+  if (now.restarts > before.restarts) return `the instance was restarted ${now.restarts - before.restarts} time(s) during the watch window`;
+  if (now.startedAt !== before.startedAt) return 'the instance was started again during the watch window';
+  return undefined;
+}

@@ -64,8 +64,9 @@ const KILL_GRACE_MS = 2_000;
  * when they exit unasked (exponential backoff) and stops them by group
  * (SIGTERM, then SIGKILL after a timeout).
  *
- * Events: 'exit' (id, code, signal) after every exit; 'restart' (id, attempt,
- * delayMs) when a restart is scheduled.
+ * Events: 'spawn' (id, pid) once a child exists (its pid is also its process
+ * group id); 'exit' (id, code, signal) after every exit; 'restart' (id,
+ * attempt, delayMs) when a restart is scheduled.
  */
 export class Supervisor extends EventEmitter {
   private readonly instances = new Map<string, Instance>();
@@ -157,6 +158,8 @@ export class Supervisor extends EventEmitter {
     }
     inst.child = child;
     inst.pgid = child.pid;
+    // Told at once, so whoever records process groups (the agent's state file) never misses a live one.
+    if (child.pid !== undefined) this.emit('spawn', spec.id, child.pid);
 
     let gone = false;
     let resolveExited!: () => void;

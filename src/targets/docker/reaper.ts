@@ -12,6 +12,8 @@ await new Promise((r) => setTimeout(r, Number(values.after)));
 const agent = await AgentClient.find(values['agent-dir']!);
 const routed = agent ? (await agent.backends()).some((b) => b.id === values.instance) : false;
 if (!routed) {
+  // Forgotten first, so the agent does not start again what the reaper stops.
+  await agent?.forgetContainer(values.instance!).catch(() => undefined);
   const c = dockerClient(values['docker-host']).getContainer(values.container!);
   await c.stop({ t: Math.ceil(Number(values.timeout) / 1000) }).catch(() => undefined);
   await c.remove({ force: true }).catch(() => undefined);

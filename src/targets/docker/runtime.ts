@@ -86,10 +86,18 @@ export class DockerRuntime extends ProxiedRuntime implements TargetRuntime {
       await c?.remove({ force: true }).catch(() => undefined);
       throw new GantryError('START_FAILED', `container ${name} could not start: ${engineMessage(err)}`, 'check the image and the target\'s volumes/resources; `gantry doctor` checks the engine');
     }
+    // The engine's restart policy does not restart a container killed behind our back (`docker kill`): the agent does.
+    if (this.ctx.config.restart !== 'no') {
+      const agent = await this.router.required();
+      await agent.watchContainer({ id: req.id, release: req.release.id, container: name, dockerHost: this.ctx.config.docker_host, health: req.release.health, port: hostPort });
+    }
     return { id: req.id, release: req.release.id, endpoint: { host: '127.0.0.1', port: hostPort } };
   }
 
   async stopInstance(id: string, timeoutMs: number): Promise<void> {
+    // Forgotten first, so the agent does not start again what we stop.
+    const agent = await this.router.running();
+    if (agent) await agent.forgetContainer(id);
     const c = this.docker.getContainer(containerName(this.ctx.app, this.ctx.targetName, id));
     await c.stop({ t: Math.ceil(timeoutMs / 1000) }).catch((e) => {
       if (!isGone(e)) throw e;
@@ -124,6 +132,9 @@ export class DockerRuntime extends ProxiedRuntime implements TargetRuntime {
       await requireEngine(this.docker, this.ctx.config.docker_host);
       throw err;
     });
+    const agent = await this.router.running();
+    // Restarts the agent made (`docker start` of a killed container) count like the engine's own.
+    const byAgent = new Map(agent ? (await agent.containerRestarts().catch(() => [])).map((r) => [r.id, r.restarts]) : []);
     const out: ObservedInstance[] = [];
     for (const c of list) {
       const info = await this.docker.getContainer(c.Id).inspect().catch(() => undefined);
@@ -136,7 +147,7 @@ export class DockerRuntime extends ProxiedRuntime implements TargetRuntime {
         endpoint: { host: '127.0.0.1', port: Number(c.Labels['dev.gantry.host-port']) },
         state,
         pid: st.Pid || undefined,
-        restarts: info.RestartCount,
+        restarts: info.RestartCount + (byAgent.get(c.Labels[LABEL.instance]!) ?? 0),
         startedAt: st.StartedAt,
         lastExit: st.FinishedAt && !st.FinishedAt.startsWith('0001') ? { code: st.ExitCode, signal: null, at: st.FinishedAt } : undefined,
       });

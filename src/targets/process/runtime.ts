@@ -87,6 +87,8 @@ export class ProcessRuntime extends ProxiedRuntime implements TargetRuntime {
       env: { ...baseEnv(), HOST: '127.0.0.1', ...req.env },
       secretEnv: req.secretEnv,
       logFile: join(this.paths.logsDir, `${req.id}.log`),
+      // A restarted agent routes this instance again only once it passes this check.
+      health: req.release.health,
     });
     return { id: st.id, release: st.release, endpoint: { host: '127.0.0.1', port: st.port } };
   }

@@ -11,4 +11,10 @@ describe("docker's own HEALTHCHECK", () => {
     expect(slow.Interval).toBe(60_000 * 1e6);
     expect(slow.Timeout).toBe(9_000 * 1e6);
   });
+
+  it('execs the probe so a timeout kills it, not only the shell (orphaned probes piled up under load)', () => {
+    const hc = dockerHealthcheck({ type: 'http', path: '/health', intervalMs: 1_000, timeoutMs: 1_000, retries: 3, startPeriodMs: 0, expectStatusMin: 200, expectStatusMax: 399 } as never)!;
+    const script = hc.Test[1]!;
+    for (const client of ['node -e', 'python3 -c', 'wget -q', 'curl -fsS']) expect(script).toContain(`exec ${client}`);
+  });
 });

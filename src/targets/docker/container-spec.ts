@@ -10,7 +10,8 @@ import { LABEL } from './names.js';
 /**
  * Docker's own healthcheck, derived from the manifest's `health`. The URL goes in
  * through an environment variable, so nothing from the manifest is parsed by the
- * container's shell; the probe uses whichever client the image has.
+ * container's shell; the probe uses whichever client the image has, exec'd so that
+ * Docker's timeout kills the probe itself, not only the shell around it.
  */
 export function dockerHealthcheck(h: HealthSpec): { Test: string[]; Interval: number; Timeout: number; Retries: number; StartPeriod: number } | undefined {
   const ns = (ms: number): number => ms * 1_000_000;
@@ -19,10 +20,10 @@ export function dockerHealthcheck(h: HealthSpec): { Test: string[]; Interval: nu
   if (h.type === 'command' && h.command) return { Test: ['CMD-SHELL', h.command], ...timing };
   if (h.type !== 'http') return undefined;
   const probe = [
-    'if command -v node >/dev/null 2>&1; then node -e "fetch(process.env.GANTRY_HEALTH_URL).then(r=>process.exit(r.status<400?0:1),()=>process.exit(1))";',
-    "elif command -v python3 >/dev/null 2>&1; then python3 -c \"import os,urllib.request;urllib.request.urlopen(os.environ['GANTRY_HEALTH_URL'],timeout=5)\";",
-    'elif command -v wget >/dev/null 2>&1; then wget -q -O /dev/null "$GANTRY_HEALTH_URL";',
-    'else curl -fsS -o /dev/null "$GANTRY_HEALTH_URL"; fi',
+    'if command -v node >/dev/null 2>&1; then exec node -e "fetch(process.env.GANTRY_HEALTH_URL).then(r=>process.exit(r.status<400?0:1),()=>process.exit(1))";',
+    "elif command -v python3 >/dev/null 2>&1; then exec python3 -c \"import os,urllib.request;urllib.request.urlopen(os.environ['GANTRY_HEALTH_URL'],timeout=5)\";",
+    'elif command -v wget >/dev/null 2>&1; then exec wget -q -O /dev/null "$GANTRY_HEALTH_URL";',
+    'else exec curl -fsS -o /dev/null "$GANTRY_HEALTH_URL"; fi',
   ].join(' ');
   return { Test: ['CMD-SHELL', probe], ...timing };
 }

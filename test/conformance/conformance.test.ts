@@ -18,7 +18,7 @@ import { TARGETS, type TargetUnderTest } from './targets.js';
 
 const INSTANCES = 2;
 /** Short windows keep the suite fast; the interval stays at 1s because docker runs its own healthcheck (a process in the container) at that pace. */
-const HEALTH = 'path: /health, interval: 1s, timeout: 1s, retries: 2, start_period: 20s';
+const HEALTH = 'path: /health, interval: 1s, timeout: 2s, retries: 2, start_period: 20s';
 const ROLLING = 'type: rolling, watch: 1s';
 
 const sha256 = (v: string): string => createHash('sha256').update(v).digest('hex');
@@ -68,7 +68,7 @@ function scenarios(t: TargetUnderTest): void {
   /** `release` serves alone: status running with `count` healthy routed instances of it, and the URL answers with it. */
   const expectServing = async (release: string, count = INSTANCES): Promise<any> => {
     const st = await status();
-    expect(st.state).toBe('running');
+    expect(st.state, JSON.stringify(st.instances)).toBe('running');
     expect(st.release).toBe(release);
     expect(st.instances.filter((i: any) => i.routed && i.healthy && i.release === release)).toHaveLength(count);
     expect(st.instances.filter((i: any) => i.routed && i.release !== release)).toEqual([]);
@@ -133,7 +133,7 @@ function scenarios(t: TargetUnderTest): void {
   });
 
   it('failed health gate: rolled back automatically, the previous release keeps serving, 0 failed requests', async () => {
-    write('never-healthy', { env: { UNHEALTHY_AFTER_MS: '1' }, health: 'path: /health, interval: 1s, timeout: 1s, retries: 2, start_period: 1s' });
+    write('never-healthy', { env: { UNHEALTHY_AFTER_MS: '1' }, health: 'path: /health, interval: 1s, timeout: 2s, retries: 2, start_period: 1s' });
     const [d, report] = await underLoad(() => cli(['deploy', '--json']));
     expect(d.code, d.stdout + d.stderr).toBe(1);
     expect(d.json.status).toBe('rolled_back');

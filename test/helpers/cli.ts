@@ -65,3 +65,26 @@ export function killAgents(dir: string): void {
     }
   }
 }
+
+/** `printf %s VALUE | gantry secrets set NAME`: the value travels on stdin only, never in argv. */
+export function setSecret(cwd: string, name: string, value: string, extra: string[] = []): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolvePromise) => {
+    const child = spawn(process.execPath, [BIN, 'secrets', 'set', name, '--json', ...extra], { cwd, env: { ...process.env, NO_COLOR: '1' }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code) => resolvePromise({ code: code ?? 1, stdout, stderr }));
+    child.stdin.end(value);
+  });
+}
+
+/** Poll `gantry status` until the running deploy waits for something containing `what` (a paused canary, the watch window); bounded to ~20 s. */
+export async function waitUntilWaiting(cwd: string, what: string): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const st = (await gantry(['status', '--json'], { cwd })).json?.targets?.[0];
+    if (st?.deploying?.waiting?.includes(what)) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`the deploy never waited for "${what}"`);
+}

@@ -27,3 +27,8 @@ export async function cleanupApp(app: string): Promise<void> {
   for (const c of await docker.listContainers({ all: true, filters: { label: [`dev.gantry.app=${app}`] } })) await docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
   for (const i of await docker.listImages({ filters: { label: [`dev.gantry.app=${app}`] } })) await docker.getImage(i.Id).remove({ force: true }).catch(() => undefined);
 }
+
+/** Remove the named volumes the docker target made for an app's persistent paths (gantry-<app>-<target>-<path>). */
+export async function removeAppVolumes(app: string): Promise<void> {
+  for (const v of (await docker.listVolumes()).Volumes ?? []) if (v.Name.startsWith(`gantry-${app}-`)) await docker.getVolume(v.Name).remove().catch(() => undefined);
+}

@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BIN, copyExample, gantry, killAgents } from '../helpers/cli.js';
+import { BIN, copyExample, gantry, killAgents, setSecret } from '../helpers/cli.js';
 import { baseImageProblem, cleanupApp, docker, registryProblem } from '../helpers/docker.js';
 import { get, getJson, pollLoop } from '../helpers/http.js';
 
@@ -27,14 +27,6 @@ function app(lines: string[], opts: { app?: string } = {}): string {
   dirs.push({ dir, app: opts.app });
   writeFileSync(join(dir, 'gantry.yaml'), [`app: ${opts.app ?? 'hello-node'}`, ...lines].join('\n'));
   return dir;
-}
-
-function setSecret(cwd: string, name: string, value: string): Promise<void> {
-  return new Promise((res) => {
-    const child = spawn(process.execPath, [BIN, 'secrets', 'set', name], { cwd, stdio: ['pipe', 'ignore', 'ignore'] });
-    child.on('close', () => res());
-    child.stdin.end(value);
-  });
 }
 
 describe('health check kinds', () => {

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { BIN, copyExample, gantry, killAgents } from '../helpers/cli.js';
-import { baseImageProblem, cleanupApp, docker } from '../helpers/docker.js';
+import { baseImageProblem, cleanupApp, removeAppVolumes } from '../helpers/docker.js';
 import { getJson, pollLoop } from '../helpers/http.js';
 
 const dirs: Array<{ dir: string; app?: string }> = [];
@@ -20,7 +20,7 @@ afterAll(async () => {
     killAgents(dir);
     if (app && !baseImageProblem) {
       await cleanupApp(app);
-      for (const v of (await docker.listVolumes()).Volumes ?? []) if (v.Name.startsWith(`gantry-${app}-`)) await docker.getVolume(v.Name).remove().catch(() => undefined);
+      await removeAppVolumes(app);
     }
   }
 });

@@ -4,11 +4,10 @@
  * output, the state database, docker labels.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BIN, copyExample, gantry, killAgents } from '../helpers/cli.js';
+import { copyExample, gantry, killAgents, setSecret } from '../helpers/cli.js';
 import { getJson } from '../helpers/http.js';
 
 const dirs: string[] = [];
@@ -20,19 +19,6 @@ afterAll(async () => {
 });
 
 const sha = (v: string): string => createHash('sha256').update(v).digest('hex');
-
-/** `printf %s VALUE | gantry secrets set NAME`: the value travels on stdin only. */
-function setSecret(cwd: string, name: string, value: string, extra: string[] = []): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, 'secrets', 'set', name, '--json', ...extra], { cwd, env: { ...process.env, NO_COLOR: '1' }, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-    child.stdin.end(value);
-  });
-}
 
 function allFiles(dir: string): string[] {
   const out: string[] = [];

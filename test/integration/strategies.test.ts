@@ -6,7 +6,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { copyExample, gantry, killAgents } from '../helpers/cli.js';
+import { copyExample, gantry, killAgents, waitUntilWaiting } from '../helpers/cli.js';
 import { get, getJson, pollLoop } from '../helpers/http.js';
 
 const dirs: string[] = [];
@@ -116,14 +116,7 @@ describe('canary analysis', () => {
     const first = await gantry(['deploy', '--json'], { cwd: dir });
     expect(first.code).toBe(0);
 
-    const waitPaused = async (): Promise<void> => {
-      for (let i = 0; i < 100; i++) {
-        const st = (await gantry(['status', '--json'], { cwd: dir })).json.targets[0];
-        if (st.deploying?.waiting?.includes('gantry promote')) return;
-        await new Promise((r) => setTimeout(r, 200));
-      }
-      throw new Error('canary never paused');
-    };
+    const waitPaused = (): Promise<void> => waitUntilWaiting(dir, 'gantry promote');
 
     manifest(dir, strategy, { GREETING: 'two' });
     const deploying = gantry(['deploy', '--json'], { cwd: dir });

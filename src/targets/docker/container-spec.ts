@@ -20,7 +20,7 @@ export function dockerHealthcheck(h: HealthSpec): { Test: string[]; Interval: nu
   if (h.type === 'command' && h.command) return { Test: ['CMD-SHELL', h.command], ...timing };
   if (h.type !== 'http') return undefined;
   const probe = [
-    'if command -v node >/dev/null 2>&1; then exec node -e "fetch(process.env.GANTRY_HEALTH_URL).then(r=>process.exit(r.status<400?0:1),()=>process.exit(1))";',
+    'if command -v node >/dev/null 2>&1; then exec node -e "fetch(process.env.GANTRY_HEALTH_URL,{signal:AbortSignal.timeout(4000)}).then(r=>process.exit(r.status<400?0:1),()=>process.exit(1))";',
     "elif command -v python3 >/dev/null 2>&1; then exec python3 -c \"import os,urllib.request;urllib.request.urlopen(os.environ['GANTRY_HEALTH_URL'],timeout=5)\";",
     'elif command -v wget >/dev/null 2>&1; then exec wget -q -O /dev/null "$GANTRY_HEALTH_URL";',
     'else exec curl -fsS -o /dev/null "$GANTRY_HEALTH_URL"; fi',

@@ -1,0 +1,42 @@
+/** `gantry deploy`: build a new release (unless nothing changed) and roll it out. */
+import { DEFAULTS } from '../core/defaults.js';
+import type { LoadedManifest } from '../manifest/index.js';
+import { backupOpened, backupsDir } from './backup-glue.js';
+import type { EngineContext } from './context.js';
+import { newReleaseId } from './release-id.js';
+import { currentSecrets } from './release-secrets.js';
+import { contentHash } from './releases.js';
+import { rollout } from './rollout.js';
+import type { DeployResult } from './types.js';
+import { releaseManifest, stringEnv } from './util.js';
+import { withTarget } from './with-target.js';
+
+export async function deploy(engine: EngineContext, loaded: LoadedManifest, targetName: string | undefined, opts: { wait?: boolean; force?: boolean } = {}): Promise<DeployResult> {
+  return withTarget(engine, loaded, targetName, 'deploy', opts.wait ?? false, async (o, reconciled) => {
+    const secrets = await currentSecrets(engine, o);
+    const hash = contentHash(engine, o, secrets);
+    const current = o.record.currentRelease ? engine.store.getRelease(o.app, o.name, o.record.currentRelease) : undefined;
+    const serving = (await o.runtime.routes()).some((r) => r.release === current?.id);
+    if (!opts.force && current && current.contentHash === hash && o.record.desiredState === 'running' && serving) {
+      engine.emit({ app: o.app, target: o.name }, 'info', `nothing to deploy: release ${current.id} already has this code, manifest, env and secrets (--force redeploys)`, 'plan');
+      return { id: '', app: o.app, target: o.name, kind: 'deploy', release: current.id, status: 'succeeded', unchanged: true, url: await o.runtime.accessUrl(), duration_ms: 0, reason: 'nothing to deploy', reconciled: reconciled.length ? reconciled : undefined };
+    }
+    const releaseId = newReleaseId(hash);
+    if (o.manifest.backup?.before_deploy && current) {
+      await backupOpened(engine, o, { reason: 'before deploy' });
+      const { pruneBackups } = await import('../backup/index.js');
+      const removed = await pruneBackups(backupsDir(engine), o.manifest.backup.keep ?? DEFAULTS.backupsKept, { app: o.app, target: o.name });
+      if (removed.length) engine.emit({ app: o.app, target: o.name }, 'info', `pruned ${removed.length} old backup(s)`, 'backup');
+    }
+    return rollout(engine, o, {
+      kind: 'deploy',
+      releaseId,
+      count: o.manifest.run.instances,
+      reconciled,
+      build: async () => {
+        const artifact = await o.target.build({ releaseId, sourceDir: o.loaded.dir, build: o.manifest.build, run: o.manifest.run, env: stringEnv(o.manifest.env), persist: o.manifest.persist }, o.ctx);
+        return engine.store.insertRelease({ id: releaseId, app: o.app, target: o.name, contentHash: hash, artifact, manifest: { ...releaseManifest(o.manifest), gantry_secrets: secrets }, status: 'built' });
+      },
+    });
+  });
+}

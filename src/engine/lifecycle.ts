@@ -4,7 +4,7 @@ import { GantryError } from '../core/errors.js';
 import type { LoadedManifest } from '../manifest/index.js';
 import type { EngineContext } from './context.js';
 import { ensureServing } from './converge.js';
-import { HealthGateError } from './executor.js';
+import { HealthGateError } from './executors.js';
 import { currentRelease, lastKnownGood } from './releases.js';
 import { rollout } from './rollout.js';
 import type { DeployResult } from './types.js';

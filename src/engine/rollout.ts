@@ -1,16 +1,15 @@
 /** A rollout (deploy, rollback, restart): plan the steps, store them, execute them, and restore the previous release on failure. */
 import { DEFAULTS } from '../core/defaults.js';
-import { GantryError } from '../core/errors.js';
 import type { DeploymentRecord, ReleaseRecord } from '../store/index.js';
 import type { AnalysisVerdict } from './analysis.js';
 import type { EngineContext } from './context.js';
 import { restoreAfterFailure } from './converge.js';
-import { executeSteps, type ExecutionContext, HealthGateError } from './executor.js';
-import { analyzeCanary, CanaryFailedError, watchAfterSwitch } from './gates.js';
+import { executeSteps, type ExecutionContext } from './executor.js';
+import { HealthGateError } from './executors.js';
+import { CanaryFailedError } from './gates.js';
 import { resolveHealth } from './health.js';
 import { planRollout, type Step } from './plan.js';
 import { newInstanceId } from './release-id.js';
-import { appEnv } from './release-secrets.js';
 import { prune, releaseRef } from './releases.js';
 import type { Route } from './target.js';
 import type { DeployResult, DeployStatus, EngineEventLevel, Opened, ReconcileReport, RunnableRelease } from './types.js';
@@ -57,8 +56,9 @@ export async function rollout(
   };
 
   let url: string | undefined;
-  let release = spec.existing;
+  const release = spec.existing;
   const analyses: AnalysisVerdict[] = [];
+  const outcome: ExecutionContext['outcome'] = { analyses };
   let routedBefore: Route[] = [];
   try {
     url = (await o.runtime.ensureRouter()).url;
@@ -84,9 +84,12 @@ export async function rollout(
     const exec: ExecutionContext = {
       store: engine.store,
       deploymentId: d.id,
-      runtime: o.runtime,
+      o,
+      release: spec.releaseId,
+      count: spec.count,
+      previous,
       releases,
-      appEnv: (rel, inst) => appEnv(o, releases.get(rel)!, inst),
+      handles: new Map(),
       health,
       drainTimeoutMs: o.manifest.strategy.drain_timeout ?? DEFAULTS.strategy.drainTimeoutMs,
       stopTimeoutMs: o.manifest.strategy.stop_timeout ?? DEFAULTS.strategy.stopTimeoutMs,
@@ -95,38 +98,9 @@ export async function rollout(
         engine.store.updateDeployment(d.id, { waiting: what });
         if (what) emit('info', `waiting for ${what}`, 'wait');
       },
-      custom: {
-        build: async () => {
-          release = await spec.build!();
-          releases.set(release.id, await releaseRef(engine, release));
-          engine.store.updateDeployment(d.id, { externalId: release.artifact.ref as string });
-        },
-        hook: async (step) => {
-          const name = (step as Extract<Step, { kind: 'hook' }>).name;
-          const rel = releases.get(spec.releaseId)!;
-          const r = await o.runtime
-            .runTask({ release: rel, command: o.manifest.hooks![name]!, env: appEnv(o, rel, `hook-${name}`), secretEnv: rel.secretEnv, timeoutMs: DEFAULTS.hookTimeoutMs })
-            .catch((err: unknown) => {
-              // After the switch a broken post_deploy is a warning, never a rollback of a healthy release.
-              if (name === 'post_deploy') return { exitCode: -1, output: `could not run: ${(err as Error).message}` };
-              throw err;
-            });
-          for (const line of r.output.split('\n').filter(Boolean).slice(-DEFAULTS.hookOutputLines)) emit(r.exitCode === 0 ? 'info' : 'warn', `${name}: ${line}`, 'hook');
-          if (r.exitCode === 0) return;
-          if (name === 'pre_deploy') throw new GantryError('HOOK_FAILED', `hooks.pre_deploy exited with code ${r.exitCode}; no traffic was moved`, 'its output is in the events above (gantry events); fix the hook or the release and deploy again');
-          emit('warn', `hooks.post_deploy exited with code ${r.exitCode}; the release is deployed and stays`, 'hook');
-        },
-        watch: async (step) => watchAfterSwitch(engine.store, o, d.id, step as Extract<Step, { kind: 'watch' }>, health, emit),
-        analyze: async (step) => {
-          analyses.push(await analyzeCanary(engine.store, o, d.id, step as Extract<Step, { kind: 'analyze' }>, previous, emit));
-        },
-        record: async () => {
-          engine.store.updateTarget(o.app, o.name, { currentRelease: spec.releaseId, desiredState: 'running', instances: spec.count });
-          if (previous && previous !== spec.releaseId) engine.store.setReleaseStatus(o.app, o.name, previous, 'superseded');
-          engine.store.setReleaseStatus(o.app, o.name, spec.releaseId, 'active', true);
-          await o.runtime.markCurrent(releases.get(spec.releaseId)!);
-        },
-      },
+      build: spec.build,
+      runnable: (rel) => releaseRef(engine, rel),
+      outcome,
     };
     await executeSteps(exec, steps);
     await prune(engine, o, emit);
@@ -134,7 +108,8 @@ export async function rollout(
   } catch (err) {
     const e = toGantryError(err);
     emit('error', e.message, 'error', e.toJSON());
-    if (release && spec.kind === 'deploy') engine.store.setReleaseStatus(o.app, o.name, release.id, 'failed');
+    const attempted = outcome.built ?? release;
+    if (attempted && spec.kind === 'deploy') engine.store.setReleaseStatus(o.app, o.name, attempted.id, 'failed');
     const restored = await restoreAfterFailure(engine, o, previous, spec.releaseId, d.id, routedBefore).catch((re: unknown) => {
       emit('error', `could not restore the previous release: ${(re as Error).message}`, 'rollback');
       return false;

@@ -1,13 +1,12 @@
 /** Imperative convergence: bring a release to N healthy routed instances, and restore after a failed rollout. */
-import { DEFAULTS } from '../core/defaults.js';
 import { GantryError } from '../core/errors.js';
-import type { Manifest } from '../manifest/index.js';
 import type { ReleaseRecord } from '../store/index.js';
 import type { EngineContext } from './context.js';
 import { probe, resolveHealth, waitHealthy } from './health.js';
 import { newInstanceId } from './release-id.js';
 import { appEnv } from './release-secrets.js';
 import { releaseRef } from './releases.js';
+import { releaseManifestOf } from './stored.js';
 import type { InstanceHandle, ObservedInstance, Route } from './target.js';
 import type { Opened } from './types.js';
 
@@ -19,7 +18,7 @@ export async function restoreAfterFailure(engine: EngineContext, o: Opened, prev
   const prev = previous ? engine.store.getRelease(o.app, o.name, previous) : undefined;
   if (o.record.desiredState === 'stopped') {
     // The app was stopped before this attempt: it stays stopped.
-    await o.runtime.shutdown(DEFAULTS.strategy.stopTimeoutMs);
+    await o.runtime.shutdown(o.manifest.strategy.stop_timeout);
     return false;
   }
   if (prev && previous !== failed) {
@@ -32,18 +31,18 @@ export async function restoreAfterFailure(engine: EngineContext, o: Opened, prev
     await o.runtime.setRoutes(routedBefore);
     const keep = new Set(routedBefore.map((r) => r.instance));
     const others = [...running].filter((id) => !keep.has(id));
-    await o.runtime.drain(others, o.manifest.strategy.drain_timeout ?? DEFAULTS.strategy.drainTimeoutMs);
-    for (const id of others) await o.runtime.stopInstance(id, o.manifest.strategy.stop_timeout ?? DEFAULTS.strategy.stopTimeoutMs);
+    await o.runtime.drain(others, o.manifest.strategy.drain_timeout);
+    for (const id of others) await o.runtime.stopInstance(id, o.manifest.strategy.stop_timeout);
     return true;
   }
   // First deploy failed: nothing earlier to go back to.
   const routed = new Set((await o.runtime.routes()).map((r) => r.instance));
   if (routed.size === 0) {
     // Nothing ever served: leave nothing running (no proxy answering 503 forever).
-    await o.runtime.shutdown(DEFAULTS.strategy.stopTimeoutMs);
+    await o.runtime.shutdown(o.manifest.strategy.stop_timeout);
     return false;
   }
-  for (const i of await o.runtime.instances()) if (!routed.has(i.id) && i.release === failed) await o.runtime.stopInstance(i.id, DEFAULTS.strategy.stopTimeoutMs);
+  for (const i of await o.runtime.instances()) if (!routed.has(i.id) && i.release === failed) await o.runtime.stopInstance(i.id, o.manifest.strategy.stop_timeout);
   return false;
 }
 
@@ -55,7 +54,7 @@ export async function restoreAfterFailure(engine: EngineContext, o: Opened, prev
 export async function ensureServing(engine: EngineContext, o: Opened, rel: ReleaseRecord, count: number, deploymentId?: string): Promise<void> {
   const where = { app: o.app, target: o.name, deploymentId };
   await o.runtime.ensureRouter();
-  const health = resolveHealth((rel.manifest as unknown as Manifest).health ?? o.manifest.health);
+  const health = resolveHealth(releaseManifestOf(rel).health);
   const observed = await o.runtime.instances();
   const keep: ObservedInstance[] = [];
   for (const i of observed) {
@@ -64,7 +63,7 @@ export async function ensureServing(engine: EngineContext, o: Opened, rel: Relea
   }
   const ref = await releaseRef(engine, rel);
   const started: InstanceHandle[] = [];
-  const stopTimeout = o.manifest.strategy.stop_timeout ?? DEFAULTS.strategy.stopTimeoutMs;
+  const stopTimeout = o.manifest.strategy.stop_timeout;
   for (let idx = keep.length; idx < count; idx++) {
     const id = newInstanceId(rel.id, idx);
     engine.emit(where, 'info', `start instance ${id} of ${rel.id}`, 'startInstance');
@@ -85,8 +84,8 @@ export async function ensureServing(engine: EngineContext, o: Opened, rel: Relea
   const servingIds = new Set(serving.map((h) => h.id));
   const others = (await o.runtime.instances()).filter((i) => !servingIds.has(i.id));
   if (others.length) {
-    await o.runtime.drain(others.map((i) => i.id), o.manifest.strategy.drain_timeout ?? DEFAULTS.strategy.drainTimeoutMs);
-    for (const i of others) await o.runtime.stopInstance(i.id, o.manifest.strategy.stop_timeout ?? DEFAULTS.strategy.stopTimeoutMs);
+    await o.runtime.drain(others.map((i) => i.id), o.manifest.strategy.drain_timeout);
+    for (const i of others) await o.runtime.stopInstance(i.id, o.manifest.strategy.stop_timeout);
   }
   await o.runtime.markCurrent(ref);
 }

@@ -1,5 +1,4 @@
 /** rollback, restart, start and stop of the current release. */
-import { DEFAULTS } from '../core/defaults.js';
 import { GantryError } from '../core/errors.js';
 import type { LoadedManifest } from '../manifest/index.js';
 import type { EngineContext } from './context.js';
@@ -54,7 +53,7 @@ export async function stop(engine: EngineContext, loaded: LoadedManifest, target
     const d = engine.store.insertDeployment({ id: newDeploymentId(), app: o.app, target: o.name, targetType: o.target.type, kind: 'stop', actor: engine.opts.actor, release: o.record.currentRelease });
     engine.store.updateTarget(o.app, o.name, { desiredState: 'stopped' });
     engine.emit({ app: o.app, target: o.name, deploymentId: d.id }, 'info', 'stopping all instances and the proxy');
-    await o.runtime.shutdown(o.manifest.strategy.stop_timeout ?? DEFAULTS.strategy.stopTimeoutMs);
+    await o.runtime.shutdown(o.manifest.strategy.stop_timeout);
     engine.store.updateDeployment(d.id, { status: 'succeeded' });
     return { id: d.id, app: o.app, target: o.name, kind: 'stop', release: o.record.currentRelease, status: 'succeeded', duration_ms: Date.now() - started, reconciled };
   });

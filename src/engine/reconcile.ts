@@ -1,11 +1,10 @@
 /** Crash recovery: finish or undo deployments whose engine died. */
-import { DEFAULTS } from '../core/defaults.js';
 import { isGantryError } from '../core/errors.js';
-import type { Manifest } from '../manifest/index.js';
 import type { EngineContext } from './context.js';
 import { ensureServing } from './converge.js';
 import { probe, resolveHealth } from './health.js';
 import { acquireLock } from './lock.js';
+import { releaseManifestOf, storedSteps } from './stored.js';
 import type { Opened, ReconcileReport } from './types.js';
 
 /**
@@ -17,7 +16,7 @@ export async function reconcileLocked(engine: EngineContext, o: Opened): Promise
   const reports: ReconcileReport[] = [];
   for (const d of engine.store.unfinishedDeployments(o.app, o.name)) {
     if (d.pid === process.pid) continue;
-    const steps = engine.store.listSteps(d.id);
+    const steps = storedSteps(engine.store, d.id);
     const at = steps.find((s) => s.status === 'running') ?? steps.find((s) => s.status === 'pending');
     const where = { app: o.app, target: o.name, deploymentId: d.id };
     const interruptedAt = at ? `${at.kind} (step ${at.idx + 1} of ${steps.length})` : 'after its last step';
@@ -29,7 +28,7 @@ export async function reconcileLocked(engine: EngineContext, o: Opened): Promise
     const rollout = d.kind === 'deploy' || d.kind === 'rollback' || d.kind === 'restart';
     let forward = Boolean(rollout && newRel && newRel.id !== d.previousRelease && routes.length > 0 && routes.every((r) => r.release === newRel.id));
     if (forward) {
-      const health = resolveHealth((newRel!.manifest as unknown as Manifest).health ?? o.manifest.health);
+      const health = resolveHealth(releaseManifestOf(newRel!).health);
       const observed = new Map((await o.runtime.instances()).map((i) => [i.id, i]));
       for (const r of routes) {
         const inst = observed.get(r.instance);
@@ -51,7 +50,7 @@ export async function reconcileLocked(engine: EngineContext, o: Opened): Promise
         }
       }
       if (!report && d.kind === 'stop') {
-        await o.runtime.shutdown(DEFAULTS.strategy.stopTimeoutMs);
+        await o.runtime.shutdown(o.manifest.strategy.stop_timeout);
         engine.store.updateDeployment(d.id, { status: 'succeeded', reason: `interrupted at ${interruptedAt}; the stop was completed by reconciliation`, waiting: undefined });
         report = { deployment: d.id, interrupted_at: interruptedAt, outcome: 'stopped' };
       }
@@ -62,7 +61,7 @@ export async function reconcileLocked(engine: EngineContext, o: Opened): Promise
           await ensureServing(engine, o, prev, o.record.instances, d.id);
           report = { deployment: d.id, interrupted_at: interruptedAt, outcome: 'rolled_back', release: prev.id };
         } else {
-          await o.runtime.shutdown(DEFAULTS.strategy.stopTimeoutMs);
+          await o.runtime.shutdown(o.manifest.strategy.stop_timeout);
           report = { deployment: d.id, interrupted_at: interruptedAt, outcome: 'stopped' };
         }
         if (newRel && newRel.id !== prev?.id) engine.store.setReleaseStatus(o.app, o.name, newRel.id, 'failed');

@@ -2,11 +2,11 @@
 import { createHash } from 'node:crypto';
 import { DEFAULTS } from '../core/defaults.js';
 import { GantryError } from '../core/errors.js';
-import type { Manifest } from '../manifest/index.js';
 import type { ReleaseRecord } from '../store/index.js';
 import type { EngineContext } from './context.js';
 import { resolveHealth } from './health.js';
 import { hashSource } from './source.js';
+import { releaseManifestOf } from './stored.js';
 import type { Artifact } from './target.js';
 import type { EngineEventLevel, Opened, ReleaseSecrets, RunnableRelease } from './types.js';
 import { releaseManifest, stringEnv } from './util.js';
@@ -18,14 +18,14 @@ export function contentHash(engine: EngineContext, o: Opened, secrets: ReleaseSe
 }
 
 export async function releaseRef(engine: EngineContext, rel: ReleaseRecord): Promise<RunnableRelease> {
-  const m = rel.manifest as unknown as Manifest & { gantry_secrets?: ReleaseSecrets };
+  const m = releaseManifestOf(rel);
   const sec = m.gantry_secrets;
   let secretEnv: Record<string, string> = {};
   if (sec && Object.keys(sec.versions).length) {
     if (!engine.opts.secrets) throw new GantryError('SECRET_MISSING', `release ${rel.id} needs secrets but no secret store is configured`);
     secretEnv = await engine.opts.secrets.atVersions(rel.app, sec.env, sec.versions);
   }
-  return { id: rel.id, artifact: rel.artifact as Artifact, run: { command: m.run?.command, port: m.run?.port ?? DEFAULTS.run.port }, health: resolveHealth(m.health), persist: m.persist ?? [], env: stringEnv(m.env), secretEnv };
+  return { id: rel.id, artifact: rel.artifact as Artifact, run: { command: m.run.command, port: m.run.port }, health: resolveHealth(m.health), persist: m.persist, env: stringEnv(m.env), secretEnv };
 }
 
 export function currentRelease(engine: EngineContext, o: Opened): ReleaseRecord {

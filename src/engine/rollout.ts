@@ -1,5 +1,4 @@
 /** A rollout (deploy, rollback, restart): plan the steps, store them, execute them, and restore the previous release on failure. */
-import { DEFAULTS } from '../core/defaults.js';
 import type { DeploymentRecord, ReleaseRecord } from '../store/index.js';
 import type { AnalysisVerdict } from './analysis.js';
 import type { EngineContext } from './context.js';
@@ -91,8 +90,8 @@ export async function rollout(
       releases,
       handles: new Map(),
       health,
-      drainTimeoutMs: o.manifest.strategy.drain_timeout ?? DEFAULTS.strategy.drainTimeoutMs,
-      stopTimeoutMs: o.manifest.strategy.stop_timeout ?? DEFAULTS.strategy.stopTimeoutMs,
+      drainTimeoutMs: o.manifest.strategy.drain_timeout,
+      stopTimeoutMs: o.manifest.strategy.stop_timeout,
       emit,
       onWait: (what) => {
         engine.store.updateDeployment(d.id, { waiting: what });

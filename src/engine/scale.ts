@@ -1,5 +1,4 @@
 /** Scaling: `gantry scale` and one tick of the autoscaler. */
-import { DEFAULTS } from '../core/defaults.js';
 import { GantryError, isGantryError } from '../core/errors.js';
 import type { LoadedManifest } from '../manifest/index.js';
 import { cpuPercentBetween, decideScale, type LoadSample, type ScaleDecision } from './autoscale.js';
@@ -69,7 +68,7 @@ export async function autoscaleTick(engine: EngineContext, loaded: LoadedManifes
     const inflightRows = ((await o.runtime.trafficStats()) as { backends?: Array<{ id: string; inflight: number }> } | undefined)?.backends?.filter((b) => routed.has(b.id)) ?? [];
     const inflight = inflightRows.length ? inflightRows.reduce((x, b) => x + b.inflight, 0) / inflightRows.length : undefined;
     load = { cpuPercent, inflight };
-    decision = decideScale(o.record.instances, load, { min: a.min, max: a.max, cpuPercent: a.cpu_percent, concurrency: a.concurrency, cooldownMs: a.cooldown ?? DEFAULTS.autoscale.cooldownMs }, now - state.lastChangeAt);
+    decision = decideScale(o.record.instances, load, { min: a.min, max: a.max, cpuPercent: a.cpu_percent, concurrency: a.concurrency, cooldownMs: a.cooldown }, now - state.lastChangeAt);
     if (!decision) return { action: 'none', load };
   } finally {
     await o.runtime.close();

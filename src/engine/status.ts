@@ -1,11 +1,12 @@
 /** `gantry status`: desired vs observed state of each target, reconciling interrupted work first when the lock is free. */
 import { isGantryError } from '../core/errors.js';
-import type { LoadedManifest, Manifest } from '../manifest/index.js';
+import type { LoadedManifest } from '../manifest/index.js';
 import type { EngineContext } from './context.js';
 import { probe, resolveHealth } from './health.js';
 import { open, resolveTargetName, targetNames } from './open.js';
 import { reconcileIfFree } from './reconcile.js';
 import { currentSecrets } from './release-secrets.js';
+import { releaseManifestOf } from './stored.js';
 import type { InstanceStatus, Opened, TargetStatus } from './types.js';
 
 export async function status(engine: EngineContext, loaded: LoadedManifest, targetName?: string): Promise<{ app: string; targets: TargetStatus[] }> {
@@ -28,7 +29,7 @@ export async function targetStatus(engine: EngineContext, o: Opened): Promise<Ta
   const routes = await o.runtime.routes();
   const routedIds = new Set(routes.map((r) => r.instance));
   const rel = record.currentRelease ? engine.store.getRelease(o.app, o.name, record.currentRelease) : undefined;
-  const health = resolveHealth((rel?.manifest as unknown as Manifest | undefined)?.health ?? o.manifest.health);
+  const health = resolveHealth(rel ? releaseManifestOf(rel).health : o.manifest.health);
   const instances: InstanceStatus[] = [];
   for (const i of await o.runtime.instances()) {
     const p = i.state === 'running' || i.state === 'starting' ? await probe(o.runtime, i, health) : { ok: false, detail: i.state };

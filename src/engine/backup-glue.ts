@@ -1,15 +1,23 @@
-/** Backups and restore of an app+target, driving the backup module. */
+/** Backups and restore of an app+target, through the BackupService handed to the engine. */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEFAULTS } from '../core/defaults.js';
 import { GantryError } from '../core/errors.js';
 import type { LoadedManifest } from '../manifest/index.js';
-import { secretsDir } from '../secrets/paths.js';
 import type { EngineContext } from './context.js';
 import { ensureServing } from './converge.js';
 import { open } from './open.js';
-import type { Opened } from './types.js';
+import type { BackupService, Opened } from './types.js';
 import { withTarget } from './with-target.js';
+
+function backupService(engine: EngineContext): BackupService {
+  if (!engine.opts.backups) throw new GantryError('USAGE', 'backups are not available here', 'run gantry from the CLI, which hands the engine its backup service');
+  return engine.opts.backups;
+}
+
+/** Where the app's encrypted secrets are, when a secret store is configured. */
+function appSecretsDir(engine: EngineContext, app: string): string | undefined {
+  return engine.opts.secrets?.appDir(app);
+}
 
 export function backupsDir(engine: EngineContext): string {
   return join(engine.opts.stateDir, 'backups');
@@ -29,11 +37,11 @@ export async function backup(engine: EngineContext, loaded: LoadedManifest, targ
 }
 
 export async function backupOpened(engine: EngineContext, o: Opened, opts: { includeSecrets?: boolean; out?: string; reason?: string }) {
-  const { backupFileName, createBackup } = await import('../backup/index.js');
-  const dirs = ((await o.target.dataDirs?.(o.ctx, o.manifest.persist ?? [])) ?? []).filter((d) => existsSync(d.dir));
-  const file = opts.out ?? join(backupsDir(engine), backupFileName(o.app, o.name));
-  const appSecrets = join(secretsDir(engine.opts.stateDir), o.app);
-  const r = await createBackup({
+  const b = backupService(engine);
+  const dirs = ((await o.target.dataDirs?.(o.ctx, o.manifest.persist)) ?? []).filter((d) => existsSync(d.dir));
+  const file = opts.out ?? join(backupsDir(engine), await b.fileName(o.app, o.name));
+  const appSecrets = appSecretsDir(engine, o.app);
+  const r = await b.create({
     outFile: file,
     db: engine.store.db,
     app: o.app,
@@ -41,7 +49,7 @@ export async function backupOpened(engine: EngineContext, o: Opened, opts: { inc
     release: o.record.currentRelease,
     stateSchemaVersion: engine.store.schemaVersion,
     dataDirs: dirs.map(({ name, dir }) => ({ name, dir })),
-    secretsDir: opts.includeSecrets && existsSync(appSecrets) ? appSecrets : undefined,
+    secretsDir: opts.includeSecrets && appSecrets && existsSync(appSecrets) ? appSecrets : undefined,
   });
   engine.store.audit(engine.opts.actor, 'backup', o.app, o.name, { file: r.file, bytes: r.bytes, includesSecrets: r.manifest.includesSecrets, reason: opts.reason });
   engine.emit({ app: o.app, target: o.name }, 'info', `backup written: ${r.file} (${r.bytes} bytes${opts.reason ? `, ${opts.reason}` : ''})`, 'backup');
@@ -49,8 +57,7 @@ export async function backupOpened(engine: EngineContext, o: Opened, opts: { inc
 }
 
 export async function backups(engine: EngineContext, loaded: LoadedManifest) {
-  const { listBackups } = await import('../backup/index.js');
-  const list = await listBackups(backupsDir(engine));
+  const list = await backupService(engine).list(backupsDir(engine));
   return list
     .filter((b) => !b.manifest || b.manifest.app === loaded.manifest.app)
     .map((b) => ({ file: b.file, bytes: b.bytes, created_at: b.manifest?.createdAt, app: b.manifest?.app, target: b.manifest?.target, release: b.manifest?.release, includes_secrets: b.manifest?.includesSecrets, entries: b.manifest?.entries.length, files: b.manifest?.entries.map((e) => ({ path: e.path, size: e.size, sha256: e.sha256 })), problem: b.problem }));
@@ -61,12 +68,13 @@ export async function backups(engine: EngineContext, loaded: LoadedManifest) {
  * artifacts in, then bring the recorded release back up.
  */
 export async function restore(engine: EngineContext, loaded: LoadedManifest, targetName: string | undefined, file: string, opts: { force?: boolean; wait?: boolean } = {}) {
-  const { inspectBackup, restoreBackup, verifyBackup } = await import('../backup/index.js');
+  const b = backupService(engine);
   return withTarget(engine, loaded, targetName, 'restore', opts.wait ?? false, async (o) => {
-    const manifest = await inspectBackup(file);
-    const dirs = (await o.target.dataDirs?.(o.ctx, o.manifest.persist ?? [])) ?? [];
+    const manifest = await b.inspect(file);
+    const dirs = (await o.target.dataDirs?.(o.ctx, o.manifest.persist)) ?? [];
     const wanted = dirs.filter((d) => manifest.entries.some((e) => e.path === `data/${d.name}` || e.path.startsWith(`data/${d.name}/`)));
-    const appSecrets = join(secretsDir(engine.opts.stateDir), o.app);
+    const appSecrets = appSecretsDir(engine, o.app);
+    if (manifest.includesSecrets && !appSecrets) throw new GantryError('RESTORE_REFUSED', `${file} holds secrets but no secret store is configured to restore them into`, 'run gantry from the CLI, which opens .gantry/secrets');
     const restoreOpts = {
       file,
       stateDbFile: engine.store.file,
@@ -76,14 +84,14 @@ export async function restore(engine: EngineContext, loaded: LoadedManifest, tar
       force: opts.force,
     };
     // Refusals (corrupt, foreign, older than what is here) come before anything stops.
-    await verifyBackup(file);
+    await b.verify(file);
     if (!opts.force && restoreOpts.currentState.newestDeploymentAt && restoreOpts.currentState.newestDeploymentAt > manifest.createdAt) {
       throw new GantryError('RESTORE_REFUSED', `the state here has deployments newer than the backup (${restoreOpts.currentState.newestDeploymentAt} > ${manifest.createdAt})`, 'pass --force to go back to the backup anyway');
     }
     if (manifest.app !== o.app) throw new GantryError('RESTORE_REFUSED', `${file} is a backup of app "${manifest.app}", not "${o.app}"`, 'restore it with the manifest of that app');
-    await o.runtime.shutdown(DEFAULTS.strategy.stopTimeoutMs);
+    await o.runtime.shutdown(o.manifest.strategy.stop_timeout);
     await engine.store.replaceFile(async () => {
-      await restoreBackup({ ...restoreOpts, force: true });
+      await b.restore({ ...restoreOpts, force: true });
     });
     o.record = engine.store.getTarget(o.app, o.name) ?? engine.store.ensureTarget(o.app, o.name, o.target.type);
     o.ctx.settings = o.record.settings;

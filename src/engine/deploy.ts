@@ -1,5 +1,4 @@
 /** `gantry deploy`: build a new release (unless nothing changed) and roll it out. */
-import { DEFAULTS } from '../core/defaults.js';
 import type { LoadedManifest } from '../manifest/index.js';
 import { backupOpened, backupsDir } from './backup-glue.js';
 import type { EngineContext } from './context.js';
@@ -24,8 +23,7 @@ export async function deploy(engine: EngineContext, loaded: LoadedManifest, targ
     const releaseId = newReleaseId(hash);
     if (o.manifest.backup?.before_deploy && current) {
       await backupOpened(engine, o, { reason: 'before deploy' });
-      const { pruneBackups } = await import('../backup/index.js');
-      const removed = await pruneBackups(backupsDir(engine), o.manifest.backup.keep ?? DEFAULTS.backupsKept, { app: o.app, target: o.name });
+      const removed = await engine.opts.backups!.prune(backupsDir(engine), o.manifest.backup.keep, { app: o.app, target: o.name });
       if (removed.length) engine.emit({ app: o.app, target: o.name }, 'info', `pruned ${removed.length} old backup(s)`, 'backup');
     }
     return rollout(engine, o, {

@@ -41,9 +41,13 @@ describe('strategy.stop_timeout', () => {
     const d = await gantry(['deploy', '--json'], { cwd: dir });
     expect(d.code, d.stdout + d.stderr).toBe(1);
     expect(d.json.status).toBe('failed');
-    const logs = instanceLogs();
+    // The agent may still be stopping when the CLI returns on a loaded machine: wait (bounded) for its verdict.
+    let logs = instanceLogs();
+    for (let i = 0; i < 120 && !/still running after \d+ms/.test(logs); i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      logs = instanceLogs();
+    }
     expect(logs).toContain('ignoring SIGTERM');
-    expect(logs).toMatch(/still running after 1000ms: SIGKILL/);
-    expect(logs).not.toMatch(/still running after 10000ms/);
+    expect(logs.match(/still running after \d+ms/g)).toEqual(['still running after 1000ms']);
   });
 });

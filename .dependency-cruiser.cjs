@@ -18,9 +18,8 @@ const ALLOWED = {
   supervisor: ['core'],
   agent: ['core', 'proxy', 'supervisor'],
   // The engine reaches targets through the registry handed to it, and secrets and
-  // backups through interfaces handed to it: it imports none of them.
-  // TODO(issue 15): 'secrets' and 'backup' go once the engine gets them as interfaces.
-  engine: ['core', 'manifest', 'store', 'secrets', 'backup'],
+  // backups through interfaces handed to it (EngineOptions): it imports none of them.
+  engine: ['core', 'manifest', 'store'],
   registry: ['core', 'engine', 'targets'],
   cli: ['core', 'engine', 'manifest', 'store', 'registry', 'secrets', 'backup'],
   server: ['core', 'engine', 'manifest', 'store', 'registry', 'secrets', 'backup'],

@@ -6,6 +6,7 @@ import { GantryError } from '../core/errors.js';
 import { Engine, type EngineEvent } from '../engine/index.js';
 import { loadManifest, type LoadedManifest } from '../manifest/index.js';
 import { registry } from '../registry/index.js';
+import { backupService } from './backup-service.js';
 import { setCommand } from '../secrets/command.js';
 import { secretsDir } from '../secrets/paths.js';
 import type { SecretStore } from '../secrets/index.js';
@@ -66,7 +67,8 @@ export function openSession(opts: GlobalOptions, onEvent?: (e: EngineEvent) => v
     resolve: async (app: string, env: string | undefined, names: string[]) => (await secrets()).resolve(app, env, names),
     atVersions: async (app: string, env: string | undefined, versions: Record<string, string>) => (await secrets()).atVersions(app, env, versions),
     setCommand: (name: string, env: string | undefined) => setCommand(name, env),
+    appDir: (app: string) => join(secretsDir(stateDir), app),
   };
-  const engine = new Engine({ store, registry, stateDir, actor: actor(), secrets: provider, onEvent });
+  const engine = new Engine({ store, registry, stateDir, actor: actor(), secrets: provider, backups: backupService, onEvent });
   return { loaded, engine, store, stateDir, secrets, close: () => store.close() };
 }

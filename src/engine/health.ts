@@ -1,6 +1,7 @@
 import { connect } from 'node:net';
 import { request } from 'undici';
 import { DEFAULTS } from '../core/defaults.js';
+import type { Manifest } from '../manifest/index.js';
 import type { InstanceHandle, TargetRuntime } from './target.js';
 
 export interface HealthSpec {
@@ -14,28 +15,17 @@ export interface HealthSpec {
   startPeriodMs: number;
 }
 
-export interface ManifestHealth {
-  type?: 'http' | 'tcp' | 'command';
-  path?: string;
-  command?: string;
-  expect_status?: number;
-  interval?: number;
-  timeout?: number;
-  retries?: number;
-  start_period?: number;
-}
-
-export function resolveHealth(h: ManifestHealth | undefined): HealthSpec {
-  const d = DEFAULTS.health;
+/** The manifest's health section (its schema applied the defaults) as the probes use it. */
+export function resolveHealth(h: Manifest['health']): HealthSpec {
   return {
-    type: h?.type ?? (h?.command ? 'command' : 'http'),
-    path: h?.path ?? d.path,
-    command: h?.command,
-    expectStatus: h?.expect_status,
-    intervalMs: h?.interval ?? d.intervalMs,
-    timeoutMs: h?.timeout ?? d.timeoutMs,
-    retries: h?.retries ?? d.retries,
-    startPeriodMs: h?.start_period ?? d.startPeriodMs,
+    type: h.type,
+    path: h.path,
+    command: h.command,
+    expectStatus: h.expect_status,
+    intervalMs: h.interval,
+    timeoutMs: h.timeout,
+    retries: h.retries,
+    startPeriodMs: h.start_period,
   };
 }
 

@@ -2,30 +2,35 @@
  * A plan is data: the typed steps a deploy will run, written to the store before
  * it runs, printed by `gantry plan`, read back by crash recovery.
  */
-export type Step =
-  | { kind: 'build'; release: string }
-  | { kind: 'hook'; name: 'pre_deploy' | 'post_deploy' }
-  | { kind: 'startInstance'; instance: string; release: string; index: number }
-  | { kind: 'checkHealth'; instance: string }
-  | { kind: 'switchTraffic'; routes: RouteIntent[] }
-  | { kind: 'drain'; instances: string[] }
-  | { kind: 'stopInstance'; instance: string }
-  /** Canary gate: hold `percent` of traffic on the new release for `pause` (or until `gantry promote`), judging its figures. */
-  | { kind: 'analyze'; release: string; percent: number; pause: number | 'manual' }
-  /** After full promotion: keep checking the new instances' health for `ms`; a failure switches back to the (still warm) previous release. */
-  | { kind: 'watch'; release: string; instances: string[]; ms: number }
-  /** Old instances stay up, unrouted, for `ms` (instant switch-back), then stop. */
-  | { kind: 'keepWarm'; instances: string[]; ms: number }
-  | { kind: 'record'; release: string };
-
-export type StepKind = Step['kind'];
+import { z } from 'zod';
 
 /** A route before ports are known: the executor fills in each instance's URL. */
-export interface RouteIntent {
-  instance: string;
-  release: string;
-  weight: number;
-}
+export const RouteIntentSchema = z.object({ instance: z.string(), release: z.string(), weight: z.number() });
+export type RouteIntent = z.infer<typeof RouteIntentSchema>;
+
+/**
+ * Every step kind and its parameters; stored steps are parsed with it when read back.
+ * A new kind is added here, in describeStep below, and in EXECUTORS (executors.ts).
+ */
+export const StepSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('build'), release: z.string() }),
+  z.object({ kind: z.literal('hook'), name: z.enum(['pre_deploy', 'post_deploy']) }),
+  z.object({ kind: z.literal('startInstance'), instance: z.string(), release: z.string(), index: z.number() }),
+  z.object({ kind: z.literal('checkHealth'), instance: z.string() }),
+  z.object({ kind: z.literal('switchTraffic'), routes: z.array(RouteIntentSchema) }),
+  z.object({ kind: z.literal('drain'), instances: z.array(z.string()) }),
+  z.object({ kind: z.literal('stopInstance'), instance: z.string() }),
+  /** Canary gate: hold `percent` of traffic on the new release for `pause` (or until `gantry promote`), judging its figures. */
+  z.object({ kind: z.literal('analyze'), release: z.string(), percent: z.number(), pause: z.union([z.number(), z.literal('manual')]) }),
+  /** After full promotion: keep checking the new instances' health for `ms`; a failure switches back to the (still warm) previous release. */
+  z.object({ kind: z.literal('watch'), release: z.string(), instances: z.array(z.string()), ms: z.number() }),
+  /** Old instances stay up, unrouted, for `ms` (instant switch-back), then stop. */
+  z.object({ kind: z.literal('keepWarm'), instances: z.array(z.string()), ms: z.number() }),
+  z.object({ kind: z.literal('record'), release: z.string() }),
+]);
+export type Step = z.infer<typeof StepSchema>;
+
+export type StepKind = Step['kind'];
 
 export interface RolloutInput {
   release: string;

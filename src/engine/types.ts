@@ -23,6 +23,34 @@ export interface SecretProvider {
   resolve(app: string, env: string | undefined, names: string[]): Promise<{ values: Record<string, string>; versions: Record<string, string>; missing: string[] }>;
   atVersions(app: string, env: string | undefined, versions: Record<string, string>): Promise<Record<string, string>>;
   setCommand(name: string, env: string | undefined): string;
+  /** The directory of the app's encrypted secrets, archived and restored as a whole by backups that include secrets. */
+  appDir(app: string): string;
+}
+
+/** What a backup holds, as the engine reads it (the backup module's manifest has more). */
+export interface BackupInfo {
+  createdAt: string;
+  app: string;
+  target: string;
+  release?: string;
+  includesSecrets: boolean;
+  entries: Array<{ path: string; size: number; sha256: string }>;
+}
+
+/** Backups of the state, an app's data and (when asked) its secrets: the backup module, handed in by the CLI. */
+export interface BackupService {
+  /** A file name for a new backup of app+target (sorts by time). */
+  fileName(app: string, target: string): Promise<string>;
+  create(opts: { outFile: string; db: Store['db']; app: string; target: string; release?: string; stateSchemaVersion: number; dataDirs: Array<{ name: string; dir: string; skip?: (relPath: string) => boolean }>; secretsDir?: string }): Promise<{ file: string; bytes: number; manifest: BackupInfo }>;
+  /** The backups in dir, newest first; one that cannot be read has a problem instead of a manifest. */
+  list(dir: string): Promise<Array<{ file: string; bytes: number; manifest?: BackupInfo; problem?: string }>>;
+  /** Keep the newest `keep` backups of app+target in dir; returns the files removed. */
+  prune(dir: string, keep: number, only: { app?: string; target?: string }): Promise<string[]>;
+  /** The backup's manifest, without checking the contents. */
+  inspect(file: string): Promise<BackupInfo>;
+  /** Every checksum checked; throws on a damaged or foreign file. */
+  verify(file: string): Promise<BackupInfo>;
+  restore(opts: { file: string; stateDbFile: string; dataDirs: Array<{ name: string; dir: string }>; secretsDir?: string; currentState?: { app: string; newestDeploymentAt?: string }; force?: boolean }): Promise<BackupInfo>;
 }
 
 export interface EngineOptions {
@@ -31,6 +59,7 @@ export interface EngineOptions {
   stateDir: string;
   actor: string;
   secrets?: SecretProvider;
+  backups?: BackupService;
   onEvent?: (e: EngineEvent) => void;
 }
 

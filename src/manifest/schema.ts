@@ -80,8 +80,11 @@ const SecretName = field(
 const DURATION_PATTERN = /^\s*\d+(?:\.\d+)?\s*(?:ms|s|m|h)\s*$/;
 export const DURATION_FORMATS = '"500ms", "30s", "5m", "1h" or a number of seconds';
 
+/** Duration schemas: their input is seconds or "30s", their output milliseconds (see storedSchema). */
+const durationSchemas = new WeakSet<z.ZodType>();
+
 function durationInput() {
-  return z
+  const schema = z
     .union([
       z.string().regex(DURATION_PATTERN, { error: (iss) => `invalid duration ${show(iss.input)}: expected ${DURATION_FORMATS}` }),
       z.number().nonnegative(),
@@ -94,14 +97,18 @@ function durationInput() {
       }
       return ms;
     });
+  durationSchemas.add(schema);
+  return schema;
 }
 
 /** A duration field: a string like "30s" or a number of seconds; parsed to milliseconds. */
 function duration(description: string) {
-  return field(durationInput(), `${description} A duration: ${DURATION_FORMATS}.`, {
+  const schema = field(durationInput(), `${description} A duration: ${DURATION_FORMATS}.`, {
     expected: `a duration (${DURATION_FORMATS})`,
     hint: `write a duration such as "30s"; accepted: ${DURATION_FORMATS}`,
   });
+  durationSchemas.add(schema);
+  return schema;
 }
 
 // ---------------------------------------------------------------- text that reaches a process
@@ -285,7 +292,7 @@ const Autoscale = z
     max: field(z.int().min(1), 'Most instances (at least min).'),
     cpu_percent: field(z.number().min(1).max(100), 'Target CPU use per instance, in percent (1-100).').optional(),
     concurrency: field(z.int().min(1), 'Target in-flight requests per instance.').optional(),
-    cooldown: duration('Least time between two scaling decisions.').optional(),
+    cooldown: duration('Least time between two scaling decisions.').default(DEFAULTS.autoscale.cooldownMs),
   })
   .superRefine((a, ctx) => {
     if (a.max < a.min) {
@@ -300,7 +307,7 @@ const Autoscale = z
 const Backup = z
   .strictObject({
     before_deploy: field(z.boolean(), 'Back up persisted data before each deploy.').optional(),
-    keep: field(z.int().min(1), 'Number of backups kept.').optional(),
+    keep: field(z.int().min(1), 'Number of backups kept.').default(DEFAULTS.backupsKept),
   })
   .describe('Backups of persisted data.');
 
@@ -407,3 +414,50 @@ export type Manifest = z.output<typeof ManifestSchema>;
 export type ManifestInput = z.input<typeof ManifestSchema>;
 /** One target's config as written: `type` plus that target type's settings. */
 export type TargetConfig = z.output<typeof Target>;
+
+// ---------------------------------------------------------------- stored manifests
+
+/**
+ * The schema of a manifest as Gantry stored it (a release's resolved manifest):
+ * the same shape and defaults as ManifestSchema's output, so a manifest stored
+ * before a default existed gets it when read back. It differs from ManifestSchema
+ * where re-parsing an output would change it: durations are already
+ * milliseconds (a number in gantry.yaml means seconds), unknown keys are dropped
+ * rather than refused, and cross-field checks are not repeated.
+ */
+function storedSchema(schema: z.ZodType): z.ZodType {
+  if (durationSchemas.has(schema)) return z.number();
+  const def = schema._zod.def as unknown as Record<string, unknown> & { type: string };
+  switch (def.type) {
+    case 'optional':
+      return storedSchema(def.innerType as z.ZodType).optional();
+    case 'default': {
+      const d = def as unknown as { defaultValue: unknown };
+      return storedSchema(def.innerType as z.ZodType).default(() => d.defaultValue as never);
+    }
+    case 'prefault': {
+      const d = def as unknown as { defaultValue: unknown };
+      return storedSchema(def.innerType as z.ZodType).prefault(() => d.defaultValue as never);
+    }
+    case 'pipe':
+      // Transforms other than durations (health type, env values to strings) give the same result run again.
+      return storedSchema(def.in as z.ZodType).pipe(def.out as z.ZodType);
+    case 'object': {
+      const shape = def.shape as Record<string, z.ZodType>;
+      const out = z.object(Object.fromEntries(Object.entries(shape).map(([k, v]) => [k, storedSchema(v)])));
+      return def.catchall && (def.catchall as z.ZodType)._zod.def.type !== 'never' ? out.catchall(def.catchall as z.ZodType) : out;
+    }
+    case 'record':
+      return z.record(def.keyType as z.core.$ZodRecordKey, storedSchema(def.valueType as z.ZodType));
+    case 'array':
+      return z.array(storedSchema(def.element as z.ZodType));
+    case 'union':
+      return z.union((def.options as z.ZodType[]).map(storedSchema) as [z.ZodType, ...z.ZodType[]]);
+    default:
+      return schema;
+  }
+}
+
+/** A release's stored manifest: the resolved manifest without `targets` and `environments`. */
+export const StoredManifestSchema = storedSchema(ManifestSchema.omit({ targets: true, environments: true })) as unknown as z.ZodType<StoredManifest, unknown>;
+export type StoredManifest = Omit<Manifest, 'targets' | 'environments'>;

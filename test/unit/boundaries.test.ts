@@ -37,6 +37,8 @@ describe('architecture boundaries (dependency-cruiser, run by npm run lint)', ()
         'agent/imports-engine.ts -> engine/ok.ts',
         'cli/imports-target.ts -> targets/docker/index.ts',
         'engine/dynamic-bad.ts -> targets/docker/index.ts',
+        'engine/imports-backup.ts -> backup/index.ts',
+        'engine/imports-secrets.ts -> secrets/paths.ts',
         'engine/static-bad.ts -> targets/process/index.ts',
         'misc/unknown.ts -> path',
         'proxy/imports-engine.ts -> engine/ok.ts',

@@ -1,0 +1,114 @@
+/** Backups and restore of an app+target, through the BackupService handed to the engine. */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { GantryError } from '../core/errors.js';
+import type { LoadedManifest } from '../manifest/index.js';
+import type { EngineContext } from './context.js';
+import { ensureServing } from './converge.js';
+import { acquireLock } from './lock.js';
+import { open } from './open.js';
+import type { BackupService, Opened } from './types.js';
+import { withTarget } from './with-target.js';
+
+function backupService(engine: EngineContext): BackupService {
+  if (!engine.opts.backups) throw new GantryError('USAGE', 'backups are not available here', 'run gantry from the CLI, which hands the engine its backup service');
+  return engine.opts.backups;
+}
+
+/** Where the app's encrypted secrets are, when a secret store is configured. */
+function appSecretsDir(engine: EngineContext, app: string): string | undefined {
+  return engine.opts.secrets?.appDir(app);
+}
+
+export function backupsDir(engine: EngineContext): string {
+  return join(engine.opts.stateDir, 'backups');
+}
+
+/**
+ * One archive: the state (SQLite online backup), the target's artifacts and
+ * persistent data, and, only when asked, the app's encrypted secrets.
+ */
+export async function backup(engine: EngineContext, loaded: LoadedManifest, targetName: string | undefined, opts: { includeSecrets?: boolean; out?: string; reason?: string; wait?: boolean } = {}) {
+  const o = await open(engine, loaded, targetName);
+  try {
+    // The deploy lock: a deploy builds `.partial` dirs and prunes releases while a backup would walk them.
+    const unlock = await acquireLock(engine.store, o.app, o.name, {
+      command: 'backup',
+      wait: opts.wait ?? false,
+      onWait: (h) => engine.emit({ app: o.app, target: o.name }, 'info', `waiting for the deploy lock held by ${h.holder} since ${h.acquiredAt}`, 'lock'),
+    });
+    try {
+      return await backupOpened(engine, o, opts);
+    } finally {
+      unlock();
+    }
+  } finally {
+    await o.runtime.close();
+  }
+}
+
+export async function backupOpened(engine: EngineContext, o: Opened, opts: { includeSecrets?: boolean; out?: string; reason?: string }) {
+  const b = backupService(engine);
+  const dirs = ((await o.target.dataDirs?.(o.ctx, o.manifest.persist)) ?? []).filter((d) => existsSync(d.dir));
+  const file = opts.out ?? join(backupsDir(engine), await b.fileName(o.app, o.name));
+  const appSecrets = appSecretsDir(engine, o.app);
+  const r = await b.create({
+    outFile: file,
+    db: engine.store.db,
+    app: o.app,
+    target: o.name,
+    release: o.record.currentRelease,
+    stateSchemaVersion: engine.store.schemaVersion,
+    dataDirs: dirs.map(({ name, dir, skip }) => ({ name, dir, skip })),
+    secretsDir: opts.includeSecrets && appSecrets && existsSync(appSecrets) ? appSecrets : undefined,
+  });
+  engine.store.audit(engine.opts.actor, 'backup', o.app, o.name, { file: r.file, bytes: r.bytes, includesSecrets: r.manifest.includesSecrets, reason: opts.reason });
+  engine.emit({ app: o.app, target: o.name }, 'info', `backup written: ${r.file} (${r.bytes} bytes${opts.reason ? `, ${opts.reason}` : ''})`, 'backup');
+  return { file: r.file, bytes: r.bytes, created_at: r.manifest.createdAt, app: o.app, target: o.name, release: r.manifest.release, entries: r.manifest.entries.length, includes_secrets: r.manifest.includesSecrets };
+}
+
+export async function backups(engine: EngineContext, loaded: LoadedManifest) {
+  const list = await backupService(engine).list(backupsDir(engine));
+  return list
+    .filter((b) => !b.manifest || b.manifest.app === loaded.manifest.app)
+    .map((b) => ({ file: b.file, bytes: b.bytes, created_at: b.manifest?.createdAt, app: b.manifest?.app, target: b.manifest?.target, release: b.manifest?.release, includes_secrets: b.manifest?.includesSecrets, entries: b.manifest?.entries.length, files: b.manifest?.entries.map((e) => ({ path: e.path, size: e.size, sha256: e.sha256 })), problem: b.problem }));
+}
+
+/**
+ * Verify every checksum first, stop what runs, swap state, data and
+ * artifacts in, then bring the recorded release back up.
+ */
+export async function restore(engine: EngineContext, loaded: LoadedManifest, targetName: string | undefined, file: string, opts: { force?: boolean; wait?: boolean } = {}) {
+  const b = backupService(engine);
+  return withTarget(engine, loaded, targetName, 'restore', opts.wait ?? false, async (o) => {
+    const manifest = await b.inspect(file);
+    const dirs = (await o.target.dataDirs?.(o.ctx, o.manifest.persist)) ?? [];
+    const wanted = dirs.filter((d) => manifest.entries.some((e) => e.path === `data/${d.name}` || e.path.startsWith(`data/${d.name}/`)));
+    const appSecrets = appSecretsDir(engine, o.app);
+    if (manifest.includesSecrets && !appSecrets) throw new GantryError('RESTORE_REFUSED', `${file} holds secrets but no secret store is configured to restore them into`, 'run gantry from the CLI, which opens .gantry/secrets');
+    const restoreOpts = {
+      file,
+      stateDbFile: engine.store.file,
+      dataDirs: wanted.map(({ name, dir }) => ({ name, dir })),
+      secretsDir: manifest.includesSecrets ? appSecrets : undefined,
+      currentState: { app: o.app, newestDeploymentAt: engine.store.newestDeploymentAt(o.app) },
+      force: opts.force,
+    };
+    // Refusals (corrupt, foreign, older than what is here) come before anything stops.
+    await b.verify(file);
+    if (!opts.force && restoreOpts.currentState.newestDeploymentAt && restoreOpts.currentState.newestDeploymentAt > manifest.createdAt) {
+      throw new GantryError('RESTORE_REFUSED', `the state here has deployments newer than the backup (${restoreOpts.currentState.newestDeploymentAt} > ${manifest.createdAt})`, 'pass --force to go back to the backup anyway');
+    }
+    if (manifest.app !== o.app) throw new GantryError('RESTORE_REFUSED', `${file} is a backup of app "${manifest.app}", not "${o.app}"`, 'restore it with the manifest of that app');
+    await o.runtime.shutdown(o.manifest.strategy.stop_timeout);
+    await engine.store.replaceFile(async () => {
+      await b.restore({ ...restoreOpts, force: true });
+    });
+    o.record = engine.store.getTarget(o.app, o.name) ?? engine.store.ensureTarget(o.app, o.name, o.target.type);
+    o.ctx.settings = o.record.settings;
+    engine.store.audit(engine.opts.actor, 'restore', o.app, o.name, { file, createdAt: manifest.createdAt, release: manifest.release });
+    const rel = o.record.currentRelease ? engine.store.getRelease(o.app, o.name, o.record.currentRelease) : undefined;
+    if (rel && o.record.desiredState === 'running') await ensureServing(engine, o, rel, o.record.instances);
+    return { file, restored_at: new Date().toISOString(), backup_created_at: manifest.createdAt, app: o.app, target: o.name, release: o.record.currentRelease, files: manifest.entries.length, url: await o.runtime.accessUrl() };
+  });
+}

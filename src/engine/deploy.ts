@@ -1,0 +1,53 @@
+/** `gantry deploy`: build a new release (unless nothing changed) and roll it out. */
+import type { LoadedManifest } from '../manifest/index.js';
+import { backupOpened, backupsDir } from './backup-glue.js';
+import type { EngineContext } from './context.js';
+import { newReleaseId } from './release-id.js';
+import { currentSecrets } from './release-secrets.js';
+import { contentHash } from './releases.js';
+import { rollout } from './rollout.js';
+import type { DeployResult } from './types.js';
+import { releaseManifest, stringEnv, toGantryError } from './util.js';
+import { GantryError } from '../core/errors.js';
+import { heal, servingCount } from './heal.js';
+import { resolveTargetName } from './open.js';
+import { assertTargetValid } from './validate-targets.js';
+import { withTarget } from './with-target.js';
+
+export async function deploy(engine: EngineContext, loaded: LoadedManifest, targetName: string | undefined, opts: { wait?: boolean; force?: boolean } = {}): Promise<DeployResult> {
+  // The target's own checks (e.g. run.command where it is needed) refuse a manifest before anything starts.
+  await assertTargetValid(engine.opts.registry, loaded, resolveTargetName(loaded, targetName));
+  return withTarget(engine, loaded, targetName, 'deploy', opts.wait ?? false, async (o, reconciled) => {
+    const secrets = await currentSecrets(engine, o);
+    const hash = contentHash(engine, o, secrets);
+    const current = o.record.currentRelease ? engine.store.getRelease(o.app, o.name, o.record.currentRelease) : undefined;
+    if (!opts.force && current && current.contentHash === hash && o.record.desiredState === 'running') {
+      // "Nothing to deploy" only when every desired instance serves; otherwise the same release is healed.
+      const serving = await servingCount(o, current);
+      if (serving >= o.record.instances) {
+        engine.emit({ app: o.app, target: o.name }, 'info', `nothing to deploy: release ${current.id} already has this code, manifest, env and secrets (--force redeploys)`, 'plan');
+        return { id: '', app: o.app, target: o.name, kind: 'deploy', release: current.id, status: 'succeeded', unchanged: true, url: await o.runtime.accessUrl(), duration_ms: 0, reason: 'nothing to deploy', reconciled: reconciled.length ? reconciled : undefined };
+      }
+      return heal(engine, o, current, serving, reconciled);
+    }
+    const releaseId = newReleaseId(hash);
+    if (o.manifest.backup?.before_deploy && current) {
+      await backupOpened(engine, o, { reason: 'before deploy' }).catch((err: unknown) => {
+        const e = toGantryError(err);
+        throw new GantryError(e.code, `the backup before deploy failed, so nothing was deployed: ${e.message}`, `${e.hint ? `${e.hint}; then deploy again` : 'fix that and deploy again'} (or set backup.before_deploy: false to deploy without a backup)`, e.details);
+      });
+      const removed = await engine.opts.backups!.prune(backupsDir(engine), o.manifest.backup.keep, { app: o.app, target: o.name });
+      if (removed.length) engine.emit({ app: o.app, target: o.name }, 'info', `pruned ${removed.length} old backup(s)`, 'backup');
+    }
+    return rollout(engine, o, {
+      kind: 'deploy',
+      releaseId,
+      count: o.manifest.run.instances,
+      reconciled,
+      build: async () => {
+        const artifact = await o.target.build({ releaseId, sourceDir: o.loaded.dir, build: o.manifest.build, run: o.manifest.run, env: stringEnv(o.manifest.env), persist: o.manifest.persist }, o.ctx);
+        return engine.store.insertRelease({ id: releaseId, app: o.app, target: o.name, contentHash: hash, artifact, manifest: { ...releaseManifest(o.manifest), gantry_secrets: secrets }, status: 'built' });
+      },
+    });
+  });
+}

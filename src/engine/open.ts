@@ -1,0 +1,43 @@
+/** Opening a target: resolve its name in the manifest, load its type from the registry, validate its config, start its runtime. */
+import { GantryError } from '../core/errors.js';
+import type { LoadedManifest } from '../manifest/index.js';
+import type { EngineContext } from './context.js';
+import type { TargetContext } from './target.js';
+import type { Opened } from './types.js';
+
+export function targetNames(loaded: LoadedManifest): string[] {
+  return Object.keys(loaded.manifest.targets);
+}
+
+export function resolveTargetName(loaded: LoadedManifest, name?: string): string {
+  const names = targetNames(loaded);
+  if (!name) return names[0]!;
+  if (!names.includes(name)) throw new GantryError('TARGET_UNKNOWN', `no target named "${name}" in ${loaded.file}`, `targets defined: ${names.join(', ')}`);
+  return name;
+}
+
+export async function open(engine: EngineContext, loaded: LoadedManifest, name?: string): Promise<Opened> {
+  const targetName = resolveTargetName(loaded, name);
+  const { type, ...rawConfig } = loaded.manifest.targets[targetName] as { type: string } & Record<string, unknown>;
+  const target = await engine.opts.registry.load(type);
+  if (!target) throw new GantryError('TARGET_UNKNOWN', `unknown target type "${type}" for target "${targetName}"`, `known types: ${engine.opts.registry.types().join(', ')}`);
+  const parsed = target.configSchema.safeParse(rawConfig);
+  if (!parsed.success) throw new GantryError('MANIFEST_INVALID', `targets.${targetName}: ${parsed.error.issues.map((i) => i.message).join('; ')}`, 'run `gantry validate` for details');
+  const app = loaded.manifest.app;
+  const record = engine.store.ensureTarget(app, targetName, type);
+  const ctx: TargetContext<any> = {
+    app,
+    targetName,
+    config: parsed.data,
+    appDir: loaded.dir,
+    stateDir: engine.opts.stateDir,
+    settings: record.settings,
+    saveSettings: (next) => {
+      ctx.settings = next;
+      engine.store.updateTarget(app, targetName, { settings: next });
+    },
+    emit: (level, message, data) => engine.emit({ app, target: targetName }, level, message, undefined, data),
+  };
+  const runtime = await target.runtime(ctx);
+  return { loaded, manifest: loaded.manifest, app, name: targetName, target, ctx, record, runtime };
+}

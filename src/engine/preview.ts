@@ -1,0 +1,57 @@
+/** `gantry plan`: what a deploy would do, computed without changing anything. */
+import { isGantryError } from '../core/errors.js';
+import type { LoadedManifest } from '../manifest/index.js';
+import type { EngineContext } from './context.js';
+import { open } from './open.js';
+import type { Step } from './plan.js';
+import { newReleaseId } from './release-id.js';
+import { currentSecrets } from './release-secrets.js';
+import { contentHash } from './releases.js';
+import { rolloutSteps } from './rollout.js';
+import type { PlanResult, ReleaseSecrets } from './types.js';
+import { stringEnv } from './util.js';
+
+export async function plan(engine: EngineContext, loaded: LoadedManifest, targetName?: string): Promise<PlanResult> {
+  const o = await open(engine, loaded, targetName);
+  try {
+    let missingSecrets: string[] = [];
+    let secrets: ReleaseSecrets = { env: loaded.env, versions: {} };
+    try {
+      secrets = await currentSecrets(engine, o);
+    } catch (err) {
+      if (!(isGantryError(err) && err.code === 'SECRET_MISSING')) throw err;
+      missingSecrets = ((err.details as { missing?: string[] }) ?? {}).missing ?? [];
+    }
+    const hash = contentHash(engine, o, secrets);
+    const current = o.record.currentRelease ? engine.store.getRelease(o.app, o.name, o.record.currentRelease) : undefined;
+    const release = current && current.contentHash === hash ? current.id : newReleaseId(hash);
+    const routed = await o.runtime.routes();
+    const count = o.manifest.run.instances;
+    const steps: Step[] = [{ kind: 'build', release }, ...rolloutSteps(o, release, count, routed), { kind: 'record', release }];
+    let build: Record<string, unknown> | undefined;
+    try {
+      build = o.target.describeBuild?.({ releaseId: release, sourceDir: o.loaded.dir, build: o.manifest.build, run: o.manifest.run, env: stringEnv(o.manifest.env) }, o.ctx);
+    } catch (err) {
+      build = { problem: (err as Error).message };
+    }
+    const unchanged = release === current?.id && o.record.desiredState === 'running';
+    return {
+      app: o.app,
+      target: o.name,
+      release,
+      new_release: release !== current?.id,
+      nothing_to_do: unchanged,
+      strategy: o.manifest.exclusive ? 'exclusive (stop-then-start)' : o.manifest.strategy.type,
+      instances: count,
+      start: unchanged ? [] : steps.filter((s) => s.kind === 'startInstance').map((s) => (s as Extract<Step, { kind: 'startInstance' }>).instance),
+      stop: unchanged ? [] : routed.map((r) => r.instance),
+      missing_secrets: missingSecrets,
+      persist: o.manifest.persist ?? [],
+      url: await o.runtime.accessUrl(),
+      build,
+      steps: unchanged ? [] : steps,
+    };
+  } finally {
+    await o.runtime.close();
+  }
+}

@@ -1,0 +1,82 @@
+/** `gantry status`: desired vs observed state of each target, reconciling interrupted work first when the lock is free. */
+import { isGantryError } from '../core/errors.js';
+import type { LoadedManifest } from '../manifest/index.js';
+import type { EngineContext } from './context.js';
+import { probe, resolveHealth } from './health.js';
+import { open, resolveTargetName, targetNames } from './open.js';
+import { reconcileIfFree } from './reconcile.js';
+import { currentSecrets } from './release-secrets.js';
+import { releaseManifestOf } from './stored.js';
+import type { InstanceStatus, Opened, TargetStatus } from './types.js';
+
+export async function status(engine: EngineContext, loaded: LoadedManifest, targetName?: string): Promise<{ app: string; targets: TargetStatus[] }> {
+  const names = targetName ? [resolveTargetName(loaded, targetName)] : targetNames(loaded);
+  const targets: TargetStatus[] = [];
+  for (const name of names) {
+    const o = await open(engine, loaded, name);
+    try {
+      targets.push(await targetStatus(engine, o));
+    } finally {
+      await o.runtime.close();
+    }
+  }
+  return { app: loaded.manifest.app, targets };
+}
+
+export async function targetStatus(engine: EngineContext, o: Opened): Promise<TargetStatus> {
+  const reconciled = await reconcileIfFree(engine, o);
+  const record = o.record;
+  const routes = await o.runtime.routes();
+  const routedIds = new Set(routes.map((r) => r.instance));
+  const rel = record.currentRelease ? engine.store.getRelease(o.app, o.name, record.currentRelease) : undefined;
+  const health = resolveHealth(rel ? releaseManifestOf(rel).health : o.manifest.health);
+  const instances: InstanceStatus[] = [];
+  for (const i of await o.runtime.instances()) {
+    const p = i.state === 'running' || i.state === 'starting' ? await probe(o.runtime, i, health) : { ok: false, detail: i.state };
+    instances.push({ id: i.id, release: i.release, healthy: p.ok, routed: routedIds.has(i.id), url: `http://${i.endpoint.host}:${i.endpoint.port}`, state: i.state, pid: i.pid, restarts: i.restarts, detail: p.ok ? undefined : p.detail });
+  }
+  const healthyServing = instances.filter((i) => i.healthy && i.routed && i.release === record.currentRelease).length;
+  let missing: string[] = [];
+  try {
+    await currentSecrets(engine, o);
+  } catch (err) {
+    if (isGantryError(err) && err.code === 'SECRET_MISSING') missing = ((err.details as { missing?: string[] }) ?? {}).missing ?? [];
+  }
+  let state: TargetStatus['state'];
+  if (!record.currentRelease) state = missing.length ? 'needs_secrets' : 'not_deployed';
+  else if (record.desiredState === 'stopped') state = 'stopped';
+  else if (healthyServing >= record.instances) state = 'running';
+  // Meant to run but not fully serving (a dead agent, dead instances) is `degraded` on every target; `stopped` is only what was stopped.
+  else state = 'degraded';
+  const lock = engine.store.getLock(o.app, o.name);
+  const running = engine.store.unfinishedDeployments(o.app, o.name)[0];
+  const last = engine.store.listDeployments(o.app, o.name, 1)[0];
+  const stats = await o.runtime.trafficStats().catch(() => undefined);
+  return {
+    target: o.name,
+    type: o.target.type,
+    release: record.currentRelease,
+    state,
+    desired: { state: record.desiredState, instances: record.instances },
+    instances,
+    url: await o.runtime.accessUrl(),
+    missing_secrets: missing.length ? missing : undefined,
+    autoscale: o.manifest.autoscale
+      ? {
+          min: o.manifest.autoscale.min,
+          max: o.manifest.autoscale.max,
+          cpu_percent: o.manifest.autoscale.cpu_percent,
+          concurrency: o.manifest.autoscale.concurrency,
+          events: engine.store
+            .listEvents({ app: o.app, target: o.name, limit: 500 })
+            .filter((e) => e.step === 'scale')
+            .slice(-10)
+            .map((e) => ({ at: e.at, ...(e.data as { from: number; to: number; reason: string }) })),
+        }
+      : undefined,
+    deploying: lock ? { id: lock.deploymentId ?? running?.id ?? '', holder: lock.holder, since: lock.acquiredAt, waiting: running?.waiting } : undefined,
+    last_deployment: last ? { id: last.id, kind: last.kind, status: last.status, release: last.release, reason: last.reason, finished_at: last.finishedAt } : undefined,
+    reconciled: reconciled.length ? reconciled : undefined,
+    traffic: stats,
+  };
+}

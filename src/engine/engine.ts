@@ -12,6 +12,7 @@ import { executeSteps, HealthGateError, type ExecutionContext } from './executor
 import { probe, resolveHealth, waitHealthy } from './health.js';
 import { acquireLock } from './lock.js';
 import { pidAlive } from '../core/pid.js';
+import { redactDeep, redactSecrets } from '../core/redact.js';
 import { secretsDir } from '../secrets/paths.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,6 +23,20 @@ import type { Artifact, InstanceHandle, ObservedInstance, ReleaseRef, Route, Tar
 
 export class Engine {
   constructor(private readonly opts: EngineOptions) {}
+
+  /** Every secret value this engine has decrypted, per app (value → NAME): redacted from captured output and events. */
+  private readonly secretValues = new Map<string, Map<string, string>>();
+
+  private rememberSecrets(app: string, values: Record<string, string>): void {
+    const known = this.secretValues.get(app) ?? new Map<string, string>();
+    for (const [name, value] of Object.entries(values)) known.set(value, name);
+    this.secretValues.set(app, known);
+  }
+
+  /** Hook, build and health-command output of `app` with its secret values replaced by `[redacted:NAME]`. */
+  private redactFor(app: string): (text: string) => string {
+    return (text) => redactSecrets(text, [...(this.secretValues.get(app) ?? [])].map(([value, name]) => [name, value] as const));
+  }
 
   private get store(): Store {
     return this.opts.store;
@@ -63,10 +78,25 @@ export class Engine {
       emit: (level, message, data) => this.emit({ app, target: targetName }, level, message, undefined, data),
     };
     const runtime = await target.runtime(ctx);
+    // Captured output crosses into events, results and the store only redacted.
+    const redactOut = this.redactFor(app);
+    const runTask = runtime.runTask.bind(runtime);
+    const healthCommand = runtime.healthCommand.bind(runtime);
+    runtime.runTask = async (task) => {
+      const r = await runTask(task);
+      return { ...r, output: redactSecrets(redactOut(r.output), task.secretEnv) };
+    };
+    runtime.healthCommand = async (instance, command, timeoutMs) => {
+      const r = await healthCommand(instance, command, timeoutMs);
+      return { ...r, output: redactOut(r.output) };
+    };
     return { loaded, manifest: loaded.manifest, app, name: targetName, target, ctx, record, runtime };
   }
 
-  private emit(where: { app: string; target: string; deploymentId?: string }, level: EngineEventLevel, message: string, step?: string, data?: unknown): void {
+  private emit(where: { app: string; target: string; deploymentId?: string }, level: EngineEventLevel, rawMessage: string, step?: string, rawData?: unknown): void {
+    const known = [...(this.secretValues.get(where.app) ?? [])].map(([value, name]) => [name, value] as const);
+    const message = redactSecrets(rawMessage, known);
+    const data = redactDeep(rawData, known);
     const e = this.store.insertEvent({ app: where.app, target: where.target, deploymentId: where.deploymentId, level, message, step, data });
     this.opts.onEvent?.({ at: e.at, level, app: where.app, target: where.target, deploymentId: where.deploymentId, step, message, data });
   }
@@ -86,6 +116,7 @@ export class Engine {
     if (sec && Object.keys(sec.versions).length) {
       if (!this.opts.secrets) throw new GantryError('SECRET_MISSING', `release ${rel.id} needs secrets but no secret store is configured`);
       secretEnv = await this.opts.secrets.atVersions(rel.app, sec.env, sec.versions);
+      this.rememberSecrets(rel.app, secretEnv);
     }
     return { id: rel.id, artifact: rel.artifact as Artifact, run: { command: m.run?.command, port: m.run?.port ?? DEFAULTS.run.port }, health: resolveHealth(m.health), persist: m.persist ?? [], env: stringEnv(m.env), secretEnv };
   }
@@ -96,6 +127,7 @@ export class Engine {
     if (names.length === 0) return { env: o.loaded.env, versions: {} };
     if (!this.opts.secrets) throw new GantryError('SECRET_MISSING', `${o.app} declares secrets but no secret store is available`, 'run gantry from the CLI, which opens .gantry/secrets');
     const r = await this.opts.secrets.resolve(o.app, o.loaded.env, names);
+    this.rememberSecrets(o.app, r.values);
     if (r.missing.length) {
       throw new GantryError('SECRET_MISSING', `${o.app} needs secret${r.missing.length > 1 ? 's' : ''} ${r.missing.join(', ')}, not set${o.loaded.env ? ` for environment ${o.loaded.env}` : ''}`, r.missing.map((n) => this.opts.secrets!.setCommand(n, o.loaded.env)).join(' ; '), { missing: r.missing });
     }
@@ -187,7 +219,11 @@ export class Engine {
         count: o.manifest.run.instances,
         reconciled,
         build: async () => {
-          const artifact = await o.target.build({ releaseId, sourceDir: o.loaded.dir, build: o.manifest.build, run: o.manifest.run, env: stringEnv(o.manifest.env), persist: o.manifest.persist }, o.ctx);
+          const artifact = await o.target.build({ releaseId, sourceDir: o.loaded.dir, build: o.manifest.build, run: o.manifest.run, env: stringEnv(o.manifest.env), persist: o.manifest.persist }, o.ctx).catch((err: unknown) => {
+            // A failed build's message carries its output's tail.
+            if (err instanceof Error) err.message = this.redactFor(o.app)(err.message);
+            throw err;
+          });
           return this.store.insertRelease({ id: releaseId, app: o.app, target: o.name, contentHash: hash, artifact, manifest: { ...releaseManifest(o.manifest), gantry_secrets: secrets }, status: 'built' });
         },
       });

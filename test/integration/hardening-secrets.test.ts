@@ -4,7 +4,8 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { BIN, copyExample, gantry, killAgents } from '../helpers/cli.js';
@@ -132,4 +133,71 @@ describe('nested state and byte names: docker target', () => {
   });
 });
 
-export { BIN, spawn };
+/** `printf %s VALUE | gantry secrets set NAME`: the value travels on stdin only. */
+function setSecret(cwd: string, name: string, value: string): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, 'secrets', 'set', name], { cwd, stdio: ['pipe', 'ignore', 'ignore'] });
+    child.on('close', (code) => resolve(code ?? 1));
+    child.stdin.end(value);
+  });
+}
+
+/** The state database's bytes, its WAL included. */
+function stateBytes(dir: string): Buffer {
+  return Buffer.concat(['state.db', 'state.db-wal'].map((f) => join(dir, '.gantry', f)).filter((f) => existsSync(f)).map((f) => readFileSync(f)));
+}
+
+describe('secret values in captured output', () => {
+  it('hook and health-command output are redacted in the terminal, --json, events and state.db', async () => {
+    const dir = copyExample('hello-node');
+    cleanups.push(async () => {
+      await gantry(['stop'], { cwd: dir });
+      killAgents(dir);
+    });
+    const value = `postgres://user:pw-${Math.random().toString(36).slice(2)}@db/app`;
+    const short = 'abcd';
+    const scratch = mkdtempSync(join(tmpdir(), 'gantry-redact-'));
+    const write = (health: string): void =>
+      writeFileSync(
+        join(dir, 'gantry.yaml'),
+        [
+          'app: hs-redact',
+          // The app writes its secret where the failing health command will print it from.
+          `run: { command: ${JSON.stringify(`printf %s "$DB_URL" > ${scratch}/seen; exec node server.js`)}, instances: 1 }`,
+          'secrets: [DB_URL, SHORT]',
+          `hooks: { pre_deploy: ${JSON.stringify('echo "url=$DB_URL short=$SHORT"')} }`,
+          `health: { ${health} }`,
+          'strategy: { watch: 0s }',
+          'targets: { local: { type: process } }',
+        ].join('\n'),
+      );
+    write('path: /health, start_period: 20s');
+    expect(await setSecret(dir, 'DB_URL', value)).toBe(0);
+    expect(await setSecret(dir, 'SHORT', short)).toBe(0);
+
+    const human = await gantry(['deploy'], { cwd: dir });
+    expect(human.code, human.stdout + human.stderr).toBe(0);
+    expect(human.stdout + human.stderr).toContain('url=[redacted:DB_URL]');
+    const forced = await gantry(['deploy', '--force', '--json'], { cwd: dir });
+    expect(forced.code, forced.stdout).toBe(0);
+
+    // A failing health command that prints the value (a new release: the manifest changed).
+    write(`command: ${JSON.stringify(`cat ${scratch}/seen; exit 1`)}, interval: 200ms, retries: 1, start_period: 1s`);
+    const failed = await gantry(['deploy', '--json'], { cwd: dir });
+    expect(failed.code, failed.stdout).not.toBe(0);
+    expect(readFileSync(join(scratch, 'seen'), 'utf8')).toBe(value); // the value really was in that output
+    expect(failed.stdout).toContain('[redacted:DB_URL]');
+
+    const events = await gantry(['events', '--json'], { cwd: dir });
+    expect(events.code).toBe(0);
+    expect(events.stdout).toContain('url=[redacted:DB_URL] short=[redacted:SHORT]');
+    for (const out of [human.stdout, human.stderr, forced.stdout, forced.stderr, failed.stdout, failed.stderr, events.stdout]) {
+      expect(out).not.toContain(value);
+      expect(out).not.toContain(`short=${short}`);
+    }
+    const db = stateBytes(dir);
+    expect(db.length).toBeGreaterThan(0);
+    expect(db.includes(Buffer.from(value))).toBe(false);
+    expect(db.includes(Buffer.from(`short=${short}`))).toBe(false);
+  }, 180_000);
+});

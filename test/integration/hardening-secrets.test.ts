@@ -201,3 +201,77 @@ describe('secret values in captured output', () => {
     expect(db.includes(Buffer.from(`short=${short}`))).toBe(false);
   }, 180_000);
 });
+
+/** A fresh git work tree holding the hello-node example without its manifest's state. */
+function gitApp(): string {
+  const dir = copyExample('hello-node');
+  execFileSync('git', ['init', '-q', dir]);
+  cleanups.push(async () => {
+    await gantry(['stop'], { cwd: dir });
+    killAgents(dir);
+  });
+  return dir;
+}
+
+const checkIgnored = (dir: string, path: string): boolean => {
+  try {
+    execFileSync('git', ['-C', dir, 'check-ignore', '-q', '--', path]);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe('the state dir and git', () => {
+  it('init adds .gantry/ to .gitignore (created, appended, never twice)', async () => {
+    const dir = gitApp();
+    execFileSync('rm', [join(dir, 'gantry.yaml')]);
+    const r = await gantry(['init', '--json'], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    expect(readFileSync(join(dir, '.gitignore'), 'utf8')).toMatch(/^\.gantry\/$/m);
+    mkdirSync(join(dir, '.gantry'));
+    expect(checkIgnored(dir, '.gantry')).toBe(true);
+    // An existing .gitignore without a final newline is appended to; a second init adds nothing.
+    writeFileSync(join(dir, '.gitignore'), 'node_modules');
+    expect((await gantry(['init', '--force'], { cwd: dir })).code).toBe(0);
+    expect((await gantry(['init', '--force', '--json'], { cwd: dir })).code).toBe(0);
+    const text = readFileSync(join(dir, '.gitignore'), 'utf8');
+    expect(text.split('\n').filter((l) => l === 'node_modules')).toHaveLength(1);
+    expect(text.split('\n').filter((l) => l.trim() === '.gantry/')).toHaveLength(1);
+  }, 60_000);
+
+  it('a command creating .gantry in a git work tree where it is not ignored warns once; never without git', async () => {
+    const dir = gitApp();
+    const first = await gantry(['status', '--json'], { cwd: dir });
+    expect(first.code, first.stderr).toBe(0);
+    expect(JSON.parse(first.stdout)).toBeTruthy(); // the warning stays off stdout
+    expect(first.stderr).toMatch(/warning: .*\.gantry is in the git work tree .* not ignored/);
+    const second = await gantry(['status', '--json'], { cwd: dir });
+    expect(second.stderr).not.toMatch(/warning/);
+    // Ignored: silent.
+    const ignored = gitApp();
+    writeFileSync(join(ignored, '.gitignore'), '.gantry/\n');
+    expect((await gantry(['status', '--json'], { cwd: ignored })).stderr).not.toMatch(/warning/);
+    // No git on PATH: no warning, no failure.
+    const nogit = gitApp();
+    const r = await gantry(['status', '--json'], { cwd: nogit, env: { PATH: '/nonexistent' } });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).not.toMatch(/warning/);
+  }, 60_000);
+
+  it('doctor fails when the secrets identity is tracked by git', async () => {
+    const dir = gitApp();
+    writeFileSync(join(dir, '.gitignore'), '.gantry/\n');
+    expect(await setSecret(dir, 'API_TOKEN', 'doctor-canary-value')).toBe(0);
+    const clean = await gantry(['doctor', '--json'], { cwd: dir });
+    expect(clean.json.checks.find((c: any) => c.name === 'secrets identity not in git')).toMatchObject({ ok: true });
+    execFileSync('git', ['-C', dir, 'add', '-f', '.gantry/secrets/identity.txt']);
+    const bad = await gantry(['doctor', '--json'], { cwd: dir });
+    expect(bad.code).toBe(1);
+    const check = bad.json.checks.find((c: any) => c.name === 'secrets identity not in git');
+    expect(check).toMatchObject({ ok: false });
+    expect(check.detail).toContain('identity.txt is tracked by git');
+    expect(check.hint).toMatch(/git rm --cached/);
+    expect(bad.stdout).not.toContain('AGE-SECRET-KEY');
+  }, 60_000);
+});

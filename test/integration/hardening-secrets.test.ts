@@ -275,3 +275,55 @@ describe('the state dir and git', () => {
     expect(bad.stdout).not.toContain('AGE-SECRET-KEY');
   }, 60_000);
 });
+
+/** Run argv in a container as `user`, returning exit code and output. */
+async function execIn(id: string, cmd: string[], user?: string): Promise<{ code: number; out: string }> {
+  const exec = await docker.getContainer(id).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true, ...(user ? { User: user } : {}) });
+  const out = await new Promise<string>((res) =>
+    exec.start({ hijack: true, stdin: false }, (_e: unknown, s: any) => {
+      let buf = '';
+      s.on('data', (x: Buffer) => (buf += x.toString('latin1')));
+      s.on('end', () => res(buf));
+    }),
+  );
+  return { code: (await exec.inspect()).ExitCode ?? -1, out };
+}
+
+describe('docker secrets_as_files', () => {
+  itDocker('an image with USER 1000 reads /run/secrets/NAME; other users cannot; the files are on a tmpfs, not in docker diff', async () => {
+    const dir = copyExample('hello-node');
+    const app = `hs-secfiles-${process.pid}`;
+    cleanups.push(async () => {
+      await gantry(['stop'], { cwd: dir });
+      killAgents(dir);
+      if (!skipDocker) await cleanupApp(app);
+    });
+    writeFileSync(join(dir, 'Dockerfile'), ['FROM node:20-bookworm-slim', 'WORKDIR /app', 'COPY . .', 'USER 1000', 'CMD ["node", "server.js"]'].join('\n'));
+    writeFileSync(
+      join(dir, 'gantry.yaml'),
+      [`app: ${app}`, 'run: { command: node server.js, port: 3000 }', 'secrets: [API_TOKEN]', 'env: { HASH_SECRET: API_TOKEN }', 'health: { path: /health, start_period: 15s }', 'strategy: { watch: 0s }', 'targets:', '  box: { type: docker, secrets_as_files: true }'].join('\n'),
+    );
+    const canary = `canary-files-${Math.random().toString(36).slice(2)}`;
+    expect(await setSecret(dir, 'API_TOKEN', canary)).toBe(0);
+    const d = await gantry(['deploy', '--json'], { cwd: dir });
+    expect(d.code, d.stdout + d.stderr).toBe(0);
+    const r = await fetch(d.json.url + '/secret-sha256').then((x) => x.json());
+    const { createHash } = await import('node:crypto');
+    expect(r).toMatchObject({ sha256: createHash('sha256').update(canary).digest('hex'), fromFile: true });
+
+    const [c] = await docker.listContainers({ filters: { label: [`dev.gantry.app=${app}`, 'dev.gantry.role=app'] } });
+    const info = await docker.getContainer(c!.Id).inspect();
+    expect(JSON.stringify(info.Config)).not.toContain(canary);
+    expect(info.HostConfig.Tmpfs).toHaveProperty('/run/secrets');
+    const stat = await execIn(c!.Id, ['stat', '-c', '%u %a', '/run/secrets', '/run/secrets/API_TOKEN']);
+    expect(stat.out).toContain('1000 500');
+    expect(stat.out).toContain('1000 400');
+    expect((await execIn(c!.Id, ['cat', '/run/secrets/API_TOKEN'], '1000')).out).toContain(canary);
+    expect((await execIn(c!.Id, ['cat', '/run/secrets/API_TOKEN'], '1001')).code).not.toBe(0);
+    const mounts = await execIn(c!.Id, ['cat', '/proc/mounts']);
+    expect(mounts.out).toMatch(/ \/run\/secrets tmpfs /);
+    const changes = ((await docker.getContainer(c!.Id).changes()) ?? []) as Array<{ Path: string }>;
+    // Only the empty mount point itself may be in the writable layer, never a file under it.
+    expect(changes.filter((x) => x.Path.startsWith('/run/secrets/'))).toEqual([]);
+  });
+});

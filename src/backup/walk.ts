@@ -1,6 +1,7 @@
 import { lstat, readdir, readlink, realpath, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { GantryError } from '../core/errors.js';
+import { STATE_DIR_NAME } from '../core/source-tree.js';
 import { linkStaysInside } from './manifest.js';
 
 /** One thing found under a folder being backed up, in archive order (parents before children). */
@@ -14,8 +15,10 @@ const inside = (root: string, p: string): boolean => p === root || p.startsWith(
 /**
  * Lists `dir` for the archive under `prefix` (e.g. `data/uploads`), without following
  * symlinks. A symlink pointing inside `dir` is kept relative (an absolute one is
- * rewritten); one pointing outside is kept as it is, marked `outside`, never followed. Sockets, FIFOs and devices
- * cannot be archived and are returned in `skipped`. A folder that does not exist is
+ * rewritten); one pointing outside is kept as it is, marked `outside`, never followed.
+ * Sockets, FIFOs, devices and names that are not valid UTF-8 cannot be archived and
+ * are returned in `skipped`; a `.gantry` folder at any depth (another app's state) is
+ * left out. A folder that does not exist is
  * archived as an empty one (an app that never wrote its data yet).
  */
 export async function walkDir(dir: string, prefix: string, what: string): Promise<{ items: WalkItem[]; skipped: string[] }> {
@@ -35,7 +38,17 @@ export async function walkDir(dir: string, prefix: string, what: string): Promis
   items.push({ kind: 'dir', archivePath: prefix, abs: root, mode: st.mode & 0o7777, mtime: st.mtime });
 
   const visit = async (absDir: string, archDir: string): Promise<void> => {
-    const names = (await readdir(absDir)).sort();
+    const raw = await readdir(absDir, { encoding: 'buffer' });
+    const names: string[] = [];
+    for (const b of raw) {
+      const name = b.toString('utf8');
+      // Never another app's state (a `.gantry` kept in a release or in data: its identity, secrets, state.db).
+      if (name === STATE_DIR_NAME) continue;
+      // Archive paths are UTF-8 text: a name that is not cannot be stored faithfully, so it is reported, not mangled.
+      if (!Buffer.from(name, 'utf8').equals(b)) skipped.push(`${archDir}/${name}`);
+      else names.push(name);
+    }
+    names.sort();
     for (const name of names) {
       const abs = join(absDir, name);
       const archivePath = `${archDir}/${name}`;

@@ -11,6 +11,7 @@ import { setCommand } from '../secrets/command.js';
 import { secretsDir } from '../secrets/paths.js';
 import type { SecretStore } from '../secrets/index.js';
 import { Store } from '../store/index.js';
+import { ensureStateDir } from './git-guard.js';
 
 export interface GlobalOptions {
   file: string;
@@ -60,6 +61,7 @@ export interface Session {
 export function openSession(opts: GlobalOptions, onEvent?: (e: EngineEvent) => void): Session {
   const loaded = loadFor(opts);
   const stateDir = stateDirFor(loaded.file);
+  ensureStateDir(stateDir);
   const store = new Store(join(stateDir, 'state.db'));
   let secretStore: Promise<SecretStore> | undefined;
   const secrets = (): Promise<SecretStore> => (secretStore ??= import('../secrets/index.js').then((m) => new m.SecretStore({ dir: secretsDir(stateDir) })));

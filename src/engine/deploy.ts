@@ -45,7 +45,11 @@ export async function deploy(engine: EngineContext, loaded: LoadedManifest, targ
       count: o.manifest.run.instances,
       reconciled,
       build: async () => {
-        const artifact = await o.target.build({ releaseId, sourceDir: o.loaded.dir, build: o.manifest.build, run: o.manifest.run, env: stringEnv(o.manifest.env), persist: o.manifest.persist }, o.ctx);
+        const artifact = await o.target.build({ releaseId, sourceDir: o.loaded.dir, build: o.manifest.build, run: o.manifest.run, env: stringEnv(o.manifest.env), persist: o.manifest.persist }, o.ctx).catch((err: unknown) => {
+          // A failed build's message carries its output's tail.
+          if (err instanceof Error) err.message = engine.redactFor(o.app)(err.message);
+          throw err;
+        });
         return engine.store.insertRelease({ id: releaseId, app: o.app, target: o.name, contentHash: hash, artifact, manifest: { ...releaseManifest(o.manifest), gantry_secrets: secrets }, status: 'built' });
       },
     });

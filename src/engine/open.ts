@@ -1,6 +1,7 @@
 /** Opening a target: resolve its name in the manifest, load its type from the registry, validate its config, start its runtime. */
 import { GantryError } from '../core/errors.js';
 import type { LoadedManifest } from '../manifest/index.js';
+import { redactSecrets } from '../core/redact.js';
 import type { EngineContext } from './context.js';
 import type { TargetContext } from './target.js';
 import type { Opened } from './types.js';
@@ -39,5 +40,17 @@ export async function open(engine: EngineContext, loaded: LoadedManifest, name?:
     emit: (level, message, data) => engine.emit({ app, target: targetName }, level, message, undefined, data),
   };
   const runtime = await target.runtime(ctx);
+  // Captured output crosses into events, results and the store only redacted.
+  const redactOut = engine.redactFor(app);
+  const runTask = runtime.runTask.bind(runtime);
+  const healthCommand = runtime.healthCommand.bind(runtime);
+  runtime.runTask = async (task) => {
+    const r = await runTask(task);
+    return { ...r, output: redactSecrets(redactOut(r.output), task.secretEnv) };
+  };
+  runtime.healthCommand = async (instance, command, timeoutMs) => {
+    const r = await healthCommand(instance, command, timeoutMs);
+    return { ...r, output: redactOut(r.output) };
+  };
   return { loaded, manifest: loaded.manifest, app, name: targetName, target, ctx, record, runtime };
 }

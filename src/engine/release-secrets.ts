@@ -10,6 +10,7 @@ export async function currentSecrets(engine: EngineContext, o: Opened): Promise<
   if (names.length === 0) return { env: o.loaded.env, versions: {} };
   if (!engine.opts.secrets) throw new GantryError('SECRET_MISSING', `${o.app} declares secrets but no secret store is available`, 'run gantry from the CLI, which opens .gantry/secrets');
   const r = await engine.opts.secrets.resolve(o.app, o.loaded.env, names);
+  engine.rememberSecrets(o.app, r.values);
   if (r.missing.length) {
     throw new GantryError('SECRET_MISSING', `${o.app} needs secret${r.missing.length > 1 ? 's' : ''} ${r.missing.join(', ')}, not set${o.loaded.env ? ` for environment ${o.loaded.env}` : ''}`, r.missing.map((n) => engine.opts.secrets!.setCommand(n, o.loaded.env)).join(' ; '), { missing: r.missing });
   }

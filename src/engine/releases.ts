@@ -24,6 +24,7 @@ export async function releaseRef(engine: EngineContext, rel: ReleaseRecord): Pro
   if (sec && Object.keys(sec.versions).length) {
     if (!engine.opts.secrets) throw new GantryError('SECRET_MISSING', `release ${rel.id} needs secrets but no secret store is configured`);
     secretEnv = await engine.opts.secrets.atVersions(rel.app, sec.env, sec.versions);
+    engine.rememberSecrets(rel.app, secretEnv);
   }
   return { id: rel.id, artifact: rel.artifact as Artifact, run: { command: m.run.command, port: m.run.port }, health: resolveHealth(m.health), persist: m.persist, env: stringEnv(m.env), secretEnv };
 }

@@ -1,10 +1,12 @@
 import type { Command } from 'commander';
 import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { DoctorCheck } from '../../engine/index.js';
 import { registry } from '../../registry/index.js';
+import { IDENTITY_FILE, secretsDir } from '../../secrets/paths.js';
 import { manifestPath, stateDirFor } from '../context.js';
+import { ensureStateDir, gitTracks, gitWorkTree } from '../git-guard.js';
 import { c } from '../output.js';
 import { run, withGlobals } from './common.js';
 
@@ -25,11 +27,18 @@ export function registerDoctor(program: Command): void {
           checks.push({ name: 'sqlite (better-sqlite3)', ok: false, detail: (e as Error).message, hint: 'reinstall with `npm ci` (needs python3, make and g++ to build the addon)' });
         }
         try {
+          ensureStateDir(stateDir);
           mkdirSync(stateDir, { recursive: true });
           accessSync(stateDir, constants.W_OK);
           checks.push({ name: 'state directory', ok: true, detail: `${stateDir} is writable${existsSync(join(stateDir, 'state.db')) ? ' (state.db present)' : ''}` });
         } catch (e) {
           checks.push({ name: 'state directory', ok: false, detail: `${stateDir}: ${(e as Error).message}`, hint: 'set GANTRY_HOME to a writable directory' });
+        }
+        const identity = join(secretsDir(stateDir), IDENTITY_FILE);
+        if (gitTracks(identity)) {
+          checks.push({ name: 'secrets identity not in git', ok: false, detail: `${identity} is tracked by git: anyone with the repository can decrypt every secret`, hint: `git rm --cached ${identity} and add ".gantry/" to .gitignore, then make a new identity and set every secret again (the committed key stays in the history)` });
+        } else if (gitWorkTree(dirname(stateDir))) {
+          checks.push({ name: 'secrets identity not in git', ok: true, detail: 'not tracked by git' });
         }
         for (const type of registry.types()) checks.push(...(await (await registry.load(type))!.doctor({ stateDir })));
         const ok = checks.every((ch) => ch.ok);

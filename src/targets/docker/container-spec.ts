@@ -6,6 +6,7 @@ import { GantryError } from '../../core/errors.js';
 import type { HealthSpec } from '../../engine/health.js';
 import { parseSize, type DockerConfig } from './config.js';
 import { LABEL } from './names.js';
+import { SECRETS_TMPFS } from './secret-files.js';
 
 /**
  * Docker's own healthcheck, derived from the manifest's `health`. The URL goes in
@@ -58,6 +59,8 @@ export interface ContainerSpecInput {
   appDir: string;
   health: HealthSpec;
   mounts?: Docker.MountSettings[];
+  /** `secrets_as_files`: the wrapped entrypoint/command that waits for the files in the /run/secrets tmpfs. */
+  secretFiles?: { Entrypoint: string[]; Cmd: string[] };
 }
 
 export function containerSpec(i: ContainerSpecInput): Docker.ContainerCreateOptions {
@@ -78,6 +81,7 @@ export function containerSpec(i: ContainerSpecInput): Docker.ContainerCreateOpti
       'dev.gantry.container-port': String(i.containerPort),
     },
     ExposedPorts: { [port]: {} },
+    ...(i.secretFiles ? { Entrypoint: i.secretFiles.Entrypoint, Cmd: i.secretFiles.Cmd } : {}),
     Healthcheck: dockerHealthcheck(i.health),
     HostConfig: {
       // Published on loopback only: Gantry's proxy is the way in.
@@ -88,6 +92,7 @@ export function containerSpec(i: ContainerSpecInput): Docker.ContainerCreateOpti
       NanoCpus: i.cfg.resources?.cpus ? Math.round(i.cfg.resources.cpus * 1e9) : undefined,
       NetworkMode: i.cfg.network,
       Init: true,
+      ...(i.secretFiles ? { Tmpfs: SECRETS_TMPFS } : {}),
     },
   };
 }

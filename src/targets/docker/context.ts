@@ -1,14 +1,17 @@
 import * as dockerignoreModule from '@balena/dockerignore';
-import { createReadStream, existsSync, lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { join, relative, resolve, sep } from 'node:path';
-import type { Readable } from 'node:stream';
-import { pack } from 'tar-stream';
-import { shouldCopy } from '../../engine/source.js';
+import { createReadStream, existsSync, readFileSync, readlinkSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Readable } from 'node:stream';
+import { walkSourceTree, type SourceEntry } from '../../core/source-tree.js';
+import { tarEnd, tarHeader, tarPadding } from './tar.js';
 
 /**
  * The build context as a tar stream, honouring .dockerignore (Docker's own
- * semantics) and never including Gantry's state or VCS metadata. Extra files
- * (a generated Dockerfile) are added in memory, not written into the app.
+ * semantics) and never including Gantry's state or VCS metadata (`.gantry`, `.git`
+ * at any depth, the state dir wherever it is). Extra files (a generated
+ * Dockerfile) are added in memory, not written into the app. Names are written
+ * as the bytes they are on disk, so a name that is not valid UTF-8 reaches the
+ * image unchanged.
  */
 export function contextTar(dir: string, opts: { exclude?: string[]; extra?: Record<string, string> } = {}): Readable {
   const root = resolve(dir);
@@ -17,45 +20,35 @@ export function contextTar(dir: string, opts: { exclude?: string[]; extra?: Reco
   const makeIgnore = ((dockerignoreModule as unknown as { default?: unknown }).default ?? dockerignoreModule) as (o: { ignorecase: boolean }) => { add(p: string): void; ignores(p: string): boolean };
   const ig = makeIgnore({ ignorecase: false });
   if (existsSync(ignoreFile)) ig.add(readFileSync(ignoreFile, 'utf8'));
-  const excluded = (opts.exclude ?? []).map((p) => resolve(p));
-  const tar = pack();
 
-  const files: string[] = [];
-  const walk = (abs: string): void => {
-    for (const name of readdirSync(abs).sort()) {
-      const full = join(abs, name);
-      const rel = relative(root, full).split(sep).join('/');
-      if (!shouldCopy(rel) || excluded.some((x) => full === x || full.startsWith(x + sep))) continue;
-      const st = lstatSync(full);
-      // Docker walks into ignored directories too (a later `!pattern` may re-include files).
-      if (st.isDirectory()) walk(full);
-      else if (!ig.ignores(rel)) files.push(full);
+  // Docker walks into ignored directories too (a later `!pattern` may re-include files), so every entry is tested.
+  const files: SourceEntry[] = walkSourceTree(root, opts.exclude ?? []).filter((e) => !e.stat.isDirectory() && (e.stat.isFile() || e.stat.isSymbolicLink()) && !ig.ignores(e.rel.toString('utf8')));
+
+  async function* entries(): AsyncGenerator<Buffer> {
+    for (const [name, content] of Object.entries(opts.extra ?? {})) {
+      const body = Buffer.from(content);
+      yield tarHeader({ name: Buffer.from(name), type: 'file', mode: 0o644, size: body.length, mtime: new Date() });
+      yield body;
+      yield tarPadding(body.length);
     }
-  };
-  walk(root);
-
-  (async () => {
-    for (const [name, content] of Object.entries(opts.extra ?? {})) await add(tar, { name, mode: 0o644 }, Buffer.from(content));
-    for (const full of files) {
-      const rel = relative(root, full).split(sep).join('/');
-      const st = lstatSync(full);
-      if (st.isSymbolicLink()) await add(tar, { name: rel, type: 'symlink', linkname: readlinkSync(full), mode: st.mode });
-      else if (st.isFile()) await addFile(tar, { name: rel, size: st.size, mode: st.mode, mtime: st.mtime }, full);
+    for (const { abs, rel, stat } of files) {
+      if (stat.isSymbolicLink()) {
+        yield tarHeader({ name: rel, type: 'symlink', mode: stat.mode, size: 0, mtime: stat.mtime, linkname: readlinkSync(abs, { encoding: 'buffer' }) });
+        continue;
+      }
+      yield tarHeader({ name: rel, type: 'file', mode: stat.mode, size: stat.size, mtime: stat.mtime });
+      // Exactly the size announced in the header, whatever the file does meanwhile.
+      let written = 0;
+      if (stat.size > 0) {
+        for await (const chunk of createReadStream(abs, { end: stat.size - 1 })) {
+          written += (chunk as Buffer).length;
+          yield chunk as Buffer;
+        }
+      }
+      if (written < stat.size) yield Buffer.alloc(stat.size - written);
+      yield tarPadding(stat.size);
     }
-    tar.finalize();
-  })().catch((err) => tar.destroy(err));
-  return tar as unknown as Readable;
-}
-
-function add(tar: ReturnType<typeof pack>, header: Parameters<ReturnType<typeof pack>['entry']>[0], body?: Buffer): Promise<void> {
-  return new Promise((res, rej) => {
-    tar.entry(header, body ?? '', (err) => (err ? rej(err) : res()));
-  });
-}
-
-function addFile(tar: ReturnType<typeof pack>, header: Parameters<ReturnType<typeof pack>['entry']>[0], file: string): Promise<void> {
-  return new Promise((res, rej) => {
-    const entry = tar.entry(header, (err) => (err ? rej(err) : res()));
-    createReadStream(file).on('error', rej).pipe(entry);
-  });
+    yield tarEnd();
+  }
+  return Readable.from(entries(), { objectMode: false });
 }

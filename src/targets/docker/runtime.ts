@@ -3,7 +3,6 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { PassThrough } from 'node:stream';
 import { createInterface } from 'node:readline';
-import { pack } from 'tar-stream';
 import { AgentRouter, ProxiedRuntime } from '../../agent/router.js';
 import { freePort } from '../../agent/free-port.js';
 import { TailBuffer } from '../../core/bounded.js';
@@ -15,6 +14,7 @@ import type { DockerConfig } from './config.js';
 import { containerSpec } from './container-spec.js';
 import { engineMessage, requireEngine } from './engine-client.js';
 import { containerName, imageRepo, LABEL, volumeName } from './names.js';
+import { SECRETS_TMPFS, wrapCommandForSecrets, writeSecretFiles } from './secret-files.js';
 import { posix } from 'node:path';
 
 const REAPER = fileURLToPath(new URL('./reaper.js', import.meta.url));
@@ -61,6 +61,8 @@ export class DockerRuntime extends ProxiedRuntime implements TargetRuntime {
     const hostPort = await freePort();
     const image = String(req.release.artifact.tag ?? req.release.artifact.ref);
     const name = containerName(this.ctx.app, this.ctx.targetName, req.id);
+    const secretNames = this.ctx.config.secrets_as_files ? Object.keys(req.secretEnv) : [];
+    const wrapped = secretNames.length ? await wrapCommandForSecrets(this.docker, image, secretNames) : undefined;
     const spec = containerSpec({
       app: this.ctx.app,
       target: this.ctx.targetName,
@@ -76,12 +78,13 @@ export class DockerRuntime extends ProxiedRuntime implements TargetRuntime {
       cfg: this.ctx.config,
       appDir: this.ctx.appDir,
       health: req.release.health,
+      ...(wrapped ? { secretFiles: { Entrypoint: wrapped.Entrypoint, Cmd: wrapped.Cmd } } : {}),
     });
     let c: Docker.Container | undefined;
     try {
       c = await this.docker.createContainer(spec);
-      if (this.ctx.config.secrets_as_files && Object.keys(req.secretEnv).length) await c.putArchive(secretsTar(req.secretEnv), { path: '/' });
       await c.start();
+      if (wrapped) await writeSecretFiles(c, req.secretEnv, wrapped.user);
     } catch (err) {
       await c?.remove({ force: true }).catch(() => undefined);
       throw new GantryError('START_FAILED', `container ${name} could not start: ${engineMessage(err)}`, 'check the image and the target\'s volumes/resources; `gantry doctor` checks the engine');
@@ -240,16 +243,19 @@ export class DockerRuntime extends ProxiedRuntime implements TargetRuntime {
     const { release, command, timeoutMs } = task;
     const asFiles = this.ctx.config.secrets_as_files;
     const env = asFiles ? task.env : { ...task.env, ...task.secretEnv };
+    const image = String(release.artifact.tag ?? release.artifact.ref);
+    const names = asFiles ? Object.keys(task.secretEnv) : [];
+    const wrapped = names.length ? await wrapCommandForSecrets(this.docker, image, names, ['/bin/sh', '-c', command]) : undefined;
     const c = await this.docker.createContainer({
-      Image: String(release.artifact.tag ?? release.artifact.ref),
-      Cmd: ['/bin/sh', '-c', command],
+      Image: image,
+      ...(wrapped ? { Entrypoint: wrapped.Entrypoint, Cmd: wrapped.Cmd } : { Cmd: ['/bin/sh', '-c', command] }),
       Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
       Labels: { [LABEL.app]: this.ctx.app, [LABEL.target]: this.ctx.targetName, [LABEL.release]: release.id, [LABEL.role]: 'task' },
-      HostConfig: { NetworkMode: this.ctx.config.network, Init: true },
+      HostConfig: { NetworkMode: this.ctx.config.network, Init: true, ...(wrapped ? { Tmpfs: SECRETS_TMPFS } : {}) },
     });
     try {
-      if (asFiles && Object.keys(task.secretEnv).length) await c.putArchive(secretsTar(task.secretEnv), { path: '/' });
       await c.start();
+      if (wrapped) await writeSecretFiles(c, task.secretEnv, wrapped.user);
       let timer: NodeJS.Timeout | undefined;
       const result = (await Promise.race([c.wait(), new Promise((r) => (timer = setTimeout(() => r({ StatusCode: 124, timedOut: true }), timeoutMs)))])) as { StatusCode: number; timedOut?: boolean };
       clearTimeout(timer);
@@ -278,15 +284,6 @@ export class DockerRuntime extends ProxiedRuntime implements TargetRuntime {
     await this.router.shutdown(timeoutMs);
   }
 
-}
-
-/** /run/secrets/<NAME> files, mode 0400, as a tar for putArchive: written into the container before it starts, never onto the host. */
-function secretsTar(secrets: Record<string, string>): NodeJS.ReadableStream {
-  const tar = pack();
-  tar.entry({ name: 'run/secrets', type: 'directory', mode: 0o755 });
-  for (const [name, value] of Object.entries(secrets)) tar.entry({ name: `run/secrets/${name}`, mode: 0o400 }, value);
-  tar.finalize();
-  return tar as unknown as NodeJS.ReadableStream;
 }
 
 /** The engine's multiplexed log format (8-byte header per frame) from a buffer. */

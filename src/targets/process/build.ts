@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
-import { cpSync, existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { GantryError } from '../../core/errors.js';
-import { shouldCopy } from '../../engine/source.js';
+import { walkSourceTree } from '../../core/source-tree.js';
 import { capTailLines } from '../../core/bounded.js';
 import { DEFAULTS } from '../../core/defaults.js';
 import { LogFile, tailLines } from '../../supervisor/index.js';
@@ -30,18 +30,8 @@ export async function buildReleaseDir(opts: {
   const workDir = `${finalDir}.partial`;
   rmSync(workDir, { recursive: true, force: true });
   mkdirSync(opts.releasesDir, { recursive: true });
-  const src = resolve(opts.sourceDir);
-  const state = resolve(opts.stateDir);
-  // Entry by entry: the state dir usually lives inside the source, and cpSync refuses to copy a tree into itself.
-  const filter = (from: string): boolean => {
-    const abs = resolve(from);
-    if (abs === state || abs.startsWith(state + sep)) return false;
-    return shouldCopy(relative(src, abs));
-  };
   mkdirSync(workDir);
-  for (const entry of readdirSync(src)) {
-    if (filter(join(src, entry))) cpSync(join(src, entry), join(workDir, entry), { recursive: true, verbatimSymlinks: true, filter });
-  }
+  copySourceTree(opts.sourceDir, workDir, [opts.stateDir]);
   linkPersistentPaths(workDir, opts.sharedDir, opts.persist, opts.emit);
   if (opts.command) {
     const logFile = join(opts.releasesDir, `${opts.releaseId}.build.log`);
@@ -56,6 +46,27 @@ export async function buildReleaseDir(opts: {
   }
   renameSync(workDir, finalDir);
   return finalDir;
+}
+
+/**
+ * Copy what belongs in a release (no `.gantry` or `.git` at any depth, not the state dir)
+ * entry by entry, with byte paths: a file name that is not valid UTF-8 is copied too.
+ * Symlinks are copied verbatim, never followed.
+ */
+function copySourceTree(sourceDir: string, destDir: string, extraExcluded: string[]): void {
+  const dest = Buffer.from(resolve(destDir) + '/');
+  const dirModes: Array<[Buffer, number]> = [];
+  for (const { abs, rel, stat } of walkSourceTree(sourceDir, extraExcluded)) {
+    const to = Buffer.concat([dest, rel]);
+    if (stat.isDirectory()) {
+      mkdirSync(to);
+      dirModes.push([to, stat.mode & 0o7777]);
+    } else if (stat.isSymbolicLink()) symlinkSync(readlinkSync(abs, { encoding: 'buffer' }), to);
+    else if (stat.isFile()) copyFileSync(abs, to);
+    // Sockets, FIFOs and devices are not part of a release.
+  }
+  // Modes last, deepest first: a read-only folder must be filled before it becomes read-only.
+  for (const [dir, mode] of dirModes.reverse()) chmodSync(dir, mode);
 }
 
 /**

@@ -90,7 +90,9 @@ export class DockerRuntime extends ProxiedRuntime implements TargetRuntime {
       throw new GantryError('START_FAILED', `container ${name} could not start: ${engineMessage(err)}`, 'check the image and the target\'s volumes/resources; `gantry doctor` checks the engine');
     }
     // The engine's restart policy does not restart a container killed behind our back (`docker kill`): the agent does.
-    if (this.ctx.config.restart !== 'no') {
+    // Not one with secret files: they live on a tmpfs that a restart empties, and the agent never holds secret
+    // values; `gantry deploy` (or `start`) replaces such a container instead.
+    if (this.ctx.config.restart !== 'no' && !wrapped) {
       const agent = await this.router.required();
       await agent.watchContainer({ id: req.id, release: req.release.id, container: name, dockerHost: this.ctx.config.docker_host, health: req.release.health, port: hostPort });
     }

@@ -7,7 +7,7 @@ import type { Step } from './plan.js';
 import { newReleaseId } from './release-id.js';
 import { currentSecrets } from './release-secrets.js';
 import { contentHash } from './releases.js';
-import { rolloutSteps } from './rollout.js';
+import { deploymentSteps } from './rollout.js';
 import type { PlanResult, ReleaseSecrets } from './types.js';
 import { stringEnv } from './util.js';
 
@@ -27,7 +27,7 @@ export async function plan(engine: EngineContext, loaded: LoadedManifest, target
     const release = current && current.contentHash === hash ? current.id : newReleaseId(hash);
     const routed = await o.runtime.routes();
     const count = o.manifest.run.instances;
-    const steps: Step[] = [{ kind: 'build', release }, ...rolloutSteps(o, release, count, routed), { kind: 'record', release }];
+    const steps: Step[] = deploymentSteps(o, { kind: 'deploy', releaseId: release, count, build: true }, routed);
     let build: Record<string, unknown> | undefined;
     try {
       build = o.target.describeBuild?.({ releaseId: release, sourceDir: o.loaded.dir, build: o.manifest.build, run: o.manifest.run, env: stringEnv(o.manifest.env) }, o.ctx);

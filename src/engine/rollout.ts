@@ -25,6 +25,22 @@ export function rolloutSteps(o: Opened, release: string, count: number, routed: 
   });
 }
 
+/**
+ * Every step a rollout records, hooks included: `gantry plan` prints exactly
+ * this list and the deploy that follows stores it (ids aside: a release id
+ * carries its time, an instance id a nonce).
+ */
+export function deploymentSteps(o: Opened, spec: { kind: DeploymentRecord['kind']; releaseId: string; count: number; build: boolean }, routed: Array<{ instance: string; release: string }>): Step[] {
+  const hooks = spec.kind === 'deploy' ? o.manifest.hooks : undefined;
+  return [
+    ...(spec.build ? [{ kind: 'build', release: spec.releaseId } as Step] : []),
+    ...(hooks?.pre_deploy ? [{ kind: 'hook', name: 'pre_deploy' } as Step] : []),
+    ...rolloutSteps(o, spec.releaseId, spec.count, routed),
+    { kind: 'record', release: spec.releaseId },
+    ...(hooks?.post_deploy ? [{ kind: 'hook', name: 'post_deploy' } as Step] : []),
+  ];
+}
+
 export async function rollout(
   engine: EngineContext,
   o: Opened,
@@ -64,15 +80,7 @@ export async function rollout(
     engine.store.updateDeployment(d.id, { accessUrl: url });
     const routed = await o.runtime.routes();
     routedBefore = routed;
-    const rollout = rolloutSteps(o, spec.releaseId, spec.count, routed);
-    const hooks = spec.kind === 'deploy' ? o.manifest.hooks : undefined;
-    const steps: Step[] = [
-      ...(spec.build ? [{ kind: 'build', release: spec.releaseId } as Step] : []),
-      ...(hooks?.pre_deploy ? [{ kind: 'hook', name: 'pre_deploy' } as Step] : []),
-      ...rollout,
-      { kind: 'record', release: spec.releaseId },
-      ...(hooks?.post_deploy ? [{ kind: 'hook', name: 'post_deploy' } as Step] : []),
-    ];
+    const steps = deploymentSteps(o, { kind: spec.kind, releaseId: spec.releaseId, count: spec.count, build: Boolean(spec.build) }, routed);
     engine.store.insertSteps(d.id, steps.map((s) => ({ kind: s.kind, params: s })));
     engine.store.updateDeployment(d.id, { plan: steps });
     emit('info', `${spec.kind} ${o.app} release ${spec.releaseId} to ${o.name} (${o.target.type}, ${o.manifest.exclusive ? 'exclusive' : o.manifest.strategy.type}, ${spec.count} instance${spec.count === 1 ? '' : 's'})`, 'plan', { steps: steps.length });

@@ -1,3 +1,4 @@
+import type { HealthSpec } from '../core/health-spec.js';
 /** Wire types between the CLI-side client and the host agent daemon. */
 export interface AgentInfo {
   pid: number;
@@ -8,17 +9,8 @@ export interface AgentInfo {
   startedAt: string;
 }
 
-/** A health check as the manifest resolves it (the engine's HealthSpec, same shape): the agent's own gate uses it. */
-export interface AgentHealth {
-  type: 'http' | 'tcp' | 'command';
-  path: string;
-  command?: string;
-  expectStatus?: number;
-  intervalMs: number;
-  timeoutMs: number;
-  retries: number;
-  startPeriodMs: number;
-}
+/** A health check as the manifest resolves it: the agent's own gate uses it. */
+export type AgentHealth = HealthSpec;
 
 export interface AgentInstanceSpec {
   id: string;

@@ -4,16 +4,9 @@ import { DEFAULTS } from '../core/defaults.js';
 import type { Manifest } from '../manifest/index.js';
 import type { InstanceHandle, TargetRuntime } from './target.js';
 
-export interface HealthSpec {
-  type: 'http' | 'tcp' | 'command';
-  path: string;
-  command?: string;
-  expectStatus?: number;
-  intervalMs: number;
-  timeoutMs: number;
-  retries: number;
-  startPeriodMs: number;
-}
+import type { HealthSpec } from '../core/health-spec.js';
+
+export type { HealthSpec };
 
 /** The manifest's health section (its schema applied the defaults) as the probes use it. */
 export function resolveHealth(h: Manifest['health']): HealthSpec {

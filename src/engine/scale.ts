@@ -31,7 +31,9 @@ export async function scale(engine: EngineContext, loaded: LoadedManifest, targe
     try {
       await ensureServing(engine, o, rel, count, d.id);
       // Remember what the manifest said: the scaled count holds for later deploys until that value changes.
-      engine.store.updateTarget(o.app, o.name, { instances: count, scaledFromManifest: o.manifest.run.instances });
+      // Scaling to the manifest's own value hands the count back to the manifest.
+      const manifestCount = o.manifest.run.instances;
+      engine.store.updateTarget(o.app, o.name, { instances: count, scaledFromManifest: count === manifestCount ? undefined : manifestCount });
       const url = await o.runtime.accessUrl();
       engine.store.updateDeployment(d.id, { status: 'succeeded', reason, accessUrl: url });
       engine.store.audit(engine.opts.actor, 'scale', o.app, o.name, { from, to: count, reason });

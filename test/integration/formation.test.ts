@@ -113,6 +113,11 @@ describe('formation is desired state', () => {
     expect(served.status).toBe(200);
     expect(JSON.parse(served.body).release).toBe(atZero.json.release);
 
+    // Scaling to the manifest's own value hands the count back to the manifest.
+    const back = await gantry(['scale', '2', '--json'], { cwd: dir });
+    expect(back.code, back.stdout + back.stderr).toBe(0);
+    expect((await status(dir)).desired).toMatchObject({ instances: 2, by: 'manifest' });
+
     // Validation: a negative or non-numeric count is a usage error.
     for (const bad of ['-1', 'lots', '1.5', '101']) {
       const r = await gantry(['scale', bad], { cwd: dir });

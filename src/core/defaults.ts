@@ -11,7 +11,8 @@ export const DEFAULTS = {
   /** Time a target's live checks (`validate()`, e.g. reaching the Docker engine) may take. */
   targetValidateTimeoutMs: 5_000,
 
-  run: { port: 3000, instances: 1 },
+  /** maxInstances bounds both run.instances and `gantry scale N`. */
+  run: { port: 3000, instances: 1, maxInstances: 100 },
   /**
    * Docker's own HEALTHCHECK only mirrors Gantry's gates for `docker ps`; each run
    * forks a probe inside the container, so it never runs more often than this

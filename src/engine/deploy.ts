@@ -9,6 +9,7 @@ import { rollout } from './rollout.js';
 import type { DeployResult } from './types.js';
 import { releaseManifest, stringEnv, toGantryError } from './util.js';
 import { GantryError } from '../core/errors.js';
+import { desiredInstances, scaleForgotten } from './formation.js';
 import { heal, servingCount } from './heal.js';
 import { resolveTargetName } from './open.js';
 import { assertTargetValid } from './validate-targets.js';
@@ -39,10 +40,15 @@ export async function deploy(engine: EngineContext, loaded: LoadedManifest, targ
       const removed = await engine.opts.backups!.prune(backupsDir(engine), o.manifest.backup.keep, { app: o.app, target: o.name });
       if (removed.length) engine.emit({ app: o.app, target: o.name }, 'info', `pruned ${removed.length} old backup(s)`, 'backup');
     }
-    return rollout(engine, o, {
+    const count = desiredInstances(o);
+    const forget = scaleForgotten(o);
+    if (forget) engine.emit({ app: o.app, target: o.name }, 'info', `run.instances changed to ${count} in the manifest: it replaces the count set by \`gantry scale\` (${o.record.instances})`, 'plan');
+    else if (count !== o.manifest.run.instances) engine.emit({ app: o.app, target: o.name }, 'info', `${count} instance(s), as set by \`gantry scale\` (the manifest says ${o.manifest.run.instances}; changing run.instances there replaces it)`, 'plan');
+    if (count === 0) engine.emit({ app: o.app, target: o.name }, 'info', `scaled to 0: release ${releaseId} is built and recorded but runs no instance; \`gantry scale N\` starts it`, 'plan');
+    const result = await rollout(engine, o, {
       kind: 'deploy',
       releaseId,
-      count: o.manifest.run.instances,
+      count,
       reconciled,
       build: async () => {
         const artifact = await o.target.build({ releaseId, sourceDir: o.loaded.dir, build: o.manifest.build, run: o.manifest.run, env: stringEnv(o.manifest.env), persist: o.manifest.persist }, o.ctx).catch((err: unknown) => {
@@ -53,5 +59,7 @@ export async function deploy(engine: EngineContext, loaded: LoadedManifest, targ
         return engine.store.insertRelease({ id: releaseId, app: o.app, target: o.name, contentHash: hash, artifact, manifest: { ...releaseManifest(o.manifest), gantry_secrets: secrets }, status: 'built' });
       },
     });
+    if (forget && result.status === 'succeeded') engine.store.updateTarget(o.app, o.name, { scaledFromManifest: undefined });
+    return result;
   });
 }

@@ -2,6 +2,7 @@
 import { isGantryError } from '../core/errors.js';
 import type { LoadedManifest } from '../manifest/index.js';
 import type { EngineContext } from './context.js';
+import { desiredInstances } from './formation.js';
 import { open } from './open.js';
 import type { Step } from './plan.js';
 import { newReleaseId } from './release-id.js';
@@ -26,7 +27,7 @@ export async function plan(engine: EngineContext, loaded: LoadedManifest, target
     const current = o.record.currentRelease ? engine.store.getRelease(o.app, o.name, o.record.currentRelease) : undefined;
     const release = current && current.contentHash === hash ? current.id : newReleaseId(hash);
     const routed = await o.runtime.routes();
-    const count = o.manifest.run.instances;
+    const count = desiredInstances(o);
     const steps: Step[] = deploymentSteps(o, { kind: 'deploy', releaseId: release, count, build: true }, routed);
     let build: Record<string, unknown> | undefined;
     try {

@@ -2,6 +2,7 @@
 import { isGantryError } from '../core/errors.js';
 import type { EngineContext } from './context.js';
 import { ensureServing } from './converge.js';
+import { desiredInstances, scaleForgotten } from './formation.js';
 import { probe, resolveHealth } from './health.js';
 import { acquireLock } from './lock.js';
 import { releaseManifestOf, storedSteps } from './stored.js';
@@ -23,7 +24,7 @@ export async function reconcileLocked(engine: EngineContext, o: Opened): Promise
     engine.emit(where, 'warn', `deployment ${d.id} was interrupted at ${interruptedAt}; reconciling`, 'reconcile');
     const routes = await o.runtime.routes();
     const newRel = d.release ? engine.store.getRelease(o.app, o.name, d.release) : undefined;
-    const count = d.kind === 'deploy' ? o.manifest.run.instances : o.record.instances;
+    const count = d.kind === 'deploy' ? desiredInstances(o) : o.record.instances;
     // Forward only for a rollout whose traffic had moved wholly to the new release, and only if that release is healthy now.
     const rollout = d.kind === 'deploy' || d.kind === 'rollback' || d.kind === 'restart';
     let forward = Boolean(rollout && newRel && newRel.id !== d.previousRelease && routes.length > 0 && routes.every((r) => r.release === newRel.id));
@@ -40,7 +41,7 @@ export async function reconcileLocked(engine: EngineContext, o: Opened): Promise
       if (forward) {
         try {
           await ensureServing(engine, o, newRel!, count, d.id);
-          engine.store.updateTarget(o.app, o.name, { currentRelease: newRel!.id, desiredState: 'running', instances: count });
+          engine.store.updateTarget(o.app, o.name, { currentRelease: newRel!.id, desiredState: 'running', instances: count, ...(d.kind === 'deploy' && scaleForgotten(o) ? { scaledFromManifest: undefined } : {}) });
           if (d.previousRelease && d.previousRelease !== newRel!.id) engine.store.setReleaseStatus(o.app, o.name, d.previousRelease, 'superseded');
           engine.store.setReleaseStatus(o.app, o.name, newRel!.id, 'active', true);
           engine.store.updateDeployment(d.id, { status: 'succeeded', reason: `interrupted at ${interruptedAt}; traffic had switched to a healthy release, completed by reconciliation`, waiting: undefined });

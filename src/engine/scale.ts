@@ -1,4 +1,5 @@
 /** Scaling: `gantry scale` and one tick of the autoscaler. */
+import { DEFAULTS } from '../core/defaults.js';
 import { GantryError, isGantryError } from '../core/errors.js';
 import type { LoadedManifest } from '../manifest/index.js';
 import { cpuPercentBetween, decideScale, type LoadSample, type ScaleDecision } from './autoscale.js';
@@ -13,9 +14,12 @@ import { withTarget } from './with-target.js';
 /**
  * Change the instance count of the current release, no new release: new
  * instances join the proxy only once healthy, removed ones are drained first.
+ * The count is desired state: later deploys keep it until the manifest's
+ * run.instances changes (see formation.ts). 0 stops every instance while the
+ * app stays "running" (the proxy stays up, nothing is routed), unlike `stop`.
  */
 export async function scale(engine: EngineContext, loaded: LoadedManifest, targetName: string | undefined, count: number, opts: { wait?: boolean; reason?: string } = {}): Promise<DeployResult & { from: number; to: number }> {
-  if (!Number.isInteger(count) || count < 1 || count > 100) throw new GantryError('USAGE', `cannot scale to ${count}`, 'give a whole number of instances from 1 to 100');
+  if (!Number.isInteger(count) || count < 0 || count > DEFAULTS.run.maxInstances) throw new GantryError('USAGE', `cannot scale to ${count}`, `give a whole number of instances from 0 to ${DEFAULTS.run.maxInstances} (0 stops every instance, keeping the app deployed; \`gantry stop\` also stops the proxy)`);
   return withTarget(engine, loaded, targetName, 'scale', opts.wait ?? false, async (o, reconciled) => {
     const rel = currentRelease(engine, o);
     if (o.record.desiredState === 'stopped') throw new GantryError('USAGE', `${o.app} is stopped on ${o.name}`, '`gantry start` it first; scaling a stopped app would start it behind your back');
@@ -26,7 +30,10 @@ export async function scale(engine: EngineContext, loaded: LoadedManifest, targe
     engine.emit({ app: o.app, target: o.name, deploymentId: d.id }, 'info', `scale ${from} → ${count} instance(s) of ${rel.id} (${reason})`, 'scale', { from, to: count, reason });
     try {
       await ensureServing(engine, o, rel, count, d.id);
-      engine.store.updateTarget(o.app, o.name, { instances: count });
+      // Remember what the manifest said: the scaled count holds for later deploys until that value changes.
+      // Scaling to the manifest's own value hands the count back to the manifest.
+      const manifestCount = o.manifest.run.instances;
+      engine.store.updateTarget(o.app, o.name, { instances: count, scaledFromManifest: count === manifestCount ? undefined : manifestCount });
       const url = await o.runtime.accessUrl();
       engine.store.updateDeployment(d.id, { status: 'succeeded', reason, accessUrl: url });
       engine.store.audit(engine.opts.actor, 'scale', o.app, o.name, { from, to: count, reason });
@@ -54,6 +61,8 @@ export async function autoscaleTick(engine: EngineContext, loaded: LoadedManifes
   let decision: ScaleDecision | undefined;
   try {
     if (o.record.desiredState === 'stopped' || !o.record.currentRelease) return { action: 'stop', reason: 'the app is stopped or not deployed' };
+    // Scaled to 0 by hand: the autoscaler does not bring it back (`gantry scale N` does).
+    if (o.record.instances === 0) return { action: 'none', reason: 'scaled to 0' };
     const now = Date.now();
     const cpu = await o.runtime.instanceCpuSeconds();
     let cpuPercent: number | undefined;

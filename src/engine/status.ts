@@ -45,6 +45,7 @@ export async function targetStatus(engine: EngineContext, o: Opened): Promise<Ta
   let state: TargetStatus['state'];
   if (!record.currentRelease) state = missing.length ? 'needs_secrets' : 'not_deployed';
   else if (record.desiredState === 'stopped') state = 'stopped';
+  else if (record.instances === 0) state = instances.some((i) => i.state !== 'stopped') ? 'degraded' : 'scaled_to_zero';
   else if (healthyServing >= record.instances) state = 'running';
   // Meant to run but not fully serving (a dead agent, dead instances) is `degraded` on every target; `stopped` is only what was stopped.
   else state = 'degraded';
@@ -57,7 +58,7 @@ export async function targetStatus(engine: EngineContext, o: Opened): Promise<Ta
     type: o.target.type,
     release: record.currentRelease,
     state,
-    desired: { state: record.desiredState, instances: record.instances },
+    desired: { state: record.desiredState, instances: record.instances, by: record.scaledFromManifest !== undefined ? 'scale' : 'manifest' },
     instances,
     url: await o.runtime.accessUrl(),
     missing_secrets: missing.length ? missing : undefined,

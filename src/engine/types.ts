@@ -142,10 +142,12 @@ export interface TargetStatus {
   target: string;
   type: string;
   release?: string;
-  state: 'running' | 'stopped' | 'degraded' | 'not_deployed' | 'needs_secrets';
+  /** `scaled_to_zero`: deployed and meant to run, with `gantry scale 0` in effect (no instance runs; the proxy stays up). */
+  state: 'running' | 'scaled_to_zero' | 'stopped' | 'degraded' | 'not_deployed' | 'needs_secrets';
   /** Declared secrets that are not set: the next deploy would stop on them. */
   missing_secrets?: string[];
-  desired: { state: string; instances: number };
+  /** `by`: who set the count, `gantry scale` (held across deploys until run.instances changes) or a deploy of the manifest. */
+  desired: { state: string; instances: number; by: 'scale' | 'manifest' };
   instances: InstanceStatus[];
   url?: string;
   deploying?: { id: string; holder: string; since: string; waiting?: string };

@@ -141,7 +141,7 @@ const Run = z
   .strictObject({
     command: command('Command that starts the app. It should listen on $PORT. Required by targets that run it (process; docker without a Dockerfile of its own).').optional(),
     port: field(z.int().min(1).max(65535), 'Port the app listens on inside a container; the process target passes $PORT instead.').default(DEFAULTS.run.port),
-    instances: field(z.int().min(1).max(100), 'Number of instances to run (1-100).').default(DEFAULTS.run.instances),
+    instances: field(z.int().min(1).max(DEFAULTS.run.maxInstances), `Number of instances to run (1-${DEFAULTS.run.maxInstances}).`).default(DEFAULTS.run.instances),
   })
   .describe('How to run the app.');
 

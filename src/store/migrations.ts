@@ -100,4 +100,10 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (app, target)
   );
   `,
+  // 2: formation as desired state. When `gantry scale` last set `instances`, the
+  // manifest's run.instances at that time; NULL when the count follows the manifest.
+  // A deploy keeps the scaled count while the manifest's value is still this one.
+  `
+  ALTER TABLE targets ADD COLUMN scaled_from_manifest INTEGER;
+  `,
 ];

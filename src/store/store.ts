@@ -95,13 +95,13 @@ export class Store {
     return row ? toTarget(row) : undefined;
   }
 
-  updateTarget(app: string, target: string, patch: Partial<Pick<TargetRecord, 'currentRelease' | 'desiredState' | 'instances' | 'settings'>>): void {
+  updateTarget(app: string, target: string, patch: Partial<Pick<TargetRecord, 'currentRelease' | 'desiredState' | 'instances' | 'scaledFromManifest' | 'settings'>>): void {
     const cur = this.getTarget(app, target);
     if (!cur) throw new Error(`no target ${app}/${target}`);
     const next = { ...cur, ...patch };
     this.db
-      .prepare('UPDATE targets SET current_release = ?, desired_state = ?, instances = ?, settings = ?, updated_at = ? WHERE app = ? AND name = ?')
-      .run(next.currentRelease ?? null, next.desiredState, next.instances, JSON.stringify(next.settings), now(), app, target);
+      .prepare('UPDATE targets SET current_release = ?, desired_state = ?, instances = ?, scaled_from_manifest = ?, settings = ?, updated_at = ? WHERE app = ? AND name = ?')
+      .run(next.currentRelease ?? null, next.desiredState, next.instances, next.scaledFromManifest ?? null, JSON.stringify(next.settings), now(), app, target);
   }
 
   // ---- releases ---------------------------------------------------------
@@ -308,6 +308,7 @@ function toTarget(r: Row): TargetRecord {
     currentRelease: (r.current_release as string) ?? undefined,
     desiredState: r.desired_state as TargetRecord['desiredState'],
     instances: Number(r.instances),
+    scaledFromManifest: r.scaled_from_manifest === null || r.scaled_from_manifest === undefined ? undefined : Number(r.scaled_from_manifest),
     settings: JSON.parse(String(r.settings)),
     updatedAt: String(r.updated_at),
   };

@@ -8,6 +8,8 @@ export interface TargetRecord {
   currentRelease?: string;
   desiredState: 'running' | 'stopped';
   instances: number;
+  /** Set by `gantry scale`: the manifest's run.instances when it scaled (the scaled count holds until that value changes). */
+  scaledFromManifest?: number;
   /** Owned by the target implementation (e.g. the proxy port it reserved). */
   settings: Record<string, unknown>;
   updatedAt: string;

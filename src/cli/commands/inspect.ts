@@ -4,7 +4,7 @@ import { GantryError } from '../../core/errors.js';
 import { c } from '../output.js';
 import { run, withGlobals, withSession } from './common.js';
 
-const stateColor = (s: string): string => (s === 'running' ? c.green(s) : s === 'degraded' ? c.yellow(s) : s === 'stopped' ? c.dim(s) : s);
+const stateColor = (s: string): string => (s === 'running' ? c.green(s) : s === 'scaled_to_zero' ? c.dim(s) : s === 'degraded' ? c.yellow(s) : s === 'stopped' ? c.dim(s) : s);
 
 export function registerInspect(program: Command): void {
   withGlobals(program.command('status'))
@@ -17,6 +17,8 @@ export function registerInspect(program: Command): void {
             st.targets.flatMap((t) => [
               `${c.bold(st.app)} on ${c.bold(t.target)} (${t.type}): ${stateColor(t.state)}${t.release ? `, release ${t.release}` : ''}`,
               ...(t.url ? [`  url: ${t.url}`] : []),
+              ...(t.state === 'scaled_to_zero' ? [c.dim('  scaled to 0 instances: nothing runs, requests get 503; `gantry scale N` starts N again (deploys keep 0 until run.instances changes)')] : []),
+              ...(t.state !== 'scaled_to_zero' && t.desired.by === 'scale' && t.desired.state === 'running' ? [c.dim(`  ${t.desired.instances} instance(s) set by \`gantry scale\`; deploys keep this count until run.instances changes in the manifest`)] : []),
               ...t.instances.map((i) => `  ${i.healthy ? c.green('●') : c.red('●')} ${i.id}  ${i.state}${i.routed ? ' routed' : ''}  pid ${i.pid ?? '-'}  restarts ${i.restarts}  ${i.url}${i.detail ? c.dim(`  (${i.detail})`) : ''}`),
               ...(t.deploying ? [c.yellow(`  deploy in progress: ${t.deploying.holder} since ${t.deploying.since}${t.deploying.waiting ? `, waiting for ${t.deploying.waiting}` : ''}`)] : []),
               ...(t.last_deployment ? [c.dim(`  last: ${t.last_deployment.kind} ${t.last_deployment.status}${t.last_deployment.reason ? ` (${t.last_deployment.reason})` : ''}`)] : []),

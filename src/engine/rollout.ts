@@ -7,7 +7,7 @@ import { restoreAfterFailure } from './converge.js';
 import { executeSteps, type ExecutionContext } from './executor.js';
 import { HealthGateError } from './executors.js';
 import { CanaryFailedError } from './gates.js';
-import { resolveHealth } from './health.js';
+import { resolveHealth, type HealthSpec } from './health.js';
 import { planRollout, type Step } from './plan.js';
 import { newInstanceId } from './release-id.js';
 import { prune, releaseRef } from './releases.js';
@@ -147,11 +147,13 @@ export interface ResumeResult {
  * with (measured from the step's recorded start), so a crash neither extends
  * nor skips it. A step that never started runs whole.
  */
-function resumedStep(rec: StepRecord & { step: Step }, now: number): { step: Step; remainingMs?: number } {
+function resumedStep(rec: StepRecord & { step: Step }, now: number, health: HealthSpec): { step: Step; remainingMs?: number } {
   const step = rec.step;
   if (step.kind !== 'watch') return { step };
   const started = rec.startedAt ? Date.parse(rec.startedAt) : Number.NaN;
-  const remainingMs = Number.isFinite(started) ? Math.max(0, step.ms - (now - started)) : step.ms;
+  const left = Number.isFinite(started) ? step.ms - (now - started) : step.ms;
+  // No one watched while the engine was dead: even a window that ran out meanwhile gets enough probes to judge (retries in a row).
+  const remainingMs = Math.min(step.ms, Math.max(left, health.retries * health.intervalMs));
   return { step: { ...step, ms: remainingMs }, remainingMs };
 }
 
@@ -172,7 +174,8 @@ export async function resumeStoredPlan(engine: EngineContext, o: Opened, d: Depl
   releases.set(newRel.id, await releaseRef(engine, newRel));
   if (prevRel) releases.set(prevRel.id, await releaseRef(engine, prevRel));
   const steps = stored.map((s) => s.step);
-  const { step, remainingMs } = resumedStep(stored[from]!, Date.now());
+  const health = resolveHealth(releaseManifestOf(newRel).health);
+  const { step, remainingMs } = resumedStep(stored[from]!, Date.now(), health);
   steps[from] = step;
   // As many instances as the plan starts of the new release (a rollback or restart starts the same count).
   const count = steps.filter((s) => s.kind === 'startInstance' && s.release === newRel.id).length || o.record.instances;
@@ -186,7 +189,7 @@ export async function resumeStoredPlan(engine: EngineContext, o: Opened, d: Depl
     previous: d.previousRelease,
     releases,
     handles: new Map(),
-    health: resolveHealth(releaseManifestOf(newRel).health),
+    health,
     drainTimeoutMs: o.manifest.strategy.drain_timeout,
     stopTimeoutMs: o.manifest.strategy.stop_timeout,
     emit,

@@ -22,15 +22,39 @@ afterAll(async () => {
 // Long enough that the next command starts inside the window on a loaded machine.
 const WATCH_MS = 15_000;
 
-function app(): { dir: string; write: (version: string, env?: Record<string, string>) => void } {
+/**
+ * v2 of the failing case: healthy for its first 3 health checks (the deploy's
+ * health gate and the single probe the old reconcile judged by), then 500
+ * from 2 s later on. Counted in probes, not in time since start, so a loaded
+ * machine cannot make it fail before the crash or the first reconcile probe.
+ */
+const TURNS_UNHEALTHY = `
+const http = require('node:http');
+let probes = 0;
+let badFrom = Infinity;
+http.createServer((req, res) => {
+  if (req.url === '/health') {
+    if (++probes === 3) badFrom = Date.now() + 2000;
+    res.writeHead(Date.now() < badFrom ? 200 : 500);
+    res.end();
+    return;
+  }
+  res.writeHead(200, { 'content-type': 'application/json' });
+  res.end(JSON.stringify({ release: process.env.GANTRY_RELEASE }));
+}).listen(Number(process.env.PORT), process.env.HOST || '127.0.0.1');
+process.on('SIGTERM', () => process.exit(0));
+`;
+
+function app(): { dir: string; write: (version: string, env?: Record<string, string>, server?: string) => void } {
   const dir = copyExample('hello-node');
   dirs.push(dir);
-  const write = (version: string, env: Record<string, string> = {}): void =>
+  writeFileSync(join(dir, 'turns-unhealthy.js'), TURNS_UNHEALTHY);
+  const write = (version: string, env: Record<string, string> = {}, server = 'server.js'): void =>
     writeFileSync(
       join(dir, 'gantry.yaml'),
       [
         'app: hello-node',
-        'run: { command: node server.js, instances: 1 }',
+        `run: { command: node ${server}, instances: 1 }`,
         'health: { path: /health, interval: 300ms, retries: 2, start_period: 10s }',
         `env: { GREETING: "${version}"${Object.entries(env).map(([k, v]) => `, ${k}: "${v}"`).join('')} }`,
         `strategy: { type: rolling, watch: ${WATCH_MS / 1000}s }`,
@@ -41,14 +65,14 @@ function app(): { dir: string; write: (version: string, env?: Record<string, str
 }
 
 /** Deploy v1, then deploy v2 with the CLI SIGKILLed as its watch starts; returns what the crash left. */
-async function crashInWatch(dir: string, write: ReturnType<typeof app>['write'], v2env: Record<string, string>) {
+async function crashInWatch(dir: string, write: ReturnType<typeof app>['write'], v2server?: string) {
   write('v1');
   const v1 = await gantry(['deploy', '--json'], { cwd: dir });
   expect(v1.code, v1.stdout + v1.stderr).toBe(0);
   const url = v1.json.url as string;
   const v1Instances = ((await gantry(['status', '--json'], { cwd: dir })).json.targets[0].instances as Array<{ id: string }>).map((i) => i.id);
   const loop = pollLoop(url, { maxMs: 60_000 });
-  write('v2', v2env);
+  write('v2', {}, v2server);
   const crashed = await gantry(['deploy', '--json'], { cwd: dir, env: { GANTRY_TEST_CRASH_AT: 'watch' } });
   const crashedAt = Date.now();
   expect(crashed.code, crashed.stdout + crashed.stderr).toBe(128);
@@ -57,9 +81,9 @@ async function crashInWatch(dir: string, write: ReturnType<typeof app>['write'],
 }
 
 describe('a deploy SIGKILLed inside its watch window is resumed by the next command (issue 15.5)', () => {
-  it('v2 turns unhealthy 2 s after start: the resumed watch fails, v1 is switched back in, 0 failed requests', async () => {
+  it('v2 turns unhealthy 2 s after its first checks pass: the resumed watch fails, v1 is switched back in, 0 failed requests', async () => {
     const { dir, write } = app();
-    const { v1, v1Instances, url, loop } = await crashInWatch(dir, write, { UNHEALTHY_AFTER_MS: '2000' });
+    const { v1, v1Instances, url, loop } = await crashInWatch(dir, write, 'turns-unhealthy.js');
 
     const st = await gantry(['status', '--json'], { cwd: dir, timeoutMs: 60_000 });
     const report = await loop.stop();
@@ -86,7 +110,7 @@ describe('a deploy SIGKILLed inside its watch window is resumed by the next comm
 
   it('v2 stays healthy: the reconcile ends succeeded only after the rest of the window, then the previous release stops', async () => {
     const { dir, write } = app();
-    const { v1, url, loop, crashedAt } = await crashInWatch(dir, write, {});
+    const { v1, url, loop, crashedAt } = await crashInWatch(dir, write);
 
     const st = await gantry(['status', '--json'], { cwd: dir, timeoutMs: 60_000 });
     const reconciledAt = Date.now();

@@ -34,7 +34,7 @@ export interface ExecutionContext {
   outcome: { built?: ReleaseRecord; analyses: AnalysisVerdict[] };
 }
 
-/** Test-only: GANTRY_TEST_CRASH_AT=<step kind>[#n] SIGKILLs the engine as it reaches that step (crash-safety tests). */
+/** Test-only: GANTRY_TEST_CRASH_AT=<step kind>[#n] SIGKILLs the engine as it starts that step (crash-safety tests). */
 function crashHook(step: Step, seen: Map<string, number>): void {
   const spec = process.env.GANTRY_TEST_CRASH_AT;
   if (!spec) return;
@@ -54,8 +54,9 @@ export async function executeSteps(ctx: ExecutionContext, steps: Step[], from = 
   const seen = new Map<string, number>();
   for (let idx = from; idx < steps.length; idx++) {
     const step = steps[idx]!;
-    crashHook(step, seen);
     ctx.store.setStepStatus(ctx.deploymentId, idx, 'running');
+    // After the step is marked running: a crash test sees the step started (its start recorded), as a real crash inside it would.
+    crashHook(step, seen);
     ctx.emit('info', describeStep(step), step.kind, step);
     try {
       await runStep(ctx, step);

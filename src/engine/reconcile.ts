@@ -5,7 +5,10 @@ import { ensureServing } from './converge.js';
 import { desiredInstances, scaleForgotten } from './formation.js';
 import { probe, resolveHealth } from './health.js';
 import { acquireLock } from './lock.js';
+import type { Step } from './plan.js';
+import { resumeStoredPlan } from './rollout.js';
 import { releaseManifestOf, storedSteps } from './stored.js';
+import type { DeploymentRecord } from '../store/index.js';
 import type { Opened, ReconcileReport } from './types.js';
 
 /**
@@ -38,7 +41,11 @@ export async function reconcileLocked(engine: EngineContext, o: Opened): Promise
     }
     let report: ReconcileReport | undefined;
     try {
-      if (forward) {
+      // A plan interrupted in its watch window is resumed, not judged by one probe: the rest of the window runs, then the rest of the plan.
+      if (rollout && at && RESUMABLE.has(at.step.kind) && newRel && d.previousRelease && d.previousRelease !== newRel.id) {
+        report = await resume(engine, o, d, steps, at.idx, interruptedAt);
+      }
+      if (!report && forward) {
         try {
           await ensureServing(engine, o, newRel!, count, d.id);
           engine.store.updateTarget(o.app, o.name, { currentRelease: newRel!.id, desiredState: 'running', instances: count, ...(d.kind === 'deploy' && scaleForgotten(o) ? { scaledFromManifest: undefined } : {}) });
@@ -76,6 +83,31 @@ export async function reconcileLocked(engine: EngineContext, o: Opened): Promise
     reports.push(report);
   }
   return reports;
+}
+
+/**
+ * Step kinds whose interruption is resumed from the stored plan. Only the
+ * watch for now; the other kinds keep the forward/back logic above.
+ */
+const RESUMABLE = new Set<Step['kind']>(['watch']);
+
+async function resume(engine: EngineContext, o: Opened, d: DeploymentRecord, steps: ReturnType<typeof storedSteps>, from: number, interruptedAt: string): Promise<ReconcileReport> {
+  const where = { app: o.app, target: o.name, deploymentId: d.id };
+  engine.emit(where, 'info', `resuming deployment ${d.id} at ${interruptedAt}; the previous release ${d.previousRelease} stays warm meanwhile`, 'reconcile');
+  const r = await resumeStoredPlan(engine, o, d, steps, from);
+  const window = r.remainingMs !== undefined ? ` for the remaining ${(r.remainingMs / 1000).toFixed(1)}s of its window` : '';
+  const resumed = { step: interruptedAt, remaining_ms: r.remainingMs, result: r.passed ? ('passed' as const) : ('failed' as const), reason: r.error };
+  if (r.passed) {
+    engine.store.updateDeployment(d.id, { status: 'succeeded', reason: `interrupted at ${interruptedAt}; resumed by reconciliation${window}, it passed and the stored plan completed`, waiting: undefined });
+    return { deployment: d.id, interrupted_at: interruptedAt, outcome: 'completed', release: d.release, resumed };
+  }
+  const reason = `interrupted at ${interruptedAt}; resumed by reconciliation${window} and it failed: ${r.error}`;
+  if (r.restored) {
+    engine.store.updateDeployment(d.id, { status: 'rolled_back', reason: `${reason}; release ${d.previousRelease} keeps serving`, waiting: undefined });
+    return { deployment: d.id, interrupted_at: interruptedAt, outcome: 'rolled_back', release: d.previousRelease, resumed };
+  }
+  engine.store.updateDeployment(d.id, { status: 'failed', reason, waiting: undefined });
+  return { deployment: d.id, interrupted_at: interruptedAt, outcome: 'stopped', resumed };
 }
 
 /** Reconcile now if no one holds the lock (used by read commands such as status). */

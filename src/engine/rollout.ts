@@ -1,15 +1,17 @@
 /** A rollout (deploy, rollback, restart): plan the steps, store them, execute them, and restore the previous release on failure. */
-import type { DeploymentRecord, ReleaseRecord } from '../store/index.js';
+import { GantryError } from '../core/errors.js';
+import type { DeploymentRecord, ReleaseRecord, StepRecord } from '../store/index.js';
 import type { AnalysisVerdict } from './analysis.js';
 import type { EngineContext } from './context.js';
 import { restoreAfterFailure } from './converge.js';
 import { executeSteps, type ExecutionContext } from './executor.js';
 import { HealthGateError } from './executors.js';
 import { CanaryFailedError } from './gates.js';
-import { resolveHealth } from './health.js';
+import { resolveHealth, type HealthSpec } from './health.js';
 import { planRollout, type Step } from './plan.js';
 import { newInstanceId } from './release-id.js';
 import { prune, releaseRef } from './releases.js';
+import { releaseManifestOf } from './stored.js';
 import type { Route } from './target.js';
 import type { DeployResult, DeployStatus, EngineEventLevel, Opened, ReconcileReport, RunnableRelease } from './types.js';
 import { newDeploymentId, redact, toGantryError, routerOptions } from './util.js';
@@ -125,5 +127,90 @@ export async function rollout(
     if (err instanceof CanaryFailedError) analyses.push(err.verdict);
     const reason = `${e.message}${restored ? `; release ${previous} keeps serving` : ''}`;
     return finish(restored ? 'rolled_back' : 'failed', { url, reason, error: e.toJSON(), logs, analysis: analyses.length ? analyses : undefined });
+  }
+}
+
+/** What resuming a stored plan came to. */
+export interface ResumeResult {
+  /** The steps from the interrupted one on all ran. */
+  passed: boolean;
+  /** Why not, when they did not. */
+  error?: string;
+  /** After a failure: the previous release serves again. */
+  restored?: boolean;
+  /** What remained of the interrupted step's window, for a timed step (watch). */
+  remainingMs?: number;
+}
+
+/**
+ * The interrupted step as it is resumed: a watch keeps the window it started
+ * with (measured from the step's recorded start), so a crash neither extends
+ * nor skips it. A step that never started runs whole.
+ */
+function resumedStep(rec: StepRecord & { step: Step }, now: number, health: HealthSpec): { step: Step; remainingMs?: number } {
+  const step = rec.step;
+  if (step.kind !== 'watch') return { step };
+  const started = rec.startedAt ? Date.parse(rec.startedAt) : Number.NaN;
+  const left = Number.isFinite(started) ? step.ms - (now - started) : step.ms;
+  // No one watched while the engine was dead: even a window that ran out meanwhile gets enough probes to judge (retries in a row).
+  const remainingMs = Math.min(step.ms, Math.max(left, health.retries * health.intervalMs));
+  return { step: { ...step, ms: remainingMs }, remainingMs };
+}
+
+/**
+ * Resume a deployment's stored plan at step `from` (its engine died there),
+ * through the same executors a live rollout uses: the context is rebuilt from
+ * the store (the new and the previous release) and the runtime (the observed
+ * instances become the handles). If a step fails, the previous release is
+ * restored exactly as after a failed live rollout.
+ */
+export async function resumeStoredPlan(engine: EngineContext, o: Opened, d: DeploymentRecord, stored: Array<StepRecord & { step: Step }>, from: number): Promise<ResumeResult> {
+  const where = { app: o.app, target: o.name, deploymentId: d.id };
+  const emit = (level: EngineEventLevel, message: string, step?: string, data?: unknown): void => engine.emit(where, level, message, step, data);
+  const newRel = d.release ? engine.store.getRelease(o.app, o.name, d.release) : undefined;
+  if (!newRel) throw new GantryError('RELEASE_NOT_FOUND', `deployment ${d.id} has no stored release to resume with`);
+  const prevRel = d.previousRelease ? engine.store.getRelease(o.app, o.name, d.previousRelease) : undefined;
+  const releases = new Map<string, RunnableRelease>();
+  releases.set(newRel.id, await releaseRef(engine, newRel));
+  if (prevRel) releases.set(prevRel.id, await releaseRef(engine, prevRel));
+  const steps = stored.map((s) => s.step);
+  const health = resolveHealth(releaseManifestOf(newRel).health);
+  const { step, remainingMs } = resumedStep(stored[from]!, Date.now(), health);
+  steps[from] = step;
+  // As many instances as the plan starts of the new release (a rollback or restart starts the same count).
+  const count = steps.filter((s) => s.kind === 'startInstance' && s.release === newRel.id).length || o.record.instances;
+  const outcome: ExecutionContext['outcome'] = { analyses: [] };
+  const exec: ExecutionContext = {
+    store: engine.store,
+    deploymentId: d.id,
+    o,
+    release: newRel.id,
+    count,
+    previous: d.previousRelease,
+    releases,
+    handles: new Map(),
+    health,
+    drainTimeoutMs: o.manifest.strategy.drain_timeout,
+    stopTimeoutMs: o.manifest.strategy.stop_timeout,
+    emit,
+    onWait: (what) => engine.store.updateDeployment(d.id, { waiting: what }),
+    runnable: (rel) => releaseRef(engine, rel),
+    outcome,
+  };
+  emit('info', `resuming the stored plan at step ${from + 1} of ${steps.length} (${step.kind}${remainingMs !== undefined ? `, ${remainingMs}ms of its window left` : ''})`, 'reconcile');
+  try {
+    await o.runtime.ensureRouter(routerOptions(o.manifest));
+    await executeSteps(exec, steps, from);
+    await prune(engine, o, emit);
+    return { passed: true, remainingMs };
+  } catch (err) {
+    const e = toGantryError(err);
+    emit('error', e.message, 'error', e.toJSON());
+    if (d.kind === 'deploy') engine.store.setReleaseStatus(o.app, o.name, newRel.id, 'failed');
+    const restored = await restoreAfterFailure(engine, o, d.previousRelease, newRel.id, d.id, []).catch((re: unknown) => {
+      emit('error', `could not restore the previous release: ${(re as Error).message}`, 'rollback');
+      return false;
+    });
+    return { passed: false, error: e.message, restored, remainingMs };
   }
 }

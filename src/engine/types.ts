@@ -105,6 +105,8 @@ export interface ReconcileReport {
   interrupted_at?: string;
   outcome: 'completed' | 'rolled_back' | 'stopped';
   release?: string;
+  /** Set when the reconcile resumed the stored plan instead of going forward or back imperatively; `outcome` is where the resumed plan ended. */
+  resumed?: { step: string; remaining_ms?: number; result: 'passed' | 'failed'; reason?: string };
 }
 
 export interface PlanResult {

@@ -202,8 +202,9 @@ export class Store {
   }
 
   setStepStatus(deploymentId: string, idx: number, status: StepRecord['status'], error?: string): void {
-    const col = status === 'running' ? 'started_at' : 'finished_at';
-    this.db.prepare(`UPDATE steps SET status = ?, ${col} = ?, error = ? WHERE deployment_id = ? AND idx = ?`).run(status, now(), error === undefined ? null : capText(error), deploymentId, idx);
+    // A step run again (a resumed plan) keeps its first start: a resumed watch measures its window from it.
+    const set = status === 'running' ? 'started_at = COALESCE(started_at, ?)' : 'finished_at = ?';
+    this.db.prepare(`UPDATE steps SET status = ?, ${set}, error = ? WHERE deployment_id = ? AND idx = ?`).run(status, now(), error === undefined ? null : capText(error), deploymentId, idx);
   }
 
   listSteps(deploymentId: string): StepRecord[] {

@@ -63,7 +63,7 @@ export function printDeployResult(out: Output, r: DeployResult): number {
       if (r.logs?.length) lines.push(`  ${c.bold('last log lines:')}`, ...r.logs.map((l) => `    ${l}`));
       if (r.url && r.status === 'rolled_back') lines.push(`  ${c.bold('still serving:')} ${r.url}`);
     }
-    for (const rc of r.reconciled ?? []) lines.push(c.yellow(`  note: an interrupted deployment ${rc.deployment} (at ${rc.interrupted_at}) was reconciled: ${rc.outcome}`));
+    for (const rc of r.reconciled ?? []) lines.push(c.yellow(`  note: an interrupted deployment ${rc.deployment} (at ${rc.interrupted_at}) was reconciled: ${rc.outcome}${rc.resumed ? ` (resumed its stored plan: ${rc.resumed.step} ${rc.resumed.result})` : ''}`));
     return lines;
   });
   return r.status === 'succeeded' ? 0 : 1;

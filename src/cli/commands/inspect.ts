@@ -22,7 +22,7 @@ export function registerInspect(program: Command): void {
               ...t.instances.map((i) => `  ${i.healthy ? c.green('●') : c.red('●')} ${i.id}  ${i.state}${i.routed ? ' routed' : ''}  pid ${i.pid ?? '-'}  restarts ${i.restarts}  ${i.url}${i.detail ? c.dim(`  (${i.detail})`) : ''}`),
               ...(t.deploying ? [c.yellow(`  deploy in progress: ${t.deploying.holder} since ${t.deploying.since}${t.deploying.waiting ? `, waiting for ${t.deploying.waiting}` : ''}`)] : []),
               ...(t.last_deployment ? [c.dim(`  last: ${t.last_deployment.kind} ${t.last_deployment.status}${t.last_deployment.reason ? ` (${t.last_deployment.reason})` : ''}`)] : []),
-              ...(t.reconciled ?? []).map((r) => c.yellow(`  reconciled interrupted deployment ${r.deployment} (at ${r.interrupted_at}): ${r.outcome}`)),
+              ...(t.reconciled ?? []).map((r) => c.yellow(`  reconciled interrupted deployment ${r.deployment} (at ${r.interrupted_at}): ${r.outcome}${r.resumed ? ` (resumed its stored plan: ${r.resumed.step} ${r.resumed.result})` : ''}`)),
             ]),
           );
           return 0;

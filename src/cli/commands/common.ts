@@ -97,7 +97,8 @@ export async function interruptible(out: Output, verb: string, fn: (signal: Abor
     const r = await fn(ac.signal);
     if (!received) return { result: r, code: printDeployResult(out, r) };
     printDeployResult(out, { ...r, interrupted: received } as DeployResult);
-    out.info(r.status === 'succeeded' ? `interrupted by ${received}, but the ${verb} had already completed: release ${r.release ?? ''} is current` : `interrupted by ${received}: the ${verb} ended ${r.status}${r.status === 'rolled_back' && r.previous_release ? `; release ${r.previous_release} serves` : ''}`);
+    // On stderr even with --json (like the line at the signal): the JSON document on stdout stays one document.
+    process.stderr.write(`${r.status === 'succeeded' ? `interrupted by ${received}, but the ${verb} had already completed: release ${r.release ?? ''} is current` : `interrupted by ${received}: the ${verb} ended ${r.status}${r.status === 'rolled_back' && r.previous_release ? `; release ${r.previous_release} serves` : ''}`}\n`);
     return { result: r, code: INTERRUPTED_EXIT };
   } finally {
     process.off('SIGINT', onSignal);

@@ -49,13 +49,13 @@ async function deployedApp(): Promise<{ dir: string; url: string; first: string 
   return { dir, url: first.json.url, first: first.json.release };
 }
 
-/** Wait (bounded) until the rollout waits for the health of its second new instance: one old instance is already replaced. */
+/** Wait (bounded) until the rollout waits for the health of its second or third new instance: an old instance is already replaced. */
 async function midRollout(dir: string, deploying: Promise<{ code: number; stdout: string; stderr: string }>): Promise<void> {
   let ended: string | undefined;
   void deploying.then((d) => (ended = `the deploy ended (exit ${d.code}) before it could be aborted: ${d.stdout}${d.stderr}`));
   for (let i = 0; i < 100 && !ended; i++) {
     const waiting = (await gantry(['status', '--json'], { cwd: dir })).json?.targets?.[0]?.deploying?.waiting;
-    if (/health of [0-9a-f]{6}-1-/.test(String(waiting))) return;
+    if (/health of [0-9a-f]{6}-[12]-/.test(String(waiting))) return;
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(ended ?? 'the rollout never reached its second new instance');

@@ -56,6 +56,8 @@ export const DEFAULTS = {
   /** Lines of a hook's output copied into the deploy's events. */
   hookOutputLines: 200,
   lockPollMs: 500,
+  /** How long `gantry promote` / `gantry abort` wait for the running deploy to act (an abort includes restoring the previous release). */
+  signalWaitMs: 120_000,
   /** Bounds on captured output (build, hooks, health commands, tasks, log tails): bytes as well as lines. */
   output: {
     /** A longer line is cut and ends with "… [truncated N bytes]". */

@@ -25,6 +25,7 @@ export type ErrorCode =
   | 'CANARY_FAILED'
   | 'ABORTED'
   | 'NOT_PAUSED'
+  | 'NOT_RUNNING'
   | 'WATCH_FAILED'
   | 'BACKUP_INVALID'
   | 'RESTORE_REFUSED'

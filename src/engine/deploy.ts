@@ -15,7 +15,7 @@ import { resolveTargetName } from './open.js';
 import { assertTargetValid } from './validate-targets.js';
 import { withTarget } from './with-target.js';
 
-export async function deploy(engine: EngineContext, loaded: LoadedManifest, targetName: string | undefined, opts: { wait?: boolean; force?: boolean } = {}): Promise<DeployResult> {
+export async function deploy(engine: EngineContext, loaded: LoadedManifest, targetName: string | undefined, opts: { wait?: boolean; force?: boolean; signal?: AbortSignal } = {}): Promise<DeployResult> {
   // The target's own checks (e.g. run.command where it is needed) refuse a manifest before anything starts.
   await assertTargetValid(engine.opts.registry, loaded, resolveTargetName(loaded, targetName));
   return withTarget(engine, loaded, targetName, 'deploy', opts.wait ?? false, async (o, reconciled) => {
@@ -50,6 +50,7 @@ export async function deploy(engine: EngineContext, loaded: LoadedManifest, targ
       releaseId,
       count,
       reconciled,
+      signal: opts.signal,
       build: async () => {
         const artifact = await o.target.build({ releaseId, sourceDir: o.loaded.dir, build: o.manifest.build, run: o.manifest.run, env: stringEnv(o.manifest.env), persist: o.manifest.persist }, o.ctx).catch((err: unknown) => {
           // A failed build's message carries its output's tail.

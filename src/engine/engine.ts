@@ -33,15 +33,16 @@ export class Engine {
     return plan(this.engine, loaded, targetName);
   }
 
-  deploy(loaded: LoadedManifest, targetName: string | undefined, opts: { wait?: boolean; force?: boolean } = {}): Promise<DeployResult> {
+  /** `signal`: aborting it ends the rollout back at the previous release (Ctrl-C in the CLI). */
+  deploy(loaded: LoadedManifest, targetName: string | undefined, opts: { wait?: boolean; force?: boolean; signal?: AbortSignal } = {}): Promise<DeployResult> {
     return deploy(this.engine, loaded, targetName, opts);
   }
 
-  rollback(loaded: LoadedManifest, targetName: string | undefined, releaseId: string | undefined, opts: { wait?: boolean } = {}): Promise<DeployResult> {
+  rollback(loaded: LoadedManifest, targetName: string | undefined, releaseId: string | undefined, opts: { wait?: boolean; signal?: AbortSignal } = {}): Promise<DeployResult> {
     return rollback(this.engine, loaded, targetName, releaseId, opts);
   }
 
-  restart(loaded: LoadedManifest, targetName: string | undefined, opts: { wait?: boolean } = {}): Promise<DeployResult> {
+  restart(loaded: LoadedManifest, targetName: string | undefined, opts: { wait?: boolean; signal?: AbortSignal } = {}): Promise<DeployResult> {
     return restart(this.engine, loaded, targetName, opts);
   }
 
@@ -53,8 +54,8 @@ export class Engine {
     return stop(this.engine, loaded, targetName, opts);
   }
 
-  /** Signal a running canary deploy (promote or abort) and wait until it acts on it. */
-  signal(loaded: LoadedManifest, targetName: string | undefined, what: 'promote' | 'abort'): Promise<{ deployment: string; signal: string; status: string; release?: string; acted: boolean }> {
+  /** Promote a paused canary, or abort any rollout in progress, and wait until it acts on it. */
+  signal(loaded: LoadedManifest, targetName: string | undefined, what: 'promote' | 'abort'): Promise<{ deployment: string; signal: string; status: string; release?: string; reason?: string; acted: boolean }> {
     return signal(this.engine, loaded, targetName, what);
   }
 

@@ -1,4 +1,5 @@
 import type { ReleaseRecord, Store } from '../store/index.js';
+import type { AbortWatch } from './abort.js';
 import type { AnalysisVerdict } from './analysis.js';
 import { runStep } from './executors.js';
 import type { HealthSpec } from './health.js';
@@ -32,6 +33,8 @@ export interface ExecutionContext {
   runnable: (release: ReleaseRecord) => Promise<RunnableRelease>;
   /** What the steps report back to the caller. */
   outcome: { built?: ReleaseRecord; analyses: AnalysisVerdict[] };
+  /** Asked-for aborts (`gantry abort`, Ctrl-C): checked between steps and inside long waits, until the release is recorded. */
+  abort?: AbortWatch;
 }
 
 /** Test-only: GANTRY_TEST_CRASH_AT=<step kind>[#n] SIGKILLs the engine as it starts that step (crash-safety tests). */
@@ -52,8 +55,11 @@ function crashHook(step: Step, seen: Map<string, number>): void {
 export async function executeSteps(ctx: ExecutionContext, steps: Step[], from = 0): Promise<void> {
   for (const i of await ctx.o.runtime.instances()) ctx.handles.set(i.id, i);
   const seen = new Map<string, number>();
+  // Once the release is recorded as current the rollout is done: an abort after that changes nothing.
+  let committed = false;
   for (let idx = from; idx < steps.length; idx++) {
     const step = steps[idx]!;
+    if (!committed) ctx.abort?.check();
     ctx.store.setStepStatus(ctx.deploymentId, idx, 'running');
     // After the step is marked running: a crash test sees the step started (its start recorded), as a real crash inside it would.
     crashHook(step, seen);
@@ -61,9 +67,12 @@ export async function executeSteps(ctx: ExecutionContext, steps: Step[], from = 
     try {
       await runStep(ctx, step);
       ctx.store.setStepStatus(ctx.deploymentId, idx, 'done');
+      if (step.kind === 'record') committed = true;
     } catch (err) {
-      ctx.store.setStepStatus(ctx.deploymentId, idx, 'failed', (err as Error).message);
-      throw err;
+      // A wait cut short by an abort fails as the abort, whatever it reported.
+      const aborted = committed ? undefined : ctx.abort?.error();
+      ctx.store.setStepStatus(ctx.deploymentId, idx, 'failed', (aborted ?? (err as Error)).message);
+      throw aborted ?? err;
     } finally {
       ctx.onWait?.(undefined);
     }

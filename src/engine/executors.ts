@@ -5,6 +5,7 @@
  */
 import { DEFAULTS } from '../core/defaults.js';
 import { GantryError } from '../core/errors.js';
+import { untilAborted } from './abort.js';
 import type { ExecutionContext } from './executor.js';
 import { analyzeCanary, watchAfterSwitch } from './gates.js';
 import { waitHealthy } from './health.js';
@@ -72,7 +73,8 @@ export const EXECUTORS: { [K in StepKind]: Executor<K> } = {
     const h = ctx.handles.get(step.instance);
     if (!h) throw new GantryError('INTERNAL', `no handle for instance ${step.instance}`);
     ctx.onWait?.(`health of ${step.instance} (${ctx.health.type}${ctx.health.type === 'http' ? ` ${ctx.health.path}` : ''})`);
-    const r = await waitHealthy(ctx.o.runtime, h, ctx.health);
+    const r = await waitHealthy(ctx.o.runtime, h, ctx.health, ctx.abort?.signal);
+    ctx.abort?.check();
     if (!r.ok) throw new HealthGateError(step.instance, r.detail, await lastLogLines(ctx.o.runtime, step.instance, 10));
     ctx.emit('info', `${step.instance} healthy after ${r.ms}ms (${r.detail})`, step.kind);
   },
@@ -88,7 +90,7 @@ export const EXECUTORS: { [K in StepKind]: Executor<K> } = {
 
   drain: async (step, ctx) => {
     ctx.onWait?.(`in-flight requests of ${step.instances.join(', ')} (up to ${ctx.drainTimeoutMs}ms)`);
-    await ctx.o.runtime.drain(step.instances, ctx.drainTimeoutMs);
+    await untilAborted(ctx.o.runtime.drain(step.instances, ctx.drainTimeoutMs), ctx.abort?.signal);
   },
 
   stopInstance: async (step, ctx) => {
@@ -101,10 +103,10 @@ export const EXECUTORS: { [K in StepKind]: Executor<K> } = {
   },
 
   analyze: async (step, ctx) => {
-    ctx.outcome.analyses.push(await analyzeCanary(ctx.store, ctx.o, ctx.deploymentId, step, ctx.previous, ctx.emit));
+    ctx.outcome.analyses.push(await analyzeCanary(ctx.store, ctx.o, ctx.deploymentId, step, ctx.previous, ctx.emit, ctx.abort?.signal));
   },
 
-  watch: async (step, ctx) => watchAfterSwitch(ctx.store, ctx.o, ctx.deploymentId, step, ctx.health, ctx.emit),
+  watch: async (step, ctx) => watchAfterSwitch(ctx.store, ctx.o, ctx.deploymentId, step, ctx.health, ctx.emit, ctx.abort?.signal),
 
   record: async (_step, ctx) => {
     const { o, store } = ctx;

@@ -2,6 +2,7 @@
 import { DEFAULTS } from '../core/defaults.js';
 import { GantryError } from '../core/errors.js';
 import type { Store } from '../store/index.js';
+import { sleep } from './abort.js';
 import { judgeCanary, resolveLimits, type AnalysisVerdict } from './analysis.js';
 import { probe, type resolveHealth } from './health.js';
 import type { Step } from './plan.js';
@@ -23,7 +24,7 @@ export class CanaryFailedError extends GantryError {
  * pause extends while the data is inconclusive (bounded); a manual pause
  * waits for `gantry promote` / `gantry abort`.
  */
-export async function analyzeCanary(store: Store, o: Opened, deploymentId: string, step: Extract<Step, { kind: 'analyze' }>, stable: string | undefined, emit: (level: EngineEventLevel, message: string, step?: string, data?: unknown) => void): Promise<AnalysisVerdict> {
+export async function analyzeCanary(store: Store, o: Opened, deploymentId: string, step: Extract<Step, { kind: 'analyze' }>, stable: string | undefined, emit: (level: EngineEventLevel, message: string, step?: string, data?: unknown) => void, signal?: AbortSignal): Promise<AnalysisVerdict> {
   const limits = resolveLimits(o.manifest.strategy.analysis);
   const d = DEFAULTS.strategy.analysis;
   await o.runtime.resetTrafficStats();
@@ -34,16 +35,14 @@ export async function analyzeCanary(store: Store, o: Opened, deploymentId: strin
   store.updateDeployment(deploymentId, { waiting: manual ? `\`gantry promote\` or \`gantry abort\` (canary at ${step.percent}%)` : `canary analysis at ${step.percent}% (${Math.round(pauseMs / 1000)}s window)` });
   let told = false;
   for (;;) {
-    await new Promise((r) => setTimeout(r, d.checkEveryMs));
+    await sleep(d.checkEveryMs, signal);
+    // `gantry abort` and Ctrl-C arrive here through the signal (see abort.ts).
+    signal?.throwIfAborted();
     const stats = await o.runtime.trafficStats();
     const find = (rel?: string) => stats?.releases.find((r) => r.release === rel);
     const verdict = judgeCanary(step.percent, find(step.release), find(stable), limits, step.release);
     if (verdict.verdict === 'fail') throw new CanaryFailedError(verdict);
     const control = store.getDeployment(deploymentId)?.control;
-    if (control === 'abort') {
-      store.updateDeployment(deploymentId, { control: undefined });
-      throw new GantryError('ABORTED', `canary aborted by \`gantry abort\` at ${step.percent}%`, 'traffic went back to the stable release');
-    }
     const elapsed = Date.now() - started;
     if (manual && control === 'promote') {
       store.updateDeployment(deploymentId, { control: undefined });
@@ -69,7 +68,7 @@ export async function analyzeCanary(store: Store, o: Opened, deploymentId: strin
  * bringing back can answer most probes), fail the deploy, and the caller
  * switches back to the warm previous release.
  */
-export async function watchAfterSwitch(store: Store, o: Opened, deploymentId: string, step: Extract<Step, { kind: 'watch' }>, health: ReturnType<typeof resolveHealth>, emit: (level: EngineEventLevel, message: string, step?: string) => void): Promise<void> {
+export async function watchAfterSwitch(store: Store, o: Opened, deploymentId: string, step: Extract<Step, { kind: 'watch' }>, health: ReturnType<typeof resolveHealth>, emit: (level: EngineEventLevel, message: string, step?: string) => void, signal?: AbortSignal): Promise<void> {
   const started = Date.now();
   const until = started + step.ms;
   store.updateDeployment(deploymentId, { waiting: `the watch window: health of ${step.instances.length} new instance(s) until ${new Date(until).toISOString()}` });
@@ -81,7 +80,8 @@ export async function watchAfterSwitch(store: Store, o: Opened, deploymentId: st
   const baseline = new Map((await o.runtime.instances()).map((i) => [i.id, runMark(i)]));
   const failures = new Map<string, number>();
   while (Date.now() < until) {
-    await new Promise((r) => setTimeout(r, Math.min(health.intervalMs, Math.max(0, until - Date.now()))));
+    await sleep(Math.min(health.intervalMs, Math.max(0, until - Date.now())), signal);
+    signal?.throwIfAborted();
     const observed = new Map((await o.runtime.instances()).map((i) => [i.id, i]));
     for (const id of step.instances) {
       const inst = observed.get(id);

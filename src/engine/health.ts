@@ -2,6 +2,7 @@ import { connect } from 'node:net';
 import { request } from 'undici';
 import { DEFAULTS } from '../core/defaults.js';
 import type { Manifest } from '../manifest/index.js';
+import { sleep } from './abort.js';
 import type { InstanceHandle, TargetRuntime } from './target.js';
 
 import type { HealthSpec } from '../core/health-spec.js';
@@ -82,7 +83,7 @@ export async function waitHealthy(runtime: TargetRuntime, inst: InstanceHandle, 
     last = await probe(runtime, inst, spec);
     if (last.ok) return { ...last, ms: Date.now() - started };
     if (Date.now() - lastLiveness < LIVENESS_CHECK_MS && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, Date.now() - started < spec.startPeriodMs ? STARTUP_PROBE_MS : spec.intervalMs));
+      await sleep(Date.now() - started < spec.startPeriodMs ? STARTUP_PROBE_MS : spec.intervalMs, signal);
       continue;
     }
     lastLiveness = Date.now();
@@ -93,7 +94,7 @@ export async function waitHealthy(runtime: TargetRuntime, inst: InstanceHandle, 
       return { ok: false, detail: `the instance ${how} before it became healthy (last probe: ${last.detail})`, ms: Date.now() - started };
     }
     if (Date.now() >= deadline) break;
-    await new Promise((r) => setTimeout(r, Date.now() - started < spec.startPeriodMs ? STARTUP_PROBE_MS : spec.intervalMs));
+    await sleep(Date.now() - started < spec.startPeriodMs ? STARTUP_PROBE_MS : spec.intervalMs, signal);
   }
   return { ...last, detail: `not healthy after ${Math.round((Date.now() - started) / 1000)}s: ${last.detail}`, ms: Date.now() - started };
 }

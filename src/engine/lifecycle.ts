@@ -10,21 +10,21 @@ import type { DeployResult } from './types.js';
 import { newDeploymentId, toGantryError } from './util.js';
 import { withTarget } from './with-target.js';
 
-export async function rollback(engine: EngineContext, loaded: LoadedManifest, targetName: string | undefined, releaseId: string | undefined, opts: { wait?: boolean } = {}): Promise<DeployResult> {
+export async function rollback(engine: EngineContext, loaded: LoadedManifest, targetName: string | undefined, releaseId: string | undefined, opts: { wait?: boolean; signal?: AbortSignal } = {}): Promise<DeployResult> {
   return withTarget(engine, loaded, targetName, 'rollback', opts.wait ?? false, async (o, reconciled) => {
     const rel = releaseId ? engine.store.getRelease(o.app, o.name, releaseId) : lastKnownGood(engine, o);
     if (!rel || rel.deleted) {
       throw new GantryError('RELEASE_NOT_FOUND', releaseId ? `release ${releaseId} is not kept for ${o.app} on ${o.name}` : `there is no earlier known-good release of ${o.app} on ${o.name} to roll back to`, 'list the kept releases with `gantry releases`');
     }
-    return rollout(engine, o, { kind: 'rollback', releaseId: rel.id, count: o.record.instances, reconciled, existing: rel });
+    return rollout(engine, o, { kind: 'rollback', releaseId: rel.id, count: o.record.instances, reconciled, existing: rel, signal: opts.signal });
   });
 }
 
-export async function restart(engine: EngineContext, loaded: LoadedManifest, targetName: string | undefined, opts: { wait?: boolean } = {}): Promise<DeployResult> {
+export async function restart(engine: EngineContext, loaded: LoadedManifest, targetName: string | undefined, opts: { wait?: boolean; signal?: AbortSignal } = {}): Promise<DeployResult> {
   return withTarget(engine, loaded, targetName, 'restart', opts.wait ?? false, async (o, reconciled) => {
     const rel = currentRelease(engine, o);
     // A restart replaces every instance with a fresh one of the same release, health-gated like a deploy.
-    return rollout(engine, o, { kind: 'restart', releaseId: rel.id, count: o.record.instances, reconciled, existing: rel });
+    return rollout(engine, o, { kind: 'restart', releaseId: rel.id, count: o.record.instances, reconciled, existing: rel, signal: opts.signal });
   });
 }
 

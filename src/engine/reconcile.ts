@@ -30,7 +30,8 @@ export async function reconcileLocked(engine: EngineContext, o: Opened): Promise
     const count = d.kind === 'deploy' ? desiredInstances(o) : o.record.instances;
     // Forward only for a rollout whose traffic had moved wholly to the new release, and only if that release is healthy now.
     const rollout = d.kind === 'deploy' || d.kind === 'rollback' || d.kind === 'restart';
-    let forward = Boolean(rollout && newRel && newRel.id !== d.previousRelease && routes.length > 0 && routes.every((r) => r.release === newRel.id));
+    // An abort was asked for before the process died (`gantry abort`, Ctrl-C then a second one): never forward.
+    let forward = Boolean(rollout && d.control !== 'abort' && newRel && newRel.id !== d.previousRelease && routes.length > 0 && routes.every((r) => r.release === newRel.id));
     if (forward) {
       const health = resolveHealth(releaseManifestOf(newRel!).health);
       const observed = new Map((await o.runtime.instances()).map((i) => [i.id, i]));
@@ -73,7 +74,7 @@ export async function reconcileLocked(engine: EngineContext, o: Opened): Promise
           report = { deployment: d.id, interrupted_at: interruptedAt, outcome: 'stopped' };
         }
         if (newRel && newRel.id !== prev?.id) engine.store.setReleaseStatus(o.app, o.name, newRel.id, 'failed');
-        engine.store.updateDeployment(d.id, { status: report.outcome === 'rolled_back' ? 'rolled_back' : 'failed', reason: `interrupted at ${interruptedAt}; reconciled back to ${prev?.id ?? 'nothing (first deploy)'}`, waiting: undefined });
+        engine.store.updateDeployment(d.id, { status: report.outcome === 'rolled_back' ? 'rolled_back' : 'failed', reason: `${d.control === 'abort' ? 'aborted and ' : ''}interrupted at ${interruptedAt}; reconciled back to ${prev?.id ?? 'nothing (first deploy)'}`, waiting: undefined });
       }
     } catch (err) {
       engine.store.updateDeployment(d.id, { status: 'failed', reason: `interrupted at ${interruptedAt}; reconciliation failed: ${(err as Error).message}` });

@@ -1,6 +1,7 @@
 /** A rollout (deploy, rollback, restart): plan the steps, store them, execute them, and restore the previous release on failure. */
 import { GantryError } from '../core/errors.js';
 import type { DeploymentRecord, ReleaseRecord, StepRecord } from '../store/index.js';
+import { watchAbort } from './abort.js';
 import type { AnalysisVerdict } from './analysis.js';
 import type { EngineContext } from './context.js';
 import { restoreAfterFailure } from './converge.js';
@@ -46,7 +47,7 @@ export function deploymentSteps(o: Opened, spec: { kind: DeploymentRecord['kind'
 export async function rollout(
   engine: EngineContext,
   o: Opened,
-  spec: { kind: DeploymentRecord['kind']; releaseId: string; count: number; reconciled: ReconcileReport[]; build?: () => Promise<ReleaseRecord>; existing?: ReleaseRecord },
+  spec: { kind: DeploymentRecord['kind']; releaseId: string; count: number; reconciled: ReconcileReport[]; build?: () => Promise<ReleaseRecord>; existing?: ReleaseRecord; signal?: AbortSignal },
 ): Promise<DeployResult> {
   const started = Date.now();
   const previous = o.record.currentRelease;
@@ -77,6 +78,7 @@ export async function rollout(
   const analyses: AnalysisVerdict[] = [];
   const outcome: ExecutionContext['outcome'] = { analyses };
   let routedBefore: Route[] = [];
+  const abort = watchAbort(engine.store, d.id, spec.signal);
   try {
     url = (await o.runtime.ensureRouter(routerOptions(o.manifest))).url;
     engine.store.updateDeployment(d.id, { accessUrl: url });
@@ -110,6 +112,7 @@ export async function rollout(
       build: spec.build,
       runnable: (rel) => releaseRef(engine, rel),
       outcome,
+      abort,
     };
     await executeSteps(exec, steps);
     await prune(engine, o, emit);
@@ -127,6 +130,8 @@ export async function rollout(
     if (err instanceof CanaryFailedError) analyses.push(err.verdict);
     const reason = `${e.message}${restored ? `; release ${previous} keeps serving` : ''}`;
     return finish(restored ? 'rolled_back' : 'failed', { url, reason, error: e.toJSON(), logs, analysis: analyses.length ? analyses : undefined });
+  } finally {
+    abort.dispose();
   }
 }
 

@@ -19,6 +19,12 @@ type Issue = zcore.$ZodIssue;
 
 const FALLBACK_HINT = 'see schema/gantry.schema.json for what is allowed here';
 
+/** Keys that were in the schema once, by `parent.key`, with what to do instead. */
+const REMOVED_KEYS: Record<string, string> = {
+  // Issue 15: a failed gate always restores the previous release; `false` was never honoured.
+  'strategy.auto_rollback': 'remove it: a rollout that fails a health check, canary analysis or the watch window always goes back to the previous release',
+};
+
 function lookup(value: unknown, path: readonly PropertyKey[]): { found: boolean; value: unknown } {
   let cur = value;
   for (const seg of path) {
@@ -124,7 +130,9 @@ export function issuesToDrafts(issues: readonly Issue[], root: ZodType, value: u
           let hint: string;
           const near = closest(unknownKey, allowed);
           const home = allowed.find((k) => objectKeys(schemaAt(root, [...path, k])).includes(unknownKey));
-          if (near !== undefined) hint = `did you mean "${near}"?`;
+          const removed = REMOVED_KEYS[`${String([...prefix, ...path].at(-1))}.${unknownKey}`];
+          if (removed !== undefined) hint = removed;
+          else if (near !== undefined) hint = `did you mean "${near}"?`;
           else if (home !== undefined) hint = `"${unknownKey}" belongs under "${home}": ${home}: { ${unknownKey}: ... }`;
           else hint = allowed.length ? `allowed keys ${path.length || prefix.length ? `under "${formatPath([...prefix, ...path])}"` : 'at the top level'}: ${quoteList(allowed)}` : 'remove this key';
           push([...path, unknownKey], 'key', `unknown key "${unknownKey}"`, hint);

@@ -219,7 +219,6 @@ const Strategy = z
     type: field(z.enum(['recreate', 'rolling', 'blue-green', 'canary']), 'Deployment strategy.').default(DEFAULTS.strategy.type),
     max_unavailable: field(z.int().min(0), 'Rolling: instances that may be down at once.').default(DEFAULTS.strategy.maxUnavailable),
     max_surge: field(z.int().min(0), 'Rolling: extra instances that may run during the rollout.').default(DEFAULTS.strategy.maxSurge),
-    auto_rollback: field(z.boolean(), 'Roll back automatically when the new release fails its checks.').default(true),
     keep_previous: duration('Blue-green: how long the previous release keeps running after the switch.').default(DEFAULTS.strategy.keepPreviousMs),
     steps: Steps.default(() => [...DEFAULTS.strategy.canarySteps]),
     pause: Pause.default(DEFAULTS.strategy.canaryPauseMs),

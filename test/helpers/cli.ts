@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -15,16 +15,21 @@ export interface CliResult {
 
 /** Run the real gantry CLI as a child process (no stdin), like a user or CI would. */
 export function gantry(args: string[], opts: { cwd: string; env?: Record<string, string | undefined>; timeoutMs?: number }): Promise<CliResult> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: opts.cwd,
-      env: { ...process.env, NO_COLOR: '1', ...opts.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+  return spawnGantry(args, opts).done;
+}
+
+/** The same, handing back the child too (to send it SIGINT like a Ctrl-C); `signal` is how it ended if a signal killed it. */
+export function spawnGantry(args: string[], opts: { cwd: string; env?: Record<string, string | undefined>; timeoutMs?: number }): { child: ChildProcess; done: Promise<CliResult & { signal: NodeJS.Signals | null }> } {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd: opts.cwd,
+    env: { ...process.env, NO_COLOR: '1', ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const done = new Promise<CliResult & { signal: NodeJS.Signals | null }>((resolvePromise, reject) => {
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
+    child.stdout!.on('data', (d) => (stdout += d));
+    child.stderr!.on('data', (d) => (stderr += d));
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 110_000);
     child.on('error', reject);
     child.on('close', (code, signal) => {
@@ -35,9 +40,10 @@ export function gantry(args: string[], opts: { cwd: string; env?: Record<string,
       } catch {
         json = undefined;
       }
-      resolvePromise({ code: code ?? (signal ? 128 : 1), stdout, stderr, json });
+      resolvePromise({ code: code ?? (signal ? 128 : 1), stdout, stderr, json, signal });
     });
   });
+  return { child, done };
 }
 
 /** A fresh copy of an example app in its own temp dir (its own .gantry state). */

@@ -165,6 +165,12 @@ describe('problems', () => {
     ]);
   });
 
+  it('strategy.auto_rollback was removed (a failed gate always restores the previous release): named with a hint saying so', () => {
+    const r = check('app: a\nstrategy:\n  type: rolling\n  auto_rollback: false\n');
+    expect(r.problems.map((p) => [p.path, p.line, p.column, p.message])).toEqual([['strategy.auto_rollback', 4, 3, 'unknown key "auto_rollback"']]);
+    expect(r.problems[0]!.hint).toMatch(/always goes back to the previous release/);
+  });
+
   it('rejects a document that is not a mapping', () => {
     const r = check('- a\n- b\n');
     expect(r.problems).toEqual([expect.objectContaining({ path: '', line: 1, column: 1, message: expect.stringContaining('must be a mapping') })]);
@@ -212,7 +218,6 @@ describe('the resolved manifest', () => {
       type: 'rolling',
       max_unavailable: 0,
       max_surge: 1,
-      auto_rollback: true,
       keep_previous: 60_000,
       steps: [10, 50, 100],
       pause: 30_000,

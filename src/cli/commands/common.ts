@@ -68,3 +68,40 @@ export function printDeployResult(out: Output, r: DeployResult): number {
   });
   return r.status === 'succeeded' ? 0 : 1;
 }
+
+/** Exit code of a command ended by SIGINT/SIGTERM (128 + SIGINT, as shells report Ctrl-C). */
+export const INTERRUPTED_EXIT = 130;
+
+/**
+ * Run a rollout (deploy, rollback, restart) with SIGINT/SIGTERM turned into an
+ * abort: the first one asks the engine to end the rollout back at the previous
+ * release (one line says so) and the command then prints what happened and
+ * exits 130; a second one exits at once, and the next gantry command's
+ * reconciliation finishes the roll back.
+ */
+export async function interruptible(out: Output, verb: string, fn: (signal: AbortSignal) => Promise<DeployResult>): Promise<{ result: DeployResult; code: number }> {
+  const ac = new AbortController();
+  let received: NodeJS.Signals | undefined;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (received) {
+      process.stderr.write(`${sig} again: exiting now; the next gantry command (e.g. \`gantry status\`) finishes rolling back\n`);
+      process.exit(INTERRUPTED_EXIT);
+    }
+    received = sig;
+    process.stderr.write(`${sig} received: aborting the ${verb}, rolling back to the previous release (press Ctrl-C again to exit at once)\n`);
+    ac.abort(sig === 'SIGINT' ? 'Ctrl-C (SIGINT)' : sig);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const r = await fn(ac.signal);
+    if (!received) return { result: r, code: printDeployResult(out, r) };
+    printDeployResult(out, { ...r, interrupted: received } as DeployResult);
+    // On stderr even with --json (like the line at the signal): the JSON document on stdout stays one document.
+    process.stderr.write(`${r.status === 'succeeded' ? `interrupted by ${received}, but the ${verb} had already completed: release ${r.release ?? ''} is current` : `interrupted by ${received}: the ${verb} ended ${r.status}${r.status === 'rolled_back' && r.previous_release ? `; release ${r.previous_release} serves` : ''}`}\n`);
+    return { result: r, code: INTERRUPTED_EXIT };
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}

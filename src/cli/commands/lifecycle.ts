@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { describeStep } from '../../engine/index.js';
 import { ensureAutoscaler, runAutoscaler, stopAutoscaler } from '../autoscaler.js';
 import { c } from '../output.js';
-import { printDeployResult, run, withGlobals, withSession } from './common.js';
+import { interruptible, printDeployResult, run, withGlobals, withSession } from './common.js';
 
 interface WaitOpt {
   wait?: boolean;
@@ -21,9 +21,9 @@ export function registerLifecycle(program: Command): void {
       run<WaitOpt>(async (opts, out) =>
         withSession(opts, out, async (s) => {
           if (opts.dryRun) return printPlan(await s.engine.plan(s.loaded, opts.target), out);
-          const r = await s.engine.deploy(s.loaded, opts.target, { wait: opts.wait, force: opts.force });
+          const { result: r, code } = await interruptible(out, 'deploy', (signal) => s.engine.deploy(s.loaded, opts.target, { wait: opts.wait, force: opts.force, signal }));
           if (r.status === 'succeeded') ensureAutoscaler(s, opts);
-          return printDeployResult(out, r);
+          return code;
         }),
       ),
     );
@@ -36,7 +36,7 @@ export function registerLifecycle(program: Command): void {
     .description('return to the last known-good release (or RELEASE) without rebuilding')
     .option('--wait', 'queue behind a deploy in progress instead of failing')
     .addHelpText('after', '\nExamples:\n  gantry rollback\n  gantry rollback 20261124T101500123Z-3f2a9c0d1e')
-    .action(run<WaitOpt>(async (opts, out, release) => withSession(opts, out, async (s) => printDeployResult(out, await s.engine.rollback(s.loaded, opts.target, release, { wait: opts.wait })))));
+    .action(run<WaitOpt>(async (opts, out, release) => withSession(opts, out, async (s) => (await interruptible(out, 'rollback', (signal) => s.engine.rollback(s.loaded, opts.target, release, { wait: opts.wait, signal }))).code)));
 
   for (const [name, what] of [
     ['start', 'start the current release again after `gantry stop`'],
@@ -49,11 +49,12 @@ export function registerLifecycle(program: Command): void {
       .action(
         run<WaitOpt>(async (opts, out) =>
           withSession(opts, out, async (s) => {
-            const r = await s.engine[name](s.loaded, opts.target, { wait: opts.wait });
+            // A restart is a rollout: Ctrl-C aborts it back to the instances that served before.
+            const { result: r, code } = name === 'restart' ? await interruptible(out, 'restart', (signal) => s.engine.restart(s.loaded, opts.target, { wait: opts.wait, signal })) : await s.engine[name](s.loaded, opts.target, { wait: opts.wait }).then((x) => ({ result: x, code: printDeployResult(out, x) }));
             // After the engine: a stop refused (lock held) leaves the autoscaler as it was.
             if (name === 'stop') stopAutoscaler(s, opts);
             else if (r.status === 'succeeded') ensureAutoscaler(s, opts);
-            return printDeployResult(out, r);
+            return code;
           }),
         ),
       );
@@ -88,16 +89,16 @@ export function registerPush(program: Command): void {
 export function registerCanaryControls(program: Command): void {
   for (const [name, what] of [
     ['promote', 'let a canary paused at an analysis step (pause: manual) move on to its next step'],
-    ['abort', 'stop a canary in progress: all traffic back to the stable release, the deploy ends rolled_back'],
+    ['abort', 'end the deploy, rollback or restart in progress (any strategy) back at the previous release; it ends rolled_back'],
   ] as const) {
     withGlobals(program.command(name))
       .description(what)
-      .addHelpText('after', `\nExamples:\n  gantry deploy &      # strategy.type: canary, pause: manual\n  gantry ${name}`)
+      .addHelpText('after', `\nExamples:\n  ${name === 'promote' ? 'gantry deploy &      # strategy.type: canary, pause: manual' : 'gantry deploy &'}\n  gantry ${name}`)
       .action(
         run(async (opts, out) =>
           withSession(opts, out, async (s) => {
             const r = await s.engine.signal(s.loaded, opts.target, name);
-            out.result(r, () => (r.acted ? `${c.green('✓')} ${name}: deployment ${r.deployment} is now ${r.status}` : `${c.red('✗')} ${name} was sent to deployment ${r.deployment} but it did not act on it (still ${r.status})`));
+            out.result(r, () => (r.acted ? `${c.green('✓')} ${name}: deployment ${r.deployment} is now ${r.status}${name === 'abort' && r.reason ? ` (${r.reason})` : ''}` : `${c.red('✗')} ${name} was sent to deployment ${r.deployment} but it did not act on it (still ${r.status})`));
             return r.acted ? 0 : 1;
           }),
         ),

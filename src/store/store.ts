@@ -67,6 +67,9 @@ export class Store {
     const version = this.db.pragma('user_version', { simple: true }) as number;
     for (let v = version; v < MIGRATIONS.length; v++) {
       this.db.transaction(() => {
+        // Two commands opening a new state dir at once: the version is read again under the write lock,
+        // so a migration another process just applied is not applied twice ("table apps already exists").
+        if ((this.db.pragma('user_version', { simple: true }) as number) > v) return;
         this.db.exec(MIGRATIONS[v]!);
         this.db.pragma(`user_version = ${v + 1}`);
       }).immediate();

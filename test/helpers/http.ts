@@ -20,15 +20,17 @@ export interface LoopReport {
 /**
  * A client polling url in a loop until stopped: counts successes, failures
  * (non-2xx or network errors) and which release answered. Bounded by maxMs.
+ * A request may wait requestTimeoutMs (default 5 s) for its answer: recreate holds
+ * requests at the proxy while nothing runs, which is a wait, not a failure.
  */
-export function pollLoop(url: string, opts: { maxMs?: number } = {}): { stop: () => Promise<LoopReport> } {
+export function pollLoop(url: string, opts: { maxMs?: number; requestTimeoutMs?: number } = {}): { stop: () => Promise<LoopReport> } {
   const report: LoopReport = { ok: 0, failed: 0, errors: [], releases: new Map() };
   let running = true;
   const deadline = Date.now() + (opts.maxMs ?? 120_000);
   const loop = (async () => {
     while (running && Date.now() < deadline) {
       try {
-        const r = await get(url, 5000);
+        const r = await get(url, opts.requestTimeoutMs ?? 5000);
         if (r.status >= 200 && r.status < 300) {
           report.ok++;
           const rel = String(r.headers['x-gantry-release'] ?? JSON.parse(r.body).release);

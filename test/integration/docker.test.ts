@@ -78,7 +78,8 @@ describe('docker target: deploy, labels, strategies', () => {
       const first = await gantry(['deploy', '--json'], { cwd: dir });
       expect(first.code, first.stdout + first.stderr).toBe(0);
       write({ instances: 2, strategy: spec, env: { GREETING: 'two' } });
-      const loop = pollLoop(first.json.url + '/');
+      // Recreate stops the old container before the new one is healthy: the proxy holds requests meanwhile (up to 30 s).
+      const loop = pollLoop(first.json.url + '/', { requestTimeoutMs: strategy === 'recreate' ? 30_000 : 5_000 });
       const second = await gantry(['deploy', '--json'], { cwd: dir });
       const report = await loop.stop();
       expect(second.code, second.stdout + second.stderr).toBe(0);

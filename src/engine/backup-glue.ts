@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { GantryError } from '../core/errors.js';
 import type { LoadedManifest } from '../manifest/index.js';
 import type { EngineContext } from './context.js';
-import { ensureServing } from './converge.js';
+import { converge } from './converge.js';
 import { acquireLock } from './lock.js';
 import { open } from './open.js';
 import type { BackupService, Opened } from './types.js';
@@ -108,7 +108,11 @@ export async function restore(engine: EngineContext, loaded: LoadedManifest, tar
     o.ctx.settings = o.record.settings;
     engine.store.audit(engine.opts.actor, 'restore', o.app, o.name, { file, createdAt: manifest.createdAt, release: manifest.release });
     const rel = o.record.currentRelease ? engine.store.getRelease(o.app, o.name, o.record.currentRelease) : undefined;
-    if (rel && o.record.desiredState === 'running') await ensureServing(engine, o, rel, o.record.instances);
+    if (rel && o.record.desiredState === 'running') {
+      const n = o.record.instances;
+      const r = await converge(engine, o, { kind: 'start', rel, count: n, reconciled: [], headline: `start ${o.app} release ${rel.id} on ${o.name} after the restore (${n} instance${n === 1 ? '' : 's'})`, reason: 'started after a restore' });
+      if (r.status !== 'succeeded') throw new GantryError('START_FAILED', `the backup was restored, but release ${rel.id} did not start: ${r.reason}`, '`gantry logs` shows what it printed; `gantry start` tries again');
+    }
     return { file, restored_at: new Date().toISOString(), backup_created_at: manifest.createdAt, app: o.app, target: o.name, release: o.record.currentRelease, files: manifest.entries.length, url: await o.runtime.accessUrl() };
   });
 }

@@ -49,10 +49,10 @@ function crashHook(step: Step, seen: Map<string, number>): void {
 }
 
 /**
- * Run persisted steps from `from` on. Every step is marked running/done/failed in
+ * Run persisted steps from `from` on (`storedFrom`: the stored index of steps[0], for steps appended to a deployment's). Every step is marked running/done/failed in
  * the store before and after, so a later command can see how far a deploy came.
  */
-export async function executeSteps(ctx: ExecutionContext, steps: Step[], from = 0): Promise<void> {
+export async function executeSteps(ctx: ExecutionContext, steps: Step[], from = 0, storedFrom = 0): Promise<void> {
   for (const i of await ctx.o.runtime.instances()) ctx.handles.set(i.id, i);
   const seen = new Map<string, number>();
   // Once the release is recorded as current the rollout is done: an abort after that changes nothing.
@@ -60,18 +60,18 @@ export async function executeSteps(ctx: ExecutionContext, steps: Step[], from = 
   for (let idx = from; idx < steps.length; idx++) {
     const step = steps[idx]!;
     if (!committed) ctx.abort?.check();
-    ctx.store.setStepStatus(ctx.deploymentId, idx, 'running');
+    ctx.store.setStepStatus(ctx.deploymentId, storedFrom + idx, 'running');
     // After the step is marked running: a crash test sees the step started (its start recorded), as a real crash inside it would.
     crashHook(step, seen);
     ctx.emit('info', describeStep(step), step.kind, step);
     try {
       await runStep(ctx, step);
-      ctx.store.setStepStatus(ctx.deploymentId, idx, 'done');
+      ctx.store.setStepStatus(ctx.deploymentId, storedFrom + idx, 'done');
       if (step.kind === 'record') committed = true;
     } catch (err) {
       // A wait cut short by an abort fails as the abort, whatever it reported.
       const aborted = committed ? undefined : ctx.abort?.error();
-      ctx.store.setStepStatus(ctx.deploymentId, idx, 'failed', (aborted ?? (err as Error)).message);
+      ctx.store.setStepStatus(ctx.deploymentId, storedFrom + idx, 'failed', (aborted ?? (err as Error)).message);
       throw aborted ?? err;
     } finally {
       ctx.onWait?.(undefined);

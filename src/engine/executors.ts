@@ -11,7 +11,7 @@ import { analyzeCanary, watchAfterSwitch } from './gates.js';
 import { waitHealthy } from './health.js';
 import type { Step, StepKind } from './plan.js';
 import { appEnv } from './release-secrets.js';
-import type { TargetRuntime } from './target.js';
+import type { ObservedInstance, TargetRuntime } from './target.js';
 
 /** Thrown when a health gate fails; carries what the user needs to see. */
 export class HealthGateError extends GantryError {
@@ -63,6 +63,9 @@ export const EXECUTORS: { [K in StepKind]: Executor<K> } = {
   },
 
   startInstance: async (step, ctx) => {
+    // Resuming a plan: an instance this step started before the crash is observed, not started twice.
+    const seen = ctx.handles.get(step.instance) as ObservedInstance | undefined;
+    if (seen && seen.state !== 'stopped') return;
     const rel = ctx.releases.get(step.release);
     if (!rel) throw new GantryError('RELEASE_NOT_FOUND', `release ${step.release} is not available to start`);
     const h = await ctx.o.runtime.startInstance({ id: step.instance, index: step.index, release: rel, env: appEnv(ctx.o, rel, step.instance), secretEnv: rel.secretEnv });
@@ -94,6 +97,8 @@ export const EXECUTORS: { [K in StepKind]: Executor<K> } = {
   },
 
   stopInstance: async (step, ctx) => {
+    // Resuming a plan: an instance already gone (stopped before the crash) has nothing left to stop.
+    if (!ctx.handles.has(step.instance)) return;
     await ctx.o.runtime.stopInstance(step.instance, ctx.stopTimeoutMs);
     ctx.handles.delete(step.instance);
   },
@@ -114,6 +119,16 @@ export const EXECUTORS: { [K in StepKind]: Executor<K> } = {
     if (ctx.previous && ctx.previous !== ctx.release) store.setReleaseStatus(o.app, o.name, ctx.previous, 'superseded');
     store.setReleaseStatus(o.app, o.name, ctx.release, 'active', true);
     await o.runtime.markCurrent(ctx.releases.get(ctx.release)!);
+  },
+
+
+  shutdown: async (_step, ctx) => {
+    await ctx.o.runtime.shutdown(ctx.stopTimeoutMs);
+    ctx.handles.clear();
+  },
+
+  compensate: async (step, ctx) => {
+    ctx.emit('warn', `going back${step.release ? ` to ${step.release} (${step.count} instance(s))` : ''}: ${step.reason}`, 'rollback');
   },
 };
 

@@ -2,12 +2,11 @@
 import { GantryError } from '../core/errors.js';
 import type { LoadedManifest } from '../manifest/index.js';
 import type { EngineContext } from './context.js';
-import { ensureServing } from './converge.js';
-import { HealthGateError } from './executors.js';
+import { converge } from './converge.js';
 import { currentRelease, lastKnownGood } from './releases.js';
 import { rollout } from './rollout.js';
 import type { DeployResult } from './types.js';
-import { newDeploymentId, toGantryError } from './util.js';
+import { runPlanned } from './run-plan.js';
 import { withTarget } from './with-target.js';
 
 export async function rollback(engine: EngineContext, loaded: LoadedManifest, targetName: string | undefined, releaseId: string | undefined, opts: { wait?: boolean; signal?: AbortSignal } = {}): Promise<DeployResult> {
@@ -31,30 +30,26 @@ export async function restart(engine: EngineContext, loaded: LoadedManifest, tar
 export async function start(engine: EngineContext, loaded: LoadedManifest, targetName: string | undefined, opts: { wait?: boolean } = {}): Promise<DeployResult> {
   return withTarget(engine, loaded, targetName, 'start', opts.wait ?? false, async (o, reconciled) => {
     const rel = currentRelease(engine, o);
-    const started = Date.now();
-    const d = engine.store.insertDeployment({ id: newDeploymentId(), app: o.app, target: o.name, targetType: o.target.type, kind: 'start', actor: engine.opts.actor, release: rel.id, previousRelease: rel.id });
     engine.store.updateTarget(o.app, o.name, { desiredState: 'running' });
-    try {
-      await ensureServing(engine, o, rel, o.record.instances, d.id);
-      const url = await o.runtime.accessUrl();
-      engine.store.updateDeployment(d.id, { status: 'succeeded', accessUrl: url });
-      return { id: d.id, app: o.app, target: o.name, kind: 'start', release: rel.id, status: 'succeeded', url, duration_ms: Date.now() - started, reconciled };
-    } catch (err) {
-      const e = toGantryError(err);
-      engine.store.updateDeployment(d.id, { status: 'failed', reason: e.message });
-      return { id: d.id, app: o.app, target: o.name, kind: 'start', release: rel.id, status: 'failed', duration_ms: Date.now() - started, reason: e.message, error: e.toJSON(), logs: err instanceof HealthGateError ? err.logTail : undefined };
-    }
+    const n = o.record.instances;
+    return converge(engine, o, { kind: 'start', rel, count: n, reconciled, headline: `start ${o.app} release ${rel.id} on ${o.name} (${n} instance${n === 1 ? '' : 's'})` });
   });
 }
 
 export async function stop(engine: EngineContext, loaded: LoadedManifest, targetName: string | undefined, opts: { wait?: boolean } = {}): Promise<DeployResult> {
   return withTarget(engine, loaded, targetName, 'stop', opts.wait ?? false, async (o, reconciled) => {
-    const started = Date.now();
-    const d = engine.store.insertDeployment({ id: newDeploymentId(), app: o.app, target: o.name, targetType: o.target.type, kind: 'stop', actor: engine.opts.actor, release: o.record.currentRelease });
     engine.store.updateTarget(o.app, o.name, { desiredState: 'stopped' });
-    engine.emit({ app: o.app, target: o.name, deploymentId: d.id }, 'info', 'stopping all instances and the proxy');
-    await o.runtime.shutdown(o.manifest.strategy.stop_timeout);
-    engine.store.updateDeployment(d.id, { status: 'succeeded' });
-    return { id: d.id, app: o.app, target: o.name, kind: 'stop', release: o.record.currentRelease, status: 'succeeded', duration_ms: Date.now() - started, reconciled };
+    return runPlanned(engine, o, {
+      kind: 'stop',
+      releaseId: o.record.currentRelease ?? '',
+      previous: o.record.currentRelease,
+      count: 0,
+      reconciled,
+      headline: 'stopping all instances and the proxy',
+      needsRouter: false,
+      rollout: false,
+      fallback: { count: 0 },
+      plan: async () => [{ kind: 'shutdown' }],
+    });
   });
 }

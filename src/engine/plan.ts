@@ -27,6 +27,10 @@ export const StepSchema = z.discriminatedUnion('kind', [
   /** Old instances stay up, unrouted, for `ms` (instant switch-back), then stop. */
   z.object({ kind: z.literal('keepWarm'), instances: z.array(z.string()), ms: z.number() }),
   z.object({ kind: z.literal('record'), release: z.string() }),
+  /** Stop every instance and the access point (`gantry stop`, or going back to "stopped"). */
+  z.object({ kind: z.literal('shutdown') }),
+  /** Marks where a plan's compensation begins: what follows undoes a failed or aborted plan (to `release` × `count`, or to nothing). */
+  z.object({ kind: z.literal('compensate'), release: z.string().optional(), count: z.number(), reason: z.string() }),
 ]);
 export type Step = z.infer<typeof StepSchema>;
 
@@ -167,5 +171,9 @@ export function describeStep(s: Step): string {
       return `watch the health of ${s.instances.join(', ')} for ${s.ms}ms (the previous release stays warm)`;
     case 'record':
       return `record ${s.release} as current`;
+    case 'shutdown':
+      return 'stop every instance and the access point';
+    case 'compensate':
+      return s.release ? `go back: ${s.reason}; ${s.release} with ${s.count} instance(s)` : `go back: ${s.reason}; nothing left running`;
   }
 }

@@ -4,11 +4,10 @@ import { GantryError, isGantryError } from '../core/errors.js';
 import type { LoadedManifest } from '../manifest/index.js';
 import { cpuPercentBetween, decideScale, type LoadSample, type ScaleDecision } from './autoscale.js';
 import type { EngineContext } from './context.js';
-import { ensureServing } from './converge.js';
+import { converge } from './converge.js';
 import { open } from './open.js';
 import { currentRelease } from './releases.js';
 import type { AutoscaleState, DeployResult } from './types.js';
-import { newDeploymentId, toGantryError } from './util.js';
 import { withTarget } from './with-target.js';
 
 /**
@@ -24,27 +23,17 @@ export async function scale(engine: EngineContext, loaded: LoadedManifest, targe
     const rel = currentRelease(engine, o);
     if (o.record.desiredState === 'stopped') throw new GantryError('USAGE', `${o.app} is stopped on ${o.name}`, '`gantry start` it first; scaling a stopped app would start it behind your back');
     const from = o.record.instances;
-    const started = Date.now();
-    const d = engine.store.insertDeployment({ id: newDeploymentId(), app: o.app, target: o.name, targetType: o.target.type, kind: 'scale', actor: engine.opts.actor, release: rel.id, previousRelease: rel.id });
     const reason = opts.reason ?? 'requested';
-    engine.emit({ app: o.app, target: o.name, deploymentId: d.id }, 'info', `scale ${from} → ${count} instance(s) of ${rel.id} (${reason})`, 'scale', { from, to: count, reason });
-    try {
-      await ensureServing(engine, o, rel, count, d.id);
+    engine.emit({ app: o.app, target: o.name }, 'info', `scale ${from} → ${count} instance(s) of ${rel.id} (${reason})`, 'scale', { from, to: count, reason });
+    const r = await converge(engine, o, { kind: 'scale', rel, count, reconciled, reason, headline: `scale ${o.app} on ${o.name}: ${from} → ${count} instance(s) of ${rel.id}`, fallback: { release: rel.id, count: from } });
+    if (r.status === 'succeeded') {
       // Remember what the manifest said: the scaled count holds for later deploys until that value changes.
       // Scaling to the manifest's own value hands the count back to the manifest.
       const manifestCount = o.manifest.run.instances;
-      engine.store.updateTarget(o.app, o.name, { instances: count, scaledFromManifest: count === manifestCount ? undefined : manifestCount });
-      const url = await o.runtime.accessUrl();
-      engine.store.updateDeployment(d.id, { status: 'succeeded', reason, accessUrl: url });
+      engine.store.updateTarget(o.app, o.name, { scaledFromManifest: count === manifestCount ? undefined : manifestCount });
       engine.store.audit(engine.opts.actor, 'scale', o.app, o.name, { from, to: count, reason });
-      return { id: d.id, app: o.app, target: o.name, kind: 'scale', release: rel.id, status: 'succeeded', url, duration_ms: Date.now() - started, reason, from, to: count, reconciled: reconciled.length ? reconciled : undefined };
-    } catch (err) {
-      const e = toGantryError(err);
-      // Whatever started is reconciled back to the recorded count.
-      await ensureServing(engine, o, rel, from, d.id).catch(() => undefined);
-      engine.store.updateDeployment(d.id, { status: 'failed', reason: e.message });
-      return { id: d.id, app: o.app, target: o.name, kind: 'scale', release: rel.id, status: 'failed', duration_ms: Date.now() - started, reason: e.message, error: e.toJSON(), from, to: count };
     }
+    return { ...r, from, to: count };
   });
 }
 

@@ -24,14 +24,17 @@ function manifest(strategy: string): void {
   );
 }
 
-async function consistent(expectRelease: string, url: string): Promise<void> {
+async function consistent(expectRelease: string, url: string, warm: boolean, at = ''): Promise<void> {
   const st = await gantry(['status', '--json'], { cwd: dir });
   expect(st.code, st.stdout + st.stderr).toBe(0);
   const t = st.json.targets[0];
   expect(t.state).toBe('running');
   expect(t.release).toBe(expectRelease);
-  expect(t.instances).toHaveLength(2);
-  for (const i of t.instances) expect(i).toMatchObject({ healthy: true, routed: true, release: expectRelease });
+  // A blue-green plan continued after the crash keeps the previous set warm (unrouted) for its keep_previous, as without the crash; those must not be routed.
+  const serving = warm ? t.instances.filter((i: any) => i.routed) : t.instances;
+  expect(serving, at + JSON.stringify(t.instances.map((i: any) => [i.id, i.release, i.routed, i.healthy]))).toHaveLength(2);
+  for (const i of serving) expect(i).toMatchObject({ healthy: true, routed: true, release: expectRelease });
+  for (const i of t.instances) if (i.release !== expectRelease) expect(i.routed, at).toBe(false);
   expect((await getJson(url + '/')).release).toBe(expectRelease);
 }
 
@@ -51,7 +54,7 @@ describe('crash safety: SIGKILL at each step, then the next command reconciles',
     { at: 'watch', strategy: 'type: rolling, watch: 2s', forward: true, via: 'status' },
   ];
 
-  it('reaches a consistent state from every crash point', async () => {
+  it('reaches a consistent state from every crash point', { timeout: 300_000 }, async () => {
     manifest('type: rolling');
     const base = await gantry(['deploy', '--json'], { cwd: dir });
     expect(base.code, base.stderr).toBe(0);
@@ -79,7 +82,8 @@ describe('crash safety: SIGKILL at each step, then the next command reconciles',
         expect(rec[0]).toMatchObject({ deployment: attempted.id, outcome: c.forward ? 'completed' : 'rolled_back' });
         if (c.forward) serving = attempted.release;
       }
-      await consistent(serving, url);
+      // From the blue-green case on, its previous set stays warm (unrouted) for keep_previous, crash or not.
+      await consistent(serving, url, cases.indexOf(c) >= cases.findIndex((x) => x.at === 'keepWarm'), c.at);
       const record = (await gantry(['history', '--json'], { cwd: dir })).json.find((d: any) => d.id === attempted.id);
       expect(record.status, c.at).toBe(c.forward ? 'succeeded' : 'rolled_back');
       expect(record.reason, c.at).toMatch(/interrupted at/);

@@ -38,6 +38,10 @@ export const DEFAULTS = {
     keepPreviousMs: 60_000,
     canarySteps: [10, 50, 100],
     canaryPauseMs: 30_000,
+    /** Many-node targets: nodes per batch (one node first, like a canary host), failed nodes tolerated, and each node's own time limit. */
+    batch: 1 as number | `${number}%`,
+    maxFailed: 0 as number | `${number}%`,
+    nodeTimeoutMs: 10 * 60_000,
     analysis: {
       maxErrorRate: 0.01,
       minRequests: 20,

@@ -27,6 +27,7 @@ export type ErrorCode =
   | 'NOT_PAUSED'
   | 'NOT_RUNNING'
   | 'WATCH_FAILED'
+  | 'NODES_FAILED'
   | 'BACKUP_INVALID'
   | 'RESTORE_REFUSED'
   | 'INTERNAL';

@@ -12,6 +12,8 @@ import { planConverge } from './plan-converge.js';
 import type { Step } from './plan.js';
 import { newInstanceId } from './release-id.js';
 import { releaseManifestOf } from './stored.js';
+import { inBatches, openNodes } from './nodes.js';
+import type { TargetRuntime } from './target.js';
 import type { Opened } from './types.js';
 
 /** `release` × `count`; no release: nothing runs. `count: 'serving'` keeps just the healthy instances of the release that run now. */
@@ -28,14 +30,30 @@ export function fallbackFor(o: Opened, d: Pick<DeploymentRecord, 'kind' | 'relea
   return previous ? { release: previous, count: o.record.instances } : { count: 0 };
 }
 
-/** The compensating steps, planned from what runs now. */
-export async function compensationSteps(engine: EngineContext, o: Opened, fallback: Fallback, reason: string): Promise<Step[]> {
+/** One place's compensation (the target's, or one node's), planned from what runs there now. */
+export async function placeCompensation(engine: EngineContext, o: Opened, runtime: TargetRuntime, fallback: Fallback): Promise<{ steps: Step[]; release?: string; count: number }> {
   const rel = fallback.release ? engine.store.getRelease(o.app, o.name, fallback.release) : undefined;
-  if (!rel || rel.deleted) return [{ kind: 'compensate', count: 0, reason }, { kind: 'shutdown' }];
-  const observed = await observeForPlan(o, resolveHealth(releaseManifestOf(rel).health));
+  if (!rel || rel.deleted) return { steps: [{ kind: 'shutdown' }], count: 0 };
+  const observed = await observeForPlan(runtime, resolveHealth(releaseManifestOf(rel).health));
   const count = fallback.count === 'serving' ? observed.filter((i) => i.release === rel.id && i.healthy).length : fallback.count;
-  return [
-    { kind: 'compensate', release: rel.id, count, reason },
-    ...planConverge({ release: rel.id, count, observed, newInstanceId: (i) => newInstanceId(rel.id, i), exclusive: o.manifest.exclusive ?? false }),
-  ];
+  return { steps: planConverge({ release: rel.id, count, observed, newInstanceId: (i) => newInstanceId(rel.id, i), exclusive: o.manifest.exclusive ?? false }), release: rel.id, count };
+}
+
+/** The compensating steps after their marker; on a many-node target every node goes back at once (one batch, failures tolerated: as much as can go back does). */
+export async function compensationSteps(engine: EngineContext, o: Opened, fallback: Fallback, reason: string): Promise<Step[]> {
+  const nodes = await openNodes(engine, o);
+  if (!nodes) {
+    const c = await placeCompensation(engine, o, o.runtime, fallback);
+    return [{ kind: 'compensate', release: c.release, count: c.count, reason }, ...c.steps];
+  }
+  let count = 0;
+  let release: string | undefined;
+  const all = { size: nodes.length, parallel: nodes.length, maxFailed: nodes.length, nodeTimeoutMs: o.manifest.strategy.node_timeout };
+  const steps = await inBatches(nodes, all, async (n) => {
+    const c = await placeCompensation(engine, o, n.runtime, fallback);
+    count = Math.max(count, c.count);
+    release = c.release;
+    return c.steps;
+  });
+  return [{ kind: 'compensate', release, count, reason }, ...steps];
 }

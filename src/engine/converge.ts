@@ -13,12 +13,17 @@ import type { Step } from './plan.js';
 import { newInstanceId } from './release-id.js';
 import { runPlanned } from './run-plan.js';
 import { releaseManifestOf } from './stored.js';
+import { batchPolicy, inBatches, openNodes } from './nodes.js';
+import type { TargetRuntime } from './target.js';
 import type { DeployResult, Opened, ReconcileReport } from './types.js';
 
-/** The steps that bring `rel` to `count` healthy routed instances, then record it as current. */
-export async function convergeSteps(o: Opened, rel: ReleaseRecord, count: number): Promise<Step[]> {
-  const observed = await observeForPlan(o, resolveHealth(releaseManifestOf(rel).health));
-  return [...planConverge({ release: rel.id, count, observed, newInstanceId: (i) => newInstanceId(rel.id, i), exclusive: o.manifest.exclusive ?? false }), { kind: 'record', release: rel.id }];
+/** The steps that bring `rel` to `count` healthy routed instances (on every node, in batches), then record it as current. */
+export async function convergeSteps(engine: EngineContext, o: Opened, rel: ReleaseRecord, count: number): Promise<Step[]> {
+  const health = resolveHealth(releaseManifestOf(rel).health);
+  const onePlace = async (runtime: TargetRuntime): Promise<Step[]> => planConverge({ release: rel.id, count, observed: await observeForPlan(runtime, health), newInstanceId: (i) => newInstanceId(rel.id, i), exclusive: o.manifest.exclusive ?? false });
+  const nodes = await openNodes(engine, o);
+  const steps = nodes ? await inBatches(nodes, batchPolicy(o.manifest.strategy, nodes.length), (n) => onePlace(n.runtime)) : await onePlace(o.runtime);
+  return [...steps, { kind: 'record', release: rel.id }];
 }
 
 export function converge(engine: EngineContext, o: Opened, spec: { kind: DeploymentKind; rel: ReleaseRecord; count: number; reconciled: ReconcileReport[]; headline: string; reason?: string; fallback?: Fallback }): Promise<DeployResult> {
@@ -33,6 +38,6 @@ export function converge(engine: EngineContext, o: Opened, spec: { kind: Deploym
     reason: spec.reason,
     rollout: false,
     fallback: spec.fallback ?? fallbackFor(o, { kind: spec.kind, release: spec.rel.id, previousRelease: spec.rel.id }),
-    plan: () => convergeSteps(o, spec.rel, spec.count),
+    plan: () => convergeSteps(engine, o, spec.rel, spec.count),
   });
 }

@@ -1,18 +1,25 @@
 import type { ReleaseRecord, Store } from '../store/index.js';
 import type { AbortWatch } from './abort.js';
 import type { AnalysisVerdict } from './analysis.js';
+import { runBatch } from './batch-run.js';
 import { runStep } from './executors.js';
 import type { HealthSpec } from './health.js';
 import { describeStep, type Step } from './plan.js';
-import type { InstanceHandle } from './target.js';
-import type { EngineEventLevel, Opened, RunnableRelease } from './types.js';
+import type { InstanceHandle, TargetRuntime } from './target.js';
+import type { EngineEventLevel, NodeReport, Opened, RunnableRelease } from './types.js';
 
 /** Everything a step's executor is handed; nothing reaches it through a closure of the engine. */
 export interface ExecutionContext {
   store: Store;
   deploymentId: string;
-  /** The opened target: its runtime, manifest and target context. */
+  /** The opened target: its manifest and target context (and its runtime for all nodes together). */
   o: Opened;
+  /** Where node-level steps run: the target's runtime, or within a batch the runtime of one node. */
+  runtime: TargetRuntime;
+  /** Many-node targets: each node's runtime, by name. */
+  nodes?: Map<string, TargetRuntime>;
+  /** Many-node targets: a node whose part of a batch failed is put back on its own (true: it serves its previous state again). */
+  onNodeFailed?: (node: string, runtime: TargetRuntime, error: Error) => Promise<boolean>;
   /** The release this rollout moves to, with how many instances, and the release it replaces. */
   release: string;
   count: number;
@@ -32,7 +39,7 @@ export interface ExecutionContext {
   /** A stored release made startable (its secrets resolved at their recorded versions). */
   runnable: (release: ReleaseRecord) => Promise<RunnableRelease>;
   /** What the steps report back to the caller. */
-  outcome: { built?: ReleaseRecord; analyses: AnalysisVerdict[] };
+  outcome: { built?: ReleaseRecord; analyses: AnalysisVerdict[]; nodes?: NodeReport[] };
   /** Asked-for aborts (`gantry abort`, Ctrl-C): checked between steps and inside long waits, until the release is recorded. */
   abort?: AbortWatch;
 }
@@ -48,33 +55,58 @@ function crashHook(step: Step, seen: Map<string, number>): void {
   if (count === Number(nth ?? 1)) process.kill(process.pid, 'SIGKILL');
 }
 
+/** The end (exclusive) of the batch region starting at the marker at `idx`: the node steps that follow it. */
+function batchEnd(steps: Step[], idx: number): number {
+  let end = idx + 1;
+  while (end < steps.length && steps[end]!.kind !== 'batch' && (steps[end] as { node?: string }).node !== undefined) end++;
+  return end;
+}
+
 /**
- * Run persisted steps from `from` on (`storedFrom`: the stored index of steps[0], for steps appended to a deployment's). Every step is marked running/done/failed in
- * the store before and after, so a later command can see how far a deploy came.
+ * Run persisted steps from `from` on (`storedFrom`: the stored index of
+ * steps[0], for steps appended to a deployment's). Every step is marked
+ * running/done/failed in the store before and after, so a later command can
+ * see how far a plan came. A batch marker runs its node steps per node
+ * (batch-run.ts); resuming inside a batch restarts the batch, skipping the
+ * steps `done` (stored indexes) says already ran.
  */
-export async function executeSteps(ctx: ExecutionContext, steps: Step[], from = 0, storedFrom = 0): Promise<void> {
-  for (const i of await ctx.o.runtime.instances()) ctx.handles.set(i.id, i);
+export async function executeSteps(ctx: ExecutionContext, steps: Step[], from = 0, storedFrom = 0, done: Set<number> = new Set()): Promise<void> {
+  for (const i of await ctx.runtime.instances()) ctx.handles.set(i.id, i);
   const seen = new Map<string, number>();
   // Once the release is recorded as current the rollout is done: an abort after that changes nothing.
   let committed = false;
-  for (let idx = from; idx < steps.length; idx++) {
-    const step = steps[idx]!;
-    if (!committed) ctx.abort?.check();
-    ctx.store.setStepStatus(ctx.deploymentId, storedFrom + idx, 'running');
+  const runStored = async (c: ExecutionContext, step: Step, idx: number): Promise<void> => {
+    if (!committed) c.abort?.check();
+    c.store.setStepStatus(c.deploymentId, storedFrom + idx, 'running');
     // After the step is marked running: a crash test sees the step started (its start recorded), as a real crash inside it would.
     crashHook(step, seen);
-    ctx.emit('info', describeStep(step), step.kind, step);
+    c.emit('info', describeStep(step), step.kind, step);
     try {
-      await runStep(ctx, step);
-      ctx.store.setStepStatus(ctx.deploymentId, storedFrom + idx, 'done');
+      await runStep(c, step);
+      c.store.setStepStatus(c.deploymentId, storedFrom + idx, 'done');
       if (step.kind === 'record') committed = true;
     } catch (err) {
       // A wait cut short by an abort fails as the abort, whatever it reported.
-      const aborted = committed ? undefined : ctx.abort?.error();
-      ctx.store.setStepStatus(ctx.deploymentId, storedFrom + idx, 'failed', (aborted ?? (err as Error)).message);
+      const aborted = committed ? undefined : c.abort?.error();
+      c.store.setStepStatus(c.deploymentId, storedFrom + idx, 'failed', (aborted ?? (err as Error)).message);
       throw aborted ?? err;
     } finally {
-      ctx.onWait?.(undefined);
+      c.onWait?.(undefined);
     }
+  };
+  // Resuming inside a batch: from its marker (done steps are skipped).
+  while (from > 0 && from < steps.length && (steps[from] as { node?: string }).node !== undefined && steps[from]!.kind !== 'batch') from--;
+  const doneHere = new Set([...done].map((i) => i - storedFrom));
+  for (let idx = from; idx < steps.length; idx++) {
+    const step = steps[idx]!;
+    if (step.kind !== 'batch') {
+      await runStored(ctx, step, idx);
+      continue;
+    }
+    const end = batchEnd(steps, idx);
+    await runStored(ctx, step, idx);
+    const indexes = Array.from({ length: end - idx - 1 }, (_, i) => idx + 1 + i);
+    await runBatch(ctx, step, steps, indexes, runStored, doneHere);
+    idx = end - 1;
   }
 }

@@ -49,7 +49,7 @@ export const EXECUTORS: { [K in StepKind]: Executor<K> } = {
     const { o, emit } = ctx;
     const name = step.name;
     const rel = ctx.releases.get(ctx.release)!;
-    const r = await o.runtime
+    const r = await ctx.runtime
       .runTask({ release: rel, command: o.manifest.hooks![name]!, env: appEnv(o, rel, `hook-${name}`), secretEnv: rel.secretEnv, timeoutMs: DEFAULTS.hookTimeoutMs })
       .catch((err: unknown) => {
         // After the switch a broken post_deploy is a warning, never a rollback of a healthy release.
@@ -68,7 +68,7 @@ export const EXECUTORS: { [K in StepKind]: Executor<K> } = {
     if (seen && seen.state !== 'stopped') return;
     const rel = ctx.releases.get(step.release);
     if (!rel) throw new GantryError('RELEASE_NOT_FOUND', `release ${step.release} is not available to start`);
-    const h = await ctx.o.runtime.startInstance({ id: step.instance, index: step.index, release: rel, env: appEnv(ctx.o, rel, step.instance), secretEnv: rel.secretEnv });
+    const h = await ctx.runtime.startInstance({ id: step.instance, index: step.index, release: rel, env: appEnv(ctx.o, rel, step.instance), secretEnv: rel.secretEnv });
     ctx.handles.set(h.id, h);
   },
 
@@ -76,9 +76,9 @@ export const EXECUTORS: { [K in StepKind]: Executor<K> } = {
     const h = ctx.handles.get(step.instance);
     if (!h) throw new GantryError('INTERNAL', `no handle for instance ${step.instance}`);
     ctx.onWait?.(`health of ${step.instance} (${ctx.health.type}${ctx.health.type === 'http' ? ` ${ctx.health.path}` : ''})`);
-    const r = await waitHealthy(ctx.o.runtime, h, ctx.health, ctx.abort?.signal);
+    const r = await waitHealthy(ctx.runtime, h, ctx.health, ctx.abort?.signal);
     ctx.abort?.check();
-    if (!r.ok) throw new HealthGateError(step.instance, r.detail, await lastLogLines(ctx.o.runtime, step.instance, 10));
+    if (!r.ok) throw new HealthGateError(step.instance, r.detail, await lastLogLines(ctx.runtime, step.instance, 10));
     ctx.emit('info', `${step.instance} healthy after ${r.ms}ms (${r.detail})`, step.kind);
   },
 
@@ -88,44 +88,47 @@ export const EXECUTORS: { [K in StepKind]: Executor<K> } = {
       if (!h) throw new GantryError('INTERNAL', `cannot route to unknown instance ${r.instance}`);
       return { ...r, url: `http://${h.endpoint.host}:${h.endpoint.port}` };
     });
-    await ctx.o.runtime.setRoutes(routes);
+    await ctx.runtime.setRoutes(routes);
   },
 
   drain: async (step, ctx) => {
     ctx.onWait?.(`in-flight requests of ${step.instances.join(', ')} (up to ${ctx.drainTimeoutMs}ms)`);
-    await untilAborted(ctx.o.runtime.drain(step.instances, ctx.drainTimeoutMs), ctx.abort?.signal);
+    await untilAborted(ctx.runtime.drain(step.instances, ctx.drainTimeoutMs), ctx.abort?.signal);
   },
 
   stopInstance: async (step, ctx) => {
     // Resuming a plan: an instance already gone (stopped before the crash) has nothing left to stop.
     if (!ctx.handles.has(step.instance)) return;
-    await ctx.o.runtime.stopInstance(step.instance, ctx.stopTimeoutMs);
+    await ctx.runtime.stopInstance(step.instance, ctx.stopTimeoutMs);
     ctx.handles.delete(step.instance);
   },
 
   keepWarm: async (step, ctx) => {
-    for (const id of step.instances) await ctx.o.runtime.stopInstanceLater(id, step.ms, ctx.stopTimeoutMs);
+    for (const id of step.instances) await ctx.runtime.stopInstanceLater(id, step.ms, ctx.stopTimeoutMs);
   },
 
   analyze: async (step, ctx) => {
-    ctx.outcome.analyses.push(await analyzeCanary(ctx.store, ctx.o, ctx.deploymentId, step, ctx.previous, ctx.emit, ctx.abort?.signal));
+    ctx.outcome.analyses.push(await analyzeCanary(ctx.store, { ...ctx.o, runtime: ctx.runtime }, ctx.deploymentId, step, ctx.previous, ctx.emit, ctx.abort?.signal));
   },
 
-  watch: async (step, ctx) => watchAfterSwitch(ctx.store, ctx.o, ctx.deploymentId, step, ctx.health, ctx.emit, ctx.abort?.signal),
+  watch: async (step, ctx) => watchAfterSwitch(ctx.store, { ...ctx.o, runtime: ctx.runtime }, ctx.deploymentId, step, ctx.health, ctx.emit, ctx.abort?.signal),
 
   record: async (_step, ctx) => {
     const { o, store } = ctx;
     store.updateTarget(o.app, o.name, { currentRelease: ctx.release, desiredState: 'running', instances: ctx.count });
     if (ctx.previous && ctx.previous !== ctx.release) store.setReleaseStatus(o.app, o.name, ctx.previous, 'superseded');
     store.setReleaseStatus(o.app, o.name, ctx.release, 'active', true);
-    await o.runtime.markCurrent(ctx.releases.get(ctx.release)!);
+    await ctx.runtime.markCurrent(ctx.releases.get(ctx.release)!);
   },
 
 
   shutdown: async (_step, ctx) => {
-    await ctx.o.runtime.shutdown(ctx.stopTimeoutMs);
+    await ctx.runtime.shutdown(ctx.stopTimeoutMs);
     ctx.handles.clear();
   },
+
+  // A marker: executeSteps runs the batch's node steps (batch-run.ts).
+  batch: async () => undefined,
 
   compensate: async (step, ctx) => {
     ctx.emit('warn', `going back${step.release ? ` to ${step.release} (${step.count} instance(s))` : ''}: ${step.reason}`, 'rollback');

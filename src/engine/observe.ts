@@ -1,14 +1,14 @@
-/** What runs now, as planners see it: every instance with its release, whether it is routed and whether it answers its health check. */
+/** What runs now on one runtime, as planners see it: every instance with its release, whether it is routed and whether it answers its health check. */
 import { probe, type HealthSpec } from './health.js';
 import type { ObservedForPlan } from './plan-converge.js';
-import type { Opened } from './types.js';
+import type { TargetRuntime } from './target.js';
 
-export async function observeForPlan(o: Opened, health: HealthSpec): Promise<ObservedForPlan[]> {
-  const routed = new Set((await o.runtime.routes()).map((r) => r.instance));
+export async function observeForPlan(runtime: TargetRuntime, health: HealthSpec): Promise<ObservedForPlan[]> {
+  const routed = new Set((await runtime.routes()).map((r) => r.instance));
   const out: ObservedForPlan[] = [];
-  for (const i of await o.runtime.instances()) {
+  for (const i of await runtime.instances()) {
     if (i.state === 'stopped') continue;
-    const healthy = i.state === 'running' && (await probe(o.runtime, i, health)).ok;
+    const healthy = i.state === 'running' && (await probe(runtime, i, health)).ok;
     out.push({ instance: i.id, release: i.release, healthy, routed: routed.has(i.id) });
   }
   return out;

@@ -3,7 +3,7 @@ import { GantryError } from '../core/errors.js';
 import type { LoadedManifest } from '../manifest/index.js';
 import { redactSecrets } from '../core/redact.js';
 import type { EngineContext } from './context.js';
-import type { TargetContext } from './target.js';
+import type { TargetContext, TargetRuntime } from './target.js';
 import type { Opened } from './types.js';
 
 export function targetNames(loaded: LoadedManifest): string[] {
@@ -39,8 +39,12 @@ export async function open(engine: EngineContext, loaded: LoadedManifest, name?:
     },
     emit: (level, message, data) => engine.emit({ app, target: targetName }, level, message, undefined, data),
   };
-  const runtime = await target.runtime(ctx);
-  // Captured output crosses into events, results and the store only redacted.
+  const runtime = guardRuntime(engine, app, await target.runtime(ctx));
+  return { loaded, manifest: loaded.manifest, app, name: targetName, target, ctx, record, runtime };
+}
+
+/** Captured output crosses into events, results and the store only redacted: every runtime the engine uses goes through this. */
+export function guardRuntime(engine: EngineContext, app: string, runtime: TargetRuntime): TargetRuntime {
   const redactOut = engine.redactFor(app);
   const runTask = runtime.runTask.bind(runtime);
   const healthCommand = runtime.healthCommand.bind(runtime);
@@ -52,5 +56,5 @@ export async function open(engine: EngineContext, loaded: LoadedManifest, name?:
     const r = await healthCommand(instance, command, timeoutMs);
     return { ...r, output: redactOut(r.output) };
   };
-  return { loaded, manifest: loaded.manifest, app, name: targetName, target, ctx, record, runtime };
+  return runtime;
 }

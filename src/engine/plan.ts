@@ -8,6 +8,9 @@ import { z } from 'zod';
 export const RouteIntentSchema = z.object({ instance: z.string(), release: z.string(), weight: z.number() });
 export type RouteIntent = z.infer<typeof RouteIntentSchema>;
 
+/** On a many-node target: the node a step runs on (absent: the target's one place). */
+const NodeName = z.string().optional();
+
 /**
  * Every step kind and its parameters; stored steps are parsed with it when read back.
  * A new kind is added here, in describeStep below, and in EXECUTORS (executors.ts).
@@ -15,20 +18,26 @@ export type RouteIntent = z.infer<typeof RouteIntentSchema>;
 export const StepSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('build'), release: z.string() }),
   z.object({ kind: z.literal('hook'), name: z.enum(['pre_deploy', 'post_deploy']) }),
-  z.object({ kind: z.literal('startInstance'), instance: z.string(), release: z.string(), index: z.number() }),
-  z.object({ kind: z.literal('checkHealth'), instance: z.string() }),
-  z.object({ kind: z.literal('switchTraffic'), routes: z.array(RouteIntentSchema) }),
-  z.object({ kind: z.literal('drain'), instances: z.array(z.string()) }),
-  z.object({ kind: z.literal('stopInstance'), instance: z.string() }),
+  z.object({ kind: z.literal('startInstance'), instance: z.string(), release: z.string(), index: z.number(), node: NodeName }),
+  z.object({ kind: z.literal('checkHealth'), instance: z.string(), node: NodeName }),
+  z.object({ kind: z.literal('switchTraffic'), routes: z.array(RouteIntentSchema), node: NodeName }),
+  z.object({ kind: z.literal('drain'), instances: z.array(z.string()), node: NodeName }),
+  z.object({ kind: z.literal('stopInstance'), instance: z.string(), node: NodeName }),
   /** Canary gate: hold `percent` of traffic on the new release for `pause` (or until `gantry promote`), judging its figures. */
-  z.object({ kind: z.literal('analyze'), release: z.string(), percent: z.number(), pause: z.union([z.number(), z.literal('manual')]) }),
+  z.object({ kind: z.literal('analyze'), release: z.string(), percent: z.number(), pause: z.union([z.number(), z.literal('manual')]), node: NodeName }),
   /** After full promotion: keep checking the new instances' health for `ms`; a failure switches back to the (still warm) previous release. */
-  z.object({ kind: z.literal('watch'), release: z.string(), instances: z.array(z.string()), ms: z.number() }),
+  z.object({ kind: z.literal('watch'), release: z.string(), instances: z.array(z.string()), ms: z.number(), node: NodeName }),
   /** Old instances stay up, unrouted, for `ms` (instant switch-back), then stop. */
-  z.object({ kind: z.literal('keepWarm'), instances: z.array(z.string()), ms: z.number() }),
+  z.object({ kind: z.literal('keepWarm'), instances: z.array(z.string()), ms: z.number(), node: NodeName }),
   z.object({ kind: z.literal('record'), release: z.string() }),
   /** Stop every instance and the access point (`gantry stop`, or going back to "stopped"). */
-  z.object({ kind: z.literal('shutdown') }),
+  z.object({ kind: z.literal('shutdown'), node: NodeName }),
+  /**
+   * Many-node targets: the steps that follow, up to the next step without a node, are one batch:
+   * each node runs its own steps, `parallel` nodes at a time, each within `nodeTimeoutMs`; a failed
+   * node is put back on its own, and past `maxFailed` failed nodes (counted over the whole plan) the plan fails.
+   */
+  z.object({ kind: z.literal('batch'), index: z.number(), of: z.number(), nodes: z.array(z.string()), parallel: z.number(), maxFailed: z.number(), nodeTimeoutMs: z.number() }),
   /** Marks where a plan's compensation begins: what follows undoes a failed or aborted plan (to `release` × `count`, or to nothing). */
   z.object({ kind: z.literal('compensate'), release: z.string().optional(), count: z.number(), reason: z.string() }),
 ]);
@@ -148,6 +157,11 @@ function planSwitch(input: RolloutInput): Step[] {
 
 /** One line per step, for `gantry plan` and progress output. */
 export function describeStep(s: Step): string {
+  const line = describeOne(s);
+  return 'node' in s && s.node ? `[${s.node}] ${line}` : line;
+}
+
+function describeOne(s: Step): string {
   switch (s.kind) {
     case 'build':
       return `build release ${s.release}`;
@@ -171,6 +185,8 @@ export function describeStep(s: Step): string {
       return `watch the health of ${s.instances.join(', ')} for ${s.ms}ms (the previous release stays warm)`;
     case 'record':
       return `record ${s.release} as current`;
+    case 'batch':
+      return `batch ${s.index + 1} of ${s.of}: ${s.nodes.join(', ')} (${s.parallel} at a time, up to ${s.maxFailed} failed node(s) tolerated in all)`;
     case 'shutdown':
       return 'stop every instance and the access point';
     case 'compensate':

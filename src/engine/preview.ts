@@ -26,9 +26,8 @@ export async function plan(engine: EngineContext, loaded: LoadedManifest, target
     const hash = contentHash(engine, o, secrets);
     const current = o.record.currentRelease ? engine.store.getRelease(o.app, o.name, o.record.currentRelease) : undefined;
     const release = current && current.contentHash === hash ? current.id : newReleaseId(hash);
-    const routed = await o.runtime.routes();
     const count = desiredInstances(o);
-    const steps: Step[] = deploymentSteps(o, { kind: 'deploy', releaseId: release, count, build: true }, routed);
+    const steps: Step[] = await deploymentSteps(engine, o, { kind: 'deploy', releaseId: release, count, build: true });
     let build: Record<string, unknown> | undefined;
     try {
       build = o.target.describeBuild?.({ releaseId: release, sourceDir: o.loaded.dir, build: o.manifest.build, run: o.manifest.run, env: stringEnv(o.manifest.env) }, o.ctx);
@@ -45,7 +44,7 @@ export async function plan(engine: EngineContext, loaded: LoadedManifest, target
       strategy: o.manifest.exclusive ? 'exclusive (stop-then-start)' : o.manifest.strategy.type,
       instances: count,
       start: unchanged ? [] : steps.filter((s) => s.kind === 'startInstance').map((s) => (s as Extract<Step, { kind: 'startInstance' }>).instance),
-      stop: unchanged ? [] : routed.map((r) => r.instance),
+      stop: unchanged ? [] : (await o.runtime.routes()).map((r) => r.instance),
       missing_secrets: missingSecrets,
       persist: o.manifest.persist ?? [],
       url: await o.runtime.accessUrl(),

@@ -6,6 +6,7 @@
  */
 import type { DeploymentRecord, StepRecord } from '../store/index.js';
 import type { EngineContext } from './context.js';
+import { fallbackFor } from './compensation.js';
 import { executeSteps } from './executor.js';
 import type { HealthSpec } from './health.js';
 import type { Step } from './plan.js';
@@ -75,7 +76,7 @@ export async function continueStoredPlan(engine: EngineContext, o: Opened, d: De
   const steps = stored.map((s) => s.step);
   // As many instances as the plan starts of the new release (a rollback or restart starts the same count).
   const count = steps.filter((s) => s.kind === 'startInstance' && s.release === d.release).length || o.record.instances;
-  const ctx = await executionContext(engine, o, d, { release: d.release ?? '', count, releases: [newRel, prevRel].filter((r) => r !== undefined), live: false });
+  const ctx = await executionContext(engine, o, d, { release: d.release ?? '', count, releases: [newRel, prevRel].filter((r) => r !== undefined), live: false, fallback: fallbackFor(o, d) });
   let remainingMs: number | undefined;
   if (from < steps.length) {
     const r = resumedStep(stored[from]!, Date.now(), ctx.health);
@@ -91,7 +92,7 @@ export async function continueStoredPlan(engine: EngineContext, o: Opened, d: De
   ctx.emit('info', `continuing the stored plan ${left}`, 'reconcile');
   try {
     if (d.kind !== 'stop') await o.runtime.ensureRouter(routerOptions(o.manifest));
-    await executeSteps(ctx, steps, from);
+    await executeSteps(ctx, steps, from, 0, new Set(stored.filter((s) => s.status === 'done').map((s) => s.idx)));
     await prune(engine, o, ctx.emit);
     return { passed: true, remainingMs };
   } catch (err) {

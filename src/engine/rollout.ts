@@ -3,6 +3,7 @@ import type { DeploymentRecord, ReleaseRecord } from '../store/index.js';
 import { fallbackFor } from './compensation.js';
 import type { EngineContext } from './context.js';
 import { planRollout, type Step } from './plan.js';
+import { batchPolicy, inBatches, openNodes } from './nodes.js';
 import { newInstanceId } from './release-id.js';
 import { runPlanned } from './run-plan.js';
 import type { DeployResult, Opened, ReconcileReport } from './types.js';
@@ -23,12 +24,17 @@ export function rolloutSteps(o: Opened, release: string, count: number, routed: 
  * this list and the deploy that follows stores it (ids aside: a release id
  * carries its time, an instance id a nonce).
  */
-export function deploymentSteps(o: Opened, spec: { kind: DeploymentRecord['kind']; releaseId: string; count: number; build: boolean }, routed: Array<{ instance: string; release: string }>): Step[] {
+export async function deploymentSteps(engine: EngineContext, o: Opened, spec: { kind: DeploymentRecord['kind']; releaseId: string; count: number; build: boolean }): Promise<Step[]> {
   const hooks = spec.kind === 'deploy' ? o.manifest.hooks : undefined;
+  const nodes = await openNodes(engine, o);
+  // Many nodes: each node's own rollout (from what it routes), in batches; one place: the rollout itself.
+  const switchSteps = nodes
+    ? await inBatches(nodes, batchPolicy(o.manifest.strategy, nodes.length), async (n) => rolloutSteps(o, spec.releaseId, spec.count, await n.runtime.routes()))
+    : rolloutSteps(o, spec.releaseId, spec.count, await o.runtime.routes());
   return [
     ...(spec.build ? [{ kind: 'build', release: spec.releaseId } as Step] : []),
     ...(hooks?.pre_deploy ? [{ kind: 'hook', name: 'pre_deploy' } as Step] : []),
-    ...rolloutSteps(o, spec.releaseId, spec.count, routed),
+    ...switchSteps,
     { kind: 'record', release: spec.releaseId },
     ...(hooks?.post_deploy ? [{ kind: 'hook', name: 'post_deploy' } as Step] : []),
   ];
@@ -49,6 +55,6 @@ export async function rollout(
     headline,
     rollout: true,
     fallback: fallbackFor(o, { kind: spec.kind, release: spec.releaseId, previousRelease: previous }),
-    plan: async (routed) => deploymentSteps(o, { kind: spec.kind, releaseId: spec.releaseId, count: spec.count, build: Boolean(spec.build) }, routed),
+    plan: () => deploymentSteps(engine, o, { kind: spec.kind, releaseId: spec.releaseId, count: spec.count, build: Boolean(spec.build) }),
   });
 }

@@ -7,7 +7,9 @@
 import type { DeploymentKind, DeploymentRecord, ReleaseRecord } from '../store/index.js';
 import { watchAbort, type AbortWatch } from './abort.js';
 import type { AnalysisVerdict } from './analysis.js';
-import { compensationSteps, type Fallback } from './compensation.js';
+import { compensationSteps, placeCompensation, type Fallback } from './compensation.js';
+import { runStep } from './executors.js';
+import { openNodes } from './nodes.js';
 import type { EngineContext } from './context.js';
 import { executeSteps, type ExecutionContext } from './executor.js';
 import { HealthGateError } from './executors.js';
@@ -16,8 +18,8 @@ import { resolveHealth } from './health.js';
 import type { Step } from './plan.js';
 import { prune, releaseRef } from './releases.js';
 import { releaseManifestOf } from './stored.js';
-import type { Route } from './target.js';
-import type { DeployResult, DeployStatus, EngineEventLevel, Opened, ReconcileReport, RunnableRelease } from './types.js';
+import type { Route, TargetRuntime } from './target.js';
+import type { DeployResult, DeployStatus, EngineEventLevel, NodeReport, Opened, ReconcileReport, RunnableRelease } from './types.js';
 import { newDeploymentId, redact, routerOptions, toGantryError } from './util.js';
 
 type Emit = (level: EngineEventLevel, message: string, step?: string, data?: unknown) => void;
@@ -54,15 +56,21 @@ export function emitterFor(engine: EngineContext, o: Opened, deploymentId: strin
 }
 
 /** Everything a step's executor needs for one deployment; built the same way live and on resume. */
-export async function executionContext(engine: EngineContext, o: Opened, d: Pick<DeploymentRecord, 'id' | 'release' | 'previousRelease'>, opts: { release: string; count: number; releases: ReleaseRecord[]; build?: () => Promise<ReleaseRecord>; abort?: AbortWatch; live: boolean }): Promise<ExecutionContext> {
+export async function executionContext(engine: EngineContext, o: Opened, d: Pick<DeploymentRecord, 'id' | 'release' | 'previousRelease'>, opts: { release: string; count: number; releases: ReleaseRecord[]; build?: () => Promise<ReleaseRecord>; abort?: AbortWatch; live: boolean; fallback?: Fallback }): Promise<ExecutionContext> {
   const emit = emitterFor(engine, o, d.id);
   const releases = new Map<string, RunnableRelease>();
   for (const rel of opts.releases) releases.set(rel.id, await releaseRef(engine, rel));
   const target = opts.releases.find((r) => r.id === opts.release);
+  const nodes = await openNodes(engine, o);
+  const fallback = opts.fallback;
   return {
     store: engine.store,
     deploymentId: d.id,
     o,
+    runtime: o.runtime,
+    nodes: nodes && new Map(nodes.map((n) => [n.name, n.runtime])),
+    // A node that failed within max_failed goes back on its own, to the plan's fallback.
+    onNodeFailed: fallback ? (node, runtime) => nodeGoesBack(engine, o, d, node, runtime, fallback) : undefined,
     release: opts.release,
     count: opts.count,
     previous: d.previousRelease,
@@ -82,6 +90,17 @@ export async function executionContext(engine: EngineContext, o: Opened, d: Pick
     outcome: { analyses: [] },
     abort: opts.abort,
   };
+}
+
+/** One failed node back to the fallback, through the same executors (its steps are not stored: the node's report and events say what ran). */
+async function nodeGoesBack(engine: EngineContext, o: Opened, d: Pick<DeploymentRecord, 'id' | 'release' | 'previousRelease'>, node: string, runtime: TargetRuntime, fallback: Fallback): Promise<boolean> {
+  const c = await placeCompensation(engine, o, runtime, fallback);
+  const rel = c.release ? engine.store.getRelease(o.app, o.name, c.release) : undefined;
+  const ctx = await executionContext(engine, o, d, { release: c.release ?? '', count: c.count, releases: rel ? [rel] : [], live: false });
+  ctx.emit('warn', `node ${node} goes back${c.release ? ` to ${c.release}` : ''}`, 'rollback', { node });
+  for (const i of await runtime.instances()) ctx.handles.set(i.id, i);
+  for (const step of c.steps) await runStep({ ...ctx, runtime, nodes: undefined }, step);
+  return Boolean(rel);
 }
 
 /**
@@ -104,6 +123,17 @@ export async function runCompensation(engine: EngineContext, o: Opened, d: Pick<
     emit('error', `could not go back: ${(err as Error).message}`, 'rollback');
     return false;
   }
+}
+
+/** Many-node targets: every node's outcome (nodes no batch reached: not_started; after the fleet went back: rolled_back). */
+function nodeReport(ctx: ExecutionContext | undefined, wentBack?: boolean): NodeReport[] | undefined {
+  const nodes = ctx?.nodes;
+  if (!nodes) return undefined;
+  const seen = new Map((ctx.outcome.nodes ?? []).map((r) => [r.node, r]));
+  return [...nodes.keys()].map((node) => {
+    const r = seen.get(node) ?? { node, batch: -1, status: 'not_started' as const };
+    return wentBack !== undefined && r.status === 'succeeded' ? { ...r, status: wentBack ? ('rolled_back' as const) : ('failed' as const) } : r;
+  });
 }
 
 /** Record, plan, store and execute; compensate on failure. */
@@ -139,11 +169,11 @@ export async function runPlanned(engine: EngineContext, o: Opened, spec: Planned
     engine.store.updateDeployment(d.id, { plan: steps });
     emit('info', spec.headline, 'plan', { steps: steps.length });
     const releases = [spec.existing, spec.previous && spec.previous !== spec.existing?.id ? engine.store.getRelease(o.app, o.name, spec.previous) : undefined].filter((r): r is ReleaseRecord => Boolean(r));
-    ctx = await executionContext(engine, o, d, { release: spec.releaseId, count: spec.count, releases, build: spec.build, abort, live: true });
+    ctx = await executionContext(engine, o, d, { release: spec.releaseId, count: spec.count, releases, build: spec.build, abort, live: true, fallback: spec.fallback });
     await executeSteps(ctx, steps);
     await prune(engine, o, emit);
     const analyses = ctx.outcome.analyses;
-    return finish('succeeded', { reason: spec.reason, analysis: analyses.length ? analyses : undefined });
+    return finish('succeeded', { reason: spec.reason, analysis: analyses.length ? analyses : undefined, nodes: nodeReport(ctx) });
   } catch (err) {
     const e = toGantryError(err);
     emit('error', e.message, 'error', e.toJSON());
@@ -154,7 +184,7 @@ export async function runPlanned(engine: EngineContext, o: Opened, spec: Planned
     const back = restored && spec.fallback.release ? `; release ${spec.fallback.release} keeps serving` : '';
     // A rollout that failed is rolled back when what served before serves again; a start or scale that failed simply failed.
     const status: DeployStatus = restored && spec.rollout ? 'rolled_back' : 'failed';
-    return finish(status, { reason: `${e.message}${back}`, error: e.toJSON(), logs: err instanceof HealthGateError ? err.logTail : undefined, analysis: analyses.length ? analyses : undefined });
+    return finish(status, { reason: `${e.message}${back}`, error: e.toJSON(), logs: err instanceof HealthGateError ? err.logTail : undefined, analysis: analyses.length ? analyses : undefined, nodes: nodeReport(ctx, restored) });
   } finally {
     abort.dispose();
   }

@@ -22,8 +22,19 @@ export interface Target<C = Record<string, unknown>> extends TargetDescriptor<C>
   build(input: BuildInput, ctx: TargetContext<C>): Promise<Artifact>;
   /** Retention: delete an artifact that is no longer kept. */
   removeArtifact(artifact: Artifact, ctx: TargetContext<C>): Promise<void>;
-  /** A handle for runtime operations on this app+target. */
+  /**
+   * A handle for runtime operations on this app+target. On a many-node target it
+   * answers for all nodes together (status, logs, the access point); rollouts use
+   * the runtime of each node (see `nodes`).
+   */
   runtime(ctx: TargetContext<C>): Promise<TargetRuntime>;
+  /**
+   * Many-node targets (`capabilities.nodes: 'many'`): the nodes the app runs on,
+   * each with the instance primitives of a TargetRuntime on that node. The engine
+   * runs each node's part of a plan on its runtime, in batches (strategy.batch,
+   * parallel, max_failed, node_timeout), and reports per node.
+   */
+  nodes?(ctx: TargetContext<C>): Promise<TargetNode[]>;
   /**
    * Directories a backup must hold for this target: artifacts needed to roll
    * back without a rebuild, and the persistent data. `skip` names paths (relative to `dir`, `/`-separated)
@@ -34,6 +45,12 @@ export interface Target<C = Record<string, unknown>> extends TargetDescriptor<C>
   describeBuild?(input: BuildInput, ctx: TargetContext<C>): Record<string, unknown>;
   /** Publish a release's artifact (e.g. push an image to a registry). Absent: the target cannot push. */
   push?(input: PushInput, ctx: TargetContext<C>): Promise<{ reference: string; digest?: string }>;
+}
+
+export interface TargetNode {
+  /** Unique among the target's nodes; shown in plans and reports (e.g. a host name). */
+  name: string;
+  runtime(): Promise<TargetRuntime>;
 }
 
 export interface PushInput {
@@ -179,6 +196,8 @@ export interface InstanceHandle {
 export type InstanceRunState = 'starting' | 'running' | 'backoff' | 'stopping' | 'stopped';
 
 export interface ObservedInstance extends InstanceHandle {
+  /** On a many-node target: the node it runs on. */
+  node?: string;
   state: InstanceRunState;
   pid?: number;
   restarts: number;

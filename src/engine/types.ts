@@ -98,6 +98,17 @@ export interface DeployResult {
   /** True when nothing changed since the current release, so nothing was done. */
   unchanged?: boolean;
   reconciled?: ReconcileReport[];
+  /** Many-node targets: each node's outcome. */
+  nodes?: NodeReport[];
+}
+
+/** How one node of a many-node target fared in a plan. */
+export interface NodeReport {
+  node: string;
+  batch: number;
+  status: 'succeeded' | 'failed' | 'rolled_back' | 'not_started' | 'timed_out';
+  duration_ms?: number;
+  error?: string;
 }
 
 export interface ReconcileReport {
@@ -178,6 +189,8 @@ export interface Opened {
   ctx: TargetContext<any>;
   record: TargetRecord;
   runtime: TargetRuntime;
+  /** Many-node targets: the nodes, opened on first use (see nodes.ts). */
+  nodes?: Array<{ name: string; runtime: TargetRuntime }>;
 }
 
 

@@ -214,6 +214,10 @@ const Analysis = z
 
 export type StrategyType = 'recreate' | 'rolling' | 'blue-green' | 'canary';
 
+/** A whole number, or a percent of the nodes such as "25%". */
+const CountOrPercent = (description: string, min = 1) =>
+  field(z.union([z.int().min(min), z.string().regex(/^(100|[1-9]?[0-9])%$/, { error: 'a percent such as "25%" (0 to 100)' }).transform((v) => v as `${number}%`)]), description);
+
 const Strategy = z
   .strictObject({
     type: field(z.enum(['recreate', 'rolling', 'blue-green', 'canary']), 'Deployment strategy.').default(DEFAULTS.strategy.type),
@@ -226,6 +230,10 @@ const Strategy = z
     watch: duration('How long the new release is watched after the switch before the deploy counts as done.').default(DEFAULTS.strategy.watchMs),
     drain_timeout: duration('How long in-flight requests may finish before an old instance is stopped.').default(DEFAULTS.strategy.drainTimeoutMs),
     stop_timeout: duration('How long an instance may take to exit after SIGTERM before SIGKILL.').default(DEFAULTS.strategy.stopTimeoutMs),
+    batch: CountOrPercent('Many-node targets: how many nodes are rolled out at a time, a count or a percent of the nodes ("25%").').default(DEFAULTS.strategy.batch),
+    parallel: field(z.int().min(1), 'Many-node targets: how many nodes of a batch are worked on at once (default: the whole batch).').optional(),
+    max_failed: CountOrPercent('Many-node targets: how many nodes may fail (each is put back on its own) before the rollout stops and every node goes back.', 0).default(DEFAULTS.strategy.maxFailed),
+    node_timeout: duration('Many-node targets: how long one node may take for its part of a batch; past it the node counts as failed, so one slow node never stalls a batch.').default(DEFAULTS.strategy.nodeTimeoutMs),
   })
   .superRefine((s, ctx) => {
     if (s.type === 'rolling' && s.max_unavailable === 0 && s.max_surge === 0) {

@@ -1,0 +1,146 @@
+/**
+ * The runtime of a many-node target seen as one: status, logs, the access
+ * point, hooks and retention answer for all nodes together, and an operation
+ * on one instance goes to the node that runs it. Rollouts do not come through
+ * here: the engine runs each node's steps on that node's own runtime.
+ */
+import { GantryError } from '../../core/errors.js';
+import type { InstanceHandle, InstanceRequest, LogLine, ObservedInstance, ReleaseRef, Route, RouterOptions, TargetRuntime, TrafficStats } from '../../engine/target.js';
+
+export interface FleetNode {
+  name: string;
+  runtime: TargetRuntime;
+}
+
+export class FleetRuntime implements TargetRuntime {
+  /** Which node runs each instance, learned from `instances()`. */
+  private readonly owners = new Map<string, FleetNode>();
+
+  constructor(readonly nodes: FleetNode[]) {
+    if (nodes.length === 0) throw new GantryError('MANIFEST_INVALID', 'a many-node target needs at least one node', 'list the nodes (hosts) in the target\'s config');
+  }
+
+  private async all<T>(fn: (n: FleetNode) => Promise<T>): Promise<T[]> {
+    return Promise.all(this.nodes.map(fn));
+  }
+
+  private async ownerOf(instance: string): Promise<FleetNode> {
+    if (!this.owners.has(instance)) await this.instances();
+    const n = this.owners.get(instance);
+    if (!n) throw new GantryError('NOT_RUNNING', `instance ${instance} runs on none of the nodes`, '`gantry status` lists the instances and their nodes');
+    return n;
+  }
+
+  private async byOwner(ids: string[]): Promise<Map<FleetNode, string[]>> {
+    const out = new Map<FleetNode, string[]>();
+    for (const id of ids) {
+      const n = await this.ownerOf(id).catch(() => undefined);
+      if (n) out.set(n, [...(out.get(n) ?? []), id]);
+    }
+    return out;
+  }
+
+  async ensureRouter(opts?: RouterOptions): Promise<{ url: string }> {
+    return (await this.all((n) => n.runtime.ensureRouter(opts)))[0]!;
+  }
+
+  /** The first node's access point (each node has its own; a load balancer in front is the user's). */
+  async accessUrl(): Promise<string | undefined> {
+    return this.nodes[0]!.runtime.accessUrl();
+  }
+
+  async setRoutes(routes: Route[]): Promise<void> {
+    const owners = await this.byOwner(routes.map((r) => r.instance));
+    await this.all((n) => n.runtime.setRoutes(routes.filter((r) => owners.get(n)?.includes(r.instance))));
+  }
+
+  async routes(): Promise<Route[]> {
+    return (await this.all((n) => n.runtime.routes())).flat();
+  }
+
+  async drain(instanceIds: string[], timeoutMs: number): Promise<void> {
+    await Promise.all([...(await this.byOwner(instanceIds))].map(([n, ids]) => n.runtime.drain(ids, timeoutMs)));
+  }
+
+  startInstance(req: InstanceRequest): Promise<InstanceHandle> {
+    throw new GantryError('INTERNAL', `instance ${req.id}: on a many-node target an instance starts on a node (the plan's step names it)`);
+  }
+
+  async stopInstance(id: string, timeoutMs: number): Promise<void> {
+    await (await this.ownerOf(id)).runtime.stopInstance(id, timeoutMs);
+  }
+
+  async stopInstanceLater(id: string, afterMs: number, timeoutMs: number): Promise<void> {
+    await (await this.ownerOf(id)).runtime.stopInstanceLater(id, afterMs, timeoutMs);
+  }
+
+  /** One-off tasks (hooks such as migrations) run once, on the first node. */
+  runTask(task: Parameters<TargetRuntime['runTask']>[0]): ReturnType<TargetRuntime['runTask']> {
+    return this.nodes[0]!.runtime.runTask(task);
+  }
+
+  async instances(): Promise<ObservedInstance[]> {
+    const lists = await this.all(async (n) => (await n.runtime.instances()).map((i) => ({ ...i, node: n.name })));
+    for (const [k, list] of lists.entries()) for (const i of list) this.owners.set(i.id, this.nodes[k]!);
+    return lists.flat();
+  }
+
+  async *logs(opts: Parameters<TargetRuntime['logs']>[0]): AsyncIterable<LogLine> {
+    // Node by node; followed logs of several nodes are interleaved as they come.
+    if (!opts.follow) {
+      for (const n of this.nodes) yield* n.runtime.logs(opts);
+      return;
+    }
+    const iterators = this.nodes.map((n) => n.runtime.logs(opts)[Symbol.asyncIterator]());
+    const next = (i: number) => iterators[i]!.next().then((r) => ({ i, r }));
+    const pending = new Map(iterators.map((_, i) => [i, next(i)]));
+    while (pending.size) {
+      const { i, r } = await Promise.race(pending.values());
+      if (r.done) pending.delete(i);
+      else {
+        pending.set(i, next(i));
+        yield r.value;
+      }
+    }
+  }
+
+  async healthCommand(instance: InstanceHandle, command: string, timeoutMs: number): Promise<{ ok: boolean; output: string }> {
+    return (await this.ownerOf(instance.id)).runtime.healthCommand(instance, command, timeoutMs);
+  }
+
+  /** Per release, summed over the nodes; latency percentiles are the worst node's. */
+  async trafficStats(): Promise<TrafficStats | undefined> {
+    const all = (await this.all((n) => n.runtime.trafficStats())).filter((s): s is TrafficStats => Boolean(s));
+    if (all.length === 0) return undefined;
+    const byRelease = new Map<string, TrafficStats['releases'][number]>();
+    for (const r of all.flatMap((s) => s.releases)) {
+      const a = byRelease.get(r.release);
+      if (!a) byRelease.set(r.release, { ...r });
+      else {
+        const requests = a.requests + r.requests;
+        byRelease.set(r.release, { release: r.release, requests, errors5xx: a.errors5xx + r.errors5xx, connectErrors: a.connectErrors + r.connectErrors, inflight: a.inflight + r.inflight, p50Ms: Math.max(a.p50Ms, r.p50Ms), p90Ms: Math.max(a.p90Ms, r.p90Ms), p99Ms: Math.max(a.p99Ms, r.p99Ms), errorRate: requests ? (a.errors5xx + r.errors5xx + a.connectErrors + r.connectErrors) / requests : 0 });
+      }
+    }
+    return { releases: [...byRelease.values()] };
+  }
+
+  async instanceCpuSeconds(): Promise<Record<string, number>> {
+    return Object.assign({}, ...(await this.all((n) => n.runtime.instanceCpuSeconds())));
+  }
+
+  async resetTrafficStats(): Promise<void> {
+    await this.all((n) => n.runtime.resetTrafficStats());
+  }
+
+  async markCurrent(release: ReleaseRef): Promise<void> {
+    await this.all((n) => n.runtime.markCurrent(release));
+  }
+
+  async shutdown(timeoutMs: number): Promise<void> {
+    await this.all((n) => n.runtime.shutdown(timeoutMs));
+  }
+
+  async close(): Promise<void> {
+    await this.all((n) => n.runtime.close());
+  }
+}

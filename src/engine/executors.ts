@@ -117,7 +117,9 @@ export const EXECUTORS: { [K in StepKind]: Executor<K> } = {
     const { o, store } = ctx;
     store.updateTarget(o.app, o.name, { currentRelease: ctx.release, desiredState: 'running', instances: ctx.count });
     if (ctx.previous && ctx.previous !== ctx.release) store.setReleaseStatus(o.app, o.name, ctx.previous, 'superseded');
-    store.setReleaseStatus(o.app, o.name, ctx.release, 'active', true);
+    // A plan that changed which release serves makes it the last known good; a start or scale of the same release leaves its record as it was.
+    const rel = store.getRelease(o.app, o.name, ctx.release);
+    if (ctx.previous !== ctx.release || rel?.status !== 'active') store.setReleaseStatus(o.app, o.name, ctx.release, 'active', true);
     await ctx.runtime.markCurrent(ctx.releases.get(ctx.release)!);
   },
 

@@ -108,6 +108,8 @@ export const DEFAULTS = {
     connectTimeoutMs: 10_000,
     /** One remote command, per host. */
     commandTimeoutMs: 5 * 60_000,
+    /** After a command's timeout, the host's own `timeout` kills it this much later (a backstop when sshd refuses signals). */
+    remoteKillGraceMs: 1_000,
     /** A silent host is declared gone after keepaliveCountMax unanswered keepalives. */
     keepaliveIntervalMs: 10_000,
     keepaliveCountMax: 3,

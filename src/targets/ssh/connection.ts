@@ -32,6 +32,7 @@ export interface SshConnectOptions {
 export interface ExecOptions {
   /** Sent to the program's stdin (streamed for a Readable), then EOF. */
   readonly stdin?: Readable | Buffer | string;
+  /** 0: none (a follow of logs). Default: the connection's command timeout. */
   readonly timeoutMs?: number;
   /** Output kept per stream; the rest is dropped and `truncated` set. */
   readonly maxOutputBytes?: number;
@@ -161,12 +162,13 @@ export class SshConnection {
    * literally: nothing is interpreted by the remote shell. A non-zero exit is a result, not an error.
    */
   async exec(argv: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
-    const command = remoteCommandLine(argv);
     const timeoutMs = opts.timeoutMs ?? this.commandTimeoutMs;
+    // The host kills the program shortly after our own timer gives up (or if we vanish).
+    const command = remoteCommandLine(argv, { killAfterMs: timeoutMs > 0 ? timeoutMs + DEFAULTS.ssh.remoteKillGraceMs : 0 });
     const max = opts.maxOutputBytes ?? DEFAULTS.ssh.maxCommandOutputBytes;
     const release = await this.sessions.take();
     try {
-      const channel = await this.channel((cb) => this.client.exec(command, cb), `run ${argv[0]}`);
+      const channel = await this.openSession(command, argv[0]!);
       return await new Promise<ExecResult>((resolve, reject) => {
         const out: Buffer[] = [];
         const err: Buffer[] = [];
@@ -188,13 +190,9 @@ export class SshConnection {
           code = c ?? null;
           signal = sig ?? undefined;
         });
-        const timer = setTimeout(() => {
-          // The program gets SIGKILL (exec'd, so it is the program and not a shell), then the channel closes.
-          try {
-            channel.signal('KILL');
-          } catch {
-            /* the channel may already be closing */
-          }
+        const timer = timeoutMs <= 0 ? undefined : setTimeout(() => {
+          // SIGKILL now where sshd allows it (non-root sessions); the remote `timeout` otherwise.
+          killRemote(channel);
           channel.close();
           reject(new GantryError('SSH_COMMAND_TIMEOUT', `${argv[0]} did not finish within ${timeoutMs} ms on ${this.label}`, 'the command was killed; raise command_timeout if the host is just slow'));
         }, timeoutMs);
@@ -211,6 +209,22 @@ export class SshConnection {
       });
     } finally {
       release();
+    }
+  }
+
+  /**
+   * sshd counts a session until it has processed our close of it, so a session opened right
+   * after another closed can be refused ("open failed") although we keep under MaxSessions:
+   * such refusals are retried a few times, briefly.
+   */
+  private async openSession(command: string, program: string): Promise<ClientChannel> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.channel((cb) => this.client.exec(command, cb), `run ${program}`);
+      } catch (e) {
+        if (attempt >= 5 || !this.isOpen || !/open failed/i.test((e as Error).message)) throw e;
+        await new Promise((r) => setTimeout(r, 50 * attempt));
+      }
     }
   }
 
@@ -240,6 +254,21 @@ export class SshConnection {
         reject(lostError(this.label, `trying to ${what}: ${(e as Error).message}`));
       }
     });
+  }
+}
+
+/**
+ * Sends SIGKILL to the session's program. ssh2's channel.signal() is silently a no-op once
+ * our side of the channel is ended (stdin closed, as for most commands), though RFC 4254
+ * allows the request until the channel is closed: send it through the protocol directly.
+ */
+function killRemote(channel: ClientChannel): void {
+  const internal = channel as unknown as { outgoing?: { id: number; state: string }; _client?: { _protocol?: { signal(id: number, name: string): void } } };
+  try {
+    if ((internal.outgoing?.state === 'open' || internal.outgoing?.state === 'eof') && internal._client?._protocol) internal._client._protocol.signal(internal.outgoing.id, 'KILL');
+    else channel.signal('KILL');
+  } catch {
+    /* the channel is already closing */
   }
 }
 

@@ -13,8 +13,14 @@ export function quoteArg(arg: string): string {
   return `'${arg.replace(/'/g, `'\\''`)}'`;
 }
 
-/** The string sent in the exec request for an argv array. */
-export function remoteCommandLine(argv: readonly string[]): string {
+/**
+ * The string sent in the exec request for an argv array. With `killAfterMs`, coreutils'
+ * `timeout` kills the program on the host itself once that time is up: sshd refuses
+ * "signal" requests in root sessions (no privilege separation child there), and a command
+ * must not outlive a connection that dropped.
+ */
+export function remoteCommandLine(argv: readonly string[], opts: { killAfterMs?: number } = {}): string {
   if (argv.length === 0 || !argv[0]) throw new GantryError('INTERNAL', 'a remote command needs a program name');
-  return `exec ${argv.map(quoteArg).join(' ')}`;
+  const guard = opts.killAfterMs && opts.killAfterMs > 0 ? `timeout -s KILL ${(Math.ceil(opts.killAfterMs / 100) / 10).toFixed(1)}s ` : '';
+  return `exec ${guard}${argv.map(quoteArg).join(' ')}`;
 }

@@ -7,7 +7,7 @@ const SECRET_NAME_RE = /^[A-Z_][A-Z0-9_]*$/;
 const DURATION_FORMATS = '"500ms", "30s", "5m", "1h" or a number of seconds';
 
 /** A duration written "30s" or as seconds; parsed to milliseconds (as the manifest's own durations). */
-function duration(what: string, defaultMs: number) {
+function duration(what: string, description: string, defaultMs: number) {
   return z
     .union([z.string(), z.number()])
     .optional()
@@ -20,7 +20,7 @@ function duration(what: string, defaultMs: number) {
       }
       return ms;
     })
-    .describe(`${what}. A duration: ${DURATION_FORMATS}.`);
+    .describe(`${description} A duration: ${DURATION_FORMATS}.`);
 }
 
 const HostObject = z
@@ -42,14 +42,14 @@ const Host = z.union([z.string(), HostObject], { error: `a host is ${HOST_FORMAT
   const port = h.port ?? DEFAULTS.ssh.port;
   const name = ('name' in h && typeof h.name === 'string' && h.name) || describeHost({ host: h.host, port });
   return { name, host: h.host, port, ...(h.user ? { user: h.user } : {}) };
-});
+}).describe(`A host: ${HOST_FORMAT}, or { host, user, port, name }.`);
 
 /** Where the private key comes from: a file, or a secret of Gantry's store (handed over in memory). */
 const Key = z.union(
   [
     z.string().min(1).transform((file) => ({ file })),
     z.object({ file: z.string().min(1) }).strict(),
-    z.object({ secret: z.string().regex(SECRET_NAME_RE, { error: 'a secret name is UPPER_SNAKE_CASE, as `gantry secrets set` takes it' }) }).strict(),
+    z.object({ secret: z.string().regex(SECRET_NAME_RE, { error: 'a secret name is UPPER_SNAKE_CASE, as `gantry secrets set` takes it' }).describe('Name of the secret holding the private key (gantry secrets set NAME < key-file).') }).strict(),
   ],
   { error: 'key is a private key file ("~/.ssh/deploy_ed25519"), { file: PATH } or { secret: NAME } (set with `gantry secrets set NAME`)' },
 );
@@ -83,8 +83,8 @@ export const sshConfigSchema = z
     bastion: Host.optional().describe(`Jump host every connection goes through: ${HOST_FORMAT} or { host, user, port }.`),
     path: AbsolutePath.default(DEFAULTS.ssh.path).describe('Directory on each host holding <app>/releases, current and shared.'),
     parallel: z.number().int().min(1).max(1000).default(DEFAULTS.ssh.parallel).describe('Hosts worked on at once.'),
-    connect_timeout: duration('connect_timeout', DEFAULTS.ssh.connectTimeoutMs),
-    command_timeout: duration('command_timeout', DEFAULTS.ssh.commandTimeoutMs),
+    connect_timeout: duration('connect_timeout', `Per host: TCP connect, SSH handshake and login (default ${DEFAULTS.ssh.connectTimeoutMs / 1000}s).`, DEFAULTS.ssh.connectTimeoutMs),
+    command_timeout: duration('command_timeout', `Per remote command; the command is killed past it (default ${DEFAULTS.ssh.commandTimeoutMs / 60_000}m).`, DEFAULTS.ssh.commandTimeoutMs),
     reverse_proxy: z.enum(['none', 'nginx'], { error: 'reverse_proxy is "none" or "nginx"' }).default('none').describe('nginx: write an nginx site in front of the app on each host.'),
     server_name: z.string().regex(/^[A-Za-z0-9*._-]+(?: [A-Za-z0-9*._-]+)*$/, { error: 'server_name is one or more host names separated by spaces' }).optional().describe('nginx server_name (reverse_proxy: nginx).'),
     tls: z

@@ -109,6 +109,28 @@ describeHosts('ssh connection against real sshd + systemd hosts', () => {
     }
   });
 
+  it('a dropped connection fails its command clearly, and the pool opens a new one on the next use', async () => {
+    const pool = new SshPool({ ...opts(plain), defaultUser: 'root' });
+    const spec = { name: plain.container, host: plain.ip, port: 22 };
+    try {
+      const first = await pool.connect(spec);
+      const running = first.exec(['sleep', '30']);
+      await new Promise((r) => setTimeout(r, 300));
+      // The host ends our session (its sshd process for this connection), as a crash or a reboot would.
+      await plain.exec('pkill', '-f', '^sshd: root');
+      const e = await failure(running);
+      expect(e.code).toBe('SSH_CONNECT_FAILED');
+      expect(e.message).toContain(plain.container);
+      for (let i = 0; i < 20 && first.isOpen; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(first.isOpen).toBe(false);
+      const second = await pool.connect(spec);
+      expect(second).not.toBe(first);
+      expect((await second.exec(['echo', 'back'])).stdout.toString()).toBe('back\n');
+    } finally {
+      await pool.closeAll();
+    }
+  });
+
   it('authenticates with a key handed over in memory (secret store) and with ssh-agent', async () => {
     const fromSecret = await loadCredentials({ key: { secret: 'DEPLOY_KEY' }, agent: false, baseDir: tmp, readSecret: async (name) => (name === 'DEPLOY_KEY' ? fleet.key.privateKey : '') });
     const c1 = await SshConnection.open(opts(plain, { credentials: fromSecret }));

@@ -89,6 +89,8 @@ async function removeLeftovers(): Promise<void> {
   const rows = (await docker('ps', '-a', '--filter', `label=${LABEL}`, '--format', '{{.Names}} {{.Label "dev.gantry.test-pid"}}')).split('\n').filter(Boolean);
   const stale = rows.map((r) => r.split(' ')).filter(([, pid]) => !pid || !alive(Number(pid))).map(([name]) => name!);
   if (stale.length) await docker('rm', '-f', ...stale).catch(() => undefined);
+  const nets = (await docker('network', 'ls', '--filter', `label=${LABEL}`, '--format', '{{.Name}} {{.Label "dev.gantry.test-pid"}}')).split('\n').filter(Boolean);
+  for (const [name, pid] of nets.map((r) => r.split(' '))) if (name && (!pid || !alive(Number(pid)))) await removeNetwork(name);
 }
 
 async function sshAnswers(ip: string): Promise<boolean> {
@@ -158,7 +160,7 @@ export async function startSshHosts(n: number, opts: StartOptions): Promise<Test
 /** A docker network for a test (removed by the caller with removeNetwork). */
 export async function createNetwork(name: string, opts: { internal?: boolean } = {}): Promise<string> {
   await docker('network', 'rm', name).catch(() => undefined);
-  await docker('network', 'create', '--label', LABEL, ...(opts.internal ? ['--internal'] : []), name);
+  await docker('network', 'create', '--label', LABEL, '--label', `dev.gantry.test-pid=${process.pid}`, ...(opts.internal ? ['--internal'] : []), name);
   return name;
 }
 

@@ -114,11 +114,12 @@ describeHosts('ssh connection against real sshd + systemd hosts', () => {
     const spec = { name: plain.container, host: plain.ip, port: 22 };
     try {
       const first = await pool.connect(spec);
-      const running = first.exec(['sleep', '30']);
+      // failure() attaches its handler now: the command fails while the test is still busy killing the session.
+      const running = failure(first.exec(['sleep', '30']));
       await new Promise((r) => setTimeout(r, 300));
       // The host ends our session (its sshd process for this connection), as a crash or a reboot would.
       await plain.exec('pkill', '-f', '^sshd: root');
-      const e = await failure(running);
+      const e = await running;
       expect(e.code).toBe('SSH_CONNECT_FAILED');
       expect(e.message).toContain(plain.container);
       for (let i = 0; i < 20 && first.isOpen; i++) await new Promise((r) => setTimeout(r, 50));

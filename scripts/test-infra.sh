@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Brings up the real parts the integration tests need, on a fresh Debian machine as root:
-# a Docker engine, a local registry on 127.0.0.1:5000, and the base images the
-# generated Dockerfiles use (built locally: no registry can be pulled from here).
+# a Docker engine, a local registry on 127.0.0.1:5000, the base images the
+# generated Dockerfiles use (built locally: no registry can be pulled from here),
+# and the systemd + sshd image the ssh target's test hosts boot from.
 # Idempotent and cached: a second run does almost nothing. It never fails the test
 # run: when a part cannot come up, it says why, and the tests that need it say so by name.
 set -uo pipefail
@@ -48,4 +49,6 @@ fi
 registry_up && say "registry up on 127.0.0.1:5000" || say "no registry (see /var/log/gantry-registry.log)"
 
 "$(dirname "$0")/build-base-images.sh" || say "base images could not be built (see $LOG)"
+# The ssh target's test hosts: a systemd + sshd "VM" image (the tests start containers from it).
+"$(dirname "$0")/build-vm-image.sh" || say "the ssh test host image could not be built (see $LOG)"
 exit 0

@@ -101,6 +101,29 @@ export const DEFAULTS = {
     startTimeoutMs: 10_000,
     requestTimeoutMs: 30_000,
   },
+  /** The ssh target (hosts reached over SSH). */
+  ssh: {
+    port: 22,
+    /** Where releases live on each host (<path>/<app>/releases/<id>). */
+    path: '/opt/gantry',
+    /** Hosts worked on at once. */
+    parallel: 32,
+    /** TCP connect + SSH handshake + authentication, per host. */
+    connectTimeoutMs: 10_000,
+    /** One remote command, per host. */
+    commandTimeoutMs: 5 * 60_000,
+    /** After a command's timeout, the host's own `timeout` kills it this much later (a backstop when sshd refuses signals). */
+    remoteKillGraceMs: 1_000,
+    /** A silent host is declared gone after keepaliveCountMax unanswered keepalives. */
+    keepaliveIntervalMs: 10_000,
+    keepaliveCountMax: 3,
+    /** Relative to the user's home directory, as ssh reads it. */
+    knownHostsFile: '.ssh/known_hosts',
+    /** Output of one remote command kept in memory (stdout and stderr each); more is dropped and flagged. */
+    maxCommandOutputBytes: 8 * 1024 * 1024,
+    /** Commands running at once on one connection (OpenSSH's MaxSessions defaults to 10). */
+    maxSessionsPerConnection: 8,
+  },
   logsTailLines: 100,
   autoscale: {
     cooldownMs: 30_000,

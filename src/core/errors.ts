@@ -30,6 +30,13 @@ export type ErrorCode =
   | 'NODES_FAILED'
   | 'BACKUP_INVALID'
   | 'RESTORE_REFUSED'
+  | 'SSH_HOST_KEY_UNKNOWN'
+  | 'SSH_HOST_KEY_CHANGED'
+  | 'SSH_AUTH_FAILED'
+  | 'SSH_CONNECT_FAILED'
+  | 'SSH_CONNECT_TIMEOUT'
+  | 'SSH_COMMAND_TIMEOUT'
+  | 'SSH_CHANNEL_FAILED'
   | 'INTERNAL';
 
 /** Exit code 2 = bad usage or invalid input; 1 = an operation failed. */

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,15 +16,30 @@ import { engineProblem } from './docker.js';
  */
 const run = promisify(execFile);
 const IMAGE = 'gantry-vm:bookworm';
+const VM_LOCK = '/var/lib/gantry-test/vm-image.lock';
+const VM_PROBLEM = '/var/lib/gantry-test/vm-image.problem';
 const LABEL = 'dev.gantry.test=ssh-hosts';
 /** The flags TESTBED.md gives for systemd in a container (--privileged does not work here). */
 const SYSTEMD_FLAGS = ['--cap-add', 'SYS_ADMIN', '--cap-add', 'NET_ADMIN', '--security-opt', 'seccomp=unconfined', '--security-opt', 'apparmor=unconfined', '--tmpfs', '/run', '--tmpfs', '/run/lock', '-v', '/sys/fs/cgroup:/sys/fs/cgroup:rw', '--cgroupns=host'];
 
 export const docker = (...args: string[]) => run('docker', args, { maxBuffer: 16 * 1024 * 1024 }).then((r) => r.stdout.trim());
 
+/**
+ * scripts/test-infra.sh builds the image in the background (minutes on a fresh machine) under
+ * this lock: wait for it (bounded), as the tests that need it run alongside the others.
+ */
+async function imageBuilt(): Promise<void> {
+  if (!existsSync(VM_LOCK)) return;
+  await run('flock', ['-s', '-w', '1500', VM_LOCK, 'true']).catch(() => undefined);
+}
+
 /** Why real SSH hosts cannot be started here, or undefined when they can. */
 export const sshHostsProblem: string | undefined =
-  engineProblem ?? (await docker('image', 'inspect', '--format', '{{.Id}}', IMAGE).then(() => undefined, () => `image ${IMAGE} missing: scripts/test-infra.sh (scripts/build-vm-image.sh) builds it`));
+  engineProblem ??
+  (await imageBuilt().then(() => docker('image', 'inspect', '--format', '{{.Id}}', IMAGE)).then(
+    () => undefined,
+    () => (existsSync(VM_PROBLEM) ? readFileSync(VM_PROBLEM, 'utf8').trim() : `image ${IMAGE} missing: scripts/test-infra.sh (scripts/build-vm-image.sh) builds it`),
+  ));
 
 export interface TestKey {
   readonly privateKey: string;

@@ -63,10 +63,21 @@ export function printDeployResult(out: Output, r: DeployResult): number {
       if (r.logs?.length) lines.push(`  ${c.bold('last log lines:')}`, ...r.logs.map((l) => `    ${l}`));
       if (r.url && r.status === 'rolled_back') lines.push(`  ${c.bold('still serving:')} ${r.url}`);
     }
+    if (r.nodes?.length) lines.push(...nodeLines(r.nodes));
     for (const rc of r.reconciled ?? []) lines.push(c.yellow(`  note: an interrupted deployment ${rc.deployment} (at ${rc.interrupted_at}) was reconciled: ${rc.outcome}${rc.resumed ? ` (resumed its stored plan: ${rc.resumed.step} ${rc.resumed.result})` : ''}`));
     return lines;
   });
   return r.status === 'succeeded' ? 0 : 1;
+}
+
+/** One line per node of a many-node target: its batch, outcome, time and why it failed. */
+function nodeLines(nodes: NonNullable<DeployResult['nodes']>): string[] {
+  const mark = { succeeded: c.green('✓'), rolled_back: c.yellow('↩'), failed: c.red('✗'), timed_out: c.red('⏱'), not_started: '·' } as const;
+  const width = Math.max(...nodes.map((n) => n.node.length));
+  return [
+    `  ${c.bold('nodes:')}`,
+    ...nodes.map((n) => `    ${mark[n.status]} ${n.node.padEnd(width)}  ${n.batch >= 0 ? `batch ${n.batch + 1}` : '       '}  ${n.status.replace('_', ' ')}${n.duration_ms !== undefined ? ` in ${(n.duration_ms / 1000).toFixed(1)}s` : ''}${n.error ? `: ${n.error}` : ''}`),
+  ];
 }
 
 /** Exit code of a command ended by SIGINT/SIGTERM (128 + SIGINT, as shells report Ctrl-C). */

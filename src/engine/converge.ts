@@ -2,7 +2,7 @@
 import { GantryError } from '../core/errors.js';
 import type { ReleaseRecord } from '../store/index.js';
 import type { EngineContext } from './context.js';
-import { probe, resolveHealth, waitHealthy } from './health.js';
+import { resolveHealth } from './health.js';
 import { newInstanceId } from './release-id.js';
 import { appEnv } from './release-secrets.js';
 import { releaseRef } from './releases.js';
@@ -60,7 +60,7 @@ export async function ensureServing(engine: EngineContext, o: Opened, rel: Relea
   const keep: ObservedInstance[] = [];
   for (const i of observed) {
     if (keep.length >= count || i.release !== rel.id || i.state === 'stopped' || i.state === 'stopping') continue;
-    if ((await probe(o.runtime, i, health)).ok) keep.push(i);
+    if ((await o.runtime.probe(i, health)).ok) keep.push(i);
   }
   const ref = await releaseRef(engine, rel);
   const started: InstanceHandle[] = [];
@@ -71,7 +71,7 @@ export async function ensureServing(engine: EngineContext, o: Opened, rel: Relea
     try {
       const h = await o.runtime.startInstance({ id, index: idx, release: ref, env: appEnv(o, ref, id), secretEnv: ref.secretEnv });
       started.push(h);
-      const r = await waitHealthy(o.runtime, h, health);
+      const r = await o.runtime.waitHealthy(h, health);
       if (!r.ok) throw new GantryError('HEALTH_FAILED', `instance ${id} of ${rel.id} did not become healthy: ${r.detail}`, 'see `gantry logs`');
     } catch (err) {
       // Nothing half-started stays behind (the supervisor would keep restarting it, unrouted).

@@ -3,7 +3,7 @@ import { isGantryError } from '../core/errors.js';
 import type { EngineContext } from './context.js';
 import { ensureServing } from './converge.js';
 import { desiredInstances, scaleForgotten } from './formation.js';
-import { probe, resolveHealth } from './health.js';
+import { resolveHealth } from './health.js';
 import { acquireLock } from './lock.js';
 import type { Step } from './plan.js';
 import { resumeStoredPlan } from './rollout.js';
@@ -37,7 +37,7 @@ export async function reconcileLocked(engine: EngineContext, o: Opened): Promise
       const observed = new Map((await o.runtime.instances()).map((i) => [i.id, i]));
       for (const r of routes) {
         const inst = observed.get(r.instance);
-        if (!inst || !(await probe(o.runtime, inst, health)).ok) forward = false;
+        if (!inst || !(await o.runtime.probe(inst, health)).ok) forward = false;
       }
     }
     let report: ReconcileReport | undefined;

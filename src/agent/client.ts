@@ -102,6 +102,10 @@ export class AgentClient {
       signal: opts.signal,
     });
     const text = await res.body.text();
+    if (res.statusCode === 404) {
+      // An agent started by an older Gantry keeps running across an upgrade; it lacks what was added since.
+      throw new GantryError('AGENT_UNREACHABLE', `the running Gantry agent (pid ${this.info.pid}) does not know ${method} ${path}: it was started by an older Gantry`, '`gantry stop` then `gantry start` (or a deploy) starts a current agent');
+    }
     if (res.statusCode !== 200) {
       const msg = text ? ((JSON.parse(text) as { message?: string }).message ?? text) : `HTTP ${res.statusCode}`;
       throw new GantryError('AGENT_UNREACHABLE', `agent ${path}: ${msg}`, `see ${join(this.dir, AGENT_LOG_FILE)}`);

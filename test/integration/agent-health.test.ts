@@ -116,6 +116,8 @@ describe('the agent waits for health where the instance is (POST /v1/health/wait
 
   it('hanging up ends the wait: the runtime returns at once on abort and the agent stops probing', async () => {
     const inst = await start({ STATUS: '503' });
+    // Listening first, so that the probes of the wait below reach the app and are counted.
+    expect(await agent.waitHealthy(request(inst, spec({ type: 'tcp', startPeriodMs: 10_000 })))).toMatchObject({ ok: true });
     const ac = new AbortController();
     const t0 = Date.now();
     setTimeout(() => ac.abort(), 400);

@@ -47,6 +47,13 @@ const allowed = [
 module.exports = {
   forbidden: [
     {
+      name: 'engine-opens-no-connection',
+      comment: 'Health is probed where the instance is (the node agent, through TargetRuntime.probe/waitHealthy): nothing in the engine opens a connection to an instance.',
+      severity: 'error',
+      from: { path: `${S}engine/` },
+      to: { path: ['^(node:)?(net|http|https|http2|tls|dgram)$', '(^|/)node_modules/undici/'] },
+    },
+    {
       name: 'unknown-element',
       comment: 'Every file under src/ belongs to an element of DESIGN.md "Layout"; add the folder to .dependency-cruiser.cjs with what it may import.',
       severity: 'error',
@@ -58,7 +65,8 @@ module.exports = {
   allowedSeverity: 'error',
   options: {
     doNotFollow: { path: 'node_modules' },
-    exclude: { path: ['node_modules', '(^|/)dist/'] },
+    // npm packages stay out of the graph, except those a rule names (an excluded module is invisible to rules).
+    exclude: { path: ['(^|/)node_modules/(?!undici/)', '(^|/)dist/'] },
     tsConfig: { fileName: 'tsconfig.json' },
     tsPreCompilationDeps: true,
   },

@@ -20,6 +20,9 @@ import {
   type AgentInfo,
   type AgentInstanceSpec,
   type AgentInstanceState,
+  type AgentHealthVerdict,
+  type AgentProbeRequest,
+  type AgentProbeResult,
   type AgentProxyTimeouts,
   type WatchedContainer,
 } from './protocol.js';
@@ -86,16 +89,23 @@ export class AgentClient {
     throw new GantryError('AGENT_UNREACHABLE', `the Gantry agent did not start${err ? `: ${err.message}` : ''}`, `see ${join(dir, AGENT_LOG_FILE)}`);
   }
 
-  async call<T = unknown>(method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown): Promise<T> {
+  /** `opts.waitMs`: how long the agent may legitimately take to answer (default: the body's `timeoutMs`); `opts.signal` hangs up. */
+  async call<T = unknown>(method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown, opts: { waitMs?: number; signal?: AbortSignal } = {}): Promise<T> {
+    // Drains, stops and health waits may legitimately take as long as the manifest allows: wait for that plus a margin.
+    const timeout = Math.max(DEFAULTS.agent.requestTimeoutMs, (opts.waitMs ?? (body as { timeoutMs?: number } | undefined)?.timeoutMs ?? 0) + DEFAULTS.agent.requestTimeoutMs);
     const res = await request(`http://127.0.0.1:${this.info.adminPort}${path}`, {
       method,
       headers: { authorization: `Bearer ${this.info.token}`, 'content-type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),
-      // Drains and stops may legitimately take as long as the manifest allows: wait for that plus a margin.
-      headersTimeout: Math.max(DEFAULTS.agent.requestTimeoutMs, ((body as { timeoutMs?: number } | undefined)?.timeoutMs ?? 0) + DEFAULTS.agent.requestTimeoutMs),
-      bodyTimeout: Math.max(DEFAULTS.agent.requestTimeoutMs, ((body as { timeoutMs?: number } | undefined)?.timeoutMs ?? 0) + DEFAULTS.agent.requestTimeoutMs),
+      headersTimeout: timeout,
+      bodyTimeout: timeout,
+      signal: opts.signal,
     });
     const text = await res.body.text();
+    if (res.statusCode === 404) {
+      // An agent started by an older Gantry keeps running across an upgrade; it lacks what was added since.
+      throw new GantryError('AGENT_UNREACHABLE', `the running Gantry agent (pid ${this.info.pid}) does not know ${method} ${path}: it was started by an older Gantry`, '`gantry stop` then `gantry start` (or a deploy) starts a current agent');
+    }
     if (res.statusCode !== 200) {
       const msg = text ? ((JSON.parse(text) as { message?: string }).message ?? text) : `HTTP ${res.statusCode}`;
       throw new GantryError('AGENT_UNREACHABLE', `agent ${path}: ${msg}`, `see ${join(this.dir, AGENT_LOG_FILE)}`);
@@ -121,6 +131,15 @@ export class AgentClient {
   /** Restarts the agent made of each watched container. */
   containerRestarts(): Promise<Array<{ id: string; restarts: number }>> {
     return this.call('GET', '/v1/containers');
+  }
+  /** One health probe, run by the agent where the instance is. */
+  probe(req: AgentProbeRequest): Promise<AgentProbeResult> {
+    return this.call('POST', '/v1/health/probe', req, { waitMs: req.health.timeoutMs });
+  }
+  /** The agent probes until healthy or it gives up; aborting `signal` hangs up, which ends the agent's loop. */
+  waitHealthy(req: AgentProbeRequest, signal?: AbortSignal): Promise<AgentHealthVerdict> {
+    const h = req.health;
+    return this.call('POST', '/v1/health/wait', req, { waitMs: h.startPeriodMs + h.retries * h.intervalMs + h.intervalMs + h.timeoutMs, signal });
   }
   resetStats(): Promise<unknown> {
     return this.call('POST', '/v1/stats/reset', {});

@@ -4,10 +4,11 @@
  * containers it was told to keep running and starts an exited one again
  * (with the supervisor's backoff), unrouted until it passes its health gate.
  */
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import { DEFAULTS } from '../core/defaults.js';
 import { Backoff } from '../supervisor/index.js';
-import { passGate } from './gate.js';
+import type { DockerClients } from './docker-clients.js';
+import { FALLBACK_HEALTH, probeInstance, waitHealthy } from './health.js';
 import type { WatchedContainer } from './protocol.js';
 
 const POLL_MS = 1_000;
@@ -22,24 +23,17 @@ export interface ContainerWatchHooks {
   changed(): void;
 }
 
-/** A dockerode client for a DOCKER_HOST-style address (the agent does not import the docker target). */
-function dockerFor(host: string | undefined): Docker {
-  const h = host ?? process.env.DOCKER_HOST;
-  if (!h) return new Docker({ socketPath: '/var/run/docker.sock' });
-  const u = new URL(h);
-  if (u.protocol === 'unix:') return new Docker({ socketPath: u.pathname });
-  return new Docker({ host: u.hostname, port: Number(u.port || 2375), protocol: u.protocol === 'https:' ? 'https' : 'http' });
-}
-
 export class ContainerWatcher {
   private readonly watched = new Map<string, WatchedContainer>();
   private readonly restarts = new Map<string, number>();
   private readonly backoffs = new Map<string, Backoff>();
   private readonly busy = new Set<string>();
-  private readonly clients = new Map<string, Docker>();
   private timer?: NodeJS.Timeout;
 
-  constructor(private readonly hooks: ContainerWatchHooks) {}
+  constructor(
+    private readonly hooks: ContainerWatchHooks,
+    private readonly docker: DockerClients,
+  ) {}
 
   watch(c: WatchedContainer): void {
     this.watched.set(c.id, c);
@@ -74,19 +68,15 @@ export class ContainerWatcher {
   async gate(id: string): Promise<boolean> {
     const c = this.watched.get(id);
     if (!c) return false;
-    const ok = await passGate(c.health, '127.0.0.1', c.port, { alive: () => this.watched.has(id) });
+    const health = c.health ?? FALLBACK_HEALTH;
+    const req = { instance: id, endpoint: { host: '127.0.0.1', port: c.port }, health, where: { kind: 'container' as const, container: c.container, dockerHost: c.dockerHost } };
+    const { ok } = await waitHealthy(health, () => probeInstance(req, this.docker), { alive: () => this.watched.has(id) });
     if (ok && this.watched.has(id)) this.hooks.resume(id);
     return ok;
   }
 
   private client(host: string | undefined): Docker {
-    const key = host ?? '';
-    let d = this.clients.get(key);
-    if (!d) {
-      d = dockerFor(host);
-      this.clients.set(key, d);
-    }
-    return d;
+    return this.docker.get(host);
   }
 
   private async tick(): Promise<void> {

@@ -14,8 +14,9 @@ import { Supervisor, type InstanceState } from '../supervisor/index.js';
 import { DEFAULTS } from '../core/defaults.js';
 import { freePort, portInUse } from './free-port.js';
 import { processStartTime, reapOrphans } from './orphans.js';
-import { passGate } from './gate.js';
 import { ContainerWatcher } from './container-watch.js';
+import { DockerClients } from './docker-clients.js';
+import { FALLBACK_HEALTH, probeInstance, waitHealthy } from './health.js';
 import {
   AGENT_ERROR_FILE,
   AGENT_INFO_FILE,
@@ -25,6 +26,7 @@ import {
   type AgentInstanceSpec,
   type AgentInstanceState,
   type AgentPersistedState,
+  type AgentProbeRequest,
   type AgentProxyTimeouts,
   type WatchedContainer,
 } from './protocol.js';
@@ -85,7 +87,9 @@ export async function runAgent(opts: Options): Promise<void> {
   };
   /** What is meant to be routed: the live routes and those held back until their instance is healthy again. */
   const intended = (): AgentBackend[] => [...proxy.backends(), ...[...pending.values()].filter((b) => !proxy.backends().some((x) => x.id === b.id))];
-  const watcher = new ContainerWatcher({ suspend, resume, log, changed: () => persist() });
+  // One dockerode client per engine, for the watcher and for command probes exec'd in containers.
+  const docker = new DockerClients();
+  const watcher = new ContainerWatcher({ suspend, resume, log, changed: () => persist() }, docker);
 
   // The state names every live process group (pid = pgid, with its start time to tell a reused pid apart):
   // written whenever a child is spawned or exits, so a later agent or `gantry stop` can reap what this one leaves.
@@ -160,7 +164,9 @@ export async function runAgent(opts: Options): Promise<void> {
       if (spec) {
         pending.set(b.id, { ...b, url: `http://${DEFAULTS.proxy.host}:${spec.port}` });
         const alive = (): boolean => specs.has(b.id) && pending.has(b.id) && ['starting', 'running', 'backoff'].includes(supervisor.get(b.id)?.state ?? 'stopped');
-        void passGate(spec.health, DEFAULTS.proxy.host, spec.port, { alive, env: { GANTRY_INSTANCE: b.id } }).then((ok) => (ok ? resume(b.id) : log(`restored instance ${b.id} did not pass its health gate; left unrouted`)));
+        const health = spec.health ?? FALLBACK_HEALTH;
+        const req: AgentProbeRequest = { instance: b.id, endpoint: { host: DEFAULTS.proxy.host, port: spec.port }, health, where: { kind: 'host' } };
+        void waitHealthy(health, () => probeInstance(req, docker), { alive }).then((v) => (v.ok ? resume(b.id) : log(`restored instance ${b.id} did not pass its health gate (${v.detail}); left unrouted`)));
       } else if (watcher.has(b.id)) {
         pending.set(b.id, b);
         void watcher.gate(b.id);
@@ -212,7 +218,8 @@ export async function runAgent(opts: Options): Promise<void> {
     setTimeout(() => process.exit(0), 50);
   };
 
-  const routes: Record<string, (body: any, url: URL) => Promise<unknown>> = {
+  // `signal` aborts when the client hangs up before the answer (a wait for health it no longer needs).
+  const routes: Record<string, (body: any, url: URL, signal: AbortSignal) => Promise<unknown>> = {
     'GET /v1/ping': async () => ({ pid: process.pid, proxy: proxyAddr }),
     'GET /v1/instances': async () => supervisor.list().filter((s) => specs.has(s.id)).map(view),
     'POST /v1/instances': async (body: AgentInstanceSpec) => startInstance(body),
@@ -253,6 +260,9 @@ export async function runAgent(opts: Options): Promise<void> {
       return proxy.timeouts();
     },
     'POST /v1/drain': async (body: { ids: string[]; timeoutMs: number }) => Promise.all(body.ids.map((id) => proxy.drain(id, body.timeoutMs))),
+    'POST /v1/health/probe': async (body: AgentProbeRequest) => probeInstance(body, docker),
+    // Open until the verdict: healthy, given up, or the client gone (an aborted deploy).
+    'POST /v1/health/wait': async (body: AgentProbeRequest, _url, signal) => waitHealthy(body.health, () => probeInstance(body, docker), { signal }),
     'GET /v1/stats': async () => proxy.stats(),
     'POST /v1/stats/reset': async () => {
       proxy.resetStats();
@@ -280,11 +290,15 @@ export async function runAgent(opts: Options): Promise<void> {
       res.writeHead(404).end();
       return;
     }
+    const hangUp = new AbortController();
+    res.on('close', () => {
+      if (!res.writableFinished) hangUp.abort();
+    });
     try {
       const chunks: Buffer[] = [];
       for await (const c of req) chunks.push(c as Buffer);
       const body = chunks.length ? JSON.parse(Buffer.concat(chunks).toString('utf8')) : {};
-      const out = await handler(body, url);
+      const out = await handler(body, url, hangUp.signal);
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify(out ?? null));
     } catch (err) {

@@ -12,6 +12,28 @@ export interface AgentInfo {
 /** A health check as the manifest resolves it: the agent's own gate uses it. */
 export type AgentHealth = HealthSpec;
 
+/** Where a command probe runs: a shell on the agent's host (process instances, `env` plus PORT and GANTRY_INSTANCE) or an exec inside a container. */
+export type AgentProbeWhere = { kind: 'host'; env?: Record<string, string> } | { kind: 'container'; container: string; dockerHost?: string };
+
+/** One instance to probe (`POST /v1/health/probe`) or to wait for (`POST /v1/health/wait`). */
+export interface AgentProbeRequest {
+  instance: string;
+  endpoint: { host: string; port: number };
+  health: AgentHealth;
+  where: AgentProbeWhere;
+}
+
+export interface AgentProbeResult {
+  ok: boolean;
+  detail: string;
+}
+
+/** The agent's verdict of a wait: `last` is the last probe's own detail (`detail` may add how long it waited). */
+export interface AgentHealthVerdict extends AgentProbeResult {
+  ms: number;
+  last: string;
+}
+
 export interface AgentInstanceSpec {
   id: string;
   release: string;

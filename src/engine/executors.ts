@@ -8,7 +8,6 @@ import { GantryError } from '../core/errors.js';
 import { untilAborted } from './abort.js';
 import type { ExecutionContext } from './executor.js';
 import { analyzeCanary, watchAfterSwitch } from './gates.js';
-import { waitHealthy } from './health.js';
 import type { Step, StepKind } from './plan.js';
 import { appEnv } from './release-secrets.js';
 import type { ObservedInstance, TargetRuntime } from './target.js';
@@ -76,7 +75,7 @@ export const EXECUTORS: { [K in StepKind]: Executor<K> } = {
     const h = ctx.handles.get(step.instance);
     if (!h) throw new GantryError('INTERNAL', `no handle for instance ${step.instance}`);
     ctx.onWait?.(`health of ${step.instance} (${ctx.health.type}${ctx.health.type === 'http' ? ` ${ctx.health.path}` : ''})`);
-    const r = await waitHealthy(ctx.runtime, h, ctx.health, ctx.abort?.signal);
+    const r = await ctx.runtime.waitHealthy(h, ctx.health, ctx.abort?.signal);
     ctx.abort?.check();
     if (!r.ok) throw new HealthGateError(step.instance, r.detail, await lastLogLines(ctx.runtime, step.instance, 10));
     ctx.emit('info', `${step.instance} healthy after ${r.ms}ms (${r.detail})`, step.kind);

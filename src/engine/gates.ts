@@ -4,7 +4,7 @@ import { GantryError } from '../core/errors.js';
 import type { Store } from '../store/index.js';
 import { sleep } from './abort.js';
 import { judgeCanary, resolveLimits, type AnalysisVerdict } from './analysis.js';
-import { probe, type resolveHealth } from './health.js';
+import type { resolveHealth } from './health.js';
 import type { Step } from './plan.js';
 import type { ObservedInstance } from './target.js';
 import type { EngineEventLevel, Opened } from './types.js';
@@ -90,7 +90,7 @@ export async function watchAfterSwitch(store: Store, o: Opened, deploymentId: st
         const changed = restartedSince(before, runMark(inst));
         if (changed) fail(id, changed);
       }
-      const p = inst && inst.state === 'running' ? await probe(o.runtime, inst, health) : { ok: false, detail: `instance is ${inst?.state ?? 'gone'}` };
+      const p = inst && inst.state === 'running' ? await o.runtime.probe(inst, health) : { ok: false, detail: `instance is ${inst?.state ?? 'gone'}` };
       const n = p.ok ? 0 : (failures.get(id) ?? 0) + 1;
       failures.set(id, n);
       if (n >= health.retries) fail(id, p.detail);

@@ -2,7 +2,7 @@
 import type { ReleaseRecord } from '../store/index.js';
 import type { EngineContext } from './context.js';
 import { converge } from './converge.js';
-import { probe, resolveHealth } from './health.js';
+import { resolveHealth } from './health.js';
 import { releaseManifestOf } from './stored.js';
 import type { DeployResult, Opened, ReconcileReport } from './types.js';
 
@@ -11,7 +11,7 @@ export async function servingCount(o: Opened, rel: ReleaseRecord): Promise<numbe
   const routed = new Set((await o.runtime.routes()).filter((r) => r.release === rel.id).map((r) => r.instance));
   const health = resolveHealth(releaseManifestOf(rel).health);
   let n = 0;
-  for (const i of await o.runtime.instances()) if (routed.has(i.id) && i.state === 'running' && (await probe(o.runtime, i, health)).ok) n++;
+  for (const i of await o.runtime.instances()) if (routed.has(i.id) && i.state === 'running' && (await o.runtime.probe(i, health)).ok) n++;
   return n;
 }
 

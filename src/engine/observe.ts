@@ -1,5 +1,5 @@
 /** What runs now on one runtime, as planners see it: every instance with its release, whether it is routed and whether it answers its health check. */
-import { probe, type HealthSpec } from './health.js';
+import type { HealthSpec } from './health.js';
 import type { ObservedForPlan } from './plan-converge.js';
 import type { TargetRuntime } from './target.js';
 
@@ -8,7 +8,7 @@ export async function observeForPlan(runtime: TargetRuntime, health: HealthSpec)
   const out: ObservedForPlan[] = [];
   for (const i of await runtime.instances()) {
     if (i.state === 'stopped') continue;
-    const healthy = i.state === 'running' && (await probe(runtime, i, health)).ok;
+    const healthy = i.state === 'running' && (await runtime.probe(i, health)).ok;
     out.push({ instance: i.id, release: i.release, healthy, routed: routed.has(i.id) });
   }
   return out;

@@ -47,14 +47,20 @@ export async function open(engine: EngineContext, loaded: LoadedManifest, name?:
 export function guardRuntime(engine: EngineContext, app: string, runtime: TargetRuntime): TargetRuntime {
   const redactOut = engine.redactFor(app);
   const runTask = runtime.runTask.bind(runtime);
-  const healthCommand = runtime.healthCommand.bind(runtime);
+  const probe = runtime.probe.bind(runtime);
+  const waitHealthy = runtime.waitHealthy.bind(runtime);
   runtime.runTask = async (task) => {
     const r = await runTask(task);
     return { ...r, output: redactSecrets(redactOut(r.output), task.secretEnv) };
   };
-  runtime.healthCommand = async (instance, command, timeoutMs) => {
-    const r = await healthCommand(instance, command, timeoutMs);
-    return { ...r, output: redactOut(r.output) };
+  // A health command's output reaches the probe's detail.
+  runtime.probe = async (instance, spec) => {
+    const r = await probe(instance, spec);
+    return { ...r, detail: redactOut(r.detail) };
+  };
+  runtime.waitHealthy = async (instance, spec, signal) => {
+    const r = await waitHealthy(instance, spec, signal);
+    return { ...r, detail: redactOut(r.detail) };
   };
   return runtime;
 }

@@ -4,7 +4,7 @@ import type { DeploymentRecord } from '../store/index.js';
 import { fallbackFor } from './compensation.js';
 import type { EngineContext } from './context.js';
 import { scaleForgotten } from './formation.js';
-import { probe, resolveHealth } from './health.js';
+import { resolveHealth } from './health.js';
 import { acquireLock } from './lock.js';
 import { continueStoredPlan, decideResume, interruptedStep } from './resume.js';
 import { runCompensation } from './run-plan.js';
@@ -69,7 +69,7 @@ async function stillHealthy(engine: EngineContext, o: Opened, d: DeploymentRecor
   const observed = new Map((await o.runtime.instances()).map((i) => [i.id, i]));
   for (const r of routes) {
     const inst = observed.get(r.instance);
-    if (!inst || !(await probe(o.runtime, inst, health)).ok) return false;
+    if (!inst || !(await o.runtime.probe(inst, health)).ok) return false;
   }
   return true;
 }

@@ -2,7 +2,7 @@
 import { isGantryError } from '../core/errors.js';
 import type { LoadedManifest } from '../manifest/index.js';
 import type { EngineContext } from './context.js';
-import { probe, resolveHealth } from './health.js';
+import { resolveHealth } from './health.js';
 import { open, resolveTargetName, targetNames } from './open.js';
 import { reconcileIfFree } from './reconcile.js';
 import { currentSecrets } from './release-secrets.js';
@@ -32,7 +32,7 @@ export async function targetStatus(engine: EngineContext, o: Opened): Promise<Ta
   const health = resolveHealth(rel ? releaseManifestOf(rel).health : o.manifest.health);
   const instances: InstanceStatus[] = [];
   for (const i of await o.runtime.instances()) {
-    const p = i.state === 'running' || i.state === 'starting' ? await probe(o.runtime, i, health) : { ok: false, detail: i.state };
+    const p = i.state === 'running' || i.state === 'starting' ? await o.runtime.probe(i, health) : { ok: false, detail: i.state };
     instances.push({ id: i.id, release: i.release, healthy: p.ok, routed: routedIds.has(i.id), url: `http://${i.endpoint.host}:${i.endpoint.port}`, state: i.state, pid: i.pid, restarts: i.restarts, detail: p.ok ? undefined : p.detail });
   }
   const healthyServing = instances.filter((i) => i.healthy && i.routed && i.release === record.currentRelease).length;

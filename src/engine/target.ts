@@ -189,7 +189,7 @@ export interface InstanceRequest {
 export interface InstanceHandle {
   id: string;
   release: string;
-  /** Where the engine probes health and the proxy sends traffic. */
+  /** Where the node agent probes health and the proxy sends traffic. */
   endpoint: { host: string; port: number };
 }
 
@@ -246,8 +246,13 @@ export interface TargetRuntime {
   runTask(task: { release: ReleaseRef; command: string; env: Record<string, string>; secretEnv: Record<string, string>; timeoutMs: number }): Promise<{ exitCode: number; output: string }>;
   instances(): Promise<ObservedInstance[]>;
   logs(opts: { lines: number; follow: boolean; instances?: string[]; signal?: AbortSignal }): AsyncIterable<LogLine>;
-  /** Run the manifest's health command in the instance's environment. */
-  healthCommand(instance: InstanceHandle, command: string, timeoutMs: number): Promise<{ ok: boolean; output: string }>;
+  /** One health probe of an instance, where it runs (http, tcp, or the manifest's command in its environment). Never throws. */
+  probe(instance: InstanceHandle, spec: HealthSpec): Promise<{ ok: boolean; detail: string }>;
+  /**
+   * Probe until healthy, giving up after the start period plus `retries` intervals, or at once when the
+   * instance exits; `signal` ends the wait promptly. The engine judges the verdict, never opens a connection itself.
+   */
+  waitHealthy(instance: InstanceHandle, spec: HealthSpec, signal?: AbortSignal): Promise<{ ok: boolean; detail: string; ms: number }>;
   trafficStats(): Promise<TrafficStats | undefined>;
   /** Cumulative CPU seconds per running instance (autoscaling turns two readings into a percentage). */
   instanceCpuSeconds(): Promise<Record<string, number>>;

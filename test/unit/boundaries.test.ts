@@ -19,7 +19,7 @@ async function cruise(dir: string): Promise<{ code: number; violations: Array<{ 
   return { code: lint.code, violations: JSON.parse(json.stdout).summary.violations };
 }
 
-const short = (p: string) => p.replace(/^.*?src\//, '');
+const short = (p: string) => p.replace(/^.*?src\//, '').replace(/^.*?node_modules\//, '');
 
 describe('architecture boundaries (dependency-cruiser, run by npm run lint)', () => {
   it('the real source tree has no violation', async () => {
@@ -39,6 +39,9 @@ describe('architecture boundaries (dependency-cruiser, run by npm run lint)', ()
         'engine/dynamic-bad.ts -> targets/docker/index.ts',
         'engine/imports-backup.ts -> backup/index.ts',
         'engine/imports-secrets.ts -> secrets/paths.ts',
+        // Nothing in the engine opens a connection to an instance (health is probed by the node agent).
+        'engine/opens-connection.ts -> net',
+        'engine/opens-connection.ts -> undici/index.js',
         'engine/static-bad.ts -> targets/process/index.ts',
         'misc/unknown.ts -> path',
         'proxy/imports-engine.ts -> engine/ok.ts',

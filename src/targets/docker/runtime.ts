@@ -3,7 +3,9 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { PassThrough } from 'node:stream';
 import { createInterface } from 'node:readline';
-import { AgentRouter, ProxiedRuntime } from '../../agent/router.js';
+import type { AgentProbeWhere } from '../../agent/protocol.js';
+import { AgentRouter } from '../shared/agent-router.js';
+import { ProxiedRuntime } from '../shared/proxied-runtime.js';
 import { freePort } from '../../agent/free-port.js';
 import { TailBuffer } from '../../core/bounded.js';
 import { daemonEnv } from '../../core/env.js';
@@ -224,21 +226,9 @@ export class DockerRuntime extends ProxiedRuntime implements TargetRuntime {
     }
   }
 
-  async healthCommand(instance: InstanceHandle, command: string, timeoutMs: number): Promise<{ ok: boolean; output: string }> {
-    const c = this.docker.getContainer(containerName(this.ctx.app, this.ctx.targetName, instance.id));
-    const exec = await c.exec({ Cmd: ['/bin/sh', '-c', command], AttachStdout: true, AttachStderr: true });
-    const stream = await exec.start({ hijack: true, stdin: false });
-    const output = new TailBuffer();
-    const sink = new PassThrough();
-    sink.on('data', (d: Buffer) => output.push(d));
-    this.docker.modem.demuxStream(stream, sink, sink);
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([new Promise((r) => stream.on('end', r)), new Promise((r) => (timer = setTimeout(r, timeoutMs)))]);
-    clearTimeout(timer);
-    stream.destroy();
-    const info = await exec.inspect();
-    if (info.Running) return { ok: false, output: `timed out after ${timeoutMs}ms` };
-    return { ok: info.ExitCode === 0, output: output.text().slice(-2000) };
+  /** The health command runs inside the instance's container (the agent execs it). */
+  protected probeWhere(instance: InstanceHandle): AgentProbeWhere {
+    return { kind: 'container', container: containerName(this.ctx.app, this.ctx.targetName, instance.id), dockerHost: this.ctx.config.docker_host };
   }
 
   async runTask(task: { release: ReleaseRef; command: string; env: Record<string, string>; secretEnv: Record<string, string>; timeoutMs: number }): Promise<{ exitCode: number; output: string }> {

@@ -1,9 +1,10 @@
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, symlinkSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
-import { TailBuffer } from '../../core/bounded.js';
 import type { AgentClient } from '../../agent/client.js';
-import { AgentRouter, ProxiedRuntime } from '../../agent/router.js';
+import type { AgentProbeWhere } from '../../agent/protocol.js';
+import { runShellCapture } from '../../agent/shell.js';
+import { AgentRouter } from '../shared/agent-router.js';
+import { ProxiedRuntime } from '../shared/proxied-runtime.js';
 import type { InstanceHandle, InstanceRequest, LogLine, ObservedInstance, ReleaseRef, TargetContext, TargetRuntime } from '../../engine/target.js';
 import { followLog, tailLines } from '../../supervisor/index.js';
 import type { ProcessConfig } from './config.js';
@@ -25,41 +26,6 @@ const LOG_LINE_RE = /^(\S+) (out|err|sys) (.*)$/s;
 export function parseLogLine(instance: string, raw: string): LogLine {
   const m = LOG_LINE_RE.exec(raw);
   return m ? { at: m[1], instance, stream: m[2] as LogLine['stream'], text: m[3]! } : { instance, stream: 'out', text: raw };
-}
-
-/**
- * The user's command through an explicit shell (their text is one argv
- * element); output captured, bounded in time. It runs in its own process
- * group so a timeout kills what the shell started too (npm → sh → node).
- */
-function runShellCapture(command: string, opts: { cwd?: string; env: Record<string, string>; timeoutMs: number }): Promise<{ exitCode: number; output: string }> {
-  return new Promise((resolve) => {
-    const child = spawn('/bin/sh', ['-c', command], { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    const output = new TailBuffer(); // bounded: only the end of what it prints is kept
-    let timedOut = false;
-    const take = (d: Buffer): void => output.push(d);
-    const timer = setTimeout(() => {
-      timedOut = true;
-      try {
-        process.kill(-child.pid!, 'SIGKILL');
-      } catch {
-        /* already gone */
-      }
-      child.stdout.destroy();
-      child.stderr.destroy();
-    }, opts.timeoutMs);
-    child.stdout.on('data', take);
-    child.stderr.on('data', take);
-    child.on('error', (e) => {
-      clearTimeout(timer);
-      resolve({ exitCode: 127, output: e.message });
-    });
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      // Output still buffered in the pipes arrives before 'close'; don't wait for grandchildren holding them.
-      setImmediate(() => resolve({ exitCode: timedOut ? 124 : (code ?? (signal ? 128 : 1)), output: timedOut ? `${output.text()}\n(timed out after ${opts.timeoutMs}ms)` : output.text() }));
-    });
-  });
 }
 
 export class ProcessRuntime extends ProxiedRuntime implements TargetRuntime {
@@ -175,9 +141,9 @@ export class ProcessRuntime extends ProxiedRuntime implements TargetRuntime {
     }
   }
 
-  async healthCommand(instance: InstanceHandle, command: string, timeoutMs: number): Promise<{ ok: boolean; output: string }> {
-    const r = await runShellCapture(command, { env: { ...baseEnv(), PORT: String(instance.endpoint.port), GANTRY_INSTANCE: instance.id }, timeoutMs });
-    return { ok: r.exitCode === 0, output: r.output.slice(-2000) };
+  /** The health command runs in a shell beside the instance, with its PORT and GANTRY_INSTANCE (the agent adds them). */
+  protected probeWhere(): AgentProbeWhere {
+    return { kind: 'host', env: baseEnv() };
   }
 
   async markCurrent(release: ReleaseRef): Promise<void> {

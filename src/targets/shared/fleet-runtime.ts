@@ -5,6 +5,7 @@
  * here: the engine runs each node's steps on that node's own runtime.
  */
 import { GantryError } from '../../core/errors.js';
+import type { HealthSpec } from '../../core/health-spec.js';
 import type { InstanceHandle, InstanceRequest, LogLine, ObservedInstance, ReleaseRef, Route, RouterOptions, TargetRuntime, TrafficStats } from '../../engine/target.js';
 
 export interface FleetNode {
@@ -104,8 +105,12 @@ export class FleetRuntime implements TargetRuntime {
     }
   }
 
-  async healthCommand(instance: InstanceHandle, command: string, timeoutMs: number): Promise<{ ok: boolean; output: string }> {
-    return (await this.ownerOf(instance.id)).runtime.healthCommand(instance, command, timeoutMs);
+  async probe(instance: InstanceHandle, spec: HealthSpec): Promise<{ ok: boolean; detail: string }> {
+    return (await this.ownerOf(instance.id)).runtime.probe(instance, spec);
+  }
+
+  async waitHealthy(instance: InstanceHandle, spec: HealthSpec, signal?: AbortSignal): Promise<{ ok: boolean; detail: string; ms: number }> {
+    return (await this.ownerOf(instance.id)).runtime.waitHealthy(instance, spec, signal);
   }
 
   /** Per release, summed over the nodes; latency percentiles are the worst node's. */

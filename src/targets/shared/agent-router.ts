@@ -2,10 +2,10 @@
  * Traffic through Gantry's proxy, hosted by the host agent: the half of a
  * runtime that every proxied target (process, docker, later ssh) shares.
  */
-import { AgentClient } from './client.js';
-import type { AgentProxyTimeouts } from './protocol.js';
-import { freePort } from './free-port.js';
-import { reapFromState } from './orphans.js';
+import { AgentClient } from '../../agent/client.js';
+import type { AgentProxyTimeouts } from '../../agent/protocol.js';
+import { freePort } from '../../agent/free-port.js';
+import { reapFromState } from '../../agent/orphans.js';
 
 export interface RouterRoute {
   instance: string;
@@ -102,38 +102,5 @@ export class AgentRouter {
 
   forget(): void {
     this.agent = undefined;
-  }
-}
-
-/**
- * The traffic half of a TargetRuntime for targets behind Gantry's proxy:
- * subclasses (process, docker) add the instance half.
- */
-export abstract class ProxiedRuntime {
-  protected constructor(protected readonly router: AgentRouter) {}
-
-  ensureRouter(opts?: AgentProxyTimeouts): Promise<{ url: string }> {
-    return this.router.ensureRouter(opts);
-  }
-  accessUrl(): Promise<string | undefined> {
-    return this.router.accessUrl();
-  }
-  setRoutes(routes: RouterRoute[]): Promise<void> {
-    return this.router.setRoutes(routes);
-  }
-  routes(): Promise<RouterRoute[]> {
-    return this.router.routes();
-  }
-  drain(instanceIds: string[], timeoutMs: number): Promise<void> {
-    return this.router.drain(instanceIds, timeoutMs);
-  }
-  trafficStats() {
-    return this.router.trafficStats();
-  }
-  resetTrafficStats(): Promise<void> {
-    return this.router.resetTrafficStats();
-  }
-  async close(): Promise<void> {
-    this.router.forget();
   }
 }

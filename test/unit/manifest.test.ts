@@ -224,6 +224,9 @@ describe('the resolved manifest', () => {
       watch: 10_000,
       drain_timeout: 10_000,
       stop_timeout: 10_000,
+      batch: 1,
+      max_failed: 0,
+      node_timeout: 600_000,
     });
     expect(m.exclusive).toBe(false);
     expect(m.targets).toEqual({ local: { type: 'process' } });
@@ -403,5 +406,22 @@ describe('shell metacharacters', () => {
     await new Promise((r) => setTimeout(r, 200));
     expect(markers()).toEqual([]);
     expect(existsSync('/tmp/gantry-pwned-build-command')).toBe(false);
+  });
+});
+
+describe('many-node strategy settings (issue 15.2)', () => {
+  it('batch and max_failed take a count or a percent; a bad percent names the path', async () => {
+    const { validateManifest } = await import('../../src/manifest/index.js');
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const file = join(mkdtempSync(join(tmpdir(), 'gantry-nodes-')), 'gantry.yaml');
+    writeFileSync(file, 'app: a\nrun: { command: x }\nstrategy: { batch: "25%", max_failed: 2, parallel: 4, node_timeout: 30s }\ntargets: { t: { type: process } }\n');
+    const ok = validateManifest(file, {});
+    expect(ok.problems).toEqual([]);
+    expect(ok.manifest!.manifest.strategy).toMatchObject({ batch: '25%', max_failed: 2, parallel: 4, node_timeout: 30_000 });
+    writeFileSync(file, 'app: a\nrun: { command: x }\nstrategy: { batch: "250%" }\ntargets: { t: { type: process } }\n');
+    const bad = validateManifest(file, {});
+    expect(bad.problems[0]).toMatchObject({ path: 'strategy.batch', line: 3, message: expect.stringMatching(/percent/) });
   });
 });

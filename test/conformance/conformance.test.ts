@@ -23,9 +23,8 @@ const HEALTH = 'path: /health, interval: 1s, timeout: 2s, retries: 2, start_peri
 const ROLLING = 'type: rolling, watch: 1s';
 /**
  * A release whose instances take `seconds` to start listening, so that a
- * rollout can be caught (and aborted) while it waits for their health. The
- * process group (process) or the container (docker, with its init) is
- * stopped whole, the sleep included.
+ * rollout can be caught (and aborted) while it waits for their health; an
+ * abort stops them, sleep included, without waiting for it.
  */
 const slowStart = (seconds: number): string => `sleep ${seconds} && exec node server.js`;
 /** Held requests may wait this long: while nothing is routed (recreate) the proxy holds them, up to its own 30 s. */
@@ -338,7 +337,7 @@ function scenarios(t: TargetUnderTest): void {
   });
 
   // The next two run a rolling deploy of 3 slow instances (one at a time) and interrupt it once its first new instance serves.
-  const slowRolling = { command: slowStart(4), strategy: 'type: rolling, max_surge: 1, max_unavailable: 0, watch: 1s' };
+  const slowRolling = { command: slowStart(5), strategy: 'type: rolling, max_surge: 1, max_unavailable: 0, watch: 1s' };
 
   it('abort a rolling deploy of 3 instances while its 2nd/3rd new instance starts: the previous release serves, recorded rolled_back (aborted), 0 failed requests', async () => {
     write('abort-rolling', slowRolling);
@@ -369,6 +368,7 @@ function scenarios(t: TargetUnderTest): void {
     expect(d.code, d.stdout + d.stderr).toBe(130);
     await expectAborted(d);
     expect(report.failed, failures(report)).toBe(0);
+    expect(report.releases.get(d.json.release)).toBeGreaterThan(0);
     await expectServing(rel.forced!, 3);
     // The scenarios that follow run 2 instances.
     const down = await cli(['scale', String(INSTANCES), '--json']);

@@ -4,7 +4,8 @@
  * through the scenarios in order (each builds on the state the previous one
  * left), so a target is judged on one continuous life: deploy, redeploy under
  * load, failed gates, rollback, restart, stop/start, logs, persist, secrets,
- * scale, abort and a SIGKILLed deploy. A target that cannot run here is
+ * scale (and a forced deploy at 3), abort of every strategy, Ctrl-C to a
+ * deploy, and a SIGKILLed deploy. A target that cannot run here is
  * skipped with the reason in its name.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { registry } from '../../src/registry/index.js';
-import { copyExample, gantry, killAgents, setSecret, waitUntilWaiting } from '../helpers/cli.js';
+import { copyExample, gantry, killAgents, setSecret, spawnGantry, waitUntilWaiting, type CliResult } from '../helpers/cli.js';
 import { get, getJson, pollLoop, type LoopReport } from '../helpers/http.js';
 import { TARGETS, type TargetUnderTest } from './targets.js';
 
@@ -20,6 +21,14 @@ const INSTANCES = 2;
 /** Short windows keep the suite fast; the interval stays at 1s because docker runs its own healthcheck (a process in the container) at that pace. */
 const HEALTH = 'path: /health, interval: 1s, timeout: 2s, retries: 2, start_period: 20s';
 const ROLLING = 'type: rolling, watch: 1s';
+/**
+ * A release whose instances take `seconds` to start listening, so that a
+ * rollout can be caught (and aborted) while it waits for their health; an
+ * abort stops them, sleep included, without waiting for it.
+ */
+const slowStart = (seconds: number): string => `sleep ${seconds} && exec node server.js`;
+/** Held requests may wait this long: while nothing is routed (recreate) the proxy holds them, up to its own 30 s. */
+const HOLD_MS = 30_000;
 
 const sha256 = (v: string): string => createHash('sha256').update(v).digest('hex');
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -44,12 +53,12 @@ function scenarios(t: TargetUnderTest): void {
   /** Release ids by the greeting they were deployed with. */
   const rel: Record<string, string> = {};
 
-  const write = (greeting: string, o: { env?: Record<string, string>; health?: string; strategy?: string } = {}): void =>
+  const write = (greeting: string, o: { env?: Record<string, string>; health?: string; strategy?: string; command?: string } = {}): void =>
     writeFileSync(
       join(dir, 'gantry.yaml'),
       [
         `app: ${t.app}`,
-        `run: { command: node server.js, instances: ${INSTANCES} }`,
+        `run: { command: ${JSON.stringify(o.command ?? 'node server.js')}, instances: ${INSTANCES} }`,
         `health: { ${o.health ?? HEALTH} }`,
         `env: ${JSON.stringify({ GREETING: greeting, ...(secretsDeclared ? { HASH_SECRET: 'API_TOKEN' } : {}), ...o.env })}`,
         secretsDeclared ? 'secrets: [API_TOKEN]' : '',
@@ -76,8 +85,8 @@ function scenarios(t: TargetUnderTest): void {
     return st;
   };
   /** Run `fn` with a client polling the URL before, during and after it. */
-  const underLoad = async <T>(fn: () => Promise<T>): Promise<[T, LoopReport]> => {
-    const loop = pollLoop(url + '/');
+  const underLoad = async <T>(fn: () => Promise<T>, requestTimeoutMs?: number): Promise<[T, LoopReport]> => {
+    const loop = pollLoop(url + '/', { requestTimeoutMs });
     await sleep(200);
     try {
       const out = await fn();
@@ -87,6 +96,32 @@ function scenarios(t: TargetUnderTest): void {
       await loop.stop();
       throw err;
     }
+  };
+
+  /** The deployment ended rolled_back because it was aborted, in its own result and in history. */
+  const expectAborted = async (d: CliResult): Promise<void> => {
+    expect(d.json?.status, d.stdout + d.stderr).toBe('rolled_back');
+    expect(d.json.error.code).toBe('ABORTED');
+    expect(d.json.reason).toMatch(/aborted/);
+    const record = (await cli(['history', '--json'])).json.find((h: any) => h.id === d.json.id);
+    expect(record).toMatchObject({ status: 'rolled_back' });
+    expect(record.reason).toMatch(/aborted/);
+  };
+  /**
+   * Wait (bounded) until the deploy in progress waits for the health of a new
+   * instance; with `afterSwitch`, only once a new instance already serves
+   * (a rolling deploy's 2nd or 3rd). Fails at once if the deploy ended first.
+   */
+  const untilWaitingForHealth = async (deploying: Promise<CliResult>, previous: string, afterSwitch: boolean): Promise<void> => {
+    let ended: string | undefined;
+    void deploying.then((d) => (ended = `the deploy ended (exit ${d.code}) before it could be interrupted: ${d.stdout}${d.stderr}`));
+    for (let i = 0; i < 150 && !ended; i++) {
+      const st = (await cli(['status', '--json'])).json?.targets?.[0];
+      const newServes = (st?.instances ?? []).some((x: any) => x.routed && x.healthy && x.release !== previous);
+      if (String(st?.deploying?.waiting).startsWith('health of') && (!afterSwitch || newServes)) return;
+      await sleep(100);
+    }
+    throw new Error(ended ?? 'the deploy never waited for the health of a new instance');
   };
 
   beforeAll(async () => {
@@ -251,6 +286,94 @@ function scenarios(t: TargetUnderTest): void {
     expect(report.failed, failures(report)).toBe(0);
     expect((await cli(['history', '--json'])).json[0]).toMatchObject({ id: d.json.id, status: 'rolled_back' });
     await expectServing(rel.v4!);
+  });
+
+  it('abort a recreate while its new instances start: the previous release is started again, recorded rolled_back (aborted), 0 failed requests', async () => {
+    write('abort-recreate', { command: slowStart(20), strategy: 'type: recreate, watch: 1s' });
+    const [[ab, d], report] = await underLoad(async () => {
+      const deploying = cli(['deploy', '--json']);
+      await untilWaitingForHealth(deploying, rel.v4!, false);
+      const ab = await cli(['abort', '--json']);
+      return [ab, await deploying] as const;
+    }, HOLD_MS);
+    expect(ab.code, ab.stdout + ab.stderr).toBe(0);
+    expect(d.code, d.stdout + d.stderr).toBe(1);
+    await expectAborted(d);
+    expect(report.failed, failures(report)).toBe(0);
+    expect([...report.releases.keys()]).toEqual([rel.v4]);
+    await expectServing(rel.v4!);
+  });
+
+  it('abort a blue-green rollout before its switch: the previous release keeps serving, recorded rolled_back (aborted), 0 failed requests', async () => {
+    write('abort-blue-green', { command: slowStart(20), strategy: 'type: blue-green, watch: 1s, keep_previous: 1s' });
+    const [[ab, d], report] = await underLoad(async () => {
+      const deploying = cli(['deploy', '--json']);
+      await untilWaitingForHealth(deploying, rel.v4!, false);
+      const ab = await cli(['abort', '--json']);
+      return [ab, await deploying] as const;
+    });
+    expect(ab.code, ab.stdout + ab.stderr).toBe(0);
+    expect(d.code, d.stdout + d.stderr).toBe(1);
+    await expectAborted(d);
+    expect(report.failed, failures(report)).toBe(0);
+    expect([...report.releases.keys()]).toEqual([rel.v4]);
+    await expectServing(rel.v4!);
+  });
+
+  it('scale 3 then deploy --force: the new release runs 3 healthy instances, 0 failed requests', async () => {
+    write('v4');
+    const [[up, d], report] = await underLoad(async () => {
+      const up = await cli(['scale', '3', '--json']);
+      return [up, await cli(['deploy', '--force', '--json'])] as const;
+    });
+    expect(up.code, up.stdout + up.stderr).toBe(0);
+    expect(d.code, d.stdout + d.stderr).toBe(0);
+    expect(d.json.status).toBe('succeeded');
+    rel.forced = d.json.release;
+    expect(rel.forced).not.toBe(rel.v4);
+    expect(report.failed, failures(report)).toBe(0);
+    const st = await expectServing(rel.forced!, 3);
+    expect(st.desired).toMatchObject({ instances: 3, by: 'scale' });
+  });
+
+  // The next two run a rolling deploy of 3 slow instances (one at a time) and interrupt it once its first new instance serves.
+  const slowRolling = { command: slowStart(5), strategy: 'type: rolling, max_surge: 1, max_unavailable: 0, watch: 1s' };
+
+  it('abort a rolling deploy of 3 instances while its 2nd/3rd new instance starts: the previous release serves, recorded rolled_back (aborted), 0 failed requests', async () => {
+    write('abort-rolling', slowRolling);
+    const [[ab, d], report] = await underLoad(async () => {
+      const deploying = cli(['deploy', '--json']);
+      await untilWaitingForHealth(deploying, rel.forced!, true);
+      const ab = await cli(['abort', '--json']);
+      return [ab, await deploying] as const;
+    });
+    expect(ab.code, ab.stdout + ab.stderr).toBe(0);
+    expect(d.code, d.stdout + d.stderr).toBe(1);
+    await expectAborted(d);
+    expect(report.failed, failures(report)).toBe(0);
+    // The aborted release did serve (it was caught mid-rollout), and no longer does.
+    expect(report.releases.get(d.json.release)).toBeGreaterThan(0);
+    await expectServing(rel.forced!, 3);
+  });
+
+  it('SIGINT to the deploying CLI mid-rollout: rolled back, exit 130, the previous release serves, 0 failed requests; back to 2', async () => {
+    write('interrupted', slowRolling);
+    const [d, report] = await underLoad(async () => {
+      const { child, done } = spawnGantry(['deploy', '--json'], { cwd: dir });
+      await untilWaitingForHealth(done, rel.forced!, true);
+      expect(child.kill('SIGINT')).toBe(true);
+      return done;
+    });
+    expect(d.signal).toBeNull();
+    expect(d.code, d.stdout + d.stderr).toBe(130);
+    await expectAborted(d);
+    expect(report.failed, failures(report)).toBe(0);
+    expect(report.releases.get(d.json.release)).toBeGreaterThan(0);
+    await expectServing(rel.forced!, 3);
+    // The scenarios that follow run 2 instances.
+    const down = await cli(['scale', String(INSTANCES), '--json']);
+    expect(down.code, down.stdout + down.stderr).toBe(0);
+    await expectServing(rel.forced!);
   });
 
   // The engine is SIGKILLed as it reaches a step (GANTRY_TEST_CRASH_AT, a test-only switch); the next command reconciles.

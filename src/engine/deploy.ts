@@ -11,6 +11,7 @@ import { releaseManifest, stringEnv, toGantryError } from './util.js';
 import { GantryError } from '../core/errors.js';
 import { desiredInstances, scaleForgotten } from './formation.js';
 import { heal, servingCount } from './heal.js';
+import { openNodes } from './nodes.js';
 import { resolveTargetName } from './open.js';
 import { assertTargetValid } from './validate-targets.js';
 import { withTarget } from './with-target.js';
@@ -25,11 +26,13 @@ export async function deploy(engine: EngineContext, loaded: LoadedManifest, targ
     if (!opts.force && current && current.contentHash === hash && o.record.desiredState === 'running') {
       // "Nothing to deploy" only when every desired instance serves; otherwise the same release is healed.
       const serving = await servingCount(o, current);
-      if (serving >= o.record.instances) {
+      // The count is per node: a many-node target runs it on each of its nodes.
+      const expected = o.record.instances * ((await openNodes(engine, o))?.length ?? 1);
+      if (serving >= expected) {
         engine.emit({ app: o.app, target: o.name }, 'info', `nothing to deploy: release ${current.id} already has this code, manifest, env and secrets (--force redeploys)`, 'plan');
         return { id: '', app: o.app, target: o.name, kind: 'deploy', release: current.id, status: 'succeeded', unchanged: true, url: await o.runtime.accessUrl(), duration_ms: 0, reason: 'nothing to deploy', reconciled: reconciled.length ? reconciled : undefined };
       }
-      return heal(engine, o, current, serving, reconciled);
+      return heal(engine, o, current, serving, expected, reconciled);
     }
     const releaseId = newReleaseId(hash);
     if (o.manifest.backup?.before_deploy && current) {

@@ -16,16 +16,16 @@ export async function servingCount(o: Opened, rel: ReleaseRecord): Promise<numbe
 }
 
 /** Start the missing instances of the current release, health-gated, recorded as a deploy with reason "healed". */
-export function heal(engine: EngineContext, o: Opened, rel: ReleaseRecord, serving: number, reconciled: ReconcileReport[]): Promise<DeployResult> {
+export function heal(engine: EngineContext, o: Opened, rel: ReleaseRecord, serving: number, expected: number, reconciled: ReconcileReport[]): Promise<DeployResult> {
   const n = o.record.instances;
-  engine.emit({ app: o.app, target: o.name }, 'info', `release ${rel.id} is current but only ${serving} of ${n} instance(s) serve: starting the missing ones`, 'plan');
+  engine.emit({ app: o.app, target: o.name }, 'info', `release ${rel.id} is current but only ${serving} of ${expected} instance(s) serve: starting the missing ones`, 'plan');
   return converge(engine, o, {
     kind: 'deploy',
     rel,
     count: n,
     reconciled,
     headline: `heal ${o.app} release ${rel.id} on ${o.name} (${n} instance${n === 1 ? '' : 's'})`,
-    reason: `healed: ${n - serving} instance(s) of ${rel.id} started again`,
+    reason: `healed: ${expected - serving} instance(s) of ${rel.id} started again`,
     // A heal that fails keeps what still serves.
     fallback: { release: rel.id, count: 'serving' },
   });

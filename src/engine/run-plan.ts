@@ -18,7 +18,7 @@ import { resolveHealth } from './health.js';
 import type { Step } from './plan.js';
 import { prune, releaseRef } from './releases.js';
 import { releaseManifestOf } from './stored.js';
-import type { Route, TargetRuntime } from './target.js';
+import type { TargetRuntime } from './target.js';
 import type { DeployResult, DeployStatus, EngineEventLevel, NodeReport, Opened, ReconcileReport, RunnableRelease } from './types.js';
 import { newDeploymentId, redact, routerOptions, toGantryError } from './util.js';
 
@@ -36,8 +36,8 @@ export interface PlannedRun {
   build?: () => Promise<ReleaseRecord>;
   /** The stored release the plan moves to, when it exists already. */
   existing?: ReleaseRecord;
-  /** The steps, planned once the access point is up, from what it routes now. */
-  plan: (routed: Route[]) => Promise<Step[]>;
+  /** The steps, planned once the access point is up, from what runs now. */
+  plan: () => Promise<Step[]>;
   /** Where a failure goes back to. */
   fallback: Fallback;
   /** A rollout moves traffic between releases: when its fallback serves again it is recorded `rolled_back`, not `failed`. */
@@ -164,7 +164,7 @@ export async function runPlanned(engine: EngineContext, o: Opened, spec: Planned
   try {
     url = spec.needsRouter === false ? await o.runtime.accessUrl() : (await o.runtime.ensureRouter(routerOptions(o.manifest))).url;
     engine.store.updateDeployment(d.id, { accessUrl: url });
-    const steps = await spec.plan(await o.runtime.routes());
+    const steps = await spec.plan();
     engine.store.insertSteps(d.id, steps.map((s) => ({ kind: s.kind, params: s })));
     engine.store.updateDeployment(d.id, { plan: steps });
     emit('info', spec.headline, 'plan', { steps: steps.length });

@@ -1,4 +1,5 @@
 /** `gantry status`: desired vs observed state of each target, reconciling interrupted work first when the lock is free. */
+import { openNodes } from './nodes.js';
 import { isGantryError } from '../core/errors.js';
 import type { LoadedManifest } from '../manifest/index.js';
 import type { EngineContext } from './context.js';
@@ -33,7 +34,7 @@ export async function targetStatus(engine: EngineContext, o: Opened): Promise<Ta
   const instances: InstanceStatus[] = [];
   for (const i of await o.runtime.instances()) {
     const p = i.state === 'running' || i.state === 'starting' ? await o.runtime.probe(i, health) : { ok: false, detail: i.state };
-    instances.push({ id: i.id, release: i.release, healthy: p.ok, routed: routedIds.has(i.id), url: `http://${i.endpoint.host}:${i.endpoint.port}`, state: i.state, pid: i.pid, restarts: i.restarts, detail: p.ok ? undefined : p.detail });
+    instances.push({ id: i.id, release: i.release, healthy: p.ok, routed: routedIds.has(i.id), url: `http://${i.endpoint.host}:${i.endpoint.port}`, state: i.state, pid: i.pid, restarts: i.restarts, detail: p.ok ? undefined : p.detail, node: i.node });
   }
   const healthyServing = instances.filter((i) => i.healthy && i.routed && i.release === record.currentRelease).length;
   let missing: string[] = [];
@@ -46,7 +47,8 @@ export async function targetStatus(engine: EngineContext, o: Opened): Promise<Ta
   if (!record.currentRelease) state = missing.length ? 'needs_secrets' : 'not_deployed';
   else if (record.desiredState === 'stopped') state = 'stopped';
   else if (record.instances === 0) state = instances.some((i) => i.state !== 'stopped') ? 'degraded' : 'scaled_to_zero';
-  else if (healthyServing >= record.instances) state = 'running';
+  // The count is per node: a many-node target runs it on each of its nodes.
+  else if (healthyServing >= record.instances * ((await openNodes(engine, o))?.length ?? 1)) state = 'running';
   // Meant to run but not fully serving (a dead agent, dead instances) is `degraded` on every target; `stopped` is only what was stopped.
   else state = 'degraded';
   const lock = engine.store.getLock(o.app, o.name);

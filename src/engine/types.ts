@@ -149,6 +149,8 @@ export interface InstanceStatus {
   pid?: number;
   restarts: number;
   detail?: string;
+  /** On a many-node target: the node it runs on. */
+  node?: string;
 }
 
 export interface TargetStatus {

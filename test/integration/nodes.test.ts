@@ -89,6 +89,25 @@ describe('many-node targets: batches, max_failed, node_timeout, per-node report'
     first = r.release!;
   });
 
+  it('status counts every node (degraded while n2 runs the previous release); deploy heals n2; then nothing to deploy; scale 2 runs 2 on each node, node by node', async () => {
+    expect((await engine.status(load(''), undefined)).targets[0]!.state).toBe('degraded');
+    const healed = await engine.deploy(load(''), undefined);
+    expect(healed.status, healed.reason).toBe('succeeded');
+    expect(healed.reason).toMatch(/healed/);
+    expect(await servedByNode()).toEqual([first, first, first]);
+    const st = (await engine.status(load(''), undefined)).targets[0]!;
+    expect(st.state).toBe('running');
+    expect(st.instances.map((i) => i.node).sort()).toEqual(NODES);
+    expect((await engine.deploy(load(''), undefined)).unchanged).toBe(true);
+    const r = await engine.scale(load(''), undefined, 2);
+    expect(r.status, r.reason).toBe('succeeded');
+    expect(r.nodes!.map((n) => [n.node, n.batch, n.status])).toEqual([['n1', 0, 'succeeded'], ['n2', 1, 'succeeded'], ['n3', 2, 'succeeded']]);
+    const after = (await engine.status(load(''), undefined)).targets[0]!;
+    expect(after.state).toBe('running');
+    for (const node of NODES) expect(after.instances.filter((i) => i.node === node && i.healthy && i.routed)).toHaveLength(2);
+    expect((await engine.scale(load(''), undefined, 1)).status).toBe('succeeded');
+  });
+
   it('a node that hangs past node_timeout counts as failed and does not stall its batch', async () => {
     faults.hang.add('n3');
     const r = await engine.deploy(load('batch: 3, max_failed: 1, node_timeout: 3s'), undefined);

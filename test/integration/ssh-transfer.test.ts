@@ -273,6 +273,31 @@ describeHosts('ssh transfer and layout against real sshd + systemd hosts', () =>
     expect(await h.exec('sh', '-c', `ls -A ${ROOT}/.blobs | grep -c incoming || true`)).toBe('0');
   }, 60_000);
 
+  it('an assembly that fails halfway leaves neither releases/<id> nor a temp folder, and the next transfer completes', async () => {
+    const h = hosts[0]!;
+    const conn = await pool.connect(specOf(h));
+    const src = source('halfway');
+    for (let i = 0; i < 20; i++) writeFileSync(join(src, `f${String(i).padStart(2, '0')}.txt`), `halfway file ${i}\n`);
+    const id = rid();
+    const localDir = await localRelease(src, id);
+    const index = await indexRelease(localDir);
+    // f10's blob is squatted by a directory: the host counts it as present, and linking it fails in the middle of the tree.
+    const squatted = index.entries.find((e) => e.rel === 'f10.txt');
+    if (squatted?.kind !== 'file') throw new Error('f10.txt not indexed');
+    await h.exec('mkdir', '-p', `${ROOT}/.blobs/${squatted.blob}`);
+    const e = await syncRelease(conn, { localDir, index, path: ROOT, app: 'halfway', releaseId: id }).then(() => undefined, (err: unknown) => err as GantryError);
+    expect(e).toBeInstanceOf(GantryError);
+    expect(e!.code).toBe('SSH_TRANSFER_FAILED');
+    expect(e!.message).toContain(h.container);
+    expect(e!.message).toContain(`assemble release ${id}`);
+    expect(await h.exec('ls', '-A', `${ROOT}/halfway/releases`)).toBe('');
+    await h.exec('rmdir', `${ROOT}/.blobs/${squatted.blob}`);
+    const r = await syncRelease(conn, { localDir, index, path: ROOT, app: 'halfway', releaseId: id });
+    expect(r).toMatchObject({ alreadyPresent: false, filesSent: 1, filesTotal: 20 });
+    expect(await h.exec('ls', '-A', `${ROOT}/halfway/releases`)).toBe(id);
+    expect(await remoteListing(h, `${ROOT}/halfway/releases/${id}`)).toBe(await localListing(localDir));
+  }, 60_000);
+
   it('a host killed mid-transfer reports an error naming it, the others complete, and no host has a half-assembled release', async () => {
     const src = source('kill', 'examples/hello-node');
     writeFileSync(join(src, 'big.bin'), randomBytes(48 * 1024 * 1024));

@@ -128,7 +128,7 @@ class ByteCounter extends Transform {
  * and turned into (path, relative link target) pairs for the assemble script. A persist path
  * that is a symlink locally (a release built with local persist links) is left out of the transfer.
  */
-function persistPlan(index: ReleaseIndex, persist: readonly string[]): { pairs: string[]; skip: string[] } {
+export function persistPlan(index: ReleaseIndex, persist: readonly string[]): { pairs: string[]; skip: string[] } {
   const kinds = new Map(index.entries.map((e) => [e.rel, e.kind]));
   const pairs: string[] = [];
   const skip: string[] = [];
@@ -236,6 +236,7 @@ export async function syncRelease(conn: SshConnection, opts: SyncOptions): Promi
   const skipped = (rel: string) => persist.skip.some((s) => rel === s || rel.startsWith(`${s}/`));
   const entries = index.entries.filter((e) => !skipped(e.rel));
   const blobsOfRelease = new Set(entries.flatMap((e) => (e.kind === 'file' ? [e.blob] : [])));
+  const filesTotal = entries.filter((e) => e.kind === 'file').length;
   let bytesSent = 0;
   const count = (n: number) => {
     bytesSent += n;
@@ -249,7 +250,7 @@ export async function syncRelease(conn: SshConnection, opts: SyncOptions): Promi
   const list = gzipSync(Buffer.from([...blobsOfRelease].map((b) => `${b}\n`).join('')));
   count(list.length);
   const answer = (await runScript(conn, 'prepare', PREPARE_SCRIPT, [root, opts.app, id], { stdin: list, ...timeout, code: 'SSH_TRANSFER_FAILED', what: `prepare release ${id}` })).split('\n');
-  if (answer[0] === 'present') return { bytesSent, filesSent: 0, filesTotal: index.files, blobBytesSent: 0, alreadyPresent: true };
+  if (answer[0] === 'present') return { bytesSent, filesSent: 0, filesTotal, blobBytesSent: 0, alreadyPresent: true };
   const missing = answer.slice(1).filter((b) => BLOB_NAME_RE.test(b) && blobsOfRelease.has(b));
 
   // 2. Send them (one tar stream), checked on the host before they enter the store.
@@ -292,7 +293,7 @@ export async function syncRelease(conn: SshConnection, opts: SyncOptions): Promi
     },
     { ...timeout, what: `assemble release ${id}`, ...(opts.cache ? { cache: opts.cache } : {}), cacheKey: `tree\n${tmp}\n${blobDir}\n${persist.skip.join('\n')}` },
   );
-  return { bytesSent, filesSent: missing.length, filesTotal: entries.filter((e) => e.kind === 'file').length, blobBytesSent, alreadyPresent: false };
+  return { bytesSent, filesSent: missing.length, filesTotal, blobBytesSent, alreadyPresent: false };
 }
 
 /** Persist paths that are symlinks in the local release (made by a local build): not transferred. */

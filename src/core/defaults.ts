@@ -123,6 +123,10 @@ export const DEFAULTS = {
     maxCommandOutputBytes: 8 * 1024 * 1024,
     /** Commands running at once on one connection (OpenSSH's MaxSessions defaults to 10). */
     maxSessionsPerConnection: 8,
+    /** Releases kept on each host (<path>/<app>/releases); the current and the last known-good are kept besides. */
+    releasesKept: 5,
+    /** Local files hashed at once when indexing a release for transfer. */
+    hashConcurrency: 8,
   },
   logsTailLines: 100,
   autoscale: {

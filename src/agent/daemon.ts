@@ -38,7 +38,7 @@ interface Options {
   dir: string;
   proxyHost: string;
   proxyPort: number;
-  /** Default `supervisor`; `systemd` needs `unitPrefix` (units are `<unitPrefix>-<instance>.service`). */
+  /** Default `supervisor`; `systemd` needs `unitPrefix` (units are `<unitPrefix><instance>.service`). */
   backend?: AgentInstanceBackend;
   unitPrefix?: string;
 }

@@ -41,7 +41,7 @@ interface UnitView {
 }
 
 const SHOW_PROPS = ['Id', 'LoadState', 'ActiveState', 'SubState', 'MainPID', 'NRestarts', 'ExecMainStartTimestamp', 'ExecMainCode', 'ExecMainStatus', 'ExecMainExitTimestamp'];
-const UNIT_ID_RE = /^[A-Za-z0-9_.:-]{1,200}$/;
+const UNIT_ID_RE = /^[A-Za-z0-9_.:@-]{1,200}$/;
 const ENV_KEY_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const POLL_MS = 1_000;
 const SIGNAL_NAMES = new Map(Object.entries(constants.signals).map(([name, n]) => [n, name]));
@@ -127,7 +127,7 @@ export class SystemdInstances extends EventEmitter {
 
   unitOf(id: string): string {
     if (!UNIT_ID_RE.test(id)) throw new GantryError('INTERNAL', `instance id ${JSON.stringify(id)} cannot name a systemd unit`);
-    return `${this.opts.unitPrefix}-${id}.service`;
+    return `${this.opts.unitPrefix}${id}.service`;
   }
 
   envFileOf(id: string): string {

@@ -37,6 +37,8 @@ export type ErrorCode =
   | 'SSH_CONNECT_TIMEOUT'
   | 'SSH_COMMAND_TIMEOUT'
   | 'SSH_CHANNEL_FAILED'
+  | 'SSH_COMMAND_FAILED'
+  | 'HOST_NODE_UNUSABLE'
   | 'INTERNAL';
 
 /** Exit code 2 = bad usage or invalid input; 1 = an operation failed. */

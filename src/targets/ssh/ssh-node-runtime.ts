@@ -69,12 +69,12 @@ export class SshNodeRuntime extends ProxiedRuntime implements TargetRuntime {
     return `http://${h}:${this.opts.proxyPort}`;
   }
 
-  async ensureRouter(opts?: RouterOptions): Promise<{ url: string }> {
+  override async ensureRouter(opts?: RouterOptions): Promise<{ url: string }> {
     await this.router.ensureRouter(opts);
     return { url: this.url() };
   }
 
-  async accessUrl(): Promise<string | undefined> {
+  override async accessUrl(): Promise<string | undefined> {
     return this.url();
   }
 
@@ -165,7 +165,7 @@ export class SshNodeRuntime extends ProxiedRuntime implements TargetRuntime {
     await this.agentHost.disable();
   }
 
-  async close(): Promise<void> {
+  override async close(): Promise<void> {
     await super.close();
     await this.agentHost.close();
   }

@@ -44,6 +44,8 @@ const SHOW_PROPS = ['Id', 'LoadState', 'ActiveState', 'SubState', 'MainPID', 'NR
 const UNIT_ID_RE = /^[A-Za-z0-9_.:@-]{1,200}$/;
 const ENV_KEY_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const POLL_MS = 1_000;
+/** systemd's journal message "Main process exited, code=..., status=..." (fields EXIT_CODE, EXIT_STATUS). */
+const PROCESS_EXIT_MESSAGE_ID = '98e322203f7a4ed290d09fe03c09fe15';
 const SIGNAL_NAMES = new Map(Object.entries(constants.signals).map(([name, n]) => [n, name]));
 
 function run(file: string, args: string[], timeoutMs = 30_000): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -104,18 +106,34 @@ function runState(u: UnitView | undefined): InstanceRunState {
   return 'stopped';
 }
 
-/** ExecMainCode: 1 exited (status = exit code), 2 killed / 3 dumped (status = signal number). */
+function exitOf(how: 'exited' | 'killed', status: number, at: string): NonNullable<InstanceState['lastExit']> {
+  return how === 'exited' ? { code: status, signal: null, at } : { code: null, signal: SIGNAL_NAMES.get(status) ?? `signal ${status}`, at };
+}
+
+/** ExecMainCode: 1 exited (status = exit code), 2 killed / 3 dumped (status = signal number). Reset when systemd restarts the unit. */
 function lastExit(u: UnitView | undefined): InstanceState['lastExit'] {
   if (!u || !u.exitAt || u.exitCode === undefined || u.exitCode === '0') return undefined;
-  const at = u.exitAt;
-  if (u.exitCode === '1') return { code: u.exitStatus ?? null, signal: null, at };
-  return { code: null, signal: SIGNAL_NAMES.get(u.exitStatus ?? 0) ?? `signal ${u.exitStatus}`, at };
+  return exitOf(u.exitCode === '1' ? 'exited' : 'killed', u.exitStatus ?? 0, u.exitAt);
+}
+
+/** The unit's last process exit as systemd logged it: what survives a restart of the unit. */
+async function loggedExit(unit: string): Promise<InstanceState['lastExit']> {
+  const r = await run('journalctl', ['--no-pager', '-o', 'json', '-n', '1', '-u', unit, `MESSAGE_ID=${PROCESS_EXIT_MESSAGE_ID}`]);
+  try {
+    const e = JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as { EXIT_CODE?: string; EXIT_STATUS?: string; __REALTIME_TIMESTAMP?: string };
+    const at = new Date(Number(e.__REALTIME_TIMESTAMP ?? 0) / 1000).toISOString();
+    return e.EXIT_CODE ? exitOf(e.EXIT_CODE === 'exited' ? 'exited' : 'killed', Number(e.EXIT_STATUS ?? 0), at) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export class SystemdInstances extends EventEmitter {
   private readonly specs = new Map<string, SystemdInstanceSpec>();
   private readonly views = new Map<string, UnitView | undefined>();
   private readonly stopping = new Set<string>();
+  /** The exit that made systemd restart an instance, read from the journal once per restart count. */
+  private readonly restartExits = new Map<string, { restarts: number; exit: InstanceState['lastExit'] }>();
   private poll?: NodeJS.Timeout;
 
   constructor(private readonly opts: { unitPrefix: string; envDir: string; log: (m: string) => void }) {
@@ -200,6 +218,7 @@ export class SystemdInstances extends EventEmitter {
       rmSync(this.envFileOf(id), { force: true });
       this.specs.delete(id);
       this.views.delete(unit);
+      this.restartExits.delete(id);
       this.emit('exit', id, last?.lastExit?.code ?? 0, last?.lastExit?.signal ?? null);
       return { ...(last ?? { id, restarts: 0, spec: { id, cwd: '', command: '', env: {}, logFile: '' } }), state: 'stopped' };
     } finally {
@@ -230,7 +249,7 @@ export class SystemdInstances extends EventEmitter {
       state,
       restarts: u?.restarts ?? 0,
       startedAt: u?.startedAt,
-      lastExit: lastExit(u),
+      lastExit: lastExit(u) ?? (u && u.restarts > 0 ? this.restartExits.get(id)?.exit : undefined),
       // The env (with secrets) stays in the env file, not in what the agent hands around.
       spec: { id, cwd: spec.cwd, command: spec.command, env: {}, logFile: spec.logFile },
     };
@@ -251,6 +270,7 @@ export class SystemdInstances extends EventEmitter {
       const now = seen.get(unit);
       this.views.set(unit, now);
       const id = ids[units.indexOf(unit)]!;
+      if (now && now.restarts > 0 && this.restartExits.get(id)?.restarts !== now.restarts) this.restartExits.set(id, { restarts: now.restarts, exit: await loggedExit(unit) });
       if (before && now && now.restarts > before.restarts) this.emit('restart', id, now.restarts, 0);
       else if (before && runState(before) !== 'stopped' && runState(now) === 'stopped' && !this.stopping.has(id)) this.emit('exit', id, lastExit(now)?.code ?? null, lastExit(now)?.signal ?? null);
     }

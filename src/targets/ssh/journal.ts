@@ -46,10 +46,12 @@ export function parseJournal(text: string, unitPrefix: string): { lines: LogLine
 export async function* journalLines(conn: SshConnection, opts: { unitPrefix: string; ids?: string[]; lines: number; follow: boolean; signal?: AbortSignal; pollMs?: number }): AsyncIterable<LogLine> {
   const units = opts.ids ? opts.ids.map((id) => `${opts.unitPrefix}${id}.service`) : [`${opts.unitPrefix}*.service`];
   const base = ['journalctl', '--no-pager', '-o', 'json', ...units.flatMap((u) => ['-u', u])];
-  const first = await conn.exec([...base, '-n', String(opts.lines)]);
+  // One entry more than asked: its cursor is where following starts, also for `lines: 0`.
+  const started = Math.floor(Date.now() / 1000);
+  const first = await conn.exec([...base, '-n', String(opts.lines + 1)]);
   const backlog = parseJournal(first.stdout.toString('utf8'), opts.unitPrefix);
   let cursor = backlog.cursor;
-  yield* backlog.lines;
+  yield* opts.lines > 0 ? backlog.lines.slice(-opts.lines) : [];
   if (!opts.follow) return;
   // Polled with the journal's cursor: one short command per interval on the open connection.
   while (!opts.signal?.aborted) {
@@ -58,7 +60,8 @@ export async function* journalLines(conn: SshConnection, opts: { unitPrefix: str
       opts.signal?.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
     });
     if (opts.signal?.aborted) return;
-    const next = await conn.exec(cursor ? [...base, '--after-cursor', cursor] : [...base, '-n', '1000']);
+    // No entry yet (no cursor): those since following began (by this machine's clock, a second early).
+    const next = await conn.exec(cursor ? [...base, '--after-cursor', cursor] : [...base, '--since', `@${started - 1}`]);
     const more = parseJournal(next.stdout.toString('utf8'), opts.unitPrefix);
     cursor = more.cursor ?? cursor;
     yield* more.lines;

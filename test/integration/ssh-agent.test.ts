@@ -10,6 +10,7 @@ import type { InstanceHandle, ReleaseRef } from '../../src/engine/target.js';
 import { loadCredentials } from '../../src/targets/ssh/auth.js';
 import { agentBundle } from '../../src/targets/ssh/agent-bundle.js';
 import { SshConnection } from '../../src/targets/ssh/connection.js';
+import { ensureHostNode } from '../../src/targets/ssh/host-node.js';
 import { tunnelDispatcher } from '../../src/targets/ssh/http-tunnel.js';
 import { SshNodeRuntime } from '../../src/targets/ssh/ssh-node-runtime.js';
 import { sshHostsProblem, startSshHosts, type TestHost, type TestHosts } from '../helpers/ssh-hosts.js';
@@ -120,6 +121,20 @@ describeHosts('the node agent on real systemd hosts', () => {
     expect(nodes[0]!.rt.agentNode!.reason).toMatch(/already there/);
     expect(await nodes[0]!.host.exec('systemctl', 'show', '-p', 'MainPID', '--value', `gantry-agent-${APP}.service`)).toBe(before);
   }, 300_000);
+
+  it('uses the host\'s own node when it is new enough (here: a Node 20 put first on its PATH)', async () => {
+    const n = nodes[1]!;
+    const ours = `${ROOT}/.gantry/node/${process.version}/node`;
+    await n.host.exec('sh', '-c', `printf '#!/bin/sh\\nexec ${ours} "$@"\\n' > /usr/local/bin/node && chmod 755 /usr/local/bin/node`);
+    try {
+      const node = await ensureHostNode(n.conn, ROOT, agentBundle().minNode);
+      expect(node).toMatchObject({ source: 'host', binary: '/usr/local/bin/node', version: process.version });
+      expect(node.reason).toMatch(/host's node v20\.\d+\.\d+ is at least 20\.18\.0/);
+    } finally {
+      await n.host.exec('rm', '-f', '/usr/local/bin/node');
+    }
+    expect(await ensureHostNode(n.conn, ROOT, agentBundle().minNode)).toMatchObject({ source: 'gantry', binary: ours });
+  }, 60_000);
 
   it('runs each instance as a systemd unit, healthy by the agent, served by the host\'s proxy', async () => {
     await Promise.all(

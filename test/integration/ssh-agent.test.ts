@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -44,11 +44,15 @@ let fleet: TestHosts;
 let tmp: string;
 let nodes: Node[] = [];
 
-/** examples/hello-node into the release directory: a tar over the exec's stdin. */
+/**
+ * examples/hello-node into the release directory: a tar streamed from a local `tar` process
+ * into the exec's stdin. (Regression: exec took up a Readable only once its session was open;
+ * a child's stdout nobody read yet is discarded by Node when the child exits, so 0 bytes went.)
+ */
 async function uploadRelease(conn: SshConnection): Promise<void> {
   expect((await conn.exec(['mkdir', '-p', RELEASE_DIR])).code).toBe(0);
-  const tar = execFileSync('tar', ['-C', join(process.cwd(), 'examples/hello-node'), '-cf', '-', '.']);
-  const r = await conn.exec(['tar', '-xf', '-', '-C', RELEASE_DIR], { stdin: tar });
+  const tar = spawn('tar', ['-C', join(process.cwd(), 'examples/hello-node'), '-cf', '-', '.'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const r = await conn.exec(['tar', '-xf', '-', '-C', RELEASE_DIR], { stdin: tar.stdout });
   expect(r.code, r.stderr.toString()).toBe(0);
 }
 

@@ -10,6 +10,7 @@ import type { InstanceHandle, ReleaseRef } from '../../src/engine/target.js';
 import { loadCredentials } from '../../src/targets/ssh/auth.js';
 import { agentBundle } from '../../src/targets/ssh/agent-bundle.js';
 import { SshConnection } from '../../src/targets/ssh/connection.js';
+import { checkHost } from '../../src/targets/ssh/host-check.js';
 import { ensureHostNode } from '../../src/targets/ssh/host-node.js';
 import { tunnelDispatcher } from '../../src/targets/ssh/http-tunnel.js';
 import { SshNodeRuntime } from '../../src/targets/ssh/ssh-node-runtime.js';
@@ -91,6 +92,15 @@ describeHosts('the node agent on real systemd hosts', () => {
     await fleet?.remove();
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   }, 60_000);
+
+  it('doctor\'s checks of a host name what the agent needs there', async () => {
+    const checks = await checkHost(nodes[0]!.conn, agentBundle().minNode);
+    expect(checks).toEqual([
+      expect.objectContaining({ name: 'host1: systemd', ok: true, detail: expect.stringMatching(/^systemd 25\d/) }),
+      expect.objectContaining({ name: 'host1: login', ok: true }),
+      expect.objectContaining({ name: 'host1: node', ok: true, detail: expect.stringMatching(/host's node v18\.20\.\d+ is older than 20\.18\.0: Gantry uploads its own Node/) }),
+    ]);
+  }, 30_000);
 
   it('installs the agent as a systemd unit on each host, on Gantry\'s own Node 20 since the host\'s node is 18', async () => {
     expect(agentBundle().minNode).toBe('20.18.0');

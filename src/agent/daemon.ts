@@ -174,7 +174,9 @@ export async function runAgent(opts: Options): Promise<void> {
     for (const inst of restorable) {
       // A port still held by something else (not ours to kill) would make the instance crash-loop while that answers for it.
       const port = !systemd && (await portInUse(inst.port, DEFAULTS.proxy.host)) ? await freePort(DEFAULTS.proxy.host) : inst.port;
-      await startInstance({ ...inst, port }, true).catch((e: Error) => log(`could not restore instance ${inst.id}: ${e.message}`));
+      const restoring = startInstance({ ...inst, port }, true);
+      // One unit systemd refuses must not keep the agent (and the other instances' routes) down.
+      await (systemd ? restoring.catch((e: Error) => log(`could not restore instance ${inst.id}: ${e.message}`)) : restoring);
     }
     for (const c of saved.containers ?? []) watcher.watch(c);
     // Nothing is routed until it passes its health gate: meanwhile the proxy holds requests (as during a recreate).

@@ -249,7 +249,7 @@ describeHosts('the node agent on real systemd hosts', () => {
     expect(slow.exitCode).not.toBe(0);
   }, 60_000);
 
-  it('keeps instances serving across a restart of the agent unit, which adopts them', async () => {
+  it('keeps instances serving across a restart of the agent unit, and a killed agent is restarted by systemd; both adopt them', async () => {
     const n = nodes[1]!;
     const unit = unitOf(n.handle!.id);
     const pid = (await n.host.exec('systemctl', 'show', '-p', 'MainPID', '--value', unit)).trim();
@@ -265,6 +265,22 @@ describeHosts('the node agent on real systemd hosts', () => {
       if (status !== 200) await new Promise((r) => setTimeout(r, 200));
     }
     expect(status).toBe(200);
+
+    // A killed agent is started again by systemd (Restart=on-failure) and adopts the same instance.
+    const agentPid = (await n.host.exec('systemctl', 'show', '-p', 'MainPID', '--value', `gantry-agent-${APP}.service`)).trim();
+    await n.host.exec('systemctl', 'kill', '--signal', 'SIGKILL', `gantry-agent-${APP}.service`);
+    let newPid = agentPid;
+    for (let i = 0; i < 100 && (newPid === agentPid || newPid === '0'); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      newPid = (await n.host.exec('systemctl', 'show', '-p', 'MainPID', '--value', `gantry-agent-${APP}.service`)).trim();
+    }
+    expect(newPid).not.toBe(agentPid);
+    expect(newPid).not.toBe('0');
+    n.rt['router'].forget();
+    await n.rt.ensureRouter();
+    expect((await n.host.exec('systemctl', 'show', '-p', 'MainPID', '--value', `gantry-agent-${APP}.service`)).trim()).toBe(newPid);
+    expect(await n.rt.instances()).toEqual([expect.objectContaining({ id: n.handle!.id, state: 'running' })]);
+    expect((await n.host.exec('systemctl', 'show', '-p', 'MainPID', '--value', unit)).trim()).toBe(pid);
   }, 60_000);
 
   it('stopping an instance removes its unit and its env file', async () => {

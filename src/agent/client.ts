@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { request } from 'undici';
+import { request, type Dispatcher } from 'undici';
 import { daemonEnv } from '../core/env.js';
 import { GantryError } from '../core/errors.js';
 import { DEFAULTS } from '../core/defaults.js';
@@ -38,11 +38,33 @@ function readJson<T>(file: string): T | undefined {
 }
 
 
+/**
+ * How to reach an agent that is not on this machine (an SSH host): a dispatcher whose
+ * connections go there (a forwarded channel), how to tell it has exited, and where its log is.
+ */
+export interface AgentTransport {
+  dispatcher: Dispatcher;
+  gone(): Promise<boolean>;
+  logHint: string;
+}
+
 export class AgentClient {
   private constructor(
     readonly dir: string,
     readonly info: AgentInfo,
+    private readonly transport?: AgentTransport,
   ) {}
+
+  /** A client of an agent reached through `transport` (its info read there); answers ping or throws. */
+  static async remote(dir: string, info: AgentInfo, transport: AgentTransport): Promise<AgentClient> {
+    const client = new AgentClient(dir, info, transport);
+    await client.call('GET', '/v1/ping');
+    return client;
+  }
+
+  private logHint(): string {
+    return this.transport?.logHint ?? `see ${join(this.dir, AGENT_LOG_FILE)}`;
+  }
 
   get proxyUrl(): string {
     return `http://${this.info.proxyHost}:${this.info.proxyPort}`;
@@ -100,6 +122,7 @@ export class AgentClient {
       headersTimeout: timeout,
       bodyTimeout: timeout,
       signal: opts.signal,
+      ...(this.transport ? { dispatcher: this.transport.dispatcher } : {}),
     });
     const text = await res.body.text();
     if (res.statusCode === 404) {
@@ -108,7 +131,7 @@ export class AgentClient {
     }
     if (res.statusCode !== 200) {
       const msg = text ? ((JSON.parse(text) as { message?: string }).message ?? text) : `HTTP ${res.statusCode}`;
-      throw new GantryError('AGENT_UNREACHABLE', `agent ${path}: ${msg}`, `see ${join(this.dir, AGENT_LOG_FILE)}`);
+      throw new GantryError('AGENT_UNREACHABLE', `agent ${path}: ${msg}`, this.logHint());
     }
     return JSON.parse(text) as T;
   }
@@ -167,7 +190,8 @@ export class AgentClient {
   async shutdown(timeoutMs: number): Promise<void> {
     await this.call('POST', '/v1/shutdown', { timeoutMs });
     const deadline = Date.now() + timeoutMs + 5_000;
-    while (pidAlive(this.info.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const gone = this.transport ? () => this.transport!.gone() : async () => !pidAlive(this.info.pid);
+    while (!(await gone()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, this.transport ? 250 : 50));
   }
 
   static hasState(dir: string): boolean {

@@ -11,6 +11,7 @@ import { readFileSync, renameSync, writeFileSync, existsSync, rmSync } from 'nod
 import { join } from 'node:path';
 import { GantryProxy } from '../proxy/index.js';
 import { Supervisor, type InstanceState } from '../supervisor/index.js';
+import { SystemdInstances, type SystemdInstanceSpec } from './systemd-instances.js';
 import { DEFAULTS } from '../core/defaults.js';
 import { freePort, portInUse } from './free-port.js';
 import { processStartTime, reapOrphans } from './orphans.js';
@@ -23,6 +24,7 @@ import {
   AGENT_STATE_FILE,
   type AgentBackend,
   type AgentInfo,
+  type AgentInstanceBackend,
   type AgentInstanceSpec,
   type AgentInstanceState,
   type AgentPersistedState,
@@ -36,6 +38,19 @@ interface Options {
   dir: string;
   proxyHost: string;
   proxyPort: number;
+  /** Default `supervisor`; `systemd` needs `unitPrefix` (units are `<unitPrefix><instance>.service`). */
+  backend?: AgentInstanceBackend;
+  unitPrefix?: string;
+}
+
+/** What the daemon needs of an instance backend: the Supervisor's shape (systemd's start is async). */
+interface InstanceRunner {
+  start(spec: SystemdInstanceSpec): InstanceState | Promise<InstanceState>;
+  stop(id: string, opts: { timeoutMs: number }): Promise<InstanceState>;
+  stopAll(opts: { timeoutMs: number }): Promise<void>;
+  get(id: string): InstanceState | undefined;
+  list(): InstanceState[];
+  on(event: string, listener: (...args: any[]) => void): unknown;
 }
 
 function writeJsonAtomic(file: string, value: unknown, mode = 0o600): void {
@@ -51,7 +66,9 @@ function log(message: string): void {
 
 export async function runAgent(opts: Options): Promise<void> {
   const stateFile = join(opts.dir, AGENT_STATE_FILE);
-  const supervisor = new Supervisor();
+  // systemd units outlive the agent: a restarted agent adopts them, and a SIGTERM (systemctl stop/restart of the agent) leaves them running.
+  const systemd = opts.backend === 'systemd' ? new SystemdInstances({ unitPrefix: opts.unitPrefix ?? 'gantry', envDir: join(opts.dir, 'env'), log }) : undefined;
+  const supervisor: InstanceRunner = systemd ?? new Supervisor();
   const ports = new Map<string, number>();
   const specs = new Map<string, AgentInstanceSpec & { port: number }>();
   const proxy = new GantryProxy({ host: opts.proxyHost, port: opts.proxyPort });
@@ -105,7 +122,7 @@ export async function runAgent(opts: Options): Promise<void> {
     writeJsonAtomic(stateFile, state);
   };
 
-  const startInstance = async (spec: AgentInstanceSpec): Promise<AgentInstanceState> => {
+  const startInstance = async (spec: AgentInstanceSpec, restoring = false): Promise<AgentInstanceState> => {
     const existing = supervisor.get(spec.id);
     if (existing && existing.state !== 'stopped') return view(existing);
     const port = spec.port ?? (await freePort(DEFAULTS.proxy.host));
@@ -113,12 +130,13 @@ export async function runAgent(opts: Options): Promise<void> {
     specs.set(spec.id, full);
     ports.set(spec.id, port);
     // Persisted by the 'spawn' event, once the child (and so its process group) exists.
-    supervisor.start({
+    await supervisor.start({
       id: spec.id,
       cwd: spec.cwd,
       command: spec.command,
       env: { ...spec.env, ...spec.secretEnv, PORT: String(port), GANTRY_INSTANCE: spec.id },
       logFile: spec.logFile,
+      ...(systemd ? { resources: spec.resources, adopt: restoring } : {}),
     });
     return view(supervisor.get(spec.id)!);
   };
@@ -148,14 +166,17 @@ export async function runAgent(opts: Options): Promise<void> {
   // stopped (their log pipes died with it) and started again under this one.
   if (existsSync(stateFile)) {
     const saved = JSON.parse(readFileSync(stateFile, 'utf8')) as AgentPersistedState;
-    const reaped = await reapOrphans(saved.instances);
+    const reaped = systemd ? [] : await reapOrphans(saved.instances);
     if (reaped.length) log(`stopped ${reaped.length} process group(s) left by the previous agent: ${reaped.join(', ')}`);
     // Secret values were never written down: those instances wait for the next Gantry command (which holds the secrets) to start them.
-    const restorable = saved.instances.filter((i) => !i.hasSecrets);
+    // systemd units are adopted where they run, or started again with their env file (0600, secrets included).
+    const restorable = systemd ? saved.instances : saved.instances.filter((i) => !i.hasSecrets);
     for (const inst of restorable) {
       // A port still held by something else (not ours to kill) would make the instance crash-loop while that answers for it.
-      const port = (await portInUse(inst.port, DEFAULTS.proxy.host)) ? await freePort(DEFAULTS.proxy.host) : inst.port;
-      await startInstance({ ...inst, port });
+      const port = !systemd && (await portInUse(inst.port, DEFAULTS.proxy.host)) ? await freePort(DEFAULTS.proxy.host) : inst.port;
+      const restoring = startInstance({ ...inst, port }, true);
+      // One unit systemd refuses must not keep the agent (and the other instances' routes) down.
+      await (systemd ? restoring.catch((e: Error) => log(`could not restore instance ${inst.id}: ${e.message}`)) : restoring);
     }
     for (const c of saved.containers ?? []) watcher.watch(c);
     // Nothing is routed until it passes its health gate: meanwhile the proxy holds requests (as during a recreate).
@@ -221,7 +242,10 @@ export async function runAgent(opts: Options): Promise<void> {
   // `signal` aborts when the client hangs up before the answer (a wait for health it no longer needs).
   const routes: Record<string, (body: any, url: URL, signal: AbortSignal) => Promise<unknown>> = {
     'GET /v1/ping': async () => ({ pid: process.pid, proxy: proxyAddr }),
-    'GET /v1/instances': async () => supervisor.list().filter((s) => specs.has(s.id)).map(view),
+    'GET /v1/instances': async () => {
+      await systemd?.refresh();
+      return supervisor.list().filter((s) => specs.has(s.id)).map(view);
+    },
     'POST /v1/instances': async (body: AgentInstanceSpec) => startInstance(body),
     'POST /v1/instances/stop': async (body: { id: string; timeoutMs: number }) => view(await stopNow(body.id, body.timeoutMs)),
     'POST /v1/instances/stop-later': async (body: { id: string; afterMs: number; timeoutMs: number }) => {
@@ -319,7 +343,18 @@ export async function runAgent(opts: Options): Promise<void> {
   writeJsonAtomic(join(opts.dir, AGENT_INFO_FILE), info);
   log(`agent ${process.pid} ready: proxy http://${proxyAddr.host}:${proxyAddr.port}, admin 127.0.0.1:${info.adminPort}`);
 
-  const onSignal = (): void => void shutdown(DEFAULTS.strategy.stopTimeoutMs);
+  // Under systemd the instances are units of their own: stopping or restarting the agent leaves them serving (a new agent adopts them).
+  const detach = async (): Promise<void> => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    systemd?.detach();
+    persist();
+    await proxy.close();
+    rmSync(join(opts.dir, AGENT_INFO_FILE), { force: true });
+    log('agent stopped; instance units left running');
+    setTimeout(() => process.exit(0), 50);
+  };
+  const onSignal = (): void => void (systemd ? detach() : shutdown(DEFAULTS.strategy.stopTimeoutMs));
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   process.on('uncaughtException', (err) => log(`uncaught: ${err.stack ?? err.message}`));

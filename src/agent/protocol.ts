@@ -47,7 +47,22 @@ export interface AgentInstanceSpec {
   port?: number;
   /** The release's health check: an instance the agent restores is routed again only once it passes it. */
   health?: AgentHealth;
+  /** Limits, applied where the backend can (systemd: MemoryMax, CPUQuota). */
+  resources?: AgentResources;
 }
+
+/** Resource limits of one instance. */
+export interface AgentResources {
+  memoryMaxBytes?: number;
+  /** 100 = one CPU. */
+  cpuQuotaPercent?: number;
+}
+
+/**
+ * How the agent runs instances: `supervisor` (process groups it spawns and watches; the
+ * process target) or `systemd` (a transient unit per instance; SSH hosts).
+ */
+export type AgentInstanceBackend = 'supervisor' | 'systemd';
 
 /** A container the agent keeps running: started again when it exits behind Gantry's back (`docker kill`). */
 export interface WatchedContainer {

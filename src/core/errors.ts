@@ -39,6 +39,8 @@ export type ErrorCode =
   | 'SSH_CHANNEL_FAILED'
   | 'SSH_TRANSFER_FAILED'
   | 'SSH_LAYOUT_FAILED'
+  | 'SSH_COMMAND_FAILED'
+  | 'HOST_NODE_UNUSABLE'
   | 'INTERNAL';
 
 /** Exit code 2 = bad usage or invalid input; 1 = an operation failed. */

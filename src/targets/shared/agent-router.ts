@@ -23,17 +23,43 @@ export interface RouterSettings {
   saveSettings(next: Record<string, unknown>): void;
 }
 
+/** Where the agent runs and how to find, start and clean up after it: this machine, or a remote host. */
+export interface AgentHost {
+  /** The running agent, if any (no side effects). */
+  find(): Promise<AgentClient | undefined>;
+  /** The running agent, started when absent, its proxy on host:port. */
+  ensure(proxy: { host: string; port: number }): Promise<AgentClient>;
+  /** No agent answers: stop what a dead one left running. */
+  reap(timeoutMs: number): Promise<void>;
+  /** A free port for the proxy where the agent runs. */
+  freePort(host: string): Promise<number>;
+}
+
+/** The agent of a state directory on this machine (process and docker targets). */
+export function localAgentHost(agentDir: string): AgentHost {
+  return {
+    find: () => AgentClient.find(agentDir),
+    ensure: (proxy) => AgentClient.ensure(agentDir, proxy),
+    reap: async (timeoutMs) => void (await reapFromState(agentDir, timeoutMs)),
+    freePort: (host) => freePort(host),
+  };
+}
+
 export class AgentRouter {
   private agent?: AgentClient;
+  private readonly host: AgentHost;
 
+  /** `agent`: the local agent's directory, or where a remote agent runs. */
   constructor(
-    readonly agentDir: string,
+    agent: string | AgentHost,
     private readonly cfg: RouterSettings,
-  ) {}
+  ) {
+    this.host = typeof agent === 'string' ? localAgentHost(agent) : agent;
+  }
 
   /** The running agent, if any (never starts one). */
   async running(): Promise<AgentClient | undefined> {
-    this.agent ??= await AgentClient.find(this.agentDir);
+    this.agent ??= await this.host.find();
     return this.agent;
   }
 
@@ -47,13 +73,13 @@ export class AgentRouter {
     if (this.cfg.port) return this.cfg.port;
     const saved = this.cfg.settings().proxyPort;
     if (typeof saved === 'number') return saved;
-    const port = await freePort(this.cfg.host);
+    const port = await this.host.freePort(this.cfg.host);
     this.cfg.saveSettings({ ...this.cfg.settings(), proxyPort: port });
     return port;
   }
 
   async ensureRouter(opts?: AgentProxyTimeouts): Promise<{ url: string }> {
-    this.agent = await AgentClient.ensure(this.agentDir, { host: this.cfg.host, port: await this.proxyPort() });
+    this.agent = await this.host.ensure({ host: this.cfg.host, port: await this.proxyPort() });
     // Also for an agent that was already running: the manifest may have changed them.
     if (opts) await this.agent.setProxyTimeouts(opts);
     return { url: this.agent.proxyUrl };
@@ -96,7 +122,7 @@ export class AgentRouter {
     const agent = await this.running();
     // A dead agent's instances still run (own process groups): its state file names them.
     if (agent) await agent.shutdown(timeoutMs);
-    else await reapFromState(this.agentDir, timeoutMs);
+    else await this.host.reap(timeoutMs);
     this.agent = undefined;
   }
 

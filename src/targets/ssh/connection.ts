@@ -1,4 +1,4 @@
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
 import { DEFAULTS } from '../../core/defaults.js';
 import { GantryError } from '../../core/errors.js';
@@ -163,6 +163,9 @@ export class SshConnection {
    */
   async exec(argv: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
     const timeoutMs = opts.timeoutMs ?? this.commandTimeoutMs;
+    // A stream is taken up now, not once a session is open (it may wait for a slot): Node
+    // discards a child process's stdout that nobody reads when the child exits.
+    const stdin = opts.stdin instanceof Readable ? takeUp(opts.stdin) : opts.stdin;
     // The host kills the program shortly after our own timer gives up (or if we vanish).
     const command = remoteCommandLine(argv, { killAfterMs: timeoutMs > 0 ? timeoutMs + DEFAULTS.ssh.remoteKillGraceMs : 0 });
     const max = opts.maxOutputBytes ?? DEFAULTS.ssh.maxCommandOutputBytes;
@@ -201,7 +204,7 @@ export class SshConnection {
           if (!exited && !this.isOpen) reject(lostError(this.label, `running ${argv[0]}`));
           else resolve({ code, ...(signal ? { signal } : {}), stdout: Buffer.concat(out), stderr: Buffer.concat(err), truncated });
         });
-        feedStdin(channel, opts.stdin, (e) => {
+        feedStdin(channel, stdin, (e) => {
           channel.close();
           clearTimeout(timer);
           reject(new GantryError('SSH_CHANNEL_FAILED', `could not send input to ${argv[0]} on ${this.label}: ${e.message}`));
@@ -270,6 +273,13 @@ function killRemote(channel: ClientChannel): void {
   } catch {
     /* the channel is already closing */
   }
+}
+
+/** Reads `source` from now on into a buffer-bounded pipe (backpressure pauses the source); its errors carry over. */
+function takeUp(source: Readable): Readable {
+  const through = new PassThrough();
+  source.once('error', (e) => through.destroy(e));
+  return source.pipe(through);
 }
 
 function feedStdin(channel: ClientChannel, stdin: ExecOptions['stdin'], onError: (e: Error) => void): void {

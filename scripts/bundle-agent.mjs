@@ -1,0 +1,37 @@
+// Builds the node agent (src/agent/main.ts and everything it imports) into ONE file,
+// dist/agent/gantry-agent.mjs: what Gantry uploads to SSH hosts, which then need no
+// npm install, only a Node runtime (theirs when new enough, or one Gantry brings).
+import { build } from 'esbuild';
+import { fileURLToPath } from 'node:url';
+import { statSync } from 'node:fs';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const outfile = `${root}dist/agent/gantry-agent.mjs`;
+// The oldest Node the bundle runs on: package.json's engines (undici 7, bundled, needs 20.18).
+// src/targets/ssh/node-runtime.ts reads it back from the bundle's first line to decide
+// whether a host's own `node` can run it.
+const MIN_NODE = '20.18.0';
+await build({
+  entryPoints: [`${root}src/agent/main.ts`],
+  outfile,
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: `node${MIN_NODE.split('.')[0]}`,
+  // Native add-ons of optional paths (dockerode's ssh transport) are not needed on a host.
+  external: ['cpu-features', '*.node'],
+  // CommonJS dependencies call require() for node builtins and read __dirname: give the ESM bundle those.
+  banner: {
+    js: [
+      `// gantry-agent min-node=${MIN_NODE}`,
+      "import { createRequire as __gantryCreateRequire } from 'node:module';",
+      "import { fileURLToPath as __gantryToPath } from 'node:url';",
+      'const require = __gantryCreateRequire(import.meta.url);',
+      'const __filename = __gantryToPath(import.meta.url);',
+      "const __dirname = __gantryToPath(new URL('.', import.meta.url));",
+    ].join('\n'),
+  },
+  legalComments: 'none',
+  logLevel: 'warning',
+});
+process.stdout.write(`agent bundle: ${outfile} (${Math.round(statSync(outfile).size / 1024)} KiB)\n`);

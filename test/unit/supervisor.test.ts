@@ -24,8 +24,13 @@ function spec(id: string, command: string, extra: Partial<InstanceSpec> = {}): I
   return { id, cwd: dir, command, env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, logFile: join(dir, `${id}.log`), ...extra };
 }
 
+/** The file's text, or '' when it does not exist (the rotation may rename it between two calls). */
 function read(file: string): string {
-  return existsSync(file) ? readFileSync(file, 'utf8') : '';
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
 }
 
 /** Alive and not a zombie (a container's init may never reap orphans). */

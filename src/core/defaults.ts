@@ -104,6 +104,8 @@ export const DEFAULTS = {
   /** The ssh target (hosts reached over SSH). */
   ssh: {
     port: 22,
+    /** The app's port on each host (Gantry's proxy there). */
+    proxyPort: 8080,
     /** Where releases live on each host (<path>/<app>/releases/<id>). */
     path: '/opt/gantry',
     /** Hosts worked on at once. */

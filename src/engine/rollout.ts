@@ -29,7 +29,7 @@ export async function deploymentSteps(engine: EngineContext, o: Opened, spec: { 
   const nodes = await openNodes(engine, o);
   // Many nodes: each node's own rollout (from what it routes), in batches; one place: the rollout itself.
   const switchSteps = nodes
-    ? await inBatches(nodes, batchPolicy(o.manifest.strategy, nodes.length), async (n) => rolloutSteps(o, spec.releaseId, spec.count, await n.runtime.routes()))
+    ? await inBatches(nodes, batchPolicy(o.manifest.strategy, nodes.length), async (n) => [...(n.runtime.stage ? [{ kind: 'stage', release: spec.releaseId } as Step] : []), ...rolloutSteps(o, spec.releaseId, spec.count, await n.runtime.routes())])
     : rolloutSteps(o, spec.releaseId, spec.count, await o.runtime.routes());
   return [
     ...(spec.build ? [{ kind: 'build', release: spec.releaseId } as Step] : []),

@@ -109,6 +109,11 @@ export interface NodeReport {
   status: 'succeeded' | 'failed' | 'rolled_back' | 'not_started' | 'timed_out';
   duration_ms?: number;
   error?: string;
+  /** Bytes the release's staging sent to this node (targets that transfer releases). */
+  bytes_sent?: number;
+  /** Files of the release sent to this node, of all its files. */
+  files_sent?: number;
+  files_total?: number;
 }
 
 export interface ReconcileReport {

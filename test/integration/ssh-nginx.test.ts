@@ -93,6 +93,10 @@ describeHosts('the nginx site on a real host (reverse_proxy: nginx)', () => {
     expect((await host.exec('systemctl', 'is-enabled', 'nginx')).trim()).toBe('enabled');
     // The same site again: nothing written, nothing reloaded.
     expect(await applyNginxSite(conn, { app: APP, upstreamPort: UPSTREAM_PORT })).toEqual({ changed: false, nginx: 'unchanged' });
+    // The same site with nginx stopped (a host whose nginx was stopped by hand): started again.
+    await host.exec('systemctl', 'stop', 'nginx');
+    expect(await applyNginxSite(conn, { app: APP, upstreamPort: UPSTREAM_PORT })).toEqual({ changed: false, nginx: 'started' });
+    expect((await until(`http://${host.ip}/`, (r) => r.status === 200)).body.trim()).toBe(MARK);
   });
 
   it('serves HTTPS from the certificate paths and redirects plain HTTP there', async () => {

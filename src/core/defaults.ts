@@ -130,6 +130,11 @@ export const DEFAULTS = {
     /** Local files hashed at once when indexing a release for transfer. */
     hashConcurrency: 8,
   },
+  /** The nginx site the ssh target writes in front of an app (reverse_proxy: nginx). */
+  nginx: {
+    httpPort: 80,
+    httpsPort: 443,
+  },
   logsTailLines: 100,
   autoscale: {
     cooldownMs: 30_000,

@@ -184,6 +184,20 @@ describe('operations on all hosts or --host (many-node targets)', () => {
     expect(plan.new_release).toBe(true);
     expect(plan.steps.filter((s) => s.kind === 'batch').map((s: any) => s.nodes)).toEqual([['n1'], ['n2'], ['n3']]);
   }, 60_000);
+
+  it('after a plain stop, start --host n1 starts n1 only and holds the others; a plain start starts every node and holds none', async () => {
+    expect((await engine.stop(load(), undefined)).status).toBe('succeeded');
+    expect((await engine.status(load(), undefined)).targets[0]!.state).toBe('stopped');
+    const r = await engine.start(load(), undefined, { hosts: ['n1'] });
+    expect(r.status, r.reason).toBe('succeeded');
+    expect(await servedByNode()).toEqual({ n1: release, n2: 'down', n3: 'down' });
+    expect(store.getTarget(APP, 'fleet')!.heldNodes).toEqual(['n2', 'n3']);
+    expect((await engine.status(load(), undefined)).targets[0]!.state).toBe('running');
+    const all = await engine.start(load(), undefined);
+    expect(all.status, all.reason).toBe('succeeded');
+    expect(await servedByNode()).toEqual({ n1: release, n2: release, n3: release });
+    expect(store.getTarget(APP, 'fleet')!.heldNodes).toEqual([]);
+  }, 60_000);
 });
 
 describe('the CLI side of --host (process target: one place)', () => {

@@ -220,6 +220,8 @@ export interface TrafficStats {
 
 export interface LogLine {
   at?: string;
+  /** On a many-node target: the node the line comes from. */
+  node?: string;
   instance: string;
   /** `sys`: the supervisor's own lines (started, exited, restarting). */
   stream: 'out' | 'err' | 'sys';

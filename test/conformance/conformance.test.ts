@@ -65,7 +65,7 @@ function scenarios(t: TargetUnderTest): void {
         'persist: [data]',
         `strategy: { ${o.strategy ?? ROLLING} }`,
         'targets:',
-        `  t: ${t.config}`,
+        `  t: ${t.config()}`,
       ].join('\n'),
     );
   const cli = (args: string[], env?: Record<string, string>) => gantry(args, { cwd: dir, env });
@@ -126,21 +126,22 @@ function scenarios(t: TargetUnderTest): void {
 
   beforeAll(async () => {
     await t.cleanup(t.app);
+    await t.setup?.();
     dir = copyExample('hello-node');
-  });
+  }, 240_000);
   afterAll(async () => {
     if (!dir) return;
     await cli(['stop', '--json']).catch(() => undefined);
     killAgents(dir);
     await t.cleanup(t.app);
-  });
+  }, 120_000);
 
   it('deploy: the first release serves from its URL with its healthy instances', async () => {
     write('v1');
     const d = await cli(['deploy', '--json']);
     expect(d.code, d.stdout + d.stderr).toBe(0);
     expect(d.json.status).toBe('succeeded');
-    expect(d.json.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(d.json.url).toMatch(t.url);
     url = d.json.url;
     rel.v1 = d.json.release;
     expect((await getJson(url + '/')).message).toBe('v1');

@@ -1,20 +1,37 @@
+import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyExample, gantry } from '../helpers/cli.js';
-import { sshHostsProblem, startSshHosts, type TestHosts } from '../helpers/ssh-hosts.js';
+import { copyExample, gantry, spawnGantry } from '../helpers/cli.js';
+import { get, pollLoop } from '../helpers/http.js';
+import { docker, sshHostsProblem, startSshHosts, type TestHost, type TestHosts } from '../helpers/ssh-hosts.js';
 
-// The ssh target end to end through the CLI: hello-node to 3 real systemd hosts.
-const PORT = 18_090;
+// The ssh target end to end through the CLI, on 5 real systemd hosts (sshd, Debian 12's nodejs
+// 18.20 and python3): both examples to 3 of them, a redeploy under client loops, a one-file
+// change's bytes, then a rollout to all 5 with one host killed in the middle.
+const NODE_PORT = 18_090;
+const PYTHON_PORT = 18_091;
+const KILL_PORT = 18_092;
+const ASSET_BYTES = 256 * 1024;
 const describeHosts = sshHostsProblem ? describe.skip : describe;
 if (sshHostsProblem) console.warn(`ssh-deploy tests skipped: ${sshHostsProblem}`);
 
 let fleet: TestHosts;
-let app: string;
+let nodeApp: string;
 
-function manifest(hosts: TestHosts, extra = ''): string {
-  return `app: sshdeploy-hello
+function target(hosts: TestHost[], port: number, extra = ''): string {
+  return `targets:
+  fleet:
+    type: ssh
+    hosts: [${hosts.map((h) => `"root@${h.ip}"`).join(', ')}]
+    key: ${fleet.key.file}
+    known_hosts: ${join(fleet.dir, 'known_hosts')}
+    port: ${port}
+${extra}`;
+}
+
+function nodeManifest(app: string, hosts: TestHost[], port: number, opts: { greeting: string; strategy?: string; targetExtra?: string }): string {
+  return `app: ${app}
 run:
   command: node server.js
   instances: 2
@@ -25,59 +42,127 @@ health:
   retries: 3
   start_period: 20s
 env:
-  GREETING: hello from ssh
+  GREETING: ${opts.greeting}
 strategy:
-  type: rolling
-  batch: "100%"
-${extra}targets:
-  fleet:
-    type: ssh
-    hosts: [${hosts.hosts.map((h) => `"root@${h.ip}"`).join(', ')}]
-    key: ${hosts.key.file}
-    known_hosts: ${join(hosts.dir, 'known_hosts')}
-    port: ${PORT}
-`;
+${opts.strategy ?? '  type: rolling\n  batch: "100%"\n'}${target(hosts, port, opts.targetExtra)}`;
 }
 
-async function get(url: string): Promise<{ status: number; body: string }> {
-  const r = await request(url, { headersTimeout: 5_000, bodyTimeout: 5_000 });
-  return { status: r.statusCode, body: await r.body.text() };
-}
+const three = () => fleet.hosts.slice(0, 3);
 
 describeHosts('ssh target: deploy through the CLI to real systemd hosts', () => {
   beforeAll(async () => {
-    fleet = await startSshHosts(3, { tag: 'sshdeploy' });
+    fleet = await startSshHosts(5, { tag: 'sshdeploy' });
     writeFileSync(join(fleet.dir, 'known_hosts'), fleet.hosts.map((h) => h.knownHostsLines()).join(''));
-    app = copyExample('hello-node');
-    writeFileSync(join(app, 'gantry.yaml'), manifest(fleet));
+    nodeApp = copyExample('hello-node');
+    // An incompressible file, so the one-file change below is measured in real bytes.
+    writeFileSync(join(nodeApp, 'asset.bin'), randomBytes(ASSET_BYTES));
+    writeFileSync(join(nodeApp, 'gantry.yaml'), nodeManifest('sshdeploy-node', three(), NODE_PORT, { greeting: 'hello from ssh' }));
   }, 240_000);
 
   afterAll(async () => {
     await fleet?.remove();
   }, 60_000);
 
-  it('deploys hello-node to 3 hosts: each host serves, systemd runs the units, --json names every host with bytes sent', async () => {
-    const t0 = Date.now();
-    const r = await gantry(['deploy', '--json'], { cwd: app, timeoutMs: 300_000 });
-    console.log(`first deploy ${Date.now() - t0} ms`, JSON.stringify(r.json?.nodes), r.stderr.slice(-3000));
+  it('hello-node to 3 hosts: each host serves, systemd runs the units, --json names every host with its bytes', async () => {
+    const r = await gantry(['deploy', '--json'], { cwd: nodeApp, timeoutMs: 300_000 });
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.json.status).toBe('succeeded');
-    expect(r.json.nodes).toHaveLength(3);
+    expect(r.json.nodes.map((n: { node: string }) => n.node)).toEqual(three().map((h) => h.ip));
     for (const n of r.json.nodes) {
       expect(n.status).toBe('succeeded');
-      expect(n.bytes_sent).toBeGreaterThan(0);
+      expect(n.bytes_sent).toBeGreaterThan(ASSET_BYTES);
     }
-    for (const h of fleet.hosts) {
-      const res = await get(`http://${h.ip}:${PORT}/`);
+    for (const h of three()) {
+      const res = await get(`http://${h.ip}:${NODE_PORT}/`);
       expect(res.status).toBe(200);
       expect(res.body).toContain('hello from ssh');
       const units = await h.exec('systemctl', 'list-units', '--no-legend', '--plain', 'gantry-*');
-      expect(units).toContain('gantry-agent-sshdeploy-hello.service');
-      expect(units.match(/gantry-sshdeploy-hello@\S+\.service/g)).toHaveLength(2);
-      expect((await h.exec('readlink', '/opt/gantry/sshdeploy-hello/current')).trim()).toBe(`releases/${r.json.release}`);
+      expect(units).toContain('gantry-agent-sshdeploy-node.service');
+      expect(units.match(/gantry-sshdeploy-node@\S+\.service/g)).toHaveLength(2);
+      expect((await h.exec('systemctl', 'is-active', 'gantry-agent-sshdeploy-node.service')).trim()).toBe('active');
+      expect((await h.exec('readlink', '/opt/gantry/sshdeploy-node/current')).trim()).toBe(`releases/${r.json.release}`);
+      expect(JSON.parse(await h.exec('cat', `/opt/gantry/sshdeploy-node/meta/${r.json.release}.json`))).toMatchObject({ release: r.json.release, result: 'succeeded' });
     }
-    const st = await gantry(['status', '--json'], { cwd: app, timeoutMs: 120_000 });
+    const st = await gantry(['status', '--json'], { cwd: nodeApp, timeoutMs: 120_000 });
     expect(st.code, st.stdout + st.stderr).toBe(0);
     expect(st.json.targets[0].instances.filter((i: { node?: string }) => i.node)).toHaveLength(6);
   }, 400_000);
+
+  it('hello-python to the same 3 hosts beside it (its own agent, proxy port and units)', async () => {
+    const app = copyExample('hello-python');
+    writeFileSync(
+      join(app, 'gantry.yaml'),
+      `app: sshdeploy-python\nrun:\n  command: python3 app.py\n  instances: 1\nhealth:\n  path: /health\n  interval: 500ms\n  start_period: 20s\nenv:\n  GREETING: hello from python on ssh\nstrategy:\n  type: rolling\n  batch: "100%"\n${target(three(), PYTHON_PORT)}`,
+    );
+    const r = await gantry(['deploy', '--json'], { cwd: app, timeoutMs: 300_000 });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    for (const h of three()) {
+      const res = await get(`http://${h.ip}:${PYTHON_PORT}/`);
+      expect(res.status).toBe(200);
+      expect(res.body).toContain('hello from python on ssh');
+      expect((await h.exec('systemctl', 'is-active', 'gantry-agent-sshdeploy-python.service')).trim()).toBe('active');
+    }
+  }, 400_000);
+
+  it('a redeploy under a client loop per host: 0 failed requests, every host on the new release', async () => {
+    writeFileSync(join(nodeApp, 'gantry.yaml'), nodeManifest('sshdeploy-node', three(), NODE_PORT, { greeting: 'hello again from ssh' }));
+    const loops = three().map((h) => pollLoop(`http://${h.ip}:${NODE_PORT}/`, { maxMs: 300_000 }));
+    const r = await gantry(['deploy', '--json'], { cwd: nodeApp, timeoutMs: 300_000 });
+    await new Promise((res) => setTimeout(res, 500));
+    const reports = await Promise.all(loops.map((l) => l.stop()));
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    for (const rep of reports) {
+      expect(rep.failed, rep.errors.join('\n')).toBe(0);
+      expect(rep.ok).toBeGreaterThan(10);
+      expect(rep.releases.get(r.json.release)).toBeGreaterThan(0);
+    }
+  }, 400_000);
+
+  it('a one-file change sends about that file: bytes per host ≤ 1.1 × the file + 64 KiB', async () => {
+    writeFileSync(join(nodeApp, 'asset.bin'), randomBytes(ASSET_BYTES));
+    const r = await gantry(['deploy', '--json'], { cwd: nodeApp, timeoutMs: 300_000 });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.json.nodes).toHaveLength(3);
+    for (const n of r.json.nodes) {
+      expect(n.files_sent).toBe(1);
+      expect(n.bytes_sent).toBeGreaterThan(ASSET_BYTES);
+      expect(n.bytes_sent).toBeLessThanOrEqual(1.1 * ASSET_BYTES + 64 * 1024);
+    }
+  }, 400_000);
+
+  it('one of 5 hosts killed mid-rollout: the report names it, the other 4 serve the new release (max_failed: 1), none has a half-assembled release', async () => {
+    const app = copyExample('hello-node');
+    const strategy = '  type: rolling\n  batch: "100%"\n  max_failed: 1\n  node_timeout: 60s\n';
+    const extra = '    connect_timeout: 5s\n    command_timeout: 60s\n';
+    writeFileSync(join(app, 'gantry.yaml'), nodeManifest('sshdeploy-kill', fleet.hosts, KILL_PORT, { greeting: 'one', strategy, targetExtra: extra }));
+    const first = await gantry(['deploy', '--json'], { cwd: app, timeoutMs: 300_000 });
+    expect(first.code, first.stdout + first.stderr).toBe(0);
+
+    writeFileSync(join(app, 'gantry.yaml'), nodeManifest('sshdeploy-kill', fleet.hosts, KILL_PORT, { greeting: 'two', strategy, targetExtra: extra }));
+    const victim = fleet.hosts[4]!;
+    const run = spawnGantry(['deploy', '--json'], { cwd: app, timeoutMs: 300_000 });
+    // Kill the fifth host as soon as the rollout has begun on the hosts (their staging is under way).
+    let killed = false;
+    run.child.stderr!.on('data', (d: Buffer) => {
+      if (!killed && /staged|stage/.test(d.toString())) {
+        killed = true;
+        void docker('kill', victim.container);
+      }
+    });
+    const r = await run.done;
+    if (!killed) await docker('kill', victim.container);
+    expect(killed, 'the kill happened during the rollout').toBe(true);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const byNode = new Map<string, { status: string; error?: string }>(r.json.nodes.map((n: { node: string }) => [n.node, n]));
+    const dead = byNode.get(victim.ip)!;
+    expect(['failed', 'timed_out']).toContain(dead.status);
+    expect(dead.error).toContain(victim.ip);
+    for (const h of fleet.hosts.slice(0, 4)) {
+      expect(byNode.get(h.ip)!.status).toBe('succeeded');
+      const res = await get(`http://${h.ip}:${KILL_PORT}/`);
+      expect(res.body).toContain('two');
+      expect((await h.exec('readlink', '/opt/gantry/sshdeploy-kill/current')).trim()).toBe(`releases/${r.json.release}`);
+      expect((await h.exec('sh', '-c', 'ls -a /opt/gantry/sshdeploy-kill/releases')).split('\n').filter((n) => n.startsWith('.tmp-'))).toEqual([]);
+    }
+  }, 600_000);
 });

@@ -25,6 +25,27 @@ export class FleetRuntime implements TargetRuntime {
     return Promise.all(this.nodes.map(fn));
   }
 
+  /**
+   * Reads over every node that answers: a node that cannot be reached (a host down) gives
+   * `fallback` instead of failing the whole read, and is named in `unreachable`. Its own
+   * plan steps still fail on it, with its own error.
+   */
+  private async reachable<T>(fn: (n: FleetNode) => Promise<T>, fallback: T): Promise<T[]> {
+    const settled = await Promise.allSettled(this.nodes.map(fn));
+    return settled.map((r, k) => {
+      const name = this.nodes[k]!.name;
+      if (r.status === 'fulfilled') {
+        this.unreachable.delete(name);
+        return r.value;
+      }
+      this.unreachable.set(name, (r.reason as Error)?.message ?? String(r.reason));
+      return fallback;
+    });
+  }
+
+  /** Nodes the last read could not reach, with why. */
+  readonly unreachable = new Map<string, string>();
+
   private async ownerOf(instance: string): Promise<FleetNode> {
     if (!this.owners.has(instance)) await this.instances();
     const n = this.owners.get(instance);
@@ -56,7 +77,7 @@ export class FleetRuntime implements TargetRuntime {
   }
 
   async routes(): Promise<Route[]> {
-    return (await this.all((n) => n.runtime.routes())).flat();
+    return (await this.reachable((n) => n.runtime.routes(), [] as Route[])).flat();
   }
 
   async drain(instanceIds: string[], timeoutMs: number): Promise<void> {
@@ -81,7 +102,7 @@ export class FleetRuntime implements TargetRuntime {
   }
 
   async instances(): Promise<ObservedInstance[]> {
-    const lists = await this.all(async (n) => (await n.runtime.instances()).map((i) => ({ ...i, node: n.name })));
+    const lists = await this.reachable(async (n) => (await n.runtime.instances()).map((i) => ({ ...i, node: n.name })), [] as ObservedInstance[]);
     for (const [k, list] of lists.entries()) for (const i of list) this.owners.set(i.id, this.nodes[k]!);
     return lists.flat();
   }
@@ -118,7 +139,7 @@ export class FleetRuntime implements TargetRuntime {
 
   /** Per release, summed over the nodes; latency percentiles are the worst node's. */
   async trafficStats(): Promise<TrafficStats | undefined> {
-    const all = (await this.all((n) => n.runtime.trafficStats())).filter((s): s is TrafficStats => Boolean(s));
+    const all = (await this.reachable((n) => n.runtime.trafficStats(), undefined)).filter((s): s is TrafficStats => Boolean(s));
     if (all.length === 0) return undefined;
     const byRelease = new Map<string, TrafficStats['releases'][number]>();
     for (const r of all.flatMap((s) => s.releases)) {
@@ -133,15 +154,16 @@ export class FleetRuntime implements TargetRuntime {
   }
 
   async instanceCpuSeconds(): Promise<Record<string, number>> {
-    return Object.assign({}, ...(await this.all((n) => n.runtime.instanceCpuSeconds())));
+    return Object.assign({}, ...(await this.reachable((n) => n.runtime.instanceCpuSeconds(), {})));
   }
 
   async resetTrafficStats(): Promise<void> {
-    await this.all((n) => n.runtime.resetTrafficStats());
+    await this.reachable((n) => n.runtime.resetTrafficStats(), undefined);
   }
 
+  /** Best effort per node: a node that went back, or cannot be reached, keeps what it serves. */
   async markCurrent(release: ReleaseRef): Promise<void> {
-    await this.all((n) => n.runtime.markCurrent(release));
+    await this.reachable((n) => n.runtime.markCurrent(release), undefined);
   }
 
   async shutdown(timeoutMs: number): Promise<void> {

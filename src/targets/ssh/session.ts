@@ -45,6 +45,7 @@ export class SshSession {
       proxyHost: cfg.reverse_proxy === 'nginx' ? '127.0.0.1' : '0.0.0.0',
       publicHost: spec.host,
       sync: this.sync,
+      ...(cfg.reverse_proxy === 'nginx' ? { nginx: { ...(cfg.server_name ? { serverName: cfg.server_name } : {}), ...(cfg.tls ? { tls: cfg.tls } : {}) } } : {}),
       ...(Object.keys(resources).length ? { resources } : {}),
     });
   }

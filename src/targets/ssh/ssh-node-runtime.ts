@@ -15,6 +15,7 @@ import { agentDirOf, instanceUnitName, instanceUnitPrefix, releaseDirOf, type Ag
 import type { SshConnection } from './connection.js';
 import type { HostNode } from './host-node.js';
 import { journalLines } from './journal.js';
+import { applyNginxSite, removeNginxSite } from './nginx-host.js';
 import { SshAgentHost } from './remote-agent.js';
 import { pruneReleases, switchCurrent, writeMetadata } from './layout.js';
 import { releaseMetadata, type ReleaseSync } from './release-sync.js';
@@ -41,7 +42,11 @@ export interface SshNodeOptions {
   sync?: ReleaseSync;
   /** Releases kept on the host (besides the current and the last known-good). */
   keepReleases?: number;
+  /** reverse_proxy: nginx: a site in front of the proxy (which then listens on 127.0.0.1 only). */
+  nginx?: { serverName?: string; tls?: { certificate: string; key: string } };
 }
+
+const bracketed = (host: string): string => (host.includes(':') ? `[${host}]` : host);
 
 function safeId(what: string, id: string): string {
   if (!SAFE_ID.test(id)) throw new GantryError('INTERNAL', `${what} ${JSON.stringify(id)} is not a safe name`);
@@ -73,12 +78,15 @@ export class SshNodeRuntime extends ProxiedRuntime implements TargetRuntime {
   }
 
   private url(): string {
-    const h = this.opts.publicHost.includes(':') ? `[${this.opts.publicHost}]` : this.opts.publicHost;
-    return `http://${h}:${this.opts.proxyPort}`;
+    const nginx = this.opts.nginx;
+    if (nginx) return `${nginx.tls ? 'https' : 'http'}://${nginx.serverName?.split(' ')[0] ?? bracketed(this.opts.publicHost)}`;
+    return `http://${bracketed(this.opts.publicHost)}:${this.opts.proxyPort}`;
   }
 
   override async ensureRouter(opts?: RouterOptions): Promise<{ url: string }> {
     await this.router.ensureRouter(opts);
+    const nginx = this.opts.nginx;
+    if (nginx) await applyNginxSite(this.opts.conn, { app: this.place.app, upstreamPort: this.opts.proxyPort, ...(nginx.serverName ? { serverName: nginx.serverName } : {}), ...(nginx.tls ? { tls: nginx.tls } : {}) });
     return { url: this.url() };
   }
 
@@ -195,6 +203,7 @@ export class SshNodeRuntime extends ProxiedRuntime implements TargetRuntime {
 
   /** Stops every instance unit and the agent, which then stays off (also after a reboot) until the next deploy or start. */
   async shutdown(timeoutMs: number): Promise<void> {
+    if (this.opts.nginx) await removeNginxSite(this.opts.conn, this.place.app);
     await this.router.shutdown(timeoutMs);
     await this.agentHost.disable();
   }

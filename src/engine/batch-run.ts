@@ -13,7 +13,10 @@ import type { NodeReport } from './types.js';
 
 export class NodesFailedError extends GantryError {
   constructor(readonly failed: NodeReport[], maxFailed: number) {
-    super('NODES_FAILED', `${failed.length} node(s) failed, more than strategy.max_failed (${maxFailed}): ${failed.map((n) => `${n.node}: ${n.error ?? n.status}`).join('; ')}`, 'every node was taken back to the previous release; the per-node report says what each did (`gantry logs`, `gantry events`)');
+    // When every failed node failed the same way (one host, one bad release), that is the error's code.
+    const codes = new Set(failed.map((n) => n.code));
+    const [only] = codes;
+    super(codes.size === 1 && only ? (only as GantryError['code']) : 'NODES_FAILED', `${failed.length} node(s) failed, more than strategy.max_failed (${maxFailed}): ${failed.map((n) => `${n.node}: ${n.error ?? n.status}`).join('; ')}`, 'every node was taken back to the previous release; the per-node report says what each did (`gantry logs`, `gantry events`)');
   }
 }
 
@@ -76,6 +79,7 @@ export async function runBatch(ctx: ExecutionContext, marker: Extract<Step, { ki
       if (ctx.abort?.error()) throw ctx.abort.error();
       report.status = abort.timedOut() ? 'timed_out' : 'failed';
       report.error = (err as Error).message;
+      if (err instanceof GantryError) report.code = err.code;
       ctx.emit('error', `node ${node} failed: ${report.error}`, 'batch', { node });
       if (runtime && ctx.onNodeFailed) {
         if (await ctx.onNodeFailed(node, runtime, err as Error).catch(() => false)) report.status = report.status === 'timed_out' ? 'timed_out' : 'rolled_back';

@@ -10,6 +10,7 @@ import { engineContext, type EngineContext } from './context.js';
 import type { HostOption } from './hosts.js';
 import { signal } from './control.js';
 import { deploy } from './deploy.js';
+import { doctor } from './doctor.js';
 import { restart, rollback, start, stop } from './lifecycle.js';
 import { targetNames } from './open.js';
 import { plan } from './preview.js';
@@ -17,6 +18,7 @@ import { push } from './push.js';
 import { events, history, logs, releases } from './read.js';
 import { autoscaleTick, scale } from './scale.js';
 import { status } from './status.js';
+import type { DoctorCheck } from './target.js';
 import type { AutoscaleState, DeployResult, EngineOptions, PlanResult, ReleaseInfo, TargetStatus } from './types.js';
 
 export class Engine {
@@ -28,6 +30,11 @@ export class Engine {
 
   targetNames(loaded: LoadedManifest): string[] {
     return targetNames(loaded);
+  }
+
+  /** Each target of the manifest checks what its config points at (e.g. every ssh host). */
+  doctor(loaded: LoadedManifest): Promise<{ types: string[]; checks: DoctorCheck[] }> {
+    return doctor(this.engine, loaded);
   }
 
   plan(loaded: LoadedManifest, targetName?: string): Promise<PlanResult> {

@@ -17,7 +17,7 @@ export interface Target<C = Record<string, unknown>> extends TargetDescriptor<C>
    */
   validate(cfg: C, ctx: ValidateContext): Promise<TargetProblem[]>;
   /** What this target needs on this machine, what is missing and how to fix it. */
-  doctor(ctx: DoctorContext): Promise<DoctorCheck[]>;
+  doctor(ctx: DoctorContext<C>): Promise<DoctorCheck[]>;
   /** Produce the release's artifact (a directory, an image, a chart ...). */
   build(input: BuildInput, ctx: TargetContext<C>): Promise<Artifact>;
   /** Retention: delete an artifact that is no longer kept. */
@@ -136,8 +136,10 @@ export interface TargetProblem {
   level?: 'error' | 'warning';
 }
 
-export interface DoctorContext {
+export interface DoctorContext<C = Record<string, unknown>> {
   stateDir: string;
+  /** A target of the manifest at hand: check what it points at (hosts, an engine), not only this machine. */
+  target?: TargetContext<C>;
 }
 
 export interface DoctorCheck {

@@ -109,6 +109,8 @@ export interface NodeReport {
   status: 'succeeded' | 'failed' | 'rolled_back' | 'not_started' | 'timed_out';
   duration_ms?: number;
   error?: string;
+  /** The failure's error code (HEALTH_FAILED, WATCH_FAILED, SSH_CONNECT_FAILED...). */
+  code?: string;
   /** Bytes the release's staging sent to this node (targets that transfer releases). */
   bytes_sent?: number;
   /** Files of the release sent to this node, of all its files. */

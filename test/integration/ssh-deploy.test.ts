@@ -63,6 +63,22 @@ describeHosts('ssh target: deploy through the CLI to real systemd hosts', () => 
     await fleet?.remove();
   }, 60_000);
 
+  it('doctor checks every host of the manifest and names the one it cannot reach, with a hint', async () => {
+    const dir = copyExample('hello-node');
+    writeFileSync(join(dir, 'gantry.yaml'), nodeManifest('sshdeploy-doctor', [fleet.hosts[0]!], NODE_PORT, { greeting: 'x' }).replace(`"root@${fleet.hosts[0]!.ip}"]`, `"root@${fleet.hosts[0]!.ip}", "root@127.0.0.1:1"]`));
+    const r = await gantry(['doctor', '--json'], { cwd: dir, timeoutMs: 120_000 });
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    const byName = new Map<string, { ok: boolean; detail: string; hint?: string }>(r.json.checks.map((c: { name: string }) => [c.name, c]));
+    const ip = fleet.hosts[0]!.ip;
+    expect(byName.get(`fleet: ${ip}: ssh`)?.ok).toBe(true);
+    expect(byName.get(`fleet: ${ip}: systemd`)?.ok).toBe(true);
+    expect(byName.get(`fleet: ${ip}: node`)?.ok).toBe(true);
+    const down = byName.get('fleet: 127.0.0.1:1: ssh')!;
+    expect(down.ok).toBe(false);
+    expect(down.detail).toContain('127.0.0.1:1');
+    expect(down.hint).toBeTruthy();
+  }, 180_000);
+
   it('hello-node to 3 hosts: each host serves, systemd runs the units, --json names every host with its bytes', async () => {
     const r = await gantry(['deploy', '--json'], { cwd: nodeApp, timeoutMs: 300_000 });
     expect(r.code, r.stdout + r.stderr).toBe(0);

@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import type { DoctorCheck } from '../../engine/index.js';
 import { registry } from '../../registry/index.js';
 import { IDENTITY_FILE, secretsDir } from '../../secrets/paths.js';
-import { manifestPath, stateDirFor } from '../context.js';
+import { manifestPath, openSession, stateDirFor } from '../context.js';
 import { ensureStateDir, gitTracks, gitWorkTree } from '../git-guard.js';
 import { c } from '../output.js';
 import { run, withGlobals } from './common.js';
@@ -40,7 +40,19 @@ export function registerDoctor(program: Command): void {
         } else if (gitWorkTree(dirname(stateDir))) {
           checks.push({ name: 'secrets identity not in git', ok: true, detail: 'not tracked by git' });
         }
-        for (const type of registry.types()) checks.push(...(await (await registry.load(type))!.doctor({ stateDir })));
+        // The manifest's targets check what they point at (each ssh host...); the other types this machine only.
+        const checked = new Set<string>();
+        if (existsSync(manifestPath(opts))) {
+          const s = openSession(opts);
+          try {
+            const r = await s.engine.doctor(s.loaded);
+            r.types.forEach((t) => checked.add(t));
+            checks.push(...r.checks);
+          } finally {
+            s.close();
+          }
+        }
+        for (const type of registry.types().filter((t) => !checked.has(t))) checks.push(...(await (await registry.load(type))!.doctor({ stateDir })));
         const ok = checks.every((ch) => ch.ok);
         out.result({ ok, checks }, () => [...checks.map((ch) => `${ch.ok ? c.green('✓') : c.red('✗')} ${ch.name}: ${ch.detail}${!ch.ok && ch.hint ? c.dim(` (fix: ${ch.hint})`) : ''}`), ok ? c.green('all good') : c.red('some checks failed')]);
         return ok ? 0 : 1;

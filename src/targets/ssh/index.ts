@@ -1,12 +1,13 @@
 import { rmSync } from 'node:fs';
 import { resolve, sep } from 'node:path';
 import { GantryError } from '../../core/errors.js';
-import type { Artifact, BuildInput, DoctorCheck, Target, TargetContext, TargetProblem, ValidateContext } from '../../engine/target.js';
+import type { Artifact, BuildInput, DoctorCheck, DoctorContext, Target, TargetContext, TargetProblem, ValidateContext } from '../../engine/target.js';
 import { buildReleaseDir } from '../shared/release-dir.js';
 import { agentBundle } from './agent-bundle.js';
 import type { SshConfig } from './config.js';
 import { sshDescriptor } from './descriptor.js';
 import { sshLocalPaths } from './paths.js';
+import { checkHosts } from './doctor.js';
 import { sessionOf } from './session.js';
 
 const BUILD_ENV = { PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin', HOME: process.env.HOME ?? '/root', LANG: 'C.UTF-8' };
@@ -32,13 +33,16 @@ export const sshTarget: Target<SshConfig> = {
     ];
   },
 
-  async doctor(): Promise<DoctorCheck[]> {
+  async doctor(ctx: DoctorContext<SshConfig>): Promise<DoctorCheck[]> {
+    let minNode: string;
     try {
       const b = agentBundle();
-      return [{ name: 'ssh: node agent bundle', ok: true, detail: `${b.file} (runs on Node >= ${b.minNode}; Gantry brings its own Node to hosts without one)` }];
+      minNode = b.minNode;
+      if (!ctx.target) return [{ name: 'ssh: node agent bundle', ok: true, detail: `${b.file} (runs on Node >= ${b.minNode}; Gantry brings its own Node to hosts without one)` }];
     } catch (e) {
       return [{ name: 'ssh: node agent bundle', ok: false, detail: (e as Error).message, hint: (e as GantryError).hint ?? 'run `npm run build`' }];
     }
+    return checkHosts(ctx.target, minNode);
   },
 
   async build(input: BuildInput, ctx: TargetContext<SshConfig>): Promise<Artifact> {

@@ -7,10 +7,11 @@ import { statSync } from 'node:fs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const outfile = `${root}dist/agent/gantry-agent.mjs`;
-// The oldest Node the bundle runs on: package.json's engines (undici 7, bundled, needs 20.18).
-// src/targets/ssh/node-runtime.ts reads it back from the bundle's first line to decide
-// whether a host's own `node` can run it.
-const MIN_NODE = '20.18.0';
+// The oldest Node the bundle runs on. The bundle takes undici 6 (Node >= 18.17) in place of
+// the undici 7 Gantry itself uses (Node >= 20.18), so Debian 12's own nodejs (18.19/18.20)
+// runs the agent and no Node has to be uploaded to such hosts. src/targets/ssh/agent-bundle.ts
+// reads it back from the bundle's first line to decide whether a host's own `node` can run it.
+const MIN_NODE = '18.17.0';
 await build({
   entryPoints: [`${root}src/agent/main.ts`],
   outfile,
@@ -18,6 +19,7 @@ await build({
   platform: 'node',
   format: 'esm',
   target: `node${MIN_NODE.split('.')[0]}`,
+  alias: { undici: 'undici6' },
   // Native add-ons of optional paths (dockerode's ssh transport) are not needed on a host.
   external: ['cpu-features', '*.node'],
   // CommonJS dependencies call require() for node builtins and read __dirname: give the ESM bundle those.

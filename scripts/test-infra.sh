@@ -48,6 +48,11 @@ YAML
 fi
 registry_up && say "registry up on 127.0.0.1:5000" || say "no registry (see /var/log/gantry-registry.log)"
 
+# Every systemd test host takes inotify instances (and keyrings); the default 128 per user runs
+# out at ~25 hosts and systemd then exits at boot (status 255). Raised, never lowered.
+raise_sysctl() { local cur; cur=$(sysctl -n "$1" 2>/dev/null || echo 0); [ "$cur" -ge "$2" ] 2>/dev/null || sysctl -w "$1=$2" >/dev/null 2>&1 || say "could not raise $1 to $2"; }
+raise_sysctl fs.inotify.max_user_instances 8192
+raise_sysctl kernel.keys.maxkeys 2000
 "$(dirname "$0")/build-base-images.sh" || say "base images could not be built (see $LOG)"
 # The ssh target's test hosts: a systemd + sshd "VM" image (the tests start containers from it).
 # On a fresh machine it takes minutes, so it is built in the background while the other tests

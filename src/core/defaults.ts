@@ -104,6 +104,8 @@ export const DEFAULTS = {
   /** The ssh target (hosts reached over SSH). */
   ssh: {
     port: 22,
+    /** The app's port on each host (Gantry's proxy there). */
+    proxyPort: 8080,
     /** Where releases live on each host (<path>/<app>/releases/<id>). */
     path: '/opt/gantry',
     /** Hosts worked on at once. */
@@ -127,6 +129,11 @@ export const DEFAULTS = {
     releasesKept: 5,
     /** Local files hashed at once when indexing a release for transfer. */
     hashConcurrency: 8,
+  },
+  /** The nginx site the ssh target writes in front of an app (reverse_proxy: nginx). */
+  nginx: {
+    httpPort: 80,
+    httpsPort: 443,
   },
   logsTailLines: 100,
   autoscale: {

@@ -41,6 +41,7 @@ export type ErrorCode =
   | 'SSH_LAYOUT_FAILED'
   | 'SSH_COMMAND_FAILED'
   | 'HOST_NODE_UNUSABLE'
+  | 'NGINX_FAILED'
   | 'INTERNAL';
 
 /** Exit code 2 = bad usage or invalid input; 1 = an operation failed. */

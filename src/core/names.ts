@@ -2,7 +2,7 @@ import { GantryError } from './errors.js';
 
 /** App names, target names and release ids become path segments and container names. */
 export const APP_NAME_RE = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
-export const RELEASE_ID_RE = /^[0-9]{8}T[0-9]{6}Z?-[a-z0-9]{4,40}$/;
+export const RELEASE_ID_RE = /^[0-9]{8}T[0-9]{6}(?:[0-9]{3})?Z?-[a-z0-9]{4,40}$/;
 export const SAFE_SEGMENT_RE = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 
 export function assertSafeSegment(kind: string, value: string): string {

@@ -65,7 +65,7 @@ export async function runBatch(ctx: ExecutionContext, marker: Extract<Step, { ki
     const abort = nodeAbort(ctx.abort, node, marker.nodeTimeoutMs);
     try {
       if (!runtime) throw new GantryError('TARGET_UNAVAILABLE', `node ${node} is not among the target's nodes now`, 'check the target\'s node list in the manifest');
-      const nodeCtx: ExecutionContext = { ...ctx, runtime, handles: new Map(), abort };
+      const nodeCtx: ExecutionContext = { ...ctx, runtime, handles: new Map(), abort, nodeReport: report };
       const work = (async () => {
         for (const i of await runtime.instances()) nodeCtx.handles.set(i.id, i);
         for (const i of byNode.get(node)!) if (!done.has(i)) await runStored(nodeCtx, steps[i]!, i);

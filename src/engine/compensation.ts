@@ -12,7 +12,7 @@ import { planConverge } from './plan-converge.js';
 import type { Step } from './plan.js';
 import { newInstanceId } from './release-id.js';
 import { releaseManifestOf } from './stored.js';
-import { inBatches, openNodes } from './nodes.js';
+import { inBatches, planNodes } from './nodes.js';
 import type { TargetRuntime } from './target.js';
 import type { Opened } from './types.js';
 
@@ -41,7 +41,7 @@ export async function placeCompensation(engine: EngineContext, o: Opened, runtim
 
 /** The compensating steps after their marker; on a many-node target every node goes back at once (one batch, failures tolerated: as much as can go back does). */
 export async function compensationSteps(engine: EngineContext, o: Opened, fallback: Fallback, reason: string): Promise<Step[]> {
-  const nodes = await openNodes(engine, o);
+  const nodes = await planNodes(engine, o);
   if (!nodes) {
     const c = await placeCompensation(engine, o, o.runtime, fallback);
     return [{ kind: 'compensate', release: c.release, count: c.count, reason }, ...c.steps];

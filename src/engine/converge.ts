@@ -13,7 +13,7 @@ import type { Step } from './plan.js';
 import { newInstanceId } from './release-id.js';
 import { runPlanned } from './run-plan.js';
 import { releaseManifestOf } from './stored.js';
-import { batchPolicy, inBatches, openNodes } from './nodes.js';
+import { batchPolicy, inBatches, planNodes } from './nodes.js';
 import type { TargetRuntime } from './target.js';
 import type { DeployResult, Opened, ReconcileReport } from './types.js';
 
@@ -21,7 +21,7 @@ import type { DeployResult, Opened, ReconcileReport } from './types.js';
 export async function convergeSteps(engine: EngineContext, o: Opened, rel: ReleaseRecord, count: number): Promise<Step[]> {
   const health = resolveHealth(releaseManifestOf(rel).health);
   const onePlace = async (runtime: TargetRuntime): Promise<Step[]> => planConverge({ release: rel.id, count, observed: await observeForPlan(runtime, health), newInstanceId: (i) => newInstanceId(rel.id, i), exclusive: o.manifest.exclusive ?? false });
-  const nodes = await openNodes(engine, o);
+  const nodes = await planNodes(engine, o);
   const steps = nodes ? await inBatches(nodes, batchPolicy(o.manifest.strategy, nodes.length), (n) => onePlace(n.runtime)) : await onePlace(o.runtime);
   return [...steps, { kind: 'record', release: rel.id }];
 }

@@ -11,7 +11,7 @@ import { releaseManifest, stringEnv, toGantryError } from './util.js';
 import { GantryError } from '../core/errors.js';
 import { desiredInstances, scaleForgotten } from './formation.js';
 import { heal, servingCount } from './heal.js';
-import { openNodes } from './nodes.js';
+import { placeCount } from './nodes.js';
 import { resolveTargetName } from './open.js';
 import { assertTargetValid } from './validate-targets.js';
 import { withTarget } from './with-target.js';
@@ -26,8 +26,8 @@ export async function deploy(engine: EngineContext, loaded: LoadedManifest, targ
     if (!opts.force && current && current.contentHash === hash && o.record.desiredState === 'running') {
       // "Nothing to deploy" only when every desired instance serves; otherwise the same release is healed.
       const serving = await servingCount(o, current);
-      // The count is per node: a many-node target runs it on each of its nodes.
-      const expected = o.record.instances * ((await openNodes(engine, o))?.length ?? 1);
+      // The count is per node: a many-node target runs it on each of its nodes (held ones aside).
+      const expected = o.record.instances * (await placeCount(engine, o));
       if (serving >= expected) {
         engine.emit({ app: o.app, target: o.name }, 'info', `nothing to deploy: release ${current.id} already has this code, manifest, env and secrets (--force redeploys)`, 'plan');
         return { id: '', app: o.app, target: o.name, kind: 'deploy', release: current.id, status: 'succeeded', unchanged: true, url: await o.runtime.accessUrl(), duration_ms: 0, reason: 'nothing to deploy', reconciled: reconciled.length ? reconciled : undefined };

@@ -7,6 +7,7 @@ import type { DeploymentRecord } from '../store/index.js';
 import type { LoadSample, ScaleDecision } from './autoscale.js';
 import { backup, backups, backupsDir, restore } from './backup-glue.js';
 import { engineContext, type EngineContext } from './context.js';
+import type { HostOption } from './hosts.js';
 import { signal } from './control.js';
 import { deploy } from './deploy.js';
 import { restart, rollback, start, stop } from './lifecycle.js';
@@ -38,19 +39,22 @@ export class Engine {
     return deploy(this.engine, loaded, targetName, opts);
   }
 
-  rollback(loaded: LoadedManifest, targetName: string | undefined, releaseId: string | undefined, opts: { wait?: boolean; signal?: AbortSignal } = {}): Promise<DeployResult> {
+  rollback(loaded: LoadedManifest, targetName: string | undefined, releaseId: string | undefined, opts: { wait?: boolean; signal?: AbortSignal } & HostOption = {}): Promise<DeployResult> {
     return rollback(this.engine, loaded, targetName, releaseId, opts);
   }
 
-  restart(loaded: LoadedManifest, targetName: string | undefined, opts: { wait?: boolean; signal?: AbortSignal } = {}): Promise<DeployResult> {
+  /** `hosts`: a rolling restart of only those nodes of a many-node target. */
+  restart(loaded: LoadedManifest, targetName: string | undefined, opts: { wait?: boolean; signal?: AbortSignal } & HostOption = {}): Promise<DeployResult> {
     return restart(this.engine, loaded, targetName, opts);
   }
 
-  start(loaded: LoadedManifest, targetName: string | undefined, opts: { wait?: boolean } = {}): Promise<DeployResult> {
+  /** `hosts`: start only those nodes and stop holding them (see stop). */
+  start(loaded: LoadedManifest, targetName: string | undefined, opts: { wait?: boolean } & HostOption = {}): Promise<DeployResult> {
     return start(this.engine, loaded, targetName, opts);
   }
 
-  stop(loaded: LoadedManifest, targetName: string | undefined, opts: { wait?: boolean } = {}): Promise<DeployResult> {
+  /** `hosts`: stop only those nodes and hold them stopped: later deploys, heals and scaling leave them out until `start` names them. */
+  stop(loaded: LoadedManifest, targetName: string | undefined, opts: { wait?: boolean } & HostOption = {}): Promise<DeployResult> {
     return stop(this.engine, loaded, targetName, opts);
   }
 
@@ -59,7 +63,7 @@ export class Engine {
     return signal(this.engine, loaded, targetName, what);
   }
 
-  scale(loaded: LoadedManifest, targetName: string | undefined, count: number, opts: { wait?: boolean; reason?: string } = {}): Promise<DeployResult & { from: number; to: number }> {
+  scale(loaded: LoadedManifest, targetName: string | undefined, count: number, opts: { wait?: boolean; reason?: string } & HostOption = {}): Promise<DeployResult & { from: number; to: number }> {
     return scale(this.engine, loaded, targetName, count, opts);
   }
 
@@ -87,15 +91,15 @@ export class Engine {
     return push(this.engine, loaded, targetName, opts);
   }
 
-  status(loaded: LoadedManifest, targetName?: string): Promise<{ app: string; targets: TargetStatus[] }> {
-    return status(this.engine, loaded, targetName);
+  status(loaded: LoadedManifest, targetName?: string, opts: HostOption = {}): Promise<{ app: string; targets: TargetStatus[] }> {
+    return status(this.engine, loaded, targetName, opts);
   }
 
   releases(loaded: LoadedManifest, targetName?: string): Promise<ReleaseInfo[]> {
     return releases(this.engine, loaded, targetName);
   }
 
-  logs(loaded: LoadedManifest, targetName: string | undefined, opts: { lines: number; follow: boolean; signal?: AbortSignal }) {
+  logs(loaded: LoadedManifest, targetName: string | undefined, opts: { lines: number; follow: boolean; signal?: AbortSignal } & HostOption) {
     return logs(this.engine, loaded, targetName, opts);
   }
 

@@ -40,6 +40,8 @@ export interface ExecutionContext {
   runnable: (release: ReleaseRecord) => Promise<RunnableRelease>;
   /** What the steps report back to the caller. */
   outcome: { built?: ReleaseRecord; analyses: AnalysisVerdict[]; nodes?: NodeReport[] };
+  /** Within a batch: the node's report, which steps may add figures to (bytes staged). */
+  nodeReport?: NodeReport;
   /** Asked-for aborts (`gantry abort`, Ctrl-C): checked between steps and inside long waits, until the release is recorded. */
   abort?: AbortWatch;
 }

@@ -33,6 +33,10 @@ async function lastLogLines(runtime: TargetRuntime, instance: string, n: number)
   return out;
 }
 
+function formatBytes(n: number): string {
+  return n < 1024 ? `${n} B` : n < 1024 * 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}
+
 export type Executor<K extends StepKind> = (step: Extract<Step, { kind: K }>, ctx: ExecutionContext) => Promise<void>;
 
 export const EXECUTORS: { [K in StepKind]: Executor<K> } = {
@@ -59,6 +63,15 @@ export const EXECUTORS: { [K in StepKind]: Executor<K> } = {
     if (r.exitCode === 0) return;
     if (name === 'pre_deploy') throw new GantryError('HOOK_FAILED', `hooks.pre_deploy exited with code ${r.exitCode}; no traffic was moved`, 'its output is in the events above (gantry events); fix the hook or the release and deploy again');
     emit('warn', `hooks.post_deploy exited with code ${r.exitCode}; the release is deployed and stays`, 'hook');
+  },
+
+  stage: async (step, ctx) => {
+    const rel = ctx.releases.get(step.release);
+    if (!rel) throw new GantryError('RELEASE_NOT_FOUND', `release ${step.release} is not available to stage`);
+    if (!ctx.runtime.stage) return;
+    const r = await ctx.runtime.stage(rel);
+    if (ctx.nodeReport) Object.assign(ctx.nodeReport, { bytes_sent: (ctx.nodeReport.bytes_sent ?? 0) + r.bytesSent, files_sent: r.filesSent, files_total: r.filesTotal });
+    ctx.emit('info', `${step.node ? `${step.node}: ` : ''}release ${step.release} staged: ${r.filesSent} of ${r.filesTotal} files sent, ${formatBytes(r.bytesSent)}`, step.kind, { node: step.node, bytes_sent: r.bytesSent });
   },
 
   startInstance: async (step, ctx) => {

@@ -6,3 +6,4 @@ export * from './registry.js';
 export * from './plan.js';
 export { hashSource } from './source.js';
 export { validateTargets, assertTargetValid, type TargetValidation } from './validate-targets.js';
+export type { HostOption } from './hosts.js';

@@ -9,6 +9,7 @@ import { guardRuntime } from './open.js';
 import type { Step } from './plan.js';
 import type { Route, TargetRuntime } from './target.js';
 import type { Opened } from './types.js';
+import { routerOptions } from './util.js';
 
 export interface NodeRun {
   name: string;
@@ -20,6 +21,30 @@ export async function openNodes(engine: EngineContext, o: Opened): Promise<NodeR
   if (o.target.capabilities.nodes !== 'many' || !o.target.nodes) return undefined;
   o.nodes ??= await Promise.all((await o.target.nodes(o.ctx)).map(async (n) => ({ name: n.name, runtime: guardRuntime(engine, o.app, await n.runtime()) })));
   return o.nodes;
+}
+
+/**
+ * The nodes a plan covers: those chosen with `--host`, else every node but the
+ * held ones (stopped on their own with `gantry stop --host`: convergence,
+ * rollouts and compensations leave them as they are).
+ */
+export async function planNodes(engine: EngineContext, o: Opened): Promise<NodeRun[] | undefined> {
+  const nodes = await openNodes(engine, o);
+  if (!nodes) return undefined;
+  return o.hosts ? nodes.filter((n) => o.hosts!.includes(n.name)) : nodes.filter((n) => !o.record.heldNodes.includes(n.name));
+}
+
+/** How many places run the desired count: 1, or each node a plan covers. */
+export async function placeCount(engine: EngineContext, o: Opened): Promise<number> {
+  return (await planNodes(engine, o))?.length ?? 1;
+}
+
+/** Bring up the access point where the plan runs (on a many-node target: each planned node's, never a held node's); returns the access URL. */
+export async function ensureAccess(engine: EngineContext, o: Opened): Promise<string | undefined> {
+  const nodes = await planNodes(engine, o);
+  if (!nodes) return (await o.runtime.ensureRouter(routerOptions(o.manifest))).url;
+  const urls = await Promise.all(nodes.map((n) => n.runtime.ensureRouter(routerOptions(o.manifest))));
+  return urls[0]?.url ?? (await o.runtime.accessUrl());
 }
 
 /** A count, or a percent of `total` (rounded up for sizes, down for tolerances). */

@@ -38,9 +38,18 @@ export async function open(engine: EngineContext, loaded: LoadedManifest, name?:
       engine.store.updateTarget(app, targetName, { settings: next });
     },
     emit: (level, message, data) => engine.emit({ app, target: targetName }, level, message, undefined, data),
+    ...(engine.opts.secrets ? { readSecret: (name) => readTargetSecret(engine, loaded, name) } : {}),
   };
   const runtime = guardRuntime(engine, app, await target.runtime(ctx));
   return { loaded, manifest: loaded.manifest, app, name: targetName, target, ctx, record, runtime };
+}
+
+async function readTargetSecret(engine: EngineContext, loaded: LoadedManifest, name: string): Promise<string> {
+  const secrets = engine.opts.secrets!;
+  const r = await secrets.resolve(loaded.manifest.app, loaded.env, [name]);
+  const value = r.values[name];
+  if (value === undefined) throw new GantryError('SECRET_MISSING', `the target needs the secret ${name}, not set${loaded.env ? ` for environment ${loaded.env}` : ''}`, secrets.setCommand(name, loaded.env));
+  return value;
 }
 
 /** Captured output crosses into events, results and the store only redacted: every runtime the engine uses goes through this. */

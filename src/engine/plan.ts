@@ -18,6 +18,8 @@ const NodeName = z.string().optional();
 export const StepSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('build'), release: z.string() }),
   z.object({ kind: z.literal('hook'), name: z.enum(['pre_deploy', 'post_deploy']) }),
+  /** Bring the release's files to where the node runs it (e.g. a transfer to a host); only for runtimes that have `stage`. */
+  z.object({ kind: z.literal('stage'), release: z.string(), node: NodeName }),
   z.object({ kind: z.literal('startInstance'), instance: z.string(), release: z.string(), index: z.number(), node: NodeName }),
   z.object({ kind: z.literal('checkHealth'), instance: z.string(), node: NodeName }),
   z.object({ kind: z.literal('switchTraffic'), routes: z.array(RouteIntentSchema), node: NodeName }),
@@ -167,6 +169,8 @@ function describeOne(s: Step): string {
       return `build release ${s.release}`;
     case 'hook':
       return `run hook ${s.name}`;
+    case 'stage':
+      return `bring release ${s.release} to the node (only the files it lacks)`;
     case 'startInstance':
       return `start instance ${s.instance} (#${s.index})`;
     case 'checkHealth':

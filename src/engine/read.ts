@@ -2,6 +2,9 @@
 import type { LoadedManifest } from '../manifest/index.js';
 import type { DeploymentRecord } from '../store/index.js';
 import type { EngineContext } from './context.js';
+import { selectHosts, type HostOption } from './hosts.js';
+import { nodeLogs } from './node-logs.js';
+import { openNodes } from './nodes.js';
 import { open, resolveTargetName } from './open.js';
 import type { ReleaseInfo } from './types.js';
 
@@ -11,10 +14,15 @@ export async function releases(engine: EngineContext, loaded: LoadedManifest, ta
   return engine.store.listReleases(loaded.manifest.app, name).map((r) => ({ release: r.id, created_at: r.createdAt, status: r.status, current: r.id === record?.currentRelease, last_good_at: r.lastGoodAt }));
 }
 
-export async function* logs(engine: EngineContext, loaded: LoadedManifest, targetName: string | undefined, opts: { lines: number; follow: boolean; signal?: AbortSignal }) {
+/** The app's output; on a many-node target from every node (or those named with `--host`), each line tagged with its node, followed on all at once. */
+export async function* logs(engine: EngineContext, loaded: LoadedManifest, targetName: string | undefined, opts: { lines: number; follow: boolean; signal?: AbortSignal } & HostOption) {
   const o = await open(engine, loaded, targetName);
   try {
-    yield* o.runtime.logs(opts);
+    await selectHosts(engine, o, opts.hosts);
+    const nodes = await openNodes(engine, o);
+    const { hosts: _hosts, ...logOpts } = opts;
+    if (nodes) yield* nodeLogs(o.hosts ? nodes.filter((n) => o.hosts!.includes(n.name)) : nodes, logOpts);
+    else yield* o.runtime.logs(logOpts);
   } finally {
     await o.runtime.close();
   }

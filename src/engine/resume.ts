@@ -13,7 +13,8 @@ import type { Step } from './plan.js';
 import { prune } from './releases.js';
 import { executionContext } from './run-plan.js';
 import type { Opened } from './types.js';
-import { routerOptions, toGantryError } from './util.js';
+import { ensureAccess } from './nodes.js';
+import { toGantryError } from './util.js';
 
 export type StoredStep = StepRecord & { step: Step };
 
@@ -91,7 +92,7 @@ export async function continueStoredPlan(engine: EngineContext, o: Opened, d: De
   const left = from < steps.length ? `at step ${from + 1} of ${steps.length} (${steps[from]!.kind}${remainingMs !== undefined ? `, ${remainingMs}ms of its window left` : ''})` : 'after its last step';
   ctx.emit('info', `continuing the stored plan ${left}`, 'reconcile');
   try {
-    if (d.kind !== 'stop') await o.runtime.ensureRouter(routerOptions(o.manifest));
+    if (d.kind !== 'stop') await ensureAccess(engine, o);
     await executeSteps(ctx, steps, from, 0, new Set(stored.filter((s) => s.status === 'done').map((s) => s.idx)));
     await prune(engine, o, ctx.emit);
     return { passed: true, remainingMs };

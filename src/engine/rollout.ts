@@ -3,7 +3,7 @@ import type { DeploymentRecord, ReleaseRecord } from '../store/index.js';
 import { fallbackFor } from './compensation.js';
 import type { EngineContext } from './context.js';
 import { planRollout, type Step } from './plan.js';
-import { batchPolicy, inBatches, openNodes } from './nodes.js';
+import { batchPolicy, inBatches, planNodes } from './nodes.js';
 import { newInstanceId } from './release-id.js';
 import { runPlanned } from './run-plan.js';
 import type { DeployResult, Opened, ReconcileReport } from './types.js';
@@ -26,10 +26,10 @@ export function rolloutSteps(o: Opened, release: string, count: number, routed: 
  */
 export async function deploymentSteps(engine: EngineContext, o: Opened, spec: { kind: DeploymentRecord['kind']; releaseId: string; count: number; build: boolean }): Promise<Step[]> {
   const hooks = spec.kind === 'deploy' ? o.manifest.hooks : undefined;
-  const nodes = await openNodes(engine, o);
+  const nodes = await planNodes(engine, o);
   // Many nodes: each node's own rollout (from what it routes), in batches; one place: the rollout itself.
   const switchSteps = nodes
-    ? await inBatches(nodes, batchPolicy(o.manifest.strategy, nodes.length), async (n) => rolloutSteps(o, spec.releaseId, spec.count, await n.runtime.routes()))
+    ? await inBatches(nodes, batchPolicy(o.manifest.strategy, nodes.length), async (n) => [...(n.runtime.stage ? [{ kind: 'stage', release: spec.releaseId } as Step] : []), ...rolloutSteps(o, spec.releaseId, spec.count, await n.runtime.routes())])
     : rolloutSteps(o, spec.releaseId, spec.count, await o.runtime.routes());
   return [
     ...(spec.build ? [{ kind: 'build', release: spec.releaseId } as Step] : []),
@@ -47,7 +47,7 @@ export async function rollout(
 ): Promise<DeployResult> {
   const previous = o.record.currentRelease;
   const mode = o.manifest.exclusive ? 'exclusive' : o.manifest.strategy.type;
-  const headline = `${spec.kind} ${o.app} release ${spec.releaseId} to ${o.name} (${o.target.type}, ${mode}, ${spec.count} instance${spec.count === 1 ? '' : 's'})`;
+  const headline = `${spec.kind} ${o.app} release ${spec.releaseId} to ${o.name}${o.hosts ? ` on ${o.hosts.join(', ')} only` : ''} (${o.target.type}, ${mode}, ${spec.count} instance${spec.count === 1 ? '' : 's'})`;
   if (o.manifest.exclusive) engine.emit({ app: o.app, target: o.name }, 'info', 'exclusive: the old release stops (after draining) before the new one starts; new requests are held meanwhile', 'plan');
   return runPlanned(engine, o, {
     ...spec,

@@ -9,7 +9,7 @@ import { watchAbort, type AbortWatch } from './abort.js';
 import type { AnalysisVerdict } from './analysis.js';
 import { compensationSteps, placeCompensation, type Fallback } from './compensation.js';
 import { runStep } from './executors.js';
-import { openNodes } from './nodes.js';
+import { ensureAccess, openNodes } from './nodes.js';
 import type { EngineContext } from './context.js';
 import { executeSteps, type ExecutionContext } from './executor.js';
 import { HealthGateError } from './executors.js';
@@ -20,7 +20,7 @@ import { prune, releaseRef } from './releases.js';
 import { releaseManifestOf } from './stored.js';
 import type { TargetRuntime } from './target.js';
 import type { DeployResult, DeployStatus, EngineEventLevel, NodeReport, Opened, ReconcileReport, RunnableRelease } from './types.js';
-import { newDeploymentId, redact, routerOptions, toGantryError } from './util.js';
+import { newDeploymentId, redact, toGantryError } from './util.js';
 
 type Emit = (level: EngineEventLevel, message: string, step?: string, data?: unknown) => void;
 
@@ -116,7 +116,7 @@ export async function runCompensation(engine: EngineContext, o: Opened, d: Pick<
     const marker = steps[0] as Extract<Step, { kind: 'compensate' }>;
     const rel = marker.release ? engine.store.getRelease(o.app, o.name, marker.release) : undefined;
     const ctx = await executionContext(engine, o, d, { release: marker.release ?? d.release ?? '', count: marker.count, releases: rel ? [rel] : [], live: false });
-    if (rel) await o.runtime.ensureRouter(routerOptions(o.manifest));
+    if (rel) await ensureAccess(engine, o);
     await executeSteps(ctx, steps, 0, from);
     return Boolean(rel);
   } catch (err) {
@@ -125,12 +125,12 @@ export async function runCompensation(engine: EngineContext, o: Opened, d: Pick<
   }
 }
 
-/** Many-node targets: every node's outcome (nodes no batch reached: not_started; after the fleet went back: rolled_back). */
-function nodeReport(ctx: ExecutionContext | undefined, wentBack?: boolean): NodeReport[] | undefined {
-  const nodes = ctx?.nodes;
-  if (!nodes) return undefined;
+/** Many-node targets: the outcome of every node the plan covers (nodes no batch reached: not_started; after the fleet went back: rolled_back). */
+function nodeReport(ctx: ExecutionContext | undefined, steps: Step[], wentBack?: boolean): NodeReport[] | undefined {
+  if (!ctx?.nodes) return undefined;
   const seen = new Map((ctx.outcome.nodes ?? []).map((r) => [r.node, r]));
-  return [...nodes.keys()].map((node) => {
+  const planned = [...new Set(steps.flatMap((s) => (s.kind === 'batch' ? s.nodes : [])))];
+  return planned.map((node) => {
     const r = seen.get(node) ?? { node, batch: -1, status: 'not_started' as const };
     return wentBack !== undefined && r.status === 'succeeded' ? { ...r, status: wentBack ? ('rolled_back' as const) : ('failed' as const) } : r;
   });
@@ -161,10 +161,11 @@ export async function runPlanned(engine: EngineContext, o: Opened, spec: Planned
   };
   const abort = watchAbort(engine.store, d.id, spec.signal);
   let ctx: ExecutionContext | undefined;
+  let steps: Step[] = [];
   try {
-    url = spec.needsRouter === false ? await o.runtime.accessUrl() : (await o.runtime.ensureRouter(routerOptions(o.manifest))).url;
+    url = spec.needsRouter === false ? await o.runtime.accessUrl() : await ensureAccess(engine, o);
     engine.store.updateDeployment(d.id, { accessUrl: url });
-    const steps = await spec.plan();
+    steps = await spec.plan();
     engine.store.insertSteps(d.id, steps.map((s) => ({ kind: s.kind, params: s })));
     engine.store.updateDeployment(d.id, { plan: steps });
     emit('info', spec.headline, 'plan', { steps: steps.length });
@@ -173,7 +174,7 @@ export async function runPlanned(engine: EngineContext, o: Opened, spec: Planned
     await executeSteps(ctx, steps);
     await prune(engine, o, emit);
     const analyses = ctx.outcome.analyses;
-    return finish('succeeded', { reason: spec.reason, analysis: analyses.length ? analyses : undefined, nodes: nodeReport(ctx) });
+    return finish('succeeded', { reason: spec.reason, analysis: analyses.length ? analyses : undefined, nodes: nodeReport(ctx, steps) });
   } catch (err) {
     const e = toGantryError(err);
     emit('error', e.message, 'error', e.toJSON());
@@ -184,7 +185,7 @@ export async function runPlanned(engine: EngineContext, o: Opened, spec: Planned
     const back = restored && spec.fallback.release ? `; release ${spec.fallback.release} keeps serving` : '';
     // A rollout that failed is rolled back when what served before serves again; a start or scale that failed simply failed.
     const status: DeployStatus = restored && spec.rollout ? 'rolled_back' : 'failed';
-    return finish(status, { reason: `${e.message}${back}`, error: e.toJSON(), logs: err instanceof HealthGateError ? err.logTail : undefined, analysis: analyses.length ? analyses : undefined, nodes: nodeReport(ctx, restored) });
+    return finish(status, { reason: `${e.message}${back}`, error: e.toJSON(), logs: err instanceof HealthGateError ? err.logTail : undefined, analysis: analyses.length ? analyses : undefined, nodes: nodeReport(ctx, steps, restored) });
   } finally {
     abort.dispose();
   }

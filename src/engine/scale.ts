@@ -5,6 +5,7 @@ import type { LoadedManifest } from '../manifest/index.js';
 import { cpuPercentBetween, decideScale, type LoadSample, type ScaleDecision } from './autoscale.js';
 import type { EngineContext } from './context.js';
 import { converge } from './converge.js';
+import { refuseHosts, type HostOption } from './hosts.js';
 import { open } from './open.js';
 import { currentRelease } from './releases.js';
 import type { AutoscaleState, DeployResult } from './types.js';
@@ -17,7 +18,8 @@ import { withTarget } from './with-target.js';
  * run.instances changes (see formation.ts). 0 stops every instance while the
  * app stays "running" (the proxy stays up, nothing is routed), unlike `stop`.
  */
-export async function scale(engine: EngineContext, loaded: LoadedManifest, targetName: string | undefined, count: number, opts: { wait?: boolean; reason?: string } = {}): Promise<DeployResult & { from: number; to: number }> {
+export async function scale(engine: EngineContext, loaded: LoadedManifest, targetName: string | undefined, count: number, opts: { wait?: boolean; reason?: string } & HostOption = {}): Promise<DeployResult & { from: number; to: number }> {
+  refuseHosts('scale', opts.hosts);
   if (!Number.isInteger(count) || count < 0 || count > DEFAULTS.run.maxInstances) throw new GantryError('USAGE', `cannot scale to ${count}`, `give a whole number of instances from 0 to ${DEFAULTS.run.maxInstances} (0 stops every instance, keeping the app deployed; \`gantry stop\` also stops the proxy)`);
   return withTarget(engine, loaded, targetName, 'scale', opts.wait ?? false, async (o, reconciled) => {
     const rel = currentRelease(engine, o);

@@ -1,4 +1,5 @@
 /** `gantry status`: desired vs observed state of each target, reconciling interrupted work first when the lock is free. */
+import { selectHosts, type HostOption } from './hosts.js';
 import { openNodes } from './nodes.js';
 import { isGantryError } from '../core/errors.js';
 import type { LoadedManifest } from '../manifest/index.js';
@@ -8,14 +9,17 @@ import { open, resolveTargetName, targetNames } from './open.js';
 import { reconcileIfFree } from './reconcile.js';
 import { currentSecrets } from './release-secrets.js';
 import { releaseManifestOf } from './stored.js';
-import type { InstanceStatus, Opened, TargetStatus } from './types.js';
+import type { TargetRecord } from '../store/index.js';
+import type { InstanceStatus, NodeStatus, Opened, TargetStatus } from './types.js';
 
-export async function status(engine: EngineContext, loaded: LoadedManifest, targetName?: string): Promise<{ app: string; targets: TargetStatus[] }> {
-  const names = targetName ? [resolveTargetName(loaded, targetName)] : targetNames(loaded);
+/** Every target, or the one named; with `--host` (on the one named, or the first), only those nodes' instances and states. */
+export async function status(engine: EngineContext, loaded: LoadedManifest, targetName?: string, opts: HostOption = {}): Promise<{ app: string; targets: TargetStatus[] }> {
+  const names = targetName || opts.hosts?.length ? [resolveTargetName(loaded, targetName)] : targetNames(loaded);
   const targets: TargetStatus[] = [];
   for (const name of names) {
     const o = await open(engine, loaded, name);
     try {
+      await selectHosts(engine, o, opts.hosts);
       targets.push(await targetStatus(engine, o));
     } finally {
       await o.runtime.close();
@@ -36,7 +40,10 @@ export async function targetStatus(engine: EngineContext, o: Opened): Promise<Ta
     const p = i.state === 'running' || i.state === 'starting' ? await o.runtime.probe(i, health) : { ok: false, detail: i.state };
     instances.push({ id: i.id, release: i.release, healthy: p.ok, routed: routedIds.has(i.id), url: `http://${i.endpoint.host}:${i.endpoint.port}`, state: i.state, pid: i.pid, restarts: i.restarts, detail: p.ok ? undefined : p.detail, node: i.node });
   }
-  const healthyServing = instances.filter((i) => i.healthy && i.routed && i.release === record.currentRelease).length;
+  const serving = (i: InstanceStatus): boolean => i.healthy && i.routed && i.release === record.currentRelease;
+  const healthyServing = instances.filter(serving).length;
+  const nodeNames = (await openNodes(engine, o))?.map((n) => n.name);
+  const activeNodes = nodeNames?.filter((n) => !record.heldNodes.includes(n));
   let missing: string[] = [];
   try {
     await currentSecrets(engine, o);
@@ -46,9 +53,10 @@ export async function targetStatus(engine: EngineContext, o: Opened): Promise<Ta
   let state: TargetStatus['state'];
   if (!record.currentRelease) state = missing.length ? 'needs_secrets' : 'not_deployed';
   else if (record.desiredState === 'stopped') state = 'stopped';
+  else if (activeNodes?.length === 0) state = 'stopped';
   else if (record.instances === 0) state = instances.some((i) => i.state !== 'stopped') ? 'degraded' : 'scaled_to_zero';
-  // The count is per node: a many-node target runs it on each of its nodes.
-  else if (healthyServing >= record.instances * ((await openNodes(engine, o))?.length ?? 1)) state = 'running';
+  // The count is per node: a many-node target runs it on each of its nodes (held ones aside).
+  else if (healthyServing >= record.instances * (activeNodes?.length ?? 1)) state = 'running';
   // Meant to run but not fully serving (a dead agent, dead instances) is `degraded` on every target; `stopped` is only what was stopped.
   else state = 'degraded';
   const lock = engine.store.getLock(o.app, o.name);
@@ -61,7 +69,8 @@ export async function targetStatus(engine: EngineContext, o: Opened): Promise<Ta
     release: record.currentRelease,
     state,
     desired: { state: record.desiredState, instances: record.instances, by: record.scaledFromManifest !== undefined ? 'scale' : 'manifest' },
-    instances,
+    instances: o.hosts ? instances.filter((i) => o.hosts!.includes(i.node ?? '')) : instances,
+    nodes: nodeNames && (o.hosts ?? nodeNames).map((node) => nodeStatus(node, record, instances.filter((i) => i.node === node), serving)),
     url: await o.runtime.accessUrl(),
     missing_secrets: missing.length ? missing : undefined,
     autoscale: o.manifest.autoscale
@@ -82,4 +91,15 @@ export async function targetStatus(engine: EngineContext, o: Opened): Promise<Ta
     reconciled: reconciled.length ? reconciled : undefined,
     traffic: stats,
   };
+}
+
+/** One node's state: held (stopped on its own) or stopped with the target, scaled to zero, or whether it serves the desired count. */
+function nodeStatus(node: string, record: TargetRecord, instances: InstanceStatus[], serving: (i: InstanceStatus) => boolean): NodeStatus {
+  const held = record.heldNodes.includes(node);
+  const n = instances.filter(serving).length;
+  let state: NodeStatus['state'];
+  if (held || record.desiredState === 'stopped') state = instances.some((i) => i.state !== 'stopped') ? 'degraded' : 'stopped';
+  else if (record.instances === 0) state = instances.some((i) => i.state !== 'stopped') ? 'degraded' : 'scaled_to_zero';
+  else state = n >= record.instances ? 'running' : 'degraded';
+  return { node, state, held, instances: instances.length, serving: n };
 }

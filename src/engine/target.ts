@@ -107,6 +107,8 @@ export interface TargetContext<C = Record<string, unknown>> {
   settings: Record<string, unknown>;
   saveSettings(next: Record<string, unknown>): void;
   emit: EventSink;
+  /** A secret of Gantry's store for the target itself (e.g. an SSH key), in memory; absent when no store is open. */
+  readSecret?: (name: string) => Promise<string>;
 }
 
 /** What a target's validate() may look at: the app's source and the parts of the manifest targets depend on. */
@@ -218,6 +220,8 @@ export interface TrafficStats {
 
 export interface LogLine {
   at?: string;
+  /** On a many-node target: the node the line comes from. */
+  node?: string;
   instance: string;
   /** `sys`: the supervisor's own lines (started, exited, restarting). */
   stream: 'out' | 'err' | 'sys';
@@ -230,6 +234,13 @@ export interface RouterOptions {
   idleTimeoutMs: number;
 }
 
+/** What staging a release on a node sent. */
+export interface StageResult {
+  bytesSent: number;
+  filesSent: number;
+  filesTotal: number;
+}
+
 export interface TargetRuntime {
   /** Make sure the stable access point exists (starting Gantry's proxy if needed) with these settings; returns the access URL. */
   ensureRouter(opts?: RouterOptions): Promise<{ url: string }>;
@@ -239,6 +250,12 @@ export interface TargetRuntime {
   /** Wait for in-flight requests of instances no longer routed (bounded). */
   drain(instanceIds: string[], timeoutMs: number): Promise<void>;
   startInstance(req: InstanceRequest): Promise<InstanceHandle>;
+  /**
+   * Optional: bring a release's artifact to where this runtime runs it (a transfer to a host),
+   * ahead of its instances. A rollout plans a `stage` step per node when the runtime has it;
+   * startInstance stages by itself what was not staged (a compensation, a heal).
+   */
+  stage?(release: ReleaseRef): Promise<StageResult>;
   stopInstance(id: string, timeoutMs: number): Promise<void>;
   /** Keep an unrouted instance running for `afterMs` (instant switch-back), then stop it, even if no Gantry command runs meanwhile. */
   stopInstanceLater(id: string, afterMs: number, timeoutMs: number): Promise<void>;

@@ -109,6 +109,11 @@ export interface NodeReport {
   status: 'succeeded' | 'failed' | 'rolled_back' | 'not_started' | 'timed_out';
   duration_ms?: number;
   error?: string;
+  /** Bytes the release's staging sent to this node (targets that transfer releases). */
+  bytes_sent?: number;
+  /** Files of the release sent to this node, of all its files. */
+  files_sent?: number;
+  files_total?: number;
 }
 
 export interface ReconcileReport {
@@ -153,6 +158,15 @@ export interface InstanceStatus {
   node?: string;
 }
 
+export interface NodeStatus {
+  node: string;
+  state: 'running' | 'scaled_to_zero' | 'stopped' | 'degraded';
+  held: boolean;
+  /** Instances there, and how many of them serve the current release healthy. */
+  instances: number;
+  serving: number;
+}
+
 export interface TargetStatus {
   target: string;
   type: string;
@@ -164,6 +178,8 @@ export interface TargetStatus {
   /** `by`: who set the count, `gantry scale` (held across deploys until run.instances changes) or a deploy of the manifest. */
   desired: { state: string; instances: number; by: 'scale' | 'manifest' };
   instances: InstanceStatus[];
+  /** Many-node targets: each node's state (those named with `--host`, else all). `held`: stopped with `gantry stop --host`, left stopped by later commands. */
+  nodes?: NodeStatus[];
   url?: string;
   deploying?: { id: string; holder: string; since: string; waiting?: string };
   last_deployment?: { id: string; kind: string; status: string; release?: string; reason?: string; finished_at?: string };
@@ -193,6 +209,8 @@ export interface Opened {
   runtime: TargetRuntime;
   /** Many-node targets: the nodes, opened on first use (see nodes.ts). */
   nodes?: Array<{ name: string; runtime: TargetRuntime }>;
+  /** Many-node targets: the nodes named with `--host` (validated); absent: every node that is not held. */
+  hosts?: string[];
 }
 
 

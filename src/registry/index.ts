@@ -7,10 +7,12 @@
 import type { Target, TargetDescriptor, TargetRegistry } from '../engine/index.js';
 import { dockerDescriptor } from '../targets/docker/descriptor.js';
 import { processDescriptor } from '../targets/process/descriptor.js';
+import { sshDescriptor } from '../targets/ssh/descriptor.js';
 
 const TARGETS: Record<string, { descriptor: TargetDescriptor<any>; load: () => Promise<Target<any>> }> = {
   process: { descriptor: processDescriptor, load: async () => (await import('../targets/process/index.js')).processTarget },
   docker: { descriptor: dockerDescriptor, load: async () => (await import('../targets/docker/index.js')).dockerTarget },
+  ssh: { descriptor: sshDescriptor, load: async () => (await import('../targets/ssh/index.js')).sshTarget },
 };
 
 export const registry: TargetRegistry = {

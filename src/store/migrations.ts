@@ -106,4 +106,10 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE targets ADD COLUMN scaled_from_manifest INTEGER;
   `,
+  // 3: per-node desired state of many-node targets. The nodes stopped with
+  // `gantry stop --host` (JSON array of names; NULL = none): convergence leaves
+  // them stopped until `gantry start --host` (or a plain `start`) releases them.
+  `
+  ALTER TABLE targets ADD COLUMN held_nodes TEXT;
+  `,
 ];

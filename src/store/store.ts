@@ -98,13 +98,13 @@ export class Store {
     return row ? toTarget(row) : undefined;
   }
 
-  updateTarget(app: string, target: string, patch: Partial<Pick<TargetRecord, 'currentRelease' | 'desiredState' | 'instances' | 'scaledFromManifest' | 'settings'>>): void {
+  updateTarget(app: string, target: string, patch: Partial<Pick<TargetRecord, 'currentRelease' | 'desiredState' | 'instances' | 'scaledFromManifest' | 'heldNodes' | 'settings'>>): void {
     const cur = this.getTarget(app, target);
     if (!cur) throw new Error(`no target ${app}/${target}`);
     const next = { ...cur, ...patch };
     this.db
-      .prepare('UPDATE targets SET current_release = ?, desired_state = ?, instances = ?, scaled_from_manifest = ?, settings = ?, updated_at = ? WHERE app = ? AND name = ?')
-      .run(next.currentRelease ?? null, next.desiredState, next.instances, next.scaledFromManifest ?? null, JSON.stringify(next.settings), now(), app, target);
+      .prepare('UPDATE targets SET current_release = ?, desired_state = ?, instances = ?, scaled_from_manifest = ?, held_nodes = ?, settings = ?, updated_at = ? WHERE app = ? AND name = ?')
+      .run(next.currentRelease ?? null, next.desiredState, next.instances, next.scaledFromManifest ?? null, next.heldNodes.length ? JSON.stringify(next.heldNodes) : null, JSON.stringify(next.settings), now(), app, target);
   }
 
   // ---- releases ---------------------------------------------------------
@@ -313,6 +313,7 @@ function toTarget(r: Row): TargetRecord {
     desiredState: r.desired_state as TargetRecord['desiredState'],
     instances: Number(r.instances),
     scaledFromManifest: r.scaled_from_manifest === null || r.scaled_from_manifest === undefined ? undefined : Number(r.scaled_from_manifest),
+    heldNodes: r.held_nodes ? (JSON.parse(String(r.held_nodes)) as string[]) : [],
     settings: JSON.parse(String(r.settings)),
     updatedAt: String(r.updated_at),
   };

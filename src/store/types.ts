@@ -10,6 +10,8 @@ export interface TargetRecord {
   instances: number;
   /** Set by `gantry scale`: the manifest's run.instances when it scaled (the scaled count holds until that value changes). */
   scaledFromManifest?: number;
+  /** Many-node targets: nodes stopped on their own (`gantry stop --host`); convergence leaves them stopped. */
+  heldNodes: string[];
   /** Owned by the target implementation (e.g. the proxy port it reserved). */
   settings: Record<string, unknown>;
   updatedAt: string;

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GantryError } from '../../src/core/errors.js';
 import { loadCredentials } from '../../src/targets/ssh/auth.js';
-import { buildReleaseDir } from '../../src/targets/process/build.js';
+import { buildReleaseDir } from '../../src/targets/shared/release-dir.js';
 import type { HostSpec } from '../../src/targets/ssh/host-spec.js';
 import { listReleases, pruneReleases, switchCurrent, writeMetadata, type ReleaseMetadata } from '../../src/targets/ssh/layout.js';
 import { SshPool } from '../../src/targets/ssh/pool.js';

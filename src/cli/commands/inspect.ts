@@ -1,25 +1,26 @@
 import type { Command } from 'commander';
 import { DEFAULTS } from '../../core/defaults.js';
 import { GantryError } from '../../core/errors.js';
+import { formatLogLine, hostsOf, instanceLines, withHostOption, type HostOpts } from '../hosts.js';
 import { c } from '../output.js';
 import { run, withGlobals, withSession } from './common.js';
 
 const stateColor = (s: string): string => (s === 'running' ? c.green(s) : s === 'scaled_to_zero' ? c.dim(s) : s === 'degraded' ? c.yellow(s) : s === 'stopped' ? c.dim(s) : s);
 
 export function registerInspect(program: Command): void {
-  withGlobals(program.command('status'))
-    .description('what runs now: release, state, instances and their health, the access URL')
+  withHostOption(withGlobals(program.command('status')), 'many-node targets: only this host\'s state and instances')
+    .description('what runs now: release, state, instances and their health (grouped by node on a many-node target), the access URL')
     .action(
-      run(async (opts, out) =>
+      run<HostOpts>(async (opts, out) =>
         withSession(opts, out, async (s) => {
-          const st = await s.engine.status(s.loaded, opts.target);
+          const st = await s.engine.status(s.loaded, opts.target, { hosts: hostsOf(opts) });
           out.result(st, () =>
             st.targets.flatMap((t) => [
               `${c.bold(st.app)} on ${c.bold(t.target)} (${t.type}): ${stateColor(t.state)}${t.release ? `, release ${t.release}` : ''}`,
               ...(t.url ? [`  url: ${t.url}`] : []),
               ...(t.state === 'scaled_to_zero' ? [c.dim('  scaled to 0 instances: nothing runs, requests get 503; `gantry scale N` starts N again (deploys keep 0 until run.instances changes)')] : []),
               ...(t.state !== 'scaled_to_zero' && t.desired.by === 'scale' && t.desired.state === 'running' ? [c.dim(`  ${t.desired.instances} instance(s) set by \`gantry scale\`; deploys keep this count until run.instances changes in the manifest`)] : []),
-              ...t.instances.map((i) => `  ${i.healthy ? c.green('●') : c.red('●')} ${i.id}  ${i.state}${i.routed ? ' routed' : ''}  pid ${i.pid ?? '-'}  restarts ${i.restarts}  ${i.url}${i.detail ? c.dim(`  (${i.detail})`) : ''}`),
+              ...instanceLines(t, (i) => `${i.healthy ? c.green('●') : c.red('●')} ${i.id}  ${i.state}${i.routed ? ' routed' : ''}  pid ${i.pid ?? '-'}  restarts ${i.restarts}  ${i.url}${i.detail ? c.dim(`  (${i.detail})`) : ''}`),
               ...(t.deploying ? [c.yellow(`  deploy in progress: ${t.deploying.holder} since ${t.deploying.since}${t.deploying.waiting ? `, waiting for ${t.deploying.waiting}` : ''}`)] : []),
               ...(t.last_deployment ? [c.dim(`  last: ${t.last_deployment.kind} ${t.last_deployment.status}${t.last_deployment.reason ? ` (${t.last_deployment.reason})` : ''}`)] : []),
               ...(t.reconciled ?? []).map((r) => c.yellow(`  reconciled interrupted deployment ${r.deployment} (at ${r.interrupted_at}): ${r.outcome}${r.resumed ? ` (resumed its stored plan: ${r.resumed.step} ${r.resumed.result})` : ''}`)),
@@ -42,22 +43,22 @@ export function registerInspect(program: Command): void {
       ),
     );
 
-  withGlobals(program.command('logs'), { shortFile: false })
-    .description("the app's own output (stdout and stderr of its instances)")
-    .option('-n, --lines <n>', 'lines to show', String(DEFAULTS.logsTailLines))
-    .option('-f, --follow', 'keep printing new lines (Ctrl-C to stop)')
-    .addHelpText('after', '\nExamples:\n  gantry logs -n 20\n  gantry logs -f\n  gantry logs --file examples/hello-node/gantry.yaml --json')
+  withHostOption(withGlobals(program.command('logs'), { shortFile: false }), 'many-node targets: only this host\'s lines')
+    .description("the app's own output (stdout and stderr of its instances), each line with its time; on a many-node target from every host (or --host), prefixed with the host")
+    .option('-n, --lines <n>', 'lines to show (per host on a many-node target)', String(DEFAULTS.logsTailLines))
+    .option('-f, --follow', 'keep printing new lines, from every host at once as they come (Ctrl-C to stop)')
+    .addHelpText('after', '\nExamples:\n  gantry logs -n 20\n  gantry logs -f\n  gantry logs -f --host web1,web2\n  gantry logs --file examples/hello-node/gantry.yaml --json   # each line has "node" on a many-node target')
     .action(
-      run<{ lines: string; follow?: boolean }>(async (opts, out) =>
+      run<{ lines: string; follow?: boolean } & HostOpts>(async (opts, out) =>
         withSession(opts, out, async (s) => {
           const n = Number(opts.lines);
           if (!Number.isInteger(n) || n < 0) throw new GantryError('USAGE', `-n wants a whole number, got "${opts.lines}"`, 'e.g. gantry logs -n 50');
           const ac = new AbortController();
           process.once('SIGINT', () => ac.abort());
           const lines = [];
-          for await (const l of s.engine.logs(s.loaded, opts.target, { lines: n, follow: Boolean(opts.follow) && !opts.json, signal: ac.signal })) {
+          for await (const l of s.engine.logs(s.loaded, opts.target, { lines: n, follow: Boolean(opts.follow) && !opts.json, signal: ac.signal, hosts: hostsOf(opts) })) {
             if (opts.json) lines.push(l);
-            else process.stdout.write(`${c.dim(l.instance)} ${l.stream === 'err' ? c.red(l.text) : l.text}\n`);
+            else process.stdout.write(`${formatLogLine(l)}\n`);
           }
           if (opts.json) out.result(lines, () => []);
           return 0;

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { describeStep } from '../../engine/index.js';
 import { ensureAutoscaler, runAutoscaler, stopAutoscaler } from '../autoscaler.js';
+import { hostsOf, withHostOption, type HostOpts } from '../hosts.js';
 import { c } from '../output.js';
 import { interruptible, printDeployResult, run, withGlobals, withSession } from './common.js';
 
@@ -32,27 +33,29 @@ export function registerLifecycle(program: Command): void {
     .description('print what a deploy would do, step by step, with no side effect')
     .action(run(async (opts, out) => withSession(opts, out, async (s) => printPlan(await s.engine.plan(s.loaded, opts.target), out))));
 
-  withGlobals(program.command('rollback [release]'))
+  withHostOption(withGlobals(program.command('rollback [release]')), 'refused: a rollback is fleet-wide')
     .description('return to the last known-good release (or RELEASE) without rebuilding')
     .option('--wait', 'queue behind a deploy in progress instead of failing')
-    .addHelpText('after', '\nExamples:\n  gantry rollback\n  gantry rollback 20261124T101500123Z-3f2a9c0d1e')
-    .action(run<WaitOpt>(async (opts, out, release) => withSession(opts, out, async (s) => (await interruptible(out, 'rollback', (signal) => s.engine.rollback(s.loaded, opts.target, release, { wait: opts.wait, signal }))).code)));
+    .addHelpText('after', `\nExamples:\n  gantry rollback\n  gantry rollback 20261124T101500123Z-3f2a9c0d1e\n\n${FLEET_WIDE('rollback')}`)
+    .action(run<WaitOpt & HostOpts>(async (opts, out, release) => withSession(opts, out, async (s) => (await interruptible(out, 'rollback', (signal) => s.engine.rollback(s.loaded, opts.target, release, { wait: opts.wait, signal, hosts: hostsOf(opts) }))).code)));
 
-  for (const [name, what] of [
-    ['start', 'start the current release again after `gantry stop`'],
-    ['stop', 'drain and stop every instance and the proxy'],
-    ['restart', 'replace every instance with a fresh one of the same release, health-gated, no downtime'],
+  for (const [name, what, host, more] of [
+    ['start', 'start the current release again after `gantry stop`', 'many-node targets: start only this host and stop holding it', '--host starts only those hosts and releases them: later deploys, heals and scaling include them again. Without --host every host starts and none stays held.\nExamples:\n  gantry start\n  gantry start --host web2'],
+    ['stop', 'drain and stop every instance and the proxy', 'many-node targets: stop only this host and hold it stopped', '--host stops only those hosts (instances drained and stopped, the host\'s proxy too) and records them as held: status shows them stopped, and deploys, heals, restarts and scaling leave them out (they would otherwise bring them back) until `gantry start --host NAME`. The other hosts keep serving. Naming every host is a plain stop.\nExamples:\n  gantry stop\n  gantry stop --host web2'],
+    ['restart', 'replace every instance with a fresh one of the same release, health-gated, no downtime', 'many-node targets: restart only this host', '--host restarts only those hosts, in batches (strategy.batch, parallel, max_failed) like a deploy; the other hosts are not touched. A held host (`gantry stop --host`) is refused: `gantry start --host` starts it.\nExamples:\n  gantry restart\n  gantry restart --host web1,web3'],
   ] as const) {
-    withGlobals(program.command(name))
+    withHostOption(withGlobals(program.command(name)), host)
       .description(what)
       .option('--wait', 'queue behind a deploy in progress instead of failing')
+      .addHelpText('after', `\n${more}`)
       .action(
-        run<WaitOpt>(async (opts, out) =>
+        run<WaitOpt & HostOpts>(async (opts, out) =>
           withSession(opts, out, async (s) => {
+            const hosts = hostsOf(opts);
             // A restart is a rollout: Ctrl-C aborts it back to the instances that served before.
-            const { result: r, code } = name === 'restart' ? await interruptible(out, 'restart', (signal) => s.engine.restart(s.loaded, opts.target, { wait: opts.wait, signal })) : await s.engine[name](s.loaded, opts.target, { wait: opts.wait }).then((x) => ({ result: x, code: printDeployResult(out, x) }));
+            const { result: r, code } = name === 'restart' ? await interruptible(out, 'restart', (signal) => s.engine.restart(s.loaded, opts.target, { wait: opts.wait, signal, hosts })) : await s.engine[name](s.loaded, opts.target, { wait: opts.wait, hosts }).then((x) => ({ result: x, code: printDeployResult(out, x) }));
             // After the engine: a stop refused (lock held) leaves the autoscaler as it was.
-            if (name === 'stop') stopAutoscaler(s, opts);
+            if (name === 'stop' && !hosts) stopAutoscaler(s, opts);
             else if (r.status === 'succeeded') ensureAutoscaler(s, opts);
             return code;
           }),
@@ -60,6 +63,10 @@ export function registerLifecycle(program: Command): void {
       );
   }
 }
+
+/** Why rollback and scale take no --host, for their --help. */
+export const FLEET_WIDE = (what: 'rollback' | 'scale'): string =>
+  `Many-node targets: ${what} is fleet-wide by design and refuses --host (${what === 'rollback' ? 'the target has one current release: every host runs it' : 'every host runs the same count, which later deploys and heals apply to every host'}). To take hosts out, \`gantry stop --host NAME\`; \`gantry start --host NAME\` brings them back.`;
 
 export function registerAutoscaler(program: Command): void {
   // Hidden: the detached loop `gantry deploy` starts when the manifest has `autoscale`.

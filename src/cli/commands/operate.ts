@@ -2,20 +2,22 @@ import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { DEFAULTS } from '../../core/defaults.js';
 import { GantryError } from '../../core/errors.js';
+import { hostsOf, withHostOption, type HostOpts } from '../hosts.js';
 import { c } from '../output.js';
+import { FLEET_WIDE } from './lifecycle.js';
 import { printDeployResult, run, withGlobals, withSession } from './common.js';
 
 export function registerOperate(program: Command): void {
-  withGlobals(program.command('scale <instances>'))
+  withHostOption(withGlobals(program.command('scale <instances>')), 'refused: the count is fleet-wide')
     .description('set the instance count (no new release); health-gated up, drained down. Later deploys keep it until run.instances changes in the manifest; 0 stops every instance but keeps the app deployed (the proxy answers 503)')
     .option('--wait', 'queue behind a deploy in progress instead of failing')
     .option('--reason <text>', 'recorded with the scaling event')
-    .addHelpText('after', '\nExamples:\n  gantry scale 4\n  gantry scale 0          # no instance runs; `gantry scale 1` brings it back\n  gantry scale 1 --json')
+    .addHelpText('after', `\nExamples:\n  gantry scale 4\n  gantry scale 0          # no instance runs; \`gantry scale 1\` brings it back\n  gantry scale 1 --json\n\n${FLEET_WIDE('scale')}`)
     .action(
-      run<{ wait?: boolean; reason?: string }>(async (opts, out, n) => {
+      run<{ wait?: boolean; reason?: string } & HostOpts>(async (opts, out, n) => {
         const count = Number(n);
         if (!/^\d+$/.test(n.trim()) || !Number.isInteger(count)) throw new GantryError('USAGE', `"${n}" is not a number of instances`, `a whole number from 0 to ${DEFAULTS.run.maxInstances}, e.g. gantry scale 3`);
-        return withSession(opts, out, async (s) => printDeployResult(out, await s.engine.scale(s.loaded, opts.target, count, { wait: opts.wait, reason: opts.reason })));
+        return withSession(opts, out, async (s) => printDeployResult(out, await s.engine.scale(s.loaded, opts.target, count, { wait: opts.wait, reason: opts.reason, hosts: hostsOf(opts) })));
       }),
     );
 

@@ -4,7 +4,8 @@ import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { GantryError } from '../../core/errors.js';
 import type { HealthSpec } from '../../engine/health.js';
-import { parseSize, type DockerConfig } from './config.js';
+import { parseSize } from '../../core/size.js';
+import type { DockerConfig } from './config.js';
 import { LABEL } from './names.js';
 import { SECRETS_TMPFS } from './secret-files.js';
 

@@ -2,7 +2,7 @@ import { accessSync, constants, rmSync } from 'node:fs';
 import { resolve, sep } from 'node:path';
 import { GantryError } from '../../core/errors.js';
 import type { Artifact, BuildInput, DoctorCheck, Target, TargetContext, TargetProblem, ValidateContext } from '../../engine/target.js';
-import { buildReleaseDir } from './build.js';
+import { buildReleaseDir } from '../shared/release-dir.js';
 import { type ProcessConfig } from './config.js';
 import { processDescriptor } from './descriptor.js';
 import { processPaths } from './paths.js';

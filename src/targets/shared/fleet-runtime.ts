@@ -87,12 +87,15 @@ export class FleetRuntime implements TargetRuntime {
   }
 
   async *logs(opts: Parameters<TargetRuntime['logs']>[0]): AsyncIterable<LogLine> {
-    // Node by node; followed logs of several nodes are interleaved as they come.
+    // Node by node, each line tagged with its node; followed logs of several nodes are interleaved as they come.
+    const tagged = async function* (n: FleetNode): AsyncIterable<LogLine> {
+      for await (const l of n.runtime.logs(opts)) yield { ...l, node: n.name };
+    };
     if (!opts.follow) {
-      for (const n of this.nodes) yield* n.runtime.logs(opts);
+      for (const n of this.nodes) yield* tagged(n);
       return;
     }
-    const iterators = this.nodes.map((n) => n.runtime.logs(opts)[Symbol.asyncIterator]());
+    const iterators = this.nodes.map((n) => tagged(n)[Symbol.asyncIterator]());
     const next = (i: number) => iterators[i]!.next().then((r) => ({ i, r }));
     const pending = new Map(iterators.map((_, i) => [i, next(i)]));
     while (pending.size) {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DEFAULTS } from '../../core/defaults.js';
 import { parseDuration } from '../../core/duration.js';
+import { parseSize } from '../../core/size.js';
 import { HOST_FORMAT, USER_RE, describeHost, isValidHost, parseHostString, type HostSpec } from './host-spec.js';
 
 const SECRET_NAME_RE = /^[A-Z_][A-Z0-9_]*$/;
@@ -81,6 +82,15 @@ export const sshConfigSchema = z
     known_hosts: z.string().min(1).optional().describe(`known_hosts file checked for host keys (default: ~/${DEFAULTS.ssh.knownHostsFile}).`),
     trust_on_first_use: z.boolean().default(false).describe("Record an unknown host's key in known_hosts instead of refusing it. A changed key is refused either way."),
     bastion: Host.optional().describe(`Jump host every connection goes through: ${HOST_FORMAT} or { host, user, port }.`),
+    port: z.number().int().min(1).max(65535).default(DEFAULTS.ssh.proxyPort).describe(`Port the app answers on, on each host: Gantry's proxy there (default ${DEFAULTS.ssh.proxyPort}). Two apps on the same hosts need different ports. With reverse_proxy: nginx it listens on 127.0.0.1 only, behind nginx.`),
+    resources: z
+      .object({
+        memory: z.string().refine((v) => parseSize(v) !== undefined, { error: 'memory is a size such as "512Mi" or "1g"' }).optional().describe('MemoryMax of each instance unit.'),
+        cpus: z.number().positive().max(1024).optional().describe('CPUQuota of each instance unit, in CPUs (0.5 = half a CPU).'),
+      })
+      .strict()
+      .optional()
+      .describe('Limits of each instance (systemd MemoryMax / CPUQuota).'),
     path: AbsolutePath.default(DEFAULTS.ssh.path).describe('Directory on each host holding <app>/releases, current and shared.'),
     parallel: z.number().int().min(1).max(1000).default(DEFAULTS.ssh.parallel).describe('Hosts worked on at once.'),
     connect_timeout: duration('connect_timeout', `Per host: TCP connect, SSH handshake and login (default ${DEFAULTS.ssh.connectTimeoutMs / 1000}s).`, DEFAULTS.ssh.connectTimeoutMs),

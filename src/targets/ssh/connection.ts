@@ -1,5 +1,7 @@
 import { PassThrough, Readable } from 'node:stream';
-import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
+import ssh2, { type Client as SshClient, type ClientChannel, type ConnectConfig } from 'ssh2';
+
+const { Client } = ssh2;
 import { DEFAULTS } from '../../core/defaults.js';
 import { GantryError } from '../../core/errors.js';
 import type { SshCredentials } from './auth.js';
@@ -86,7 +88,7 @@ export class SshConnection {
   private readonly sessions = new Slots(DEFAULTS.ssh.maxSessionsPerConnection);
 
   private constructor(
-    private readonly client: Client,
+    private readonly client: SshClient,
     readonly endpoint: SshEndpoint,
     private readonly commandTimeoutMs: number,
   ) {

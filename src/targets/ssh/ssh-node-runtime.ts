@@ -8,7 +8,7 @@
  */
 import type { AgentProbeWhere, AgentResources } from '../../agent/protocol.js';
 import { GantryError } from '../../core/errors.js';
-import type { InstanceHandle, InstanceRequest, LogLine, ObservedInstance, ReleaseRef, RouterOptions, TargetRuntime } from '../../engine/target.js';
+import type { InstanceHandle, InstanceRequest, LogLine, ObservedInstance, ReleaseRef, Route, RouterOptions, StageResult, TargetRuntime } from '../../engine/target.js';
 import { AgentRouter } from '../shared/agent-router.js';
 import { ProxiedRuntime } from '../shared/proxied-runtime.js';
 import { agentDirOf, instanceUnitName, instanceUnitPrefix, releaseDirOf, type AgentPlace } from './agent-unit.js';
@@ -16,7 +16,8 @@ import type { SshConnection } from './connection.js';
 import type { HostNode } from './host-node.js';
 import { journalLines } from './journal.js';
 import { SshAgentHost } from './remote-agent.js';
-import { execOk } from './remote-files.js';
+import { pruneReleases, switchCurrent, writeMetadata } from './layout.js';
+import { releaseMetadata, type ReleaseSync } from './release-sync.js';
 import { runRemoteTask } from './remote-task.js';
 
 /** The environment an instance starts from on the host (its unit has nothing else); the manifest's env comes on top. */
@@ -36,6 +37,10 @@ export interface SshNodeOptions {
   publicHost: string;
   /** Limits of each instance (systemd MemoryMax / CPUQuota). */
   resources?: AgentResources;
+  /** Brings releases to the host (shared by the hosts of one command); absent: releases must already be there. */
+  sync?: ReleaseSync;
+  /** Releases kept on the host (besides the current and the last known-good). */
+  keepReleases?: number;
 }
 
 function safeId(what: string, id: string): string {
@@ -46,6 +51,9 @@ function safeId(what: string, id: string): string {
 export class SshNodeRuntime extends ProxiedRuntime implements TargetRuntime {
   private readonly place: AgentPlace;
   private readonly agentHost: SshAgentHost;
+  private readonly staged = new Map<string, Promise<StageResult>>();
+  /** The release `current` points at, as this runtime last set it. */
+  private current?: string;
 
   constructor(private readonly opts: SshNodeOptions) {
     const place = { root: opts.root, app: opts.app };
@@ -78,7 +86,20 @@ export class SshNodeRuntime extends ProxiedRuntime implements TargetRuntime {
     return this.url();
   }
 
+  /** The release's files on this host, sent once per command (later calls share the first). */
+  stage(release: ReleaseRef): Promise<StageResult> {
+    const sync = this.opts.sync;
+    if (!sync) return Promise.resolve({ bytesSent: 0, filesSent: 0, filesTotal: 0 });
+    let p = this.staged.get(release.id);
+    if (!p) {
+      this.staged.set(release.id, (p = sync.stage(this.opts.conn, release)));
+      p.catch(() => this.staged.delete(release.id));
+    }
+    return p;
+  }
+
   async startInstance(req: InstanceRequest): Promise<InstanceHandle> {
+    await this.stage(req.release);
     const agent = await this.router.required();
     const st = await agent.startInstance({
       id: safeId('instance id', req.id),
@@ -152,12 +173,25 @@ export class SshNodeRuntime extends ProxiedRuntime implements TargetRuntime {
     return { kind: 'host', env: HOST_ENV };
   }
 
-  /** `<path>/<app>/current` -> releases/<id>, switched atomically (a new link renamed over the old). */
-  async markCurrent(release: ReleaseRef): Promise<void> {
-    const appDir = `${this.place.root}/${this.place.app}`;
-    await execOk(this.opts.conn, ['ln', '-sfn', `releases/${safeId('release id', release.id)}`, `${appDir}/current.gantry-tmp`], 'linking current');
-    await execOk(this.opts.conn, ['mv', '-Tf', `${appDir}/current.gantry-tmp`, `${appDir}/current`], 'switching current');
+  /**
+   * `current` follows what this host serves: once every route goes to one release, the link is
+   * switched to it (atomically), its metadata says so, and releases past retention are removed.
+   * A host that went back on its own thus points at the release it serves, whatever the others do.
+   */
+  override async setRoutes(routes: Route[]): Promise<void> {
+    await super.setRoutes(routes);
+    const releases = new Set(routes.map((r) => r.release));
+    const [only] = releases;
+    if (releases.size !== 1 || only === undefined || only === this.current) return;
+    const loc = { path: this.place.root, app: this.place.app, releaseId: safeId('release id', only) };
+    await switchCurrent(this.opts.conn, loc);
+    this.current = only;
+    await writeMetadata(this.opts.conn, loc, releaseMetadata(this.place.app, only, 'succeeded'));
+    await pruneReleases(this.opts.conn, { path: this.place.root, app: this.place.app, protect: [only], ...(this.opts.keepReleases ? { keep: this.opts.keepReleases } : {}) });
   }
+
+  /** Nothing to do: `current` is switched when the host's traffic moves (setRoutes). */
+  async markCurrent(_release: ReleaseRef): Promise<void> {}
 
   /** Stops every instance unit and the agent, which then stays off (also after a reboot) until the next deploy or start. */
   async shutdown(timeoutMs: number): Promise<void> {

@@ -1,0 +1,78 @@
+import { rmSync } from 'node:fs';
+import { resolve, sep } from 'node:path';
+import { GantryError } from '../../core/errors.js';
+import type { Artifact, BuildInput, DoctorCheck, Target, TargetContext, TargetProblem, ValidateContext } from '../../engine/target.js';
+import { buildReleaseDir } from '../shared/release-dir.js';
+import { agentBundle } from './agent-bundle.js';
+import type { SshConfig } from './config.js';
+import { sshDescriptor } from './descriptor.js';
+import { sshLocalPaths } from './paths.js';
+import { sessionOf } from './session.js';
+
+const BUILD_ENV = { PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin', HOME: process.env.HOME ?? '/root', LANG: 'C.UTF-8' };
+
+/**
+ * Fleets of hosts over SSH. A release is built here once (as the process target builds
+ * one) and sent to each host, content-addressed: only the files a host lacks travel. On each
+ * host Gantry's node agent runs as a systemd unit and owns the proxy, the health probes and
+ * the instances (systemd units too). The engine rolls the hosts out in batches (`nodes`).
+ */
+export const sshTarget: Target<SshConfig> = {
+  ...sshDescriptor,
+
+  async validate(_cfg: SshConfig, ctx: ValidateContext): Promise<TargetProblem[]> {
+    if (ctx.run.command !== undefined) return [];
+    return [
+      {
+        scope: 'manifest',
+        path: ['run', 'command'],
+        message: `missing run.command: the ssh target "${ctx.targetName}" needs the command that starts the app on each host`,
+        hint: 'add under run: command: "node server.js" (any command that starts the app listening on $PORT)',
+      },
+    ];
+  },
+
+  async doctor(): Promise<DoctorCheck[]> {
+    try {
+      const b = agentBundle();
+      return [{ name: 'ssh: node agent bundle', ok: true, detail: `${b.file} (runs on Node >= ${b.minNode}; Gantry brings its own Node to hosts without one)` }];
+    } catch (e) {
+      return [{ name: 'ssh: node agent bundle', ok: false, detail: (e as Error).message, hint: (e as GantryError).hint ?? 'run `npm run build`' }];
+    }
+  },
+
+  async build(input: BuildInput, ctx: TargetContext<SshConfig>): Promise<Artifact> {
+    const paths = sshLocalPaths(ctx.stateDir, ctx.app, ctx.targetName);
+    // Persist paths are linked on each host (to <path>/<app>/shared), not here: built without them.
+    const dir = await buildReleaseDir({
+      sourceDir: input.sourceDir,
+      stateDir: ctx.stateDir,
+      releasesDir: paths.releasesDir,
+      releaseId: input.releaseId,
+      command: input.build?.command,
+      env: { ...BUILD_ENV, ...input.env },
+      persist: [],
+      sharedDir: paths.sharedDir,
+      emit: ctx.emit,
+    });
+    return { kind: 'directory', ref: dir };
+  },
+
+  async removeArtifact(artifact: Artifact, ctx: TargetContext<SshConfig>): Promise<void> {
+    const releasesDir = resolve(sshLocalPaths(ctx.stateDir, ctx.app, ctx.targetName).releasesDir);
+    const dir = resolve(artifact.ref);
+    // Only the local copy; each host keeps its own last releases (retention on the host).
+    if (!dir.startsWith(releasesDir + sep)) throw new GantryError('INTERNAL', `refusing to delete ${dir}: not under ${releasesDir}`);
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(`${dir}.build.log`, { force: true });
+    rmSync(`${dir}.build.log.1`, { force: true });
+  },
+
+  async nodes(ctx: TargetContext<SshConfig>) {
+    return sessionOf(ctx).nodes();
+  },
+
+  async runtime(ctx: TargetContext<SshConfig>) {
+    return sessionOf(ctx).fleet();
+  },
+};

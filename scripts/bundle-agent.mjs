@@ -19,7 +19,8 @@ await build({
   platform: 'node',
   format: 'esm',
   target: `node${MIN_NODE.split('.')[0]}`,
-  alias: { undici: 'undici6' },
+  // undici 6 with an adapter for the undici 7 dispatch handlers the proxy uses (see that file).
+  alias: { undici: `${root}scripts/agent-undici.mjs` },
   // Native add-ons of optional paths (dockerode's ssh transport) are not needed on a host.
   external: ['cpu-features', '*.node'],
   // CommonJS dependencies call require() for node builtins and read __dirname: give the ESM bundle those.

@@ -22,7 +22,8 @@ import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-export const FLEET_SIZES = [1, 10, 30];
+/** Host counts, smallest first; BENCH_FLEET_SIZES=1,3 overrides them (a smaller machine, a trial run). */
+export const FLEET_SIZES = (process.env.BENCH_FLEET_SIZES ?? '1,10,30').split(',').map(Number).filter((n) => Number.isInteger(n) && n > 0).sort((a, b) => a - b);
 const round = (x) => Math.round(x * 10) / 10;
 /** The agent proxy's port on each host (Gantry) and the app's own port (Ansible), per size. */
 const gantryPort = (n) => 8100 + n;
@@ -47,11 +48,17 @@ async function checkServes(hosts, port, release, what) {
   if (wrong.length) throw new Error(`${what}: ${wrong.length}/${hosts.length} host(s) do not serve release ${release}: ${wrong.slice(0, 5).map(([ip, r]) => `${ip} → ${r}`).join(', ')}`);
 }
 
-/** Gantry's per-host outcome and bytes sent from its --json result, where it reports them. */
+/** Gantry's per-host outcome from its --json result (`nodes`): status, duration, bytes and files sent. */
 function perHost(json) {
-  const hosts = json?.hosts ?? json?.nodes ?? json?.targets?.fleet?.hosts;
-  if (!Array.isArray(hosts)) return undefined;
-  return hosts.map((h) => ({ host: h.host ?? h.name ?? h.node, outcome: h.outcome ?? h.status, bytes_sent: h.bytes_sent ?? h.bytesSent ?? h.transfer?.bytes_sent }));
+  if (!Array.isArray(json?.nodes)) return undefined;
+  return json.nodes.map((h) => ({ node: h.node, status: h.status, duration_ms: h.duration_ms, bytes_sent: h.bytes_sent, files_sent: h.files_sent, files_total: h.files_total }));
+}
+
+/** One deploy's hosts in short: how many succeeded, bytes sent and time per host (min, median, max). */
+function hostSummary(hosts) {
+  if (!hosts) return undefined;
+  const pick = (k) => hosts.map((h) => h[k]).filter(Number.isFinite);
+  return { succeeded: hosts.filter((h) => h.status === 'succeeded').length, of: hosts.length, bytes_sent: summarize(pick('bytes_sent')), files_sent: summarize(pick('files_sent')), node_duration_ms: summarize(pick('duration_ms')) };
 }
 
 function gantryManifest(n, hosts, fleet) {
@@ -69,13 +76,13 @@ async function gantryDeploy(app, hosts, n, what, log) {
   const r = await gantry(app, ['deploy', '--target', 'fleet'], { timeoutMs: 300_000 });
   if (r.json?.status !== 'succeeded') throw new Error(`gantry ${what} to ${n} host(s) failed (exit ${r.code}): ${(r.stdout || r.stderr).slice(0, 2000)}`);
   await checkServes(hosts, gantryPort(n), r.json.release, `gantry ${what}`);
-  const run = { wall_ms: round(r.wallMs), engine_ms: r.json.duration_ms, release: r.json.release, breakdown: await deployBreakdown(app, r), hosts: perHost(r.json) };
-  log(`  ${n} host(s) gantry ${what}: ${(r.wallMs / 1000).toFixed(2)} s (engine ${r.json.duration_ms} ms)`);
+  const run = { wall_ms: round(r.wallMs), engine_ms: r.json.duration_ms, release: r.json.release, breakdown: await deployBreakdown(app, r), hosts: hostSummary(perHost(r.json)) };
+  log(`  ${n} host(s) gantry ${what}: ${(r.wallMs / 1000).toFixed(2)} s (engine ${r.json.duration_ms} ms; per host: ${run.hosts ? `${run.hosts.bytes_sent.median} B sent, ${run.hosts.node_duration_ms.median} ms median` : 'no node report'})`);
   return run;
 }
 
 async function ansibleDeploy(project, hosts, n, release, what, log) {
-  const r = await runPlaybook(project, { app: `bench-ansible-${n}`, port: ansiblePort(n), release });
+  const r = await runPlaybook(project, { app: `bench-ansible-${n}`, app_port: ansiblePort(n), release });
   if (r.code !== 0 || r.failed.length) throw new Error(`ansible ${what} to ${n} host(s) failed (exit ${r.code}; hosts ${r.failed.join(', ') || 'none'}): ${r.problem ?? ''}`);
   await checkServes(hosts, ansiblePort(n), release, `ansible ${what}`);
   log(`  ${n} host(s) ansible ${what}: ${(r.wallMs / 1000).toFixed(2)} s (${r.tasks.map((t) => `${t.name} ${(t.ms / 1000).toFixed(1)}`).join(', ')})`);

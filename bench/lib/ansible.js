@@ -80,14 +80,14 @@ const PLAYBOOK = `# The same deploy as Gantry's ssh target, the Ansible way.
         daemon_reload: "{{ unit.changed }}"
     - name: health check
       ansible.builtin.uri:
-        url: "http://127.0.0.1:{{ port }}/health"
+        url: "http://127.0.0.1:{{ app_port }}/health"
       register: health
       until: health.status == 200 and health.json.release == release
       retries: 30
       delay: 1
 `;
 
-const ENV_TEMPLATE = `PORT={{ port }}
+const ENV_TEMPLATE = `PORT={{ app_port }}
 HOST=0.0.0.0
 GANTRY_RELEASE={{ release }}
 GREETING=hello from node
@@ -170,7 +170,7 @@ export async function stopControlMasters(dir) {
 }
 
 /**
- * Runs the playbook with `vars` (app, port, release). Resolves { code, wallMs, stats, tasks,
+ * Runs the playbook with `vars` (app, app_port, release). Resolves { code, wallMs, stats, tasks,
  * failed } where tasks is [{ name, ms }] in order and failed names the hosts that did not
  * end ok. The playbook is killed (by its pid) past timeoutMs.
  */

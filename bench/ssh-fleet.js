@@ -25,6 +25,11 @@ import { join } from 'node:path';
 /** Host counts, smallest first; BENCH_FLEET_SIZES=1,3 overrides them (a smaller machine, a trial run). */
 export const FLEET_SIZES = (process.env.BENCH_FLEET_SIZES ?? '1,10,30').split(',').map(Number).filter((n) => Number.isInteger(n) && n > 0).sort((a, b) => a - b);
 const round = (x) => Math.round(x * 10) / 10;
+/**
+ * SSH connect timeout on both sides (Gantry's connect_timeout, Ansible's timeout; both default
+ * to 10 s): 30 connections at once on 2 busy cores took longer than 10 s to one host.
+ */
+export const CONNECT_TIMEOUT_S = 30;
 /** The agent proxy's port on each host (Gantry) and the app's own port (Ansible), per size. */
 const gantryPort = (n) => 8100 + n;
 const ansiblePort = (n) => 9100 + n;
@@ -67,13 +72,13 @@ function gantryManifest(n, hosts, fleet) {
     doc.run = { command: 'node server.js', port: 3000, instances: 1 };
     doc.strategy = { type: 'rolling', batch: '100%', watch: 0 };
     doc.targets = {
-      fleet: { type: 'ssh', hosts: hosts.map((h) => `root@${h.ip}`), key: fleet.keyFile, known_hosts: fleet.knownHostsFile, port: gantryPort(n), path: '/opt/gantry' },
+      fleet: { type: 'ssh', hosts: hosts.map((h) => `root@${h.ip}`), key: fleet.keyFile, known_hosts: fleet.knownHostsFile, port: gantryPort(n), path: '/opt/gantry', connect_timeout: `${CONNECT_TIMEOUT_S}s` },
     };
   };
 }
 
 async function gantryDeploy(app, hosts, n, what, log) {
-  const r = await gantry(app, ['deploy', '--target', 'fleet'], { timeoutMs: 300_000 });
+  const r = await gantry(app, ['deploy', '--target', 'fleet'], { timeoutMs: 600_000 });
   if (r.json?.status !== 'succeeded') throw new Error(`gantry ${what} to ${n} host(s) failed (exit ${r.code}): ${(r.stdout || r.stderr).slice(0, 2000)}`);
   await checkServes(hosts, gantryPort(n), r.json.release, `gantry ${what}`);
   const run = { wall_ms: round(r.wallMs), engine_ms: r.json.duration_ms, release: r.json.release, breakdown: await deployBreakdown(app, r), hosts: hostSummary(perHost(r.json)) };
@@ -99,7 +104,7 @@ async function benchSize(n, fleet, { redeploys, log }) {
   const hosts = fleet.hosts.slice(0, n);
   const app = makeApp({ name: `ssh-${n}`, edit: gantryManifest(n, hosts, fleet) });
   const projectDir = mkdtempSync(join(tmpdir(), `gantry-bench-ansible-${n}-`));
-  const project = writeAnsibleProject(projectDir, { hosts, keyFile: fleet.keyFile, knownHostsFile: fleet.knownHostsFile, appDir: app.dir });
+  const project = writeAnsibleProject(projectDir, { hosts, keyFile: fleet.keyFile, knownHostsFile: fleet.knownHostsFile, appDir: app.dir, connectTimeoutS: CONNECT_TIMEOUT_S });
   const g = { first: undefined, redeploy: [] };
   const a = { first: undefined, redeploy: [] };
   try {

@@ -111,7 +111,7 @@ WantedBy=multi-user.target
  * An Ansible project in `dir`: inventory of `hosts`, ansible.cfg (forks = host count),
  * the playbook and its templates, and `src` (the app's files, a copy the caller changes).
  */
-export function writeAnsibleProject(dir, { hosts, keyFile, knownHostsFile, appDir }) {
+export function writeAnsibleProject(dir, { hosts, keyFile, knownHostsFile, appDir, connectTimeoutS = 10 }) {
   mkdirSync(join(dir, 'templates'), { recursive: true });
   mkdirSync(join(dir, 'cp'), { recursive: true });
   const src = join(dir, 'src');
@@ -129,6 +129,7 @@ export function writeAnsibleProject(dir, { hosts, keyFile, knownHostsFile, appDi
       'host_key_checking = True',
       'interpreter_python = /usr/bin/python3',
       'retry_files_enabled = False',
+      `timeout = ${connectTimeoutS}`,
       'stdout_callback = ansible.posix.json',
       `local_tmp = ${join(dir, 'tmp')}`,
       '',
@@ -174,7 +175,7 @@ export async function stopControlMasters(dir) {
  * failed } where tasks is [{ name, ms }] in order and failed names the hosts that did not
  * end ok. The playbook is killed (by its pid) past timeoutMs.
  */
-export function runPlaybook(project, vars, { timeoutMs = 300_000 } = {}) {
+export function runPlaybook(project, vars, { timeoutMs = 600_000 } = {}) {
   if (aborted()) return Promise.resolve({ code: 'aborted', wallMs: NaN, tasks: [], failed: ['(aborted)'], stats: {} });
   const extra = JSON.stringify({ ...vars, src: project.src });
   return new Promise((resolvePromise) => {

@@ -157,6 +157,10 @@ const secs = (ms) => (Number.isFinite(ms) ? (ms / 1000).toFixed(2) : 'n/a');
 export function fleetTable(r) {
   const lines = ['hosts  gantry redeploy s  ansible redeploy s  ratio  |  gantry first s  ansible first s  ratio'];
   for (const s of r.sizes) {
+    if (s.error) {
+      lines.push(`${String(s.hosts).padStart(5)}  ERROR: ${s.error.split('\n')[0].slice(0, 300)}`);
+      continue;
+    }
     lines.push(`${String(s.hosts).padStart(5)}  ${secs(s.gantry.redeploy_wall_ms.median).padStart(17)}  ${secs(s.ansible.redeploy_wall_ms.median).padStart(18)}  ${String(s.redeploy_ratio ?? 'n/a').padStart(5)}  |  ${secs(s.gantry.first_wall_ms).padStart(14)}  ${secs(s.ansible.first_wall_ms).padStart(15)}  ${String(s.first_ratio ?? 'n/a').padStart(5)}`);
   }
   const sc = r.scaling;
@@ -187,13 +191,19 @@ export async function benchSshFleet({ quick, log }) {
     if (!(await hostExec(fleet.hosts[0], 'sh', '-c', 'command -v rsync || true'))) throw new Error(`no rsync on the hosts: rebuild ${'gantry-vm:bookworm'} with scripts/build-vm-image.sh`);
     for (const n of FLEET_SIZES) {
       checkAborted();
-      sizes.push(await benchSize(n, fleet, { redeploys, log }));
+      // A size that fails is reported as such; the others still run and report.
+      sizes.push(await benchSize(n, fleet, { redeploys, log }).catch((err) => {
+        if (err.message.startsWith('aborted')) throw err;
+        log(`  ${n} host(s) failed: ${err.message.slice(0, 1500)}`);
+        return { hosts: n, error: err.message.slice(0, 4000) };
+      }));
     }
   } finally {
     await fleet.remove();
   }
-  const first = sizes[0];
-  const last = sizes.at(-1);
+  const ok = sizes.filter((z) => !z.error);
+  const first = sizes[0].error ? { hosts: sizes[0].hosts, gantry: {}, ansible: {} } : sizes[0];
+  const last = sizes.at(-1).error ? { hosts: sizes.at(-1).hosts, gantry: {}, ansible: {} } : sizes.at(-1);
   const result = {
     ansible: version,
     installed,
@@ -203,13 +213,14 @@ export async function benchSshFleet({ quick, log }) {
     scaling: {
       from: first.hosts,
       to: last.hosts,
-      gantry_redeploy: ratio(last.gantry.redeploy_wall_ms.median, first.gantry.redeploy_wall_ms.median),
-      ansible_redeploy: ratio(last.ansible.redeploy_wall_ms.median, first.ansible.redeploy_wall_ms.median),
+      gantry_redeploy: ratio(last.gantry.redeploy_wall_ms?.median, first.gantry.redeploy_wall_ms?.median),
+      ansible_redeploy: ratio(last.ansible.redeploy_wall_ms?.median, first.ansible.redeploy_wall_ms?.median),
       gantry_first: ratio(last.gantry.first_wall_ms, first.gantry.first_wall_ms),
       ansible_first: ratio(last.ansible.first_wall_ms, first.ansible.first_wall_ms),
     },
     goals: { ratio_at_max: 0.33, scaling: 2 },
   };
+  result.sizes_failed = sizes.length - ok.length;
   result.goals.ratio_met = Number.isFinite(last.redeploy_ratio) && last.redeploy_ratio <= 0.33;
   result.goals.scaling_met = Number.isFinite(result.scaling.gantry_redeploy) && result.scaling.gantry_redeploy <= 2;
   console.log(`\nssh fleet (redeploy = one-file change; median of ${redeploys})\n${fleetTable(result)}`);

@@ -92,6 +92,8 @@ async function main() {
     try {
       doc.results[name] = await SECTIONS[name]({ quick: opts.quick, log });
       doc.results[name].section_s = Math.round((Date.now() - t) / 100) / 10;
+      // ssh-fleet reports a failed host count as an ERROR row and runs the other sizes: the run still fails.
+      if (doc.results[name].sizes_failed) failed = true;
     } catch (err) {
       failed = true;
       log(`${name} failed: ${err.stack ?? err.message}`);

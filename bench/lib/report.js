@@ -115,6 +115,20 @@ export function tableRows(r) {
     rows.push(['backup: gantry restore (incl. start)', `${bk.restore.mb_s} MB/s (${s(bk.restore.wall_ms.median)})`, `tar xzf ${bk.tar_xzf.mb_s} MB/s (${s(bk.tar_xzf.wall_ms.median)})`, x(bk.restore_ratio)]);
     rows.push(['  restore minus a plain `gantry start`', `${bk.restore_minus_start_mb_s} MB/s (start ${s(bk.start_wall_ms.median)})`, `tar xzf ${bk.tar_xzf.mb_s} MB/s`, x(bk.restore_minus_start_mb_s / bk.tar_xzf.mb_s)]);
   }
+  const sf = r['ssh-fleet'];
+  if (sf?.skipped) rows.push(['ssh fleet', `ssh-fleet section skipped: ${sf.skipped}`, '', '']);
+  else if (sf && !sf.error) {
+    for (const z of sf.sizes.filter((v) => v.error)) rows.push([`ssh fleet ${z.hosts} host(s)`, `ERROR: ${z.error.split('\n')[0].slice(0, 300)}`, '', '']);
+    const done = sf.sizes.filter((v) => !v.error);
+    for (const z of done) rows.push([`ssh fleet ${z.hosts} host(s): redeploy (median wall)`, s(z.gantry.redeploy_wall_ms.median), `ansible ${s(z.ansible.redeploy_wall_ms.median)}`, x(z.redeploy_ratio)]);
+    for (const z of done) rows.push([`ssh fleet ${z.hosts} host(s): first deploy (wall)`, s(z.gantry.first_wall_ms), `ansible ${s(z.ansible.first_wall_ms)}`, x(z.first_ratio)]);
+    const sc = sf.scaling;
+    rows.push([`ssh fleet T(${sc.to})/T(${sc.from}) redeploy`, x(sc.gantry_redeploy), `ansible ${x(sc.ansible_redeploy)}`, '']);
+    rows.push([`ssh fleet T(${sc.to})/T(${sc.from}) first deploy`, x(sc.gantry_first), `ansible ${x(sc.ansible_first)}`, '']);
+    const big = done.at(-1) ?? { gantry: {}, ansible: {} };
+    for (const [k, v] of Object.entries(big.gantry.redeploy_phases_median_ms ?? {})) rows.push([`  ${big.hosts}-host redeploy phase ${k}`, ms(v), '', '']);
+    for (const [k, v] of Object.entries(big.ansible.redeploy_tasks_median_ms ?? {})) rows.push([`  ${big.hosts}-host ansible task ${k}`, ms(v), '', '']);
+  }
   for (const [name, sec] of Object.entries(r)) if (sec?.error) rows.push([`${name}`, `ERROR: ${sec.error}`, '', '']);
   return rows;
 }
@@ -155,6 +169,13 @@ export function summaryLines(r) {
   out.push(sc && !sc.error ? `scale N→N+1          ${x(sc.ratio)} one instance start-to-healthy (${s(sc.scale_up.wall_ms.median)} vs ${s(sc.floor.median)})` : `scale N→N+1          ${sc?.error ? `error: ${sc.error}` : 'not run'}`);
   const bk = r.backup;
   out.push(bk && !bk.error ? `backup               gantry ${n(bk.backup.mb_s)} MB/s vs tar czf ${n(bk.tar_czf.mb_s)} MB/s (${x(bk.backup_ratio)}); restore ${n(bk.restore.mb_s)} MB/s vs tar xzf ${n(bk.tar_xzf.mb_s)} MB/s (${x(bk.restore_ratio)}) [${n(bk.data_set.mb)} MB in ${bk.data_set.files} files; archives ${n(bk.backup.archive_bytes / 1e6)} MB vs ${n(bk.tar_czf.archive_bytes / 1e6)} MB]` : `backup               ${bk?.error ? `error: ${bk.error}` : 'not run'}`);
+  const sf = r['ssh-fleet'];
+  if (sf?.skipped) out.push(`ssh fleet            ssh-fleet section skipped: ${sf.skipped}`);
+  else if (sf && !sf.error) {
+    const per = sf.sizes.map((z) => (z.error ? `${z.hosts}: ERROR` : `${z.hosts}: ${s(z.gantry.redeploy_wall_ms.median)} vs ${s(z.ansible.redeploy_wall_ms.median)} = ${x(z.redeploy_ratio)}`)).join('; ');
+    const firsts = sf.sizes.map((z) => `${z.hosts}: ${z.error ? 'ERROR' : x(z.first_ratio)}`).join(', ');
+    out.push(`ssh fleet            gantry ÷ ansible, redeploy [${per}] (goal ≤ 0.33x at ${sf.scaling.to}: ${sf.goals.ratio_met ? 'met' : 'MISSED'}); T(${sf.scaling.to})/T(${sf.scaling.from}) gantry ${x(sf.scaling.gantry_redeploy)} (goal ≤ 2: ${sf.goals.scaling_met ? 'met' : 'MISSED'}), ansible ${x(sf.scaling.ansible_redeploy)}; first deploy ratio [${firsts}]`);
+  } else out.push(`ssh fleet            ${sf?.error ? `error: ${sf.error}` : 'not run'}`);
   return out;
 }
 

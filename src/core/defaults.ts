@@ -110,6 +110,11 @@ export const DEFAULTS = {
     path: '/opt/gantry',
     /** Hosts worked on at once. */
     parallel: 32,
+    /**
+     * A host's agent unit (re)started until it answers. Longer than a local agent's: a fleet starts
+     * many at once, each loading the bundle on its host's CPUs (10 s ran out at 10 hosts on 2 shared cores).
+     */
+    agentStartTimeoutMs: 60_000,
     /** TCP connect + SSH handshake + authentication, per host. */
     connectTimeoutMs: 10_000,
     /** One remote command, per host. */

@@ -83,7 +83,7 @@ export class SshAgentHost implements AgentHost {
     // Enabled: the agent comes back after a reboot and adopts or starts its instances again (`gantry stop` disables it).
     await execOk(this.conn, ['systemctl', 'enable', '--quiet', this.unit], `enabling ${this.unit}`);
     await execOk(this.conn, ['systemctl', changed ? 'restart' : 'start', this.unit], `starting ${this.unit}`);
-    const deadline = Date.now() + DEFAULTS.agent.startTimeoutMs;
+    const deadline = Date.now() + DEFAULTS.ssh.agentStartTimeoutMs;
     let last = '';
     while (Date.now() < deadline) {
       const st = await this.unitState();

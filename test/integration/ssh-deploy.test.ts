@@ -157,14 +157,17 @@ describeHosts('ssh target: deploy through the CLI to real systemd hosts', () => 
     writeFileSync(join(app, 'gantry.yaml'), nodeManifest('sshdeploy-kill', fleet.hosts, KILL_PORT, { greeting: 'two', strategy, targetExtra: extra }));
     const victim = fleet.hosts[4]!;
     const run = spawnGantry(['deploy', '--json'], { cwd: app, timeoutMs: 300_000 });
-    // Kill the fifth host as soon as the rollout has begun on the hosts (their staging is under way).
+    let ended = false;
+    void run.done.then(() => (ended = true));
+    // Kill the fifth host as soon as the new release reaches it (the rollout is under way there).
     let killed = false;
-    run.child.stderr!.on('data', (d: Buffer) => {
-      if (!killed && /staged|stage/.test(d.toString())) {
+    for (let i = 0; i < 600 && !ended && !killed; i++) {
+      const releases = await victim.exec('sh', '-c', 'ls -a /opt/gantry/sshdeploy-kill/releases').catch(() => '');
+      if (releases.split('\n').filter((n) => /^(\.tmp-)?2\d{7}T/.test(n)).length >= 2) {
+        await docker('kill', victim.container);
         killed = true;
-        void docker('kill', victim.container);
-      }
-    });
+      } else await new Promise((res) => setTimeout(res, 100));
+    }
     const r = await run.done;
     if (!killed) await docker('kill', victim.container);
     expect(killed, 'the kill happened during the rollout').toBe(true);

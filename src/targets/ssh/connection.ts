@@ -38,7 +38,16 @@ export interface ExecOptions {
   readonly timeoutMs?: number;
   /** Output kept per stream; the rest is dropped and `truncated` set. */
   readonly maxOutputBytes?: number;
+  /**
+   * Run it again when the session closed without an exit status (sshd does so, rarely, on a
+   * busy host): default true unless stdin is a stream (it cannot be sent twice). Set false for
+   * a command that must not run twice (a one-off task).
+   */
+  readonly retryUnreported?: boolean;
 }
+
+/** The session closed with no exit status: whether the program ran is unknown. */
+const UNREPORTED = Symbol('unreported');
 
 export interface ExecResult {
   /** Exit status, or null when the program was killed by a signal. */
@@ -164,6 +173,15 @@ export class SshConnection {
    * literally: nothing is interpreted by the remote shell. A non-zero exit is a result, not an error.
    */
   async exec(argv: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
+    const retry = opts.retryUnreported ?? !(opts.stdin instanceof Readable);
+    for (let attempt = 1; ; attempt++) {
+      const r = await this.execOnce(argv, opts);
+      if (r !== UNREPORTED) return r;
+      if (!retry || attempt >= 3) throw new GantryError('SSH_COMMAND_FAILED', `${argv[0]} on ${this.label}: the session closed without an exit status (whether it ran is unknown)`, 'sshd ended the session early: check the host\'s load and its sshd log (journalctl -u ssh), then run the command again');
+    }
+  }
+
+  private async execOnce(argv: readonly string[], opts: ExecOptions): Promise<ExecResult | typeof UNREPORTED> {
     const timeoutMs = opts.timeoutMs ?? this.commandTimeoutMs;
     // A stream is taken up now, not once a session is open (it may wait for a slot): Node
     // discards a child process's stdout that nobody reads when the child exits.
@@ -174,7 +192,7 @@ export class SshConnection {
     const release = await this.sessions.take();
     try {
       const channel = await this.openSession(command, argv[0]!);
-      return await new Promise<ExecResult>((resolve, reject) => {
+      return await new Promise<ExecResult | typeof UNREPORTED>((resolve, reject) => {
         const out: Buffer[] = [];
         const err: Buffer[] = [];
         const size = { out: 0, err: 0 };
@@ -204,6 +222,7 @@ export class SshConnection {
         channel.on('close', () => {
           clearTimeout(timer);
           if (!exited && !this.isOpen) reject(lostError(this.label, `running ${argv[0]}`));
+          else if (!exited) resolve(UNREPORTED);
           else resolve({ code, ...(signal ? { signal } : {}), stdout: Buffer.concat(out), stderr: Buffer.concat(err), truncated });
         });
         feedStdin(channel, stdin, (e) => {

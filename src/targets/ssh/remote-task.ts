@@ -18,7 +18,8 @@ export async function runRemoteTask(conn: SshConnection, t: { unitPrefix: string
     const secs = Math.max(1, Math.ceil(t.timeoutMs / 1000));
     const r = await conn.exec(
       ['systemd-run', '--wait', '--pipe', '--collect', '--quiet', '--unit', unit, '--description', 'Gantry task', '--working-directory', t.cwd, '--property', `EnvironmentFile=${envFile}`, '--property', `RuntimeMaxSec=${secs}`, '--', '/bin/sh', '-c', t.command],
-      { timeoutMs: t.timeoutMs + 5_000 },
+      // A task (a migration) must not run twice when its session ends without a status.
+      { timeoutMs: t.timeoutMs + 5_000, retryUnreported: false },
     );
     return { exitCode: r.code ?? 1, output: Buffer.concat([r.stdout, r.stderr]).toString('utf8') };
   } finally {

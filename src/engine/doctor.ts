@@ -11,7 +11,7 @@ export async function doctor(engine: EngineContext, loaded: LoadedManifest): Pro
     const o = await open(engine, loaded, name);
     try {
       types.push(o.target.type);
-      checks.push(...(await o.target.doctor({ stateDir: engine.opts.stateDir, target: o.ctx })).map((c) => ({ ...c, name: `${name}: ${c.name}` })));
+      checks.push(...(await o.target.doctor({ stateDir: engine.opts.stateDir, target: o.ctx })));
     } finally {
       await o.runtime.close();
     }

@@ -70,10 +70,10 @@ describeHosts('ssh target: deploy through the CLI to real systemd hosts', () => 
     expect(r.code, r.stdout + r.stderr).toBe(1);
     const byName = new Map<string, { ok: boolean; detail: string; hint?: string }>(r.json.checks.map((c: { name: string }) => [c.name, c]));
     const ip = fleet.hosts[0]!.ip;
-    expect(byName.get(`fleet: ${ip}: ssh`)?.ok).toBe(true);
-    expect(byName.get(`fleet: ${ip}: systemd`)?.ok).toBe(true);
-    expect(byName.get(`fleet: ${ip}: node`)?.ok).toBe(true);
-    const down = byName.get('fleet: 127.0.0.1:1: ssh')!;
+    expect(byName.get(`${ip}: ssh`)?.ok).toBe(true);
+    expect(byName.get(`${ip}: systemd`)?.ok).toBe(true);
+    expect(byName.get(`${ip}: node`)?.ok).toBe(true);
+    const down = byName.get('127.0.0.1:1: ssh')!;
     expect(down.ok).toBe(false);
     expect(down.detail).toContain('127.0.0.1:1');
     expect(down.hint).toBeTruthy();

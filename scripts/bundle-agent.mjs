@@ -7,10 +7,12 @@ import { statSync } from 'node:fs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const outfile = `${root}dist/agent/gantry-agent.mjs`;
-// The oldest Node the bundle runs on: package.json's engines (undici 7, bundled, needs 20.18).
+// The oldest Node the bundle runs on. The agent bundles undici 6 (installed as the
+// alias `undici6`; undici 7 needs Node 20.18) so that Debian 12's nodejs 18 runs it
+// and hosts need no Node uploaded: the agent's code uses only the API both share.
 // src/targets/ssh/node-runtime.ts reads it back from the bundle's first line to decide
 // whether a host's own `node` can run it.
-const MIN_NODE = '20.18.0';
+const MIN_NODE = '18.17.0';
 await build({
   entryPoints: [`${root}src/agent/main.ts`],
   outfile,
@@ -20,6 +22,7 @@ await build({
   target: `node${MIN_NODE.split('.')[0]}`,
   // Native add-ons of optional paths (dockerode's ssh transport) are not needed on a host.
   external: ['cpu-features', '*.node'],
+  alias: { undici: 'undici6' },
   // CommonJS dependencies call require() for node builtins and read __dirname: give the ESM bundle those.
   banner: {
     js: [

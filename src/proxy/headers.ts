@@ -108,7 +108,27 @@ export function forwardRequestHeaders(raw: readonly string[], ctx: ForwardContex
 }
 
 /** Response headers for the client: hop-by-hop removed, x-gantry-release added. */
-export function clientResponseHeaders(headers: IncomingHttpHeaders, release: string): Record<string, string | string[]> {
+export function clientResponseHeaders(rawHeaders: readonly Buffer[], release: string): string[] {
+  // Flat [name, value, ...] as the upstream sent them (repeated headers such as
+  // set-cookie stay separate); writeHead takes this form as is.
+  const out: string[] = [];
+  let connection: string | undefined;
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!.toString('latin1');
+    const lower = name.toLowerCase();
+    const value = rawHeaders[i + 1]!.toString('latin1');
+    if (lower === 'connection') connection = connection === undefined ? value : `${connection}, ${value}`;
+    if (HOP_BY_HOP.has(lower) || lower === 'x-gantry-release') continue;
+    out.push(name, value);
+  }
+  const nominated = connection === undefined ? undefined : nominatedHeaders(connection);
+  const kept = nominated === undefined ? out : withoutNominated(out, nominated);
+  kept.push('x-gantry-release', release);
+  return kept;
+}
+
+/** The same for the upgrade path, which reads Node's parsed headers object. */
+export function clientResponseHeaderRecord(headers: IncomingHttpHeaders, release: string): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   for (const name in headers) {
     if (HOP_BY_HOP.has(name)) continue;

@@ -442,17 +442,21 @@ function validateBackend(b: Backend, seen: Set<string>): void {
 
 /**
  * One client request and its attempts upstream. It is its own undici dispatch
- * handler, so a request costs one object plus the header list.
+ * handler, so a request costs one object plus the header list. It speaks undici's
+ * callback API (onConnect/onHeaders/onData/onComplete/onError): undici 7's core runs
+ * it as is, and it is the only one undici 6 has, which the node agent bundles for
+ * hosts whose Node is 18 (Debian 12's).
  */
-class Exchange implements Dispatcher.DispatchHandler {
+class Exchange {
   private entry!: BackendEntry;
-  private controller: Dispatcher.DispatchController | undefined;
+  private abortUpstream: ((reason: Error) => void) | undefined;
+  private resumeUpstream: (() => void) | undefined;
   private readonly headers: string[];
   private readonly hasBody: boolean;
   private readonly startedAt = performance.now();
   private tried: Set<BackendEntry> | undefined;
   private attempts = 0;
-  /** onRequestStart ran for the current attempt: a body may have started streaming. */
+  /** onConnect ran for the current attempt: a body may have started streaming. */
   private connected = false;
   private status = 0;
   private clientGone = false;
@@ -479,11 +483,12 @@ class Exchange implements Dispatcher.DispatchHandler {
 
   private dispatch(entry: BackendEntry): void {
     this.entry = entry;
-    this.controller = undefined;
+    this.abortUpstream = undefined;
+    this.resumeUpstream = undefined;
     this.connected = false;
     this.attempts++;
     this.proxy.begin(entry);
-    // Errors (also synchronous ones) arrive through onResponseError.
+    // Errors (also synchronous ones) arrive through onError.
     entry.pool.dispatch(
       {
         path: this.req.url ?? '/',
@@ -493,55 +498,57 @@ class Exchange implements Dispatcher.DispatchHandler {
         headersTimeout: this.proxy.responseTimeoutMs,
         bodyTimeout: this.proxy.idleTimeoutMs,
       },
-      this,
+      this as unknown as Dispatcher.DispatchHandler,
     );
   }
 
-  onRequestStart(controller: Dispatcher.DispatchController): void {
-    this.controller = controller;
+  onConnect(abort: (reason: Error) => void): void {
+    this.abortUpstream = abort;
     this.connected = true;
-    if (this.clientGone) controller.abort(new Error('client closed the connection'));
+    if (this.clientGone) abort(new Error('client closed the connection'));
   }
 
-  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: http.IncomingHttpHeaders, statusMessage?: string): void {
-    if (statusCode < 200) return; // 1xx informational: not forwarded
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusMessage?: string): boolean {
+    if (statusCode < 200) return true; // 1xx informational: not forwarded
+    this.resumeUpstream = resume;
     this.status = statusCode;
     if (statusCode >= 500) this.entry.stats.errors5xx++;
-    if (this.clientGone) return;
+    if (this.clientGone) return true;
     try {
-      const out = clientResponseHeaders(headers, this.entry.release);
+      const out = clientResponseHeaders(rawHeaders, this.entry.release);
       if (statusMessage) this.res.writeHead(statusCode, statusMessage, out);
       else this.res.writeHead(statusCode, out);
     } catch (err) {
       // Node refused an upstream header value: the client gets a 502 instead.
       this.status = 0;
-      controller.abort(err as Error);
+      this.abortUpstream?.(err as Error);
     }
+    return true;
   }
 
-  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (this.clientGone) return;
-    if (!this.res.write(chunk)) {
-      // Backpressure: stop reading upstream until the client catches up.
-      controller.pause();
-      if (!this.drainHooked) {
-        this.drainHooked = true;
-        this.res.on('drain', this.onClientDrain);
-      }
-      // undici's body timeout sleeps while paused; this covers a client that stopped reading.
-      if (this.proxy.idleTimeoutMs > 0 && this.stallTimer === undefined) {
-        this.stallBytes = this.res.socket?.bytesWritten ?? 0;
-        this.stallTimer = setTimeout(this.onStall, this.proxy.idleTimeoutMs);
-      }
+  /** false pauses reading upstream until resume() (the client's drain). */
+  onData(chunk: Buffer): boolean {
+    if (this.clientGone) return true;
+    if (this.res.write(chunk)) return true;
+    // Backpressure: stop reading upstream until the client catches up.
+    if (!this.drainHooked) {
+      this.drainHooked = true;
+      this.res.on('drain', this.onClientDrain);
     }
+    // undici's body timeout sleeps while paused; this covers a client that stopped reading.
+    if (this.proxy.idleTimeoutMs > 0 && this.stallTimer === undefined) {
+      this.stallBytes = this.res.socket?.bytesWritten ?? 0;
+      this.stallTimer = setTimeout(this.onStall, this.proxy.idleTimeoutMs);
+    }
+    return false;
   }
 
-  onResponseEnd(): void {
+  onComplete(): void {
     if (!this.clientGone) this.res.end();
     this.finish(true);
   }
 
-  onResponseError(_controller: Dispatcher.DispatchController | undefined, err: Error): void {
+  onError(err: Error): void {
     if (this.done) return;
     const entry = this.entry;
     if (this.status !== 0) {
@@ -606,7 +613,7 @@ class Exchange implements Dispatcher.DispatchHandler {
       clearTimeout(this.stallTimer);
       this.stallTimer = undefined;
     }
-    this.controller?.resume();
+    this.resumeUpstream?.();
   };
 
   private readonly onStall = (): void => {
@@ -618,13 +625,13 @@ class Exchange implements Dispatcher.DispatchHandler {
       return;
     }
     this.stallTimer = undefined;
-    this.controller?.abort(new Error('the client read nothing for the idle timeout'));
+    this.abortUpstream?.(new Error('the client read nothing for the idle timeout'));
   };
 
   private readonly onClientClose = (): void => {
     if (this.done || this.res.writableFinished) return;
     // The client went away: abort upstream (or as soon as the attempt starts, if still queued).
     this.clientGone = true;
-    this.controller?.abort(new Error('client closed the connection'));
+    this.abortUpstream?.(new Error('client closed the connection'));
   };
 }

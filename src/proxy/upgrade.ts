@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { clientResponseHeaders, forwardRequestHeaders } from './headers.js';
+import { clientResponseHeaderRecord, forwardRequestHeaders } from './headers.js';
 import { isConnectError, type BackendEntry, type GantryProxy } from './proxy.js';
 
 const NO_BACKEND = 'HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\ncontent-length: 0\r\nx-gantry-error: no-backend\r\n\r\n';
@@ -99,7 +99,7 @@ export function proxyUpgrade(proxy: GantryProxy, req: http.IncomingMessage, clie
       // Stalls mid-body are cut after the idle timeout (a paused upstream socket is idle too).
       upstreamReq.setTimeout(proxy.idleTimeoutMs);
       const bodyless = req.method === 'HEAD' || status === 204 || status === 304;
-      const out = clientResponseHeaders(res.headers, entry.release);
+      const out = clientResponseHeaderRecord(res.headers, entry.release);
       const chunked = !bodyless && res.headers['content-length'] === undefined;
       if (chunked) out['transfer-encoding'] = 'chunked';
       const close = wantsClose || bodyLength > 0;

@@ -98,25 +98,24 @@ describeHosts('the node agent on real systemd hosts', () => {
     expect(checks).toEqual([
       expect.objectContaining({ name: 'host1: systemd', ok: true, detail: expect.stringMatching(/^systemd 25\d/) }),
       expect.objectContaining({ name: 'host1: login', ok: true }),
-      expect.objectContaining({ name: 'host1: node', ok: true, detail: expect.stringMatching(/host's node v18\.20\.\d+ is older than 20\.18\.0: Gantry uploads its own Node/) }),
+      expect.objectContaining({ name: 'host1: node', ok: true, detail: expect.stringMatching(/v18\.20\.\d+/) }),
     ]);
   }, 30_000);
 
-  it('installs the agent as a systemd unit on each host, on Gantry\'s own Node 20 since the host\'s node is 18', async () => {
-    expect(agentBundle().minNode).toBe('20.18.0');
+  it('installs the agent as a systemd unit on each host, on the host\'s own Node 18 (Debian 12\'s): nothing uploaded but the agent', async () => {
+    expect(agentBundle().minNode).toBe('18.17.0');
     for (const n of nodes) expect((await n.host.exec('node', '--version')).trim()).toMatch(/^v18\./);
     const urls = await Promise.all(nodes.map((n) => n.rt.ensureRouter({ responseTimeoutMs: 30_000, idleTimeoutMs: 30_000 })));
     for (const [i, n] of nodes.entries()) {
       expect(urls[i]!.url).toBe(`http://${n.host.ip}:${PROXY_PORT}`);
       expect((await n.host.exec('systemctl', 'is-active', `gantry-agent-${APP}.service`)).trim()).toBe('active');
       expect((await n.host.exec('systemctl', 'is-enabled', `gantry-agent-${APP}.service`)).trim()).toBe('enabled');
-      // Which Node runs the agent: Gantry's own (this machine's), uploaded once, and the unit runs that one.
+      // Which Node runs the agent: the host's own; no Node of Gantry's went over.
       const node = n.rt.agentNode!;
-      expect(node.source).toBe('gantry');
-      expect(node.version).toBe(process.version);
-      expect(node.binary).toBe(`${ROOT}/.gantry/node/${process.version}/node`);
-      expect(node.reason).toMatch(/older than 20\.18\.0: uploaded/);
-      expect((await n.host.exec(node.binary, '--version')).trim()).toBe(process.version);
+      expect(node.source).toBe('host');
+      expect(node.version).toMatch(/^v18\./);
+      expect(node.reason).toMatch(/is at least 18\.17\.0/);
+      expect(await n.host.exec('sh', '-c', `ls ${ROOT}/.gantry/node 2>/dev/null | wc -l`)).toBe('0');
       const execStart = await n.host.exec('systemctl', 'show', '-p', 'ExecStart', '--value', `gantry-agent-${APP}.service`);
       expect(execStart).toContain(`path=${node.binary}`);
       expect(execStart).toContain(`${ROOT}/.gantry/agent/${agentBundle().hash}/gantry-agent.mjs`);
@@ -132,23 +131,25 @@ describeHosts('the node agent on real systemd hosts', () => {
     // A second ensure finds the agent running: nothing uploaded again, same process.
     const before = await nodes[0]!.host.exec('systemctl', 'show', '-p', 'MainPID', '--value', `gantry-agent-${APP}.service`);
     await nodes[0]!.rt.ensureRouter();
-    expect(nodes[0]!.rt.agentNode!.reason).toMatch(/already there/);
+    expect(nodes[0]!.rt.agentNode!.source).toBe('host');
     expect(await nodes[0]!.host.exec('systemctl', 'show', '-p', 'MainPID', '--value', `gantry-agent-${APP}.service`)).toBe(before);
   }, 300_000);
 
-  it('uses the host\'s own node when it is new enough (here: a Node 20 put first on its PATH)', async () => {
+  it('brings Gantry\'s own Node to a host whose node is too old (here: a node 16 put first on its PATH), once', async () => {
     const n = nodes[1]!;
     const ours = `${ROOT}/.gantry/node/${process.version}/node`;
-    await n.host.exec('sh', '-c', `printf '#!/bin/sh\\nexec ${ours} "$@"\\n' > /usr/local/bin/node && chmod 755 /usr/local/bin/node`);
+    await n.host.exec('sh', '-c', `printf '#!/bin/sh\\necho v16.20.2\\n' > /usr/local/bin/node && chmod 755 /usr/local/bin/node`);
     try {
       const node = await ensureHostNode(n.conn, ROOT, agentBundle().minNode);
-      expect(node).toMatchObject({ source: 'host', binary: '/usr/local/bin/node', version: process.version });
-      expect(node.reason).toMatch(/host's node v20\.\d+\.\d+ is at least 20\.18\.0/);
+      expect(node).toMatchObject({ source: 'gantry', binary: ours, version: process.version });
+      expect(node.reason).toMatch(/older than 18\.17\.0: uploaded/);
+      expect((await n.host.exec(ours, '--version')).trim()).toBe(process.version);
+      expect((await ensureHostNode(n.conn, ROOT, agentBundle().minNode)).reason).toMatch(/already there/);
     } finally {
       await n.host.exec('rm', '-f', '/usr/local/bin/node');
     }
-    expect(await ensureHostNode(n.conn, ROOT, agentBundle().minNode)).toMatchObject({ source: 'gantry', binary: ours });
-  }, 60_000);
+    expect(await ensureHostNode(n.conn, ROOT, agentBundle().minNode)).toMatchObject({ source: 'host', binary: '/usr/bin/node' });
+  }, 120_000);
 
   it('runs each instance as a systemd unit, healthy by the agent, served by the host\'s proxy', async () => {
     await Promise.all(

@@ -148,7 +148,7 @@ describeHosts('ssh target: deploy through the CLI to real systemd hosts', () => 
 
   it('one of 5 hosts killed mid-rollout: the report names it, the other 4 serve the new release (max_failed: 1), none has a half-assembled release', async () => {
     const app = copyExample('hello-node');
-    const strategy = '  type: rolling\n  batch: "100%"\n  max_failed: 1\n  node_timeout: 60s\n';
+    const strategy = '  type: rolling\n  batch: "100%"\n  max_failed: 1\n  node_timeout: 150s\n';
     const extra = '    connect_timeout: 5s\n    command_timeout: 60s\n';
     writeFileSync(join(app, 'gantry.yaml'), nodeManifest('sshdeploy-kill', fleet.hosts, KILL_PORT, { greeting: 'one', strategy, targetExtra: extra }));
     const first = await gantry(['deploy', '--json'], { cwd: app, timeoutMs: 300_000 });

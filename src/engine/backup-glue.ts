@@ -49,7 +49,7 @@ export async function backup(engine: EngineContext, loaded: LoadedManifest, targ
 
 export async function backupOpened(engine: EngineContext, o: Opened, opts: { includeSecrets?: boolean; out?: string; reason?: string }) {
   const b = backupService(engine);
-  const dirs = ((await o.target.dataDirs?.(o.ctx, o.manifest.persist)) ?? []).filter((d) => existsSync(d.dir));
+  const dirs = ((await o.target.dataDirs?.(o.ctx, o.manifest.persist, 'backup')) ?? []).filter((d) => existsSync(d.dir));
   const file = opts.out ?? join(backupsDir(engine), await b.fileName(o.app, o.name));
   const appSecrets = appSecretsDir(engine, o.app);
   const r = await b.create({
@@ -82,7 +82,7 @@ export async function restore(engine: EngineContext, loaded: LoadedManifest, tar
   const b = backupService(engine);
   return withTarget(engine, loaded, targetName, 'restore', opts.wait ?? false, async (o) => {
     const manifest = await b.inspect(file);
-    const dirs = (await o.target.dataDirs?.(o.ctx, o.manifest.persist)) ?? [];
+    const dirs = (await o.target.dataDirs?.(o.ctx, o.manifest.persist, 'restore')) ?? [];
     const wanted = dirs.filter((d) => manifest.entries.some((e) => e.path === `data/${d.name}` || e.path.startsWith(`data/${d.name}/`)));
     const appSecrets = appSecretsDir(engine, o.app);
     if (manifest.includesSecrets && !appSecrets) throw new GantryError('RESTORE_REFUSED', `${file} holds secrets but no secret store is configured to restore them into`, 'run gantry from the CLI, which opens .gantry/secrets');
@@ -104,6 +104,8 @@ export async function restore(engine: EngineContext, loaded: LoadedManifest, tar
     await engine.store.replaceFile(async () => {
       await b.restore({ ...restoreOpts, force: true });
     });
+    // Data kept elsewhere (remote hosts) goes back from where the restore wrote it.
+    for (const d of wanted) await d.commit?.();
     o.record = engine.store.getTarget(o.app, o.name) ?? engine.store.ensureTarget(o.app, o.name, o.target.type);
     o.ctx.settings = o.record.settings;
     engine.store.audit(engine.opts.actor, 'restore', o.app, o.name, { file, createdAt: manifest.createdAt, release: manifest.release });

@@ -38,13 +38,23 @@ export interface Target<C = Record<string, unknown>> extends TargetDescriptor<C>
   /**
    * Directories a backup must hold for this target: artifacts needed to roll
    * back without a rebuild, and the persistent data. `skip` names paths (relative to `dir`, `/`-separated)
-   * a backup leaves out, such as unfinished work.
+   * a backup leaves out, such as unfinished work. Data that lives elsewhere (on remote hosts)
+   * is brought into a local staging `dir` when `purpose` is 'backup', and sent back from it
+   * by `commit()`, which a restore calls once it has written `dir` (the app is stopped then).
    */
-  dataDirs?(ctx: TargetContext<C>, persist: string[]): Promise<Array<{ name: string; dir: string; kind: 'artifacts' | 'data'; skip?: (relPath: string) => boolean }>>;
+  dataDirs?(ctx: TargetContext<C>, persist: string[], purpose?: 'backup' | 'restore'): Promise<DataDir[]>;
   /** What a build would use, for `gantry plan` (no side effect). */
   describeBuild?(input: BuildInput, ctx: TargetContext<C>): Record<string, unknown>;
   /** Publish a release's artifact (e.g. push an image to a registry). Absent: the target cannot push. */
   push?(input: PushInput, ctx: TargetContext<C>): Promise<{ reference: string; digest?: string }>;
+}
+
+export interface DataDir {
+  name: string;
+  dir: string;
+  kind: 'artifacts' | 'data';
+  skip?: (relPath: string) => boolean;
+  commit?(): Promise<void>;
 }
 
 export interface TargetNode {

@@ -12,6 +12,7 @@ import { docker, sshHostsProblem, startSshHosts, type TestHost, type TestHosts }
 const NODE_PORT = 18_090;
 const PYTHON_PORT = 18_091;
 const KILL_PORT = 18_092;
+const DATA_PORT = 18_093;
 const ASSET_BYTES = 256 * 1024;
 const describeHosts = sshHostsProblem ? describe.skip : describe;
 if (sshHostsProblem) console.warn(`ssh-deploy tests skipped: ${sshHostsProblem}`);
@@ -145,6 +146,40 @@ describeHosts('ssh target: deploy through the CLI to real systemd hosts', () => 
       expect(n.bytes_sent).toBeLessThanOrEqual(1.1 * ASSET_BYTES + 64 * 1024);
     }
   }, 400_000);
+
+  it('backup and restore of persist paths: each host\'s shared data comes back to that host, the app serving again', async () => {
+    const hosts = fleet.hosts.slice(3, 5);
+    const app = copyExample('hello-node');
+    const manifest = nodeManifest('sshdeploy-data', hosts, DATA_PORT, { greeting: 'data' }).replace('env:\n', 'persist: [data]\nenv:\n');
+    writeFileSync(join(app, 'gantry.yaml'), manifest);
+    const first = await gantry(['deploy', '--json'], { cwd: app, timeoutMs: 300_000 });
+    expect(first.code, first.stdout + first.stderr).toBe(0);
+    const shared = '/opt/gantry/sshdeploy-data/shared/data';
+    for (const h of hosts) {
+      // The release reads its data through the link to shared/.
+      expect((await h.exec('readlink', `/opt/gantry/sshdeploy-data/releases/${first.json.release}/data`)).trim()).toMatch(/shared\/data$/);
+      await h.exec('sh', '-c', `mkdir -p ${shared}/sub && printf 'note of %s' "$1" > ${shared}/note.txt && head -c 100000 /dev/urandom > ${shared}/sub/blob.bin && sha256sum ${shared}/sub/blob.bin | cut -c1-64 > /tmp/blob.sha`, 'sh', h.ip);
+    }
+    const backup = await gantry(['backup', '--json'], { cwd: app, timeoutMs: 120_000 });
+    expect(backup.code, backup.stdout + backup.stderr).toBe(0);
+    const listed = await gantry(['backups', '--json'], { cwd: app });
+    const files: string[] = listed.json.find((b: { file: string }) => b.file === backup.json.file).files.map((f: { path: string }) => f.path);
+    for (const h of hosts) expect(files).toContain(`data/host-${h.ip}-data/note.txt`);
+
+    // Lose the data on both hosts, then restore.
+    for (const h of hosts) await h.exec('sh', '-c', `rm -rf ${shared}/sub && echo lost > ${shared}/note.txt && touch ${shared}/junk`);
+    const restored = await gantry(['restore', backup.json.file, '--json'], { cwd: app, timeoutMs: 300_000 });
+    expect(restored.code, restored.stdout + restored.stderr).toBe(0);
+    for (const h of hosts) {
+      expect(await h.exec('cat', `${shared}/note.txt`)).toBe(`note of ${h.ip}`);
+      expect((await h.exec('sh', '-c', `sha256sum ${shared}/sub/blob.bin | cut -c1-64`)).trim()).toBe((await h.exec('cat', '/tmp/blob.sha')).trim());
+      expect((await h.exec('sh', '-c', `ls -a ${shared} /opt/gantry/sshdeploy-data/shared`)).split('\n')).not.toContain('junk');
+      expect((await h.exec('sh', '-c', 'ls -a /opt/gantry/sshdeploy-data/shared')).split('\n').filter((n) => n.startsWith('.'))).toEqual(['.', '..']);
+      // The app runs again after the restore and reads the restored file through its release.
+      expect((await get(`http://${h.ip}:${DATA_PORT}/health`)).status).toBe(200);
+      expect(await h.exec('cat', '/opt/gantry/sshdeploy-data/current/data/note.txt')).toBe(`note of ${h.ip}`);
+    }
+  }, 600_000);
 
   it('one of 5 hosts killed mid-rollout: the report names it, the other 4 serve the new release (max_failed: 1), none has a half-assembled release', async () => {
     const app = copyExample('hello-node');

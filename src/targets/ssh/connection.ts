@@ -1,4 +1,4 @@
-import { PassThrough, Readable } from 'node:stream';
+import { PassThrough, Readable, type Writable } from 'node:stream';
 import ssh2, { type Client as SshClient, type ClientChannel, type ConnectConfig } from 'ssh2';
 
 const { Client } = ssh2;
@@ -34,6 +34,8 @@ export interface SshConnectOptions {
 export interface ExecOptions {
   /** Sent to the program's stdin (streamed for a Readable), then EOF. */
   readonly stdin?: Readable | Buffer | string;
+  /** The program's stdout goes here as it arrives (with backpressure) instead of into `stdout`; the caller ends it. */
+  readonly stdout?: Writable;
   /** 0: none (a follow of logs). Default: the connection's command timeout. */
   readonly timeoutMs?: number;
   /** Output kept per stream; the rest is dropped and `truncated` set. */
@@ -173,7 +175,7 @@ export class SshConnection {
    * literally: nothing is interpreted by the remote shell. A non-zero exit is a result, not an error.
    */
   async exec(argv: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
-    const retry = opts.retryUnreported ?? !(opts.stdin instanceof Readable);
+    const retry = opts.retryUnreported ?? !(opts.stdin instanceof Readable || opts.stdout);
     for (let attempt = 1; ; attempt++) {
       const r = await this.execOnce(argv, opts);
       if (r !== UNREPORTED) return r;
@@ -206,7 +208,13 @@ export class SshConnection {
           if (room > 0) into.push(room >= chunk.length ? chunk : chunk.subarray(0, room));
           size[which] += Math.min(room, chunk.length);
         };
-        channel.on('data', collect(out, 'out'));
+        const sink = opts.stdout;
+        channel.on('data', sink ? (chunk: Buffer) => {
+          if (!sink.write(chunk)) {
+            channel.pause();
+            sink.once('drain', () => channel.resume());
+          }
+        } : collect(out, 'out'));
         channel.stderr.on('data', collect(err, 'err'));
         channel.on('exit', (c: number | null, sig?: string) => {
           exited = true;

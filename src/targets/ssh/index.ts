@@ -1,5 +1,5 @@
 import { rmSync } from 'node:fs';
-import { resolve, sep } from 'node:path';
+import { join, resolve, sep } from 'node:path';
 import { GantryError } from '../../core/errors.js';
 import type { Artifact, BuildInput, DoctorCheck, DoctorContext, Target, TargetContext, TargetProblem, ValidateContext } from '../../engine/target.js';
 import { buildReleaseDir } from '../shared/release-dir.js';
@@ -8,6 +8,7 @@ import type { SshConfig } from './config.js';
 import { sshDescriptor } from './descriptor.js';
 import { sshLocalPaths } from './paths.js';
 import { checkHosts } from './doctor.js';
+import { persistDataDirs } from './persist-data.js';
 import { sessionOf } from './session.js';
 
 const BUILD_ENV = { PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin', HOME: process.env.HOME ?? '/root', LANG: 'C.UTF-8' };
@@ -70,6 +71,19 @@ export const sshTarget: Target<SshConfig> = {
     rmSync(dir, { recursive: true, force: true });
     rmSync(`${dir}.build.log`, { force: true });
     rmSync(`${dir}.build.log.1`, { force: true });
+  },
+
+  async dataDirs(ctx: TargetContext<SshConfig>, persist: string[], purpose: 'backup' | 'restore' = 'backup') {
+    const session = sessionOf(ctx);
+    return persistDataDirs({
+      hosts: ctx.config.hosts,
+      connect: (spec) => session.connection(spec),
+      remoteRoot: ctx.config.path,
+      app: ctx.app,
+      persist,
+      stagingDir: join(sshLocalPaths(ctx.stateDir, ctx.app, ctx.targetName).dir, 'data'),
+      purpose,
+    });
   },
 
   async nodes(ctx: TargetContext<SshConfig>) {

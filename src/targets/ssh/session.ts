@@ -31,6 +31,11 @@ export class SshSession {
     }));
   }
 
+  /** The command's connection to this host (opened on first use). */
+  async connection(spec: HostSpec) {
+    return (await this.pool()).connect(spec);
+  }
+
   private async open(spec: HostSpec): Promise<TargetRuntime> {
     const cfg = this.ctx.config;
     const conn = await (await this.pool()).connect(spec);

@@ -134,13 +134,19 @@ class ByteCounter extends Transform {
  * and turned into (path, relative link target) pairs for the assemble script. A persist path
  * that is a symlink locally (a release built with local persist links) is left out of the transfer.
  */
+/** A persist path as it is used on a host (no trailing slash), refused when it is not plain names. */
+export function remotePersistPath(raw: string): string {
+  const p = raw.replace(/\/+$/, '');
+  if (!PERSIST_RE.test(p) || p.split('/').some((s) => s === '.' || s === '..')) throw new GantryError('MANIFEST_INVALID', `persist path "${raw}" cannot be used on an ssh host`, 'use a relative path of plain names inside the app, e.g. "data" or "var/uploads"');
+  return p;
+}
+
 export function persistPlan(index: ReleaseIndex, persist: readonly string[]): { pairs: string[]; skip: string[] } {
   const kinds = new Map(index.entries.map((e) => [e.rel, e.kind]));
   const pairs: string[] = [];
   const skip: string[] = [];
   for (const raw of persist) {
-    const p = raw.replace(/\/+$/, '');
-    if (!PERSIST_RE.test(p) || p.split('/').some((s) => s === '.' || s === '..')) throw new GantryError('MANIFEST_INVALID', `persist path "${raw}" cannot be used on an ssh host`, 'use a relative path of plain names inside the app, e.g. "data" or "var/uploads"');
+    const p = remotePersistPath(raw);
     const parts = p.split('/');
     for (let i = 1; i < parts.length; i++) {
       if (kinds.get(parts.slice(0, i).join('/')) === 'symlink') throw new GantryError('MANIFEST_INVALID', `persist path "${p}": ${parts.slice(0, i).join('/')} is a symlink in the release`, 'a persistent path must be a real directory (or absent) in the app; Gantry makes the link itself');

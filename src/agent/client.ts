@@ -46,6 +46,8 @@ export interface AgentTransport {
   dispatcher: Dispatcher;
   gone(): Promise<boolean>;
   logHint: string;
+  /** Where the agent runs (a host), named in errors of the transport itself (a connection lost). */
+  where?: string;
 }
 
 export class AgentClient {
@@ -115,16 +117,24 @@ export class AgentClient {
   async call<T = unknown>(method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown, opts: { waitMs?: number; signal?: AbortSignal } = {}): Promise<T> {
     // Drains, stops and health waits may legitimately take as long as the manifest allows: wait for that plus a margin.
     const timeout = Math.max(DEFAULTS.agent.requestTimeoutMs, (opts.waitMs ?? (body as { timeoutMs?: number } | undefined)?.timeoutMs ?? 0) + DEFAULTS.agent.requestTimeoutMs);
-    const res = await request(`http://127.0.0.1:${this.info.adminPort}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${this.info.token}`, 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      headersTimeout: timeout,
-      bodyTimeout: timeout,
-      signal: opts.signal,
-      ...(this.transport ? { dispatcher: this.transport.dispatcher } : {}),
-    });
-    const text = await res.body.text();
+    let res: Awaited<ReturnType<typeof request>>;
+    let text: string;
+    try {
+      res = await request(`http://127.0.0.1:${this.info.adminPort}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${this.info.token}`, 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        headersTimeout: timeout,
+        bodyTimeout: timeout,
+        signal: opts.signal,
+        ...(this.transport ? { dispatcher: this.transport.dispatcher } : {}),
+      });
+      text = await res.body.text();
+    } catch (err) {
+      // A remote agent's way there broke (the host went away): say which host, not just "closed".
+      if (this.transport?.where === undefined || opts.signal?.aborted || err instanceof GantryError) throw err;
+      throw new GantryError('AGENT_UNREACHABLE', `the agent on ${this.transport.where} did not answer ${method} ${path}: ${(err as Error).message}`, `check that ${this.transport.where} is up and reachable, then run the command again`);
+    }
     if (res.statusCode === 404) {
       // An agent started by an older Gantry keeps running across an upgrade; it lacks what was added since.
       throw new GantryError('AGENT_UNREACHABLE', `the running Gantry agent (pid ${this.info.pid}) does not know ${method} ${path}: it was started by an older Gantry`, '`gantry stop` then `gantry start` (or a deploy) starts a current agent');

@@ -34,7 +34,7 @@ type InstanceLine = (i: TargetStatus['instances'][number]) => string;
 export function instanceLines(t: TargetStatus, line: InstanceLine): string[] {
   if (!t.nodes) return t.instances.map((i) => `  ${line(i)}`);
   return t.nodes.flatMap((n) => [
-    `  ${c.bold(n.node)}: ${n.state}${n.held ? c.dim(' (stopped with `gantry stop --host`; deploys leave it out until `gantry start --host ' + n.node + '`)') : ''}, ${n.serving}/${n.instances} serving`,
+    `  ${c.bold(n.node)}: ${n.state === 'unreachable' ? c.red(`unreachable: ${n.error ?? ''}`) : n.state}${n.held ? c.dim(' (stopped with `gantry stop --host`; deploys leave it out until `gantry start --host ' + n.node + '`)') : ''}, ${n.serving}/${n.instances} serving`,
     ...t.instances.filter((i) => i.node === n.node).map((i) => `    ${line(i)}`),
   ]);
 }

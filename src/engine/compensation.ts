@@ -50,7 +50,15 @@ export async function compensationSteps(engine: EngineContext, o: Opened, fallba
   let release: string | undefined;
   const all = { size: nodes.length, parallel: nodes.length, maxFailed: nodes.length, nodeTimeoutMs: o.manifest.strategy.node_timeout };
   const steps = await inBatches(nodes, all, async (n) => {
-    const c = await placeCompensation(engine, o, n.runtime, fallback);
+    let c: Awaited<ReturnType<typeof placeCompensation>>;
+    try {
+      c = await placeCompensation(engine, o, n.runtime, fallback);
+    } catch (err) {
+      // A node that cannot be read now (a host cut off) cannot be taken back either: the
+      // others go back without it, and it is named; the next deploy or start converges it.
+      engine.emit({ app: o.app, target: o.name }, 'warn', `node ${n.name} cannot go back now: ${(err as Error).message}`, 'rollback', { node: n.name });
+      return [];
+    }
     count = Math.max(count, c.count);
     release = c.release;
     return c.steps;

@@ -43,8 +43,12 @@ export async function placeCount(engine: EngineContext, o: Opened): Promise<numb
 export async function ensureAccess(engine: EngineContext, o: Opened): Promise<string | undefined> {
   const nodes = await planNodes(engine, o);
   if (!nodes) return (await o.runtime.ensureRouter(routerOptions(o.manifest))).url;
-  const urls = await Promise.all(nodes.map((n) => n.runtime.ensureRouter(routerOptions(o.manifest))));
-  return urls[0]?.url ?? (await o.runtime.accessUrl());
+  // A node that cannot be reached now fails inside its own steps, with its own error and
+  // timeout; it must not keep the others from their access point (nor a compensation from going back).
+  const settled = await Promise.allSettled(nodes.map((n) => n.runtime.ensureRouter(routerOptions(o.manifest))));
+  const up = settled.find((r) => r.status === 'fulfilled');
+  if (!up && settled[0]?.status === 'rejected') throw settled[0].reason;
+  return up?.value.url ?? (await o.runtime.accessUrl());
 }
 
 /** A count, or a percent of `total` (rounded up for sizes, down for tolerances). */

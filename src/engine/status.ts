@@ -63,6 +63,7 @@ export async function targetStatus(engine: EngineContext, o: Opened): Promise<Ta
   const running = engine.store.unfinishedDeployments(o.app, o.name)[0];
   const last = engine.store.listDeployments(o.app, o.name, 1)[0];
   const stats = await o.runtime.trafficStats().catch(() => undefined);
+  const unreachable = o.runtime.unreachableNodes?.() ?? new Map<string, string>();
   return {
     target: o.name,
     type: o.target.type,
@@ -70,7 +71,7 @@ export async function targetStatus(engine: EngineContext, o: Opened): Promise<Ta
     state,
     desired: { state: record.desiredState, instances: record.instances, by: record.scaledFromManifest !== undefined ? 'scale' : 'manifest' },
     instances: o.hosts ? instances.filter((i) => o.hosts!.includes(i.node ?? '')) : instances,
-    nodes: nodeNames && (o.hosts ?? nodeNames).map((node) => nodeStatus(node, record, instances.filter((i) => i.node === node), serving)),
+    nodes: nodeNames && (o.hosts ?? nodeNames).map((node) => nodeStatus(node, record, instances.filter((i) => i.node === node), serving, unreachable.get(node))),
     url: await o.runtime.accessUrl(),
     missing_secrets: missing.length ? missing : undefined,
     autoscale: o.manifest.autoscale
@@ -94,8 +95,9 @@ export async function targetStatus(engine: EngineContext, o: Opened): Promise<Ta
 }
 
 /** One node's state: held (stopped on its own) or stopped with the target, scaled to zero, or whether it serves the desired count. */
-function nodeStatus(node: string, record: TargetRecord, instances: InstanceStatus[], serving: (i: InstanceStatus) => boolean): NodeStatus {
+function nodeStatus(node: string, record: TargetRecord, instances: InstanceStatus[], serving: (i: InstanceStatus) => boolean, unreachable?: string): NodeStatus {
   const held = record.heldNodes.includes(node);
+  if (unreachable !== undefined) return { node, state: 'unreachable', held, instances: 0, serving: 0, error: unreachable };
   const n = instances.filter(serving).length;
   let state: NodeStatus['state'];
   if (held || record.desiredState === 'stopped') state = instances.some((i) => i.state !== 'stopped') ? 'degraded' : 'stopped';

@@ -268,6 +268,8 @@ export interface TargetRuntime {
    * startInstance stages by itself what was not staged (a compensation, a heal).
    */
   stage?(release: ReleaseRef): Promise<StageResult>;
+  /** Many-node runtimes: nodes the last read could not reach, with why (status shows them). */
+  unreachableNodes?(): ReadonlyMap<string, string>;
   stopInstance(id: string, timeoutMs: number): Promise<void>;
   /** Keep an unrouted instance running for `afterMs` (instant switch-back), then stop it, even if no Gantry command runs meanwhile. */
   stopInstanceLater(id: string, afterMs: number, timeoutMs: number): Promise<void>;

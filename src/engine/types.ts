@@ -162,8 +162,10 @@ export interface InstanceStatus {
 
 export interface NodeStatus {
   node: string;
-  state: 'running' | 'scaled_to_zero' | 'stopped' | 'degraded';
+  state: 'running' | 'scaled_to_zero' | 'stopped' | 'degraded' | 'unreachable';
   held: boolean;
+  /** Why the node could not be reached (state `unreachable`). */
+  error?: string;
   /** Instances there, and how many of them serve the current release healthy. */
   instances: number;
   serving: number;

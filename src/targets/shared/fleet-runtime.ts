@@ -46,6 +46,10 @@ export class FleetRuntime implements TargetRuntime {
   /** Nodes the last read could not reach, with why. */
   readonly unreachable = new Map<string, string>();
 
+  unreachableNodes(): ReadonlyMap<string, string> {
+    return this.unreachable;
+  }
+
   private async ownerOf(instance: string): Promise<FleetNode> {
     if (!this.owners.has(instance)) await this.instances();
     const n = this.owners.get(instance);

@@ -57,6 +57,7 @@ export class SshAgentHost implements AgentHost {
       dispatcher: this.dispatcher(info.adminPort),
       gone: async () => !['active', 'activating', 'deactivating', 'reloading'].includes((await this.unitState()).active),
       logHint: `journalctl -u ${this.unit} on ${this.conn.label}`,
+      where: this.conn.label,
     });
   }
 

@@ -164,6 +164,8 @@ export const DEFAULTS = {
     minPollIntervalMs: 5_000,
     /** Webhook delivery ids remembered to refuse replays. */
     deliveryIdsKeptMs: 7 * 24 * 3600_000,
+    /** A push payload larger than this is refused (413) before it is parsed (GitHub caps theirs at 25 MB; pushes are far smaller). */
+    maxBodyBytes: 5 * 1024 * 1024,
   },
   /** Outgoing notifications (src/server/notify). */
   notify: {

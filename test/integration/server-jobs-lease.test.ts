@@ -186,6 +186,69 @@ describe.skipIf(postgresProblem)(`job leases on PostgreSQL ${postgresProblem ?? 
   });
 });
 
+/** A server replica in its own process: a JobWorker whose "deploy" records its steps in `runs`. */
+const REPLICA = `
+  import pg from 'pg';
+  import { Kysely, PostgresDialect } from 'kysely';
+  const { JobWorker } = await import(${JSON.stringify(join(ROOT, 'dist/server/jobs-lease/index.js'))});
+  const [url, workerId] = process.argv.slice(1);
+  const db = new Kysely({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 3 }) }) });
+  const record = (job, event) => db.insertInto('runs').values({ job_id: job.id, worker: workerId, attempt: job.attempts, event }).execute();
+  const worker = new JobWorker(db, async (job, signal) => {
+    await record(job, 'start');
+    // The first run is slow (it gets SIGKILLed meanwhile); a resumption (attempts > 1) finishes what is left.
+    if (job.attempts === 1) for (let i = 0; i < 300 && !signal.aborted; i++) await new Promise((r) => setTimeout(r, 100));
+    if (signal.aborted) return 'failed';
+    await record(job, 'done');
+    return 'succeeded';
+  }, { workerId, leaseMs: 1000, renewEveryMs: 200, pollMs: 100 });
+  worker.start();
+  process.on('SIGTERM', () => worker.stop().then(() => db.destroy()).then(() => process.exit(0)));
+`;
+
+describe.skipIf(postgresProblem)(`two replicas on PostgreSQL ${postgresProblem ?? ''}`, () => {
+  it('SIGKILL the replica running a job: the other reclaims its lease and finishes it, once', async () => {
+    const tdb = await createTestDatabase();
+    const db = openPostgres(tdb.url, 2);
+    const children = new Map<string, ReturnType<typeof spawn>>();
+    try {
+      await createJobsTable(db);
+      await db.schema.createTable('runs').addColumn('job_id', 'text').addColumn('worker', 'text').addColumn('attempt', 'integer').addColumn('event', 'text').addColumn('n', 'serial').execute();
+      await enqueueJob(db, { id: 'deploy-1', app: 'hello', target: 'local', kind: 'deploy' });
+      for (const name of ['replica-a', 'replica-b']) {
+        const child = spawn(process.execPath, ['--input-type=module', '-e', REPLICA, tdb.url, name], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+        children.set(name, child);
+      }
+      const runs = () => db.selectFrom('runs').select(['worker', 'attempt', 'event']).orderBy('n').execute();
+      let first: { worker: string } | undefined;
+      for (let i = 0; i < 100 && !first; i++) {
+        first = (await runs())[0];
+        if (!first) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(first, 'no replica started the job').toBeDefined();
+      const victim = first!.worker;
+      const survivor = victim === 'replica-a' ? 'replica-b' : 'replica-a';
+      children.get(victim)!.kill('SIGKILL');
+      for (let i = 0; i < 150 && !(await runs()).some((r) => r.event === 'done'); i++) await new Promise((r) => setTimeout(r, 100));
+      await new Promise((r) => setTimeout(r, 500)); // anything more would show up now
+      expect(await runs()).toEqual([
+        { worker: victim, attempt: 1, event: 'start' },
+        { worker: survivor, attempt: 2, event: 'start' },
+        { worker: survivor, attempt: 2, event: 'done' },
+      ]);
+      expect(await getJob(db, 'deploy-1')).toMatchObject({ status: 'succeeded', attempts: 2, leaseOwner: null });
+      // The survivor goes on taking work.
+      await enqueueJob(db, { id: 'deploy-2', app: 'hello', target: 'local', kind: 'deploy' });
+      for (let i = 0; i < 100 && (await getJob(db, 'deploy-2'))?.status !== 'running'; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(await getJob(db, 'deploy-2')).toMatchObject({ leaseOwner: survivor, status: 'running' });
+    } finally {
+      for (const child of children.values()) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await db.destroy();
+      await tdb.drop();
+    }
+  });
+});
+
 describe('job leases on SQLite', () => {
   let dir: string;
   let n = 0;

@@ -147,11 +147,12 @@ export const DEFAULTS = {
     minIntervalMs: 500,
     maxIntervalMs: 5_000,
   },
-  /** The server's durable job queue (src/server/jobs-lease): a claimed job is leased, renewed while it runs. */
+  /**
+   * The server's durable job queue (src/server/jobs-lease): a claimed job is leased and the lease renewed
+   * every third of it while the job runs (two renewals may be lost before another replica takes the job over).
+   */
   jobLease: {
     leaseMs: 30_000,
-    /** A third of the lease: two renewals may be lost before another replica may take the job over. */
-    renewEveryMs: 10_000,
     /** Claims of one job (first run + resumptions after a lost lease) before it is recorded failed. */
     maxAttempts: 3,
   },

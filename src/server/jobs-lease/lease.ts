@@ -7,7 +7,7 @@ import { checkSpec, DEFAULT_JOB_TABLE, dialectOf, rowToJob, type Job, type JobTa
  * Job claiming with leases, on SQLite and PostgreSQL alike.
  *
  * A worker claims the oldest queued job (`claimNextJob`), which gives it a lease until
- * now + leaseMs; it renews the lease while it works (`renewLease`, every DEFAULTS.jobLease.renewEveryMs)
+ * now + leaseMs; it renews the lease while it works (`renewLease`; keepLease does it every third of the lease)
  * and ends it with the outcome (`releaseJob`). A worker that dies stops renewing: once its lease
  * has expired, `reclaimExpired` (run by any replica) puts the job back in the queue, and the next
  * claim hands it to a live worker with attempts + 1, which tells that worker to resume the

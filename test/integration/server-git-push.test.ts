@@ -200,6 +200,24 @@ describe('git push trigger (real bare repository, real CLI, process target)', ()
     // The redelivery (same id) is taken, not refused as a replay (it fails the same way here).
     expect((await handleGitPush(githubPush(missing, { secret: SECRET, delivery }), deps)).status).toBe(502);
   });
+
+  it('the registered repository is fetched, never the url a payload names; credentials in a url never reach the answer', async () => {
+    const { deps, deployed, fetches } = realDeps();
+    deps.deploy = async (_app, target, dir, commit) => void deployed.push({ target, dir, commit });
+    deps.hook = () => ({ secret: SECRET, branches: { main: ['local'] }, repoUrl: bare });
+    const body = JSON.stringify({ ref: 'refs/heads/main', after: commitB, repository: { clone_url: '/nonexistent/elsewhere.git' } });
+    const ok = await handleGitPush(githubPush(commitB, { secret: SECRET, body }), deps);
+    expect(ok.status, JSON.stringify(ok.body)).toBe(202);
+    expect(git(deployed[0].dir, ['rev-parse', 'HEAD'])).toBe(commitB);
+
+    deps.hook = () => ({ secret: SECRET, branches: { main: ['local'] } });
+    const leaky = JSON.stringify({ ref: 'refs/heads/main', after: commitB, repository: { clone_url: 'http://deploy:tok3n-tok3n@127.0.0.1:1/x.git' } });
+    const r = await handleGitPush(githubPush(commitB, { secret: SECRET, body: leaky }), deps);
+    expect(r.status).toBe(502);
+    expect(JSON.stringify(r.body)).not.toContain('tok3n');
+    expect(fetches).toHaveLength(2);
+    expect(deployed).toHaveLength(1);
+  });
 });
 
 describe('fetchCommit and the branch watcher (git CLI through argv)', () => {
@@ -210,6 +228,21 @@ describe('fetchCommit and the branch watcher (git CLI through argv)', () => {
     await expect(remoteBranchHead(bare, '--help')).rejects.toMatchObject({ code: 'USAGE' });
     expect(await remoteBranchHead(bare, 'main')).toBe(commitB);
     expect(await remoteBranchHead(bare, 'nope')).toBeUndefined();
+  });
+
+  it('a remote that serves only advertised refs (protocol v0): the pushed branch is fetched and the commit found in it', async () => {
+    const env = { GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'protocol.version', GIT_CONFIG_VALUE_0: '0' };
+    Object.assign(process.env, env);
+    try {
+      // commitA is no branch head any more: a v0 server refuses it by id.
+      await expect(fetchCommit(bare, commitA, { parentDir: root })).rejects.toMatchObject({ code: 'GIT_FETCH_FAILED' });
+      const dir = await fetchCommit(bare, commitA, { parentDir: root, ref: 'refs/heads/main' });
+      fetched.push(dir);
+      expect(git(dir, ['rev-parse', 'HEAD'])).toBe(commitA);
+      expect(readFileSync(join(dir, 'gantry.yaml'), 'utf8')).toContain('hello from commit A');
+    } finally {
+      for (const k of Object.keys(env)) delete process.env[k];
+    }
   });
 
   it('watch: polls with git ls-remote and deploys each new head once', async () => {

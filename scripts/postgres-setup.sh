@@ -17,13 +17,17 @@ LOG=/var/log/gantry-test-infra.log
 PGLOG=/var/log/gantry-test-postgres.log
 say() { echo "[postgres-setup] $*"; }
 
-if [ "$(id -u)" != 0 ]; then say "not root: cannot install or start PostgreSQL"; exit 0; fi
-
-pg_bindir() { local v; v=$(ls /usr/lib/postgresql 2>/dev/null | sort -V | tail -1); [ -n "$v" ] && echo "/usr/lib/postgresql/$v/bin"; }
 # A real query over TCP with the test role's password, not just a port check.
 accepts() { PGPASSWORD=gantry PGCONNECT_TIMEOUT=3 psql -h 127.0.0.1 -p "$PORT" -U gantry -d postgres -Atqc 'select 1' >/dev/null 2>&1; }
+# The binaries of the cluster's own major version when it has one, else the newest installed.
+pg_bindir() {
+  local v
+  if [ -s "$DATA/PG_VERSION" ] && [ -x "/usr/lib/postgresql/$(cat "$DATA/PG_VERSION")/bin/postgres" ]; then v=$(cat "$DATA/PG_VERSION"); else v=$(ls /usr/lib/postgresql 2>/dev/null | sort -V | tail -1); fi
+  [ -n "$v" ] && echo "/usr/lib/postgresql/$v/bin"
+}
 
-if accepts; then say "PostgreSQL up on 127.0.0.1:$PORT"; exit 0; fi
+if command -v psql >/dev/null 2>&1 && accepts; then say "PostgreSQL up on 127.0.0.1:$PORT"; exit 0; fi
+if [ "$(id -u)" != 0 ]; then say "not root: cannot install or start PostgreSQL"; exit 0; fi
 
 if [ -z "$(pg_bindir)" ] || ! command -v psql >/dev/null 2>&1; then
   say "installing postgresql (apt)"
@@ -39,6 +43,11 @@ as_pg() { runuser -u postgres -- "$@"; }
 mkdir -p "$STATE" "$RUN"
 chown postgres:postgres "$RUN"
 touch "$PGLOG" && chown postgres:postgres "$PGLOG"
+# A cluster made by another major version than the binaries at hand: test data, made again.
+if [ -s "$DATA/PG_VERSION" ] && [ "$BIN" != "/usr/lib/postgresql/$(cat "$DATA/PG_VERSION")/bin" ]; then
+  say "the cluster in $DATA is PostgreSQL $(cat "$DATA/PG_VERSION"), not $(basename "$(dirname "$BIN")"): making it again"
+  rm -rf "$DATA"
+fi
 if [ ! -s "$DATA/PG_VERSION" ]; then
   say "initdb $DATA"
   rm -rf "$DATA" && mkdir -p "$DATA" && chown postgres:postgres "$DATA" && chmod 700 "$DATA"

@@ -262,6 +262,29 @@ describe('fetchCommit and the branch watcher (git CLI through argv)', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(seen).toEqual([commitC]);
   });
+
+  it('watch with nothing deployed yet (lastCommit: null) deploys the head it finds; a failed deploy is not retried every interval', async () => {
+    const seen: string[] = [];
+    const errors: unknown[] = [];
+    const head = await remoteBranchHead(bare, 'main');
+    const watcher = new BranchWatcher({
+      repoUrl: bare,
+      branch: 'main',
+      intervalMs: 50,
+      lastCommit: null,
+      onCommit: async (c) => {
+        seen.push(c);
+        throw new Error('deploy failed');
+      },
+      onError: (e) => errors.push(e),
+    });
+    watcher.start();
+    for (let i = 0; i < 50 && seen.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 400)); // several more polls
+    await watcher.stop();
+    expect(seen).toEqual([head]);
+    expect(errors).toHaveLength(1);
+  });
 });
 
 describe('replay stores', () => {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Brings up the real parts the integration tests need, on a fresh Debian machine as root:
-# a Docker engine, a local registry on 127.0.0.1:5000, the base images the
+# a PostgreSQL cluster (scripts/postgres-setup.sh), a Docker engine, a local registry on 127.0.0.1:5000, the base images the
 # generated Dockerfiles use (built locally: no registry can be pulled from here),
 # and the systemd + sshd image the ssh target's test hosts boot from.
 # Idempotent and cached: a second run does almost nothing. It never fails the test
@@ -18,6 +18,7 @@ missing=()
 command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
 command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)
 command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
+command -v git >/dev/null 2>&1 || missing+=(git)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     say "installing ${missing[*]} (apt)"
@@ -26,6 +27,9 @@ if [ ${#missing[@]} -gt 0 ]; then
     say "cannot install ${missing[*]}: not root or no apt-get"
   fi
 fi
+
+# The server's tests: a real PostgreSQL on 127.0.0.1:55432 (independent of Docker).
+"$(dirname "$0")/postgres-setup.sh"
 
 if ! engine_up && command -v dockerd >/dev/null 2>&1; then
   say "starting dockerd"

@@ -147,4 +147,32 @@ export const DEFAULTS = {
     minIntervalMs: 500,
     maxIntervalMs: 5_000,
   },
+  /**
+   * The server's durable job queue (src/server/jobs-lease): a claimed job is leased and the lease renewed
+   * every third of it while the job runs (two renewals may be lost before another replica takes the job over).
+   */
+  jobLease: {
+    leaseMs: 30_000,
+    /** Claims of one job (first run + resumptions after a lost lease) before it is recorded failed. */
+    maxAttempts: 3,
+  },
+  /** Git push triggers (src/server/triggers). */
+  gitTrigger: {
+    /** `git fetch` of the pushed commit (and `git ls-remote` when polling) may take this long. */
+    fetchTimeoutMs: 5 * 60_000,
+    /** `watch: { interval }` when not given, and the least it may be (a remote is not polled harder). */
+    pollIntervalMs: 60_000,
+    minPollIntervalMs: 5_000,
+    /** Webhook delivery ids remembered to refuse replays. */
+    deliveryIdsKeptMs: 7 * 24 * 3600_000,
+    /** A push payload larger than this is refused (413) before it is parsed (GitHub caps theirs at 25 MB; pushes are far smaller). */
+    maxBodyBytes: 5 * 1024 * 1024,
+  },
+  /** Outgoing notifications (src/server/notify). */
+  notify: {
+    timeoutMs: 5_000,
+    /** Attempts in all (the first included); 5xx, 429 and network errors are retried, other 4xx are not. */
+    attempts: 3,
+    backoffMs: 500,
+  },
 } as const;

@@ -1,0 +1,49 @@
+/** Turn an API request into a queued job: the manifest (with overrides) is checked first, so a bad one queues nothing. */
+import type { FastifyRequest } from 'fastify';
+import { appFor, loadApp } from '../apps.js';
+import type { ServerContext } from '../context.js';
+import type { JobKind } from '../db/schema.js';
+import { ApiError } from '../http/api-error.js';
+import { projectOf } from '../http/app.js';
+import type { JobParams } from './run-job.js';
+import type { Job } from './queue.js';
+
+export async function enqueueFor(ctx: ServerContext, req: FastifyRequest, appName: string, kind: JobKind, target: string | undefined, params: JobParams): Promise<{ job: Job; type: string }> {
+  const app = await appFor(ctx.db, appName, projectOf(req));
+  const { loaded, target: byType } = loadApp(app, params);
+  const names = ctx.face.engine.targetNames(loaded);
+  const name = target ?? byType ?? names[0];
+  if (!name || !names.includes(name)) throw new ApiError(400, 'TARGET_UNKNOWN', `app ${app.name} has no target ${name ?? ''}`, `its targets: ${names.join(', ')}`);
+  const type = (loaded.manifest.targets[name] as { type: string }).type;
+  const job = await ctx.queue.enqueue({ projectId: app.project_id, app: app.name, target: name, kind, params: { ...params }, requestedBy: req.key?.id ?? 'unknown' });
+  ctx.workers.poke();
+  return { job, type };
+}
+
+/** A job as the API shows a deployment (the seeds' fields included). */
+export function deploymentView(job: Job) {
+  const p = JSON.parse(job.params) as JobParams;
+  const result = job.result ? (JSON.parse(job.result) as Record<string, unknown>) : undefined;
+  return {
+    id: job.id,
+    project: job.project_id,
+    app: job.app,
+    target: job.target,
+    kind: job.kind,
+    status: job.state,
+    deployment_type: p.targetType,
+    adapter: p.adapter,
+    external_id: job.external_id,
+    access_url: job.access_url,
+    registry_image: job.registry_image,
+    release: (result?.release as string | undefined) ?? null,
+    engine_deployment_id: job.engine_deployment_id,
+    error: job.error,
+    attempts: job.attempts,
+    requested_by: job.requested_by,
+    created_at: job.created_at,
+    started_at: job.started_at,
+    finished_at: job.finished_at,
+    result,
+  };
+}

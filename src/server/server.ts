@@ -29,6 +29,8 @@ export interface ServerOptions {
   leaseMs?: number;
   logLevel?: string;
   bodyLimit?: number;
+  /** Failed authentications allowed per client address per window. */
+  authFailureLimit?: number;
   /** The git-push trigger (src/server/triggers/index.ts handleGitPush). */
   handleGitPush?: GitPushHandler;
 }
@@ -48,9 +50,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const face = openEngineFace(dataDir);
   const queue = new JobQueue(sdb.db, sdb.dialect);
   const metrics = new ServerMetrics(queue);
-  const ctxPartial = { db: sdb.db, dialect: sdb.dialect, queue, face, metrics, dataDir, handleGitPush: opts.handleGitPush, keys: new KeyVerifier(sdb.db, DEFAULTS.server.keyCacheMs), limiter: new FailureLimiter(DEFAULTS.server.authFailuresPerWindow, DEFAULTS.server.authFailureWindowMs) };
+  const ctxPartial = { db: sdb.db, dialect: sdb.dialect, queue, face, metrics, dataDir, handleGitPush: opts.handleGitPush, keys: new KeyVerifier(sdb.db, DEFAULTS.server.keyCacheMs), limiter: new FailureLimiter(opts.authFailureLimit ?? DEFAULTS.server.authFailuresPerWindow, DEFAULTS.server.authFailureWindowMs) };
   const ctx = ctxPartial as ServerContext;
-  const app = buildApp(ctx, { logLevel: opts.logLevel, bodyLimit: opts.bodyLimit });
+  const app = await buildApp(ctx, { logLevel: opts.logLevel, bodyLimit: opts.bodyLimit });
   ctx.workers = new Workers(face, queue, {
     count: opts.workers ?? DEFAULTS.server.workers,
     leaseMs: opts.leaseMs ?? DEFAULTS.server.jobLeaseMs,

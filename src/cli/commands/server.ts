@@ -48,11 +48,12 @@ export function registerServer(program: Command): void {
     .option('--port <n>', 'port to listen on (0: any free port)', String(DEFAULTS.server.port))
     .option('--workers <n>', 'jobs run at once by this server', String(DEFAULTS.server.workers))
     .option('--lease <ms>', 'how long a job\'s claim lasts without renewal (a dead server\'s jobs are taken over after it)', String(DEFAULTS.server.jobLeaseMs))
+    .option('--auth-limit <n>', 'failed authentications per client address per minute before 429', String(DEFAULTS.server.authFailuresPerWindow))
     .option('--init-admin', 'when no key exists yet, create a server-wide admin key and print it once')
     .option('--log-level <level>', 'pino log level', 'info')
     .addHelpText('after', '\nExamples:\n  gantry server --init-admin --data-dir /var/lib/gantry\n  gantry server --database postgres://gantry@127.0.0.1/gantry --port 7070')
     .action(
-      act<DataOpts & { host: string; port: string; workers: string; lease: string; initAdmin?: boolean; logLevel: string }>(async (opts, out) => {
+      act<DataOpts & { host: string; port: string; workers: string; lease: string; initAdmin?: boolean; logLevel: string; authLimit: string }>(async (opts, out) => {
         const port = Number(opts.port);
         if (!Number.isInteger(port) || port < 0 || port > 65535) throw new GantryError('USAGE', `--port wants a port number, got "${opts.port}"`, 'e.g. --port 7070');
         if (opts.initAdmin) {
@@ -65,7 +66,7 @@ export function registerServer(program: Command): void {
           else out.info('--init-admin: keys exist already; no new key was made (`gantry keys create` makes one)');
         }
         const { startServer } = await import('../../server/server.js');
-        const s = await startServer({ dataDir: opts.dataDir, database: opts.database, host: opts.host, port, workers: Number(opts.workers), leaseMs: Number(opts.lease), logLevel: opts.logLevel });
+        const s = await startServer({ dataDir: opts.dataDir, database: opts.database, host: opts.host, port, workers: Number(opts.workers), leaseMs: Number(opts.lease), logLevel: opts.logLevel, authFailureLimit: Number(opts.authLimit) });
         process.stdout.write(`listening on ${s.url}\n`);
         await new Promise<void>((done) => {
           const stop = (): void => {

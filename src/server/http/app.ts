@@ -31,7 +31,8 @@ export const LOG_REDACT = ['req.headers.authorization', 'req.headers["x-hub-sign
 
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
-export function buildApp(ctx: ServerContext, opts: { logLevel?: string; bodyLimit?: number } = {}): App {
+/** Async: swagger must be registered before the routes are added, so it sees every one of them. */
+export async function buildApp(ctx: ServerContext, opts: { logLevel?: string; bodyLimit?: number } = {}): Promise<App> {
   const app = Fastify({
     logger: { level: opts.logLevel ?? 'info', redact: { paths: LOG_REDACT, censor: '[redacted]' } },
     bodyLimit: opts.bodyLimit ?? DEFAULTS.server.bodyLimitBytes,
@@ -42,7 +43,7 @@ export function buildApp(ctx: ServerContext, opts: { logLevel?: string; bodyLimi
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 
-  void app.register(swagger, {
+  await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
       info: { title: 'Gantry control plane', version: '1', description: 'Every route but /health* needs `Authorization: Bearer <key>`. Roles: viewer < deployer < admin, scoped to a project; another project\'s resources answer 404.' },
@@ -51,7 +52,7 @@ export function buildApp(ctx: ServerContext, opts: { logLevel?: string; bodyLimi
     },
     transform: jsonSchemaTransform,
   });
-  void app.register(swaggerUi, { routePrefix: '/api/v1/docs' });
+  await app.register(swaggerUi, { routePrefix: '/api/v1/docs' });
 
   app.addHook('onRequest', async (req, reply) => {
     (req as FastifyRequest & { startedAt: bigint }).startedAt = process.hrtime.bigint();

@@ -14,6 +14,38 @@ export interface ServerProc {
   exited: Promise<void>;
 }
 
+/**
+ * GANTRY_TEST_PG=postgres://user@host:port/db runs the servers on PostgreSQL: each data
+ * dir gets a fresh database of its own (the server's tables only; the engine's state stays in the data dir).
+ */
+const databases = new Map<string, string>();
+
+async function databaseFor(dataDir: string): Promise<string | undefined> {
+  const base = process.env.GANTRY_TEST_PG;
+  if (!base) return undefined;
+  const known = databases.get(dataDir);
+  if (known) return known;
+  const name = `gantry_t_${Math.random().toString(36).slice(2, 10)}`;
+  const pg = (await import('pg')).default;
+  const client = new pg.Client({ connectionString: base });
+  await client.connect();
+  try {
+    await client.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await client.end();
+  }
+  const url = new URL(base);
+  url.pathname = `/${name}`;
+  databases.set(dataDir, url.toString());
+  return url.toString();
+}
+
+/** The server's database of a data dir, opened like the server opens it (for fixtures and checks). */
+export async function serverDb(dataDir: string) {
+  const { openServerDb } = await import('../../src/server/db/open.js');
+  return openServerDb((await databaseFor(dataDir)) ?? join(dataDir, 'server.db'));
+}
+
 export function newDataDir(): string {
   return join(mkdtempSync(join(tmpdir(), 'gantry-server-')), 'data');
 }
@@ -21,7 +53,8 @@ export function newDataDir(): string {
 /** Start the server (a fresh data dir unless given) and wait until it listens (bounded). */
 export async function startServer(opts: { dataDir?: string; args?: string[]; env?: Record<string, string> } = {}): Promise<ServerProc> {
   const dataDir = opts.dataDir ?? newDataDir();
-  const child = spawn(process.execPath, [BIN, 'server', '--data-dir', dataDir, '--port', '0', ...(opts.args ?? [])], { env: { ...process.env, NO_COLOR: '1', ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const db = await databaseFor(dataDir);
+  const child = spawn(process.execPath, [BIN, 'server', '--data-dir', dataDir, '--port', '0', ...(db ? ['--database', db] : []), ...(opts.args ?? [])], { env: { ...process.env, NO_COLOR: '1', ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
@@ -43,7 +76,8 @@ export async function stopServer(s: ServerProc | undefined, signal: NodeJS.Signa
 
 /** A key made directly on the data dir (`gantry keys create`), its token. */
 export async function makeKey(dataDir: string, role: string, project?: string): Promise<string> {
-  const r = await gantry(['keys', 'create', '--role', role, '--data-dir', dataDir, '--json', ...(project ? ['--project', project] : [])], { cwd: tmpdir() });
+  const db = await databaseFor(dataDir);
+  const r = await gantry(['keys', 'create', '--role', role, '--data-dir', dataDir, '--json', ...(project ? ['--project', project] : []), ...(db ? ['--database', db] : [])], { cwd: tmpdir() });
   if (r.code !== 0) throw new Error(r.stdout + r.stderr);
   return r.json.token as string;
 }
@@ -123,6 +157,12 @@ export async function waitFinal(base: string, token: string, id: string, maxMs =
     if (Date.now() > deadline) throw new Error(`deployment ${id} still ${r.body?.status}`);
     await new Promise((res) => setTimeout(res, 250));
   }
+}
+
+/** `gantry <args> --data-dir D` with the data dir's database (audit, keys list). */
+export async function serverCli(dataDir: string, args: string[], cwd: string) {
+  const db = await databaseFor(dataDir);
+  return gantry([...args, '--data-dir', dataDir, ...(db ? ['--database', db] : [])], { cwd });
 }
 
 /** Stop the agents the server's engine started (by the pid they recorded), for test cleanup. */

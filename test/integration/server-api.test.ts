@@ -5,11 +5,11 @@
  * endpoints, write-only secrets, audit, bad input.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { copyExample, gantry } from '../helpers/cli.js';
+import { copyExample } from '../helpers/cli.js';
 import { getJson } from '../helpers/http.js';
-import { api, killServerAgents, makeKey, readEvents, startServer, stopServer, waitFinal, type ServerProc } from '../helpers/server.js';
+import { api, killServerAgents, makeKey, readEvents, serverCli, serverDb, startServer, stopServer, waitFinal, type ServerProc } from '../helpers/server.js';
 
 const APP = 'srvapi-hello';
 const SECRET_VALUE = 's3cr3t-value-never-shown-7f1c';
@@ -43,8 +43,12 @@ describe('gantry server API', () => {
     const list = await api(srv.url, 'GET', '/api/v1/keys', { token: keys.alphaAdmin });
     expect(list.status).toBe(200);
     expect(list.body.keys.every((k: any) => k.project_id === 'alpha' && k.token === undefined && k.hash === undefined)).toBe(true);
-    // Only a hash is stored: the token is nowhere in the database file.
-    expect(readFileSync(join(srv.dataDir, 'server.db')).includes(Buffer.from(keys.deployer!.split('_').pop()!))).toBe(false);
+    // Only a hash is stored: the token's secret is nowhere in the keys table.
+    const sdb = await serverDb(srv.dataDir);
+    const stored = JSON.stringify(await sdb.db.selectFrom('api_keys').selectAll().execute());
+    await sdb.close();
+    expect(stored).toContain('scrypt$');
+    expect(stored).not.toContain(keys.deployer!.split('_').pop()!);
     // A project admin cannot make projects.
     expect((await api(srv.url, 'POST', '/api/v1/projects', { token: keys.alphaAdmin, body: { id: 'gamma' } })).status).toBe(403);
   });
@@ -174,7 +178,7 @@ describe('gantry server API', () => {
     const deploy = r.body.audit.find((a: any) => a.route === '/api/v1/deploy/unified' && a.status === 202);
     expect(deploy).toMatchObject({ key_id: expect.stringMatching(/^key_/), project_id: 'alpha', method: 'POST', ip: '127.0.0.1', at: expect.any(String) });
     expect((await api(srv.url, 'GET', '/api/v1/audit', { token: keys.viewer })).status).toBe(403);
-    const cli = await gantry(['audit', '--data-dir', srv.dataDir, '--json', '-n', '500'], { cwd: dir });
+    const cli = await serverCli(srv.dataDir, ['audit', '--json', '-n', '500'], dir);
     expect(cli.code, cli.stderr).toBe(0);
     expect(cli.json.some((a: any) => a.path === '/api/v1/deploy/unified' && a.key_id === deploy.key_id)).toBe(true);
   });
@@ -184,7 +188,7 @@ describe('gantry server API', () => {
     expect((await api(srv.url, 'GET', '/api/v1/apps', { token: made.body.token })).status).toBe(200);
     expect((await api(srv.url, 'DELETE', `/api/v1/keys/${made.body.id}`, { token: keys.alphaAdmin })).status).toBe(200);
     expect((await api(srv.url, 'GET', '/api/v1/apps', { token: made.body.token })).status).toBe(401);
-    const cliList = await gantry(['keys', 'list', '--data-dir', srv.dataDir, '--json'], { cwd: dir });
+    const cliList = await serverCli(srv.dataDir, ['keys', 'list', '--json'], dir);
     expect(cliList.json.find((k: any) => k.id === made.body.id).revoked_at).toBeTruthy();
     const statuses: number[] = [];
     for (let i = 0; i < 12; i++) statuses.push((await api(srv.url, 'GET', '/api/v1/apps', { token: `gk_key_aaaaaaaaaaaaaaaa_${'x'.repeat(43)}` })).status);

@@ -33,10 +33,11 @@ function engineDeployments(): Array<{ id: string; kind: string; status: string; 
 }
 
 describe('server SIGKILLed mid-deploy', () => {
-  it('resumes a deploy killed in its watch (forward) and compensates one killed before its switch (back); each ran once', { timeout: 300_000 }, async () => {
+  it('resumes a deploy killed in its watch (forward) and compensates one killed in its pre_deploy hook, before any switch (back); each ran once', { timeout: 300_000 }, async () => {
     const dir = copyExample('hello-node');
     let version = 0;
-    const manifest = (): void => writeFileSync(join(dir, 'gantry.yaml'), [`app: ${APP}`, 'run: { command: node server.js, instances: 1 }', 'health: { path: /health, interval: 500ms, start_period: 10s }', `env: { GREETING: "v${++version}" }`, 'strategy: { type: rolling, watch: 6s }', 'targets: { local: { type: process } }'].join('\n'));
+    // `hook`: a pre_deploy hook that takes a while, so a kill seen at that step lands there (before any switch).
+    const manifest = (hook = false): void => writeFileSync(join(dir, 'gantry.yaml'), [`app: ${APP}`, 'run: { command: node server.js, instances: 1 }', 'health: { path: /health, interval: 500ms, start_period: 10s }', `env: { GREETING: "v${++version}" }`, 'strategy: { type: rolling, watch: 6s }', ...(hook ? ['hooks: { pre_deploy: "sleep 5" }'] : []), 'targets: { local: { type: process } }'].join('\n'));
     manifest();
     srv = await startServer({ args: LEASE });
     dataDir = srv.dataDir;
@@ -50,9 +51,9 @@ describe('server SIGKILLed mid-deploy', () => {
 
     for (const c of [
       { killAt: 'watch', expect: 'succeeded' as const },
-      { killAt: 'checkHealth', expect: 'rolled_back' as const },
+      { killAt: 'hook', expect: 'rolled_back' as const },
     ]) {
-      manifest();
+      manifest(c.killAt === 'hook');
       const before = engineDeployments().length;
       const serving = (await getJson(url + '/')).release as string;
       const d = await api(srv!.url, 'POST', `/api/v1/apps/${APP}/deployments`, { token: admin, body: {} });

@@ -4,11 +4,10 @@
  * project's resources 404 (and nothing changed). Also the probes, /metrics, docs.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import Database from 'better-sqlite3';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { copyExample } from '../helpers/cli.js';
-import { api, makeKey, startServer, stopServer, type ServerProc } from '../helpers/server.js';
+import { api, makeKey, serverDb, startServer, stopServer, type ServerProc } from '../helpers/server.js';
 
 const APP = 'srvroutes-hello';
 let srv: ServerProc;
@@ -31,9 +30,9 @@ beforeAll(async () => {
   }
   expect((await api(srv.url, 'POST', '/api/v1/projects/alpha/apps', { token: keys.alphaAdmin, body: { manifest_path: join(dir, 'gantry.yaml') } })).status).toBe(201);
   // A finished deployment of alpha's app, as the queue records one (no deploy needed to walk the routes).
-  const db = new Database(join(srv.dataDir, 'server.db'));
-  db.prepare("INSERT INTO jobs (id, project_id, app, target, kind, params, state, attempts, requested_by, created_at, external_id) VALUES (?, 'alpha', ?, 'local', 'deploy', '{}', 'succeeded', 1, 'fixture', ?, '20260101T000000Z-abcd')").run(DEP_ID, APP, new Date().toISOString());
-  db.close();
+  const sdb = await serverDb(srv.dataDir);
+  await sdb.db.insertInto('jobs').values({ id: DEP_ID, project_id: 'alpha', app: APP, target: 'local', kind: 'deploy', params: '{}', state: 'succeeded', engine_deployment_id: null, result: null, error: null, worker_id: null, lease_until: null, attempts: 1, requested_by: 'fixture', created_at: new Date().toISOString(), started_at: null, finished_at: null, external_id: '20260101T000000Z-abcd', access_url: null, registry_image: null }).execute();
+  await sdb.close();
 });
 
 afterAll(async () => {

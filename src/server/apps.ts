@@ -28,14 +28,18 @@ export interface Overrides {
   platformConfig?: Record<string, unknown>;
   envVars?: Record<string, string>;
   env?: string;
+  /** Deploy this checkout of the app instead of its registered directory (its gantry.yaml, else the registered manifest text). */
+  sourceDir?: string;
 }
 
 /** The manifest of an app, with a deployment's overrides applied before validation (so they are checked like the file). */
 export function loadApp(app: AppRow, ov: Overrides = {}): { loaded: LoadedManifest; target?: string } {
-  const file = app.manifest_path ?? join(app.source_dir ?? '/', 'gantry.yaml');
+  const checkout = ov.sourceDir && existsSync(join(ov.sourceDir, 'gantry.yaml')) ? join(ov.sourceDir, 'gantry.yaml') : undefined;
+  const file = checkout ?? (ov.sourceDir ? join(ov.sourceDir, 'gantry.yaml') : (app.manifest_path ?? join(app.source_dir ?? '/', 'gantry.yaml')));
   const plain = !ov.platformConfig && !ov.envVars && !ov.targetType;
-  if (plain && app.manifest_path) return { loaded: loadManifest(app.manifest_path, { ...LOAD_OPTS, env: ov.env }) };
-  const text = app.manifest_text ?? readText(file);
+  const path = checkout ?? (ov.sourceDir ? undefined : (app.manifest_path ?? undefined));
+  if (plain && path) return { loaded: loadManifest(path, { ...LOAD_OPTS, env: ov.env }) };
+  const text = checkout || !app.manifest_text ? readText(file) : app.manifest_text;
   const doc = parseDocument(text);
   const raw = (doc.toJS() ?? {}) as Record<string, unknown>;
   let target: string | undefined;

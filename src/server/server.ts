@@ -2,6 +2,7 @@
  * `gantry server`: the database, the engine (as the CLI hands it its parts), the
  * job workers and the HTTP API, started together and stopped in order.
  */
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DEFAULTS } from '../core/defaults.js';
 import { FailureLimiter } from './auth/rate-limit.js';
@@ -44,13 +45,24 @@ export interface RunningServer {
 
 export const defaultDatabase = (dataDir: string): string => join(resolve(dataDir), 'server.db');
 
+/**
+ * The git-push trigger, when src/server/triggers is built in: it exports
+ * `handleGitPush(input, deps: ServerContext)` and the hook route calls it; absent, the route answers 501.
+ */
+async function gitPushTrigger(): Promise<GitPushHandler | undefined> {
+  const url = new URL('./triggers/index.js', import.meta.url);
+  if (!existsSync(url)) return undefined;
+  const mod = (await import(url.href)) as { handleGitPush?: GitPushHandler };
+  return mod.handleGitPush;
+}
+
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const dataDir = resolve(opts.dataDir);
   const sdb = await openServerDb(opts.database ?? defaultDatabase(dataDir));
   const face = openEngineFace(dataDir);
   const queue = new JobQueue(sdb.db, sdb.dialect);
   const metrics = new ServerMetrics(queue);
-  const ctxPartial = { db: sdb.db, dialect: sdb.dialect, queue, face, metrics, dataDir, handleGitPush: opts.handleGitPush, keys: new KeyVerifier(sdb.db, DEFAULTS.server.keyCacheMs), limiter: new FailureLimiter(opts.authFailureLimit ?? DEFAULTS.server.authFailuresPerWindow, DEFAULTS.server.authFailureWindowMs) };
+  const ctxPartial = { db: sdb.db, dialect: sdb.dialect, queue, face, metrics, dataDir, handleGitPush: opts.handleGitPush ?? (await gitPushTrigger()), keys: new KeyVerifier(sdb.db, DEFAULTS.server.keyCacheMs), limiter: new FailureLimiter(opts.authFailureLimit ?? DEFAULTS.server.authFailuresPerWindow, DEFAULTS.server.authFailureWindowMs) };
   const ctx = ctxPartial as ServerContext;
   const app = await buildApp(ctx, { logLevel: opts.logLevel, bodyLimit: opts.bodyLimit });
   ctx.workers = new Workers(face, queue, {

@@ -68,10 +68,14 @@ export function registerServer(program: Command): void {
         const { startServer } = await import('../../server/server.js');
         const s = await startServer({ dataDir: opts.dataDir, database: opts.database, host: opts.host, port, workers: Number(opts.workers), leaseMs: Number(opts.lease), logLevel: opts.logLevel, authFailureLimit: Number(opts.authLimit) });
         process.stdout.write(`listening on ${s.url}\n`);
+        // The first signal stops taking requests and jobs and lets running jobs end; a second exits at once
+        // (a job cut short is resumed from the engine's stored plan by the next server on this data dir).
         await new Promise<void>((done) => {
+          let stopping = false;
           const stop = (): void => {
-            process.off('SIGINT', stop);
-            process.off('SIGTERM', stop);
+            if (stopping) process.exit(130);
+            stopping = true;
+            out.info('stopping: running jobs finish first (send the signal again to exit now)');
             void s.close().then(done, done);
           };
           process.on('SIGINT', stop);

@@ -62,6 +62,8 @@ export async function runJob(face: EngineFace, queue: JobQueue, job: Job, log: (
     return fromResult(r, engineId);
   } finally {
     unroute();
+    // Every event of this job is stored before its outcome (an error's event comes last, not in a race).
+    await chain;
   }
 }
 

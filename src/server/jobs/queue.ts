@@ -71,7 +71,14 @@ export class JobQueue {
       if (candidates.length === 0) return undefined;
       const live = await trx.selectFrom('jobs').select(['id', 'project_id', 'app', 'target']).where('state', '=', 'running').where('lease_until', '>=', now).execute();
       const quotas = new Map((await trx.selectFrom('projects').select(['id', 'max_concurrent_deploys']).execute()).map((p) => [p.id, p.max_concurrent_deploys]));
+      // A job whose server died goes before anything queued, and an app+target's jobs go in order:
+      // only the first candidate of each app+target may be claimed.
+      candidates.sort((x, y) => Number(x.state !== 'running') - Number(y.state !== 'running') || x.created_at.localeCompare(y.created_at));
+      const seen = new Set<string>();
       for (const c of candidates) {
+        const key = `${c.app}\u0000${c.target}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
         if (live.some((l) => l.app === c.app && l.target === c.target)) continue;
         const running = live.filter((l) => l.project_id === c.project_id).length;
         if (running >= (quotas.get(c.project_id) ?? Infinity)) continue;

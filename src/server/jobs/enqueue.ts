@@ -50,6 +50,8 @@ export function deploymentView(job: Job) {
     engine_deployment_id: job.engine_deployment_id,
     error: job.error,
     attempts: job.attempts,
+    /** The worker holding (or last holding) the job: host:pid:id#loop, so an operator can tell which replica runs it. */
+    worker: job.worker_id,
     requested_by: job.requested_by,
     created_at: job.created_at,
     started_at: job.started_at,

@@ -1,6 +1,6 @@
 /**
  * CLI remote mode: with GANTRY_SERVER (or --server) and GANTRY_TOKEN, deploy,
- * rollback, status and logs talk to a `gantry server` instead of the local engine,
+ * rollback, start, stop, restart, status and logs talk to a `gantry server` instead of the local engine,
  * with the same output and exit codes. The token comes from the environment only
  * (never argv). The app is the one the local manifest names; the server must have it registered.
  */
@@ -30,7 +30,7 @@ export function remoteOf(opts: RemoteOpts): Remote | undefined {
 
 /** Refuse a command that has no remote form yet rather than run it on this machine by surprise. */
 export function refuseRemote(command: string): void {
-  if (process.env.GANTRY_SERVER) throw new GantryError('USAGE', `\`gantry ${command}\` does not work against a server yet (GANTRY_SERVER is set)`, 'unset GANTRY_SERVER to run it on this machine; deploy, rollback, status and logs work remotely');
+  if (process.env.GANTRY_SERVER) throw new GantryError('USAGE', `\`gantry ${command}\` does not work against a server yet (GANTRY_SERVER is set)`, 'unset GANTRY_SERVER to run it on this machine; deploy, rollback, start, stop, restart, status and logs work remotely');
 }
 
 const KNOWN: ReadonlySet<string> = new Set(['MANIFEST_INVALID', 'MANIFEST_NOT_FOUND', 'USAGE', 'LOCK_HELD', 'HEALTH_FAILED', 'TARGET_UNKNOWN', 'NOT_DEPLOYED', 'RELEASE_NOT_FOUND', 'SECRET_MISSING', 'NOT_PAUSED', 'NOT_RUNNING', 'BUILD_FAILED', 'START_FAILED']);
@@ -109,6 +109,11 @@ export function remoteDeploy(r: Remote, opts: GlobalOptions & { force?: boolean 
 
 export function remoteRollback(r: Remote, opts: GlobalOptions, out: Output, release: string | undefined): Promise<DeployResult> {
   return runJob(r, opts, out, 'rollback', { target: opts.target, release });
+}
+
+export function remoteLifecycle(r: Remote, opts: GlobalOptions, out: Output, what: 'start' | 'stop' | 'restart', hosts: string[] | undefined): Promise<DeployResult> {
+  if (hosts?.length) throw new GantryError('USAGE', `--host does not work against a server yet`, `run \`gantry ${what}\` without --host, or unset GANTRY_SERVER to run it here`);
+  return runJob(r, opts, out, what, { target: opts.target });
 }
 
 export function remoteStatus(r: Remote, opts: GlobalOptions): Promise<any> {

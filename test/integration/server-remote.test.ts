@@ -73,6 +73,14 @@ describe('CLI remote mode', () => {
     expect(rb.json).toMatchObject({ kind: 'rollback', status: 'succeeded', release: first.json.release });
     expect((await getJson(first.json.url + '/')).release).toBe(first.json.release);
 
+    // stop, start and restart too.
+    for (const [cmd, state] of [['stop', 'stopped'], ['start', 'running'], ['restart', 'running']] as const) {
+      const r = await gantry([cmd, '--json'], { cwd: dir, env });
+      expect(r.code, `${cmd}: ${r.stdout}${r.stderr}`).toBe(0);
+      expect(r.json).toMatchObject({ kind: cmd, status: 'succeeded' });
+      expect((await gantry(['status', '--json'], { cwd: dir, env })).json.targets[0].state).toBe(state);
+    }
+
     // A failure keeps the local CLI's exit code and error code.
     const missing = await gantry(['rollback', '20200101T000000Z-abcd1234', '--json'], { cwd: dir, env });
     expect(missing.code).toBe(1);

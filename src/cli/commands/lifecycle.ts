@@ -3,7 +3,7 @@ import { describeStep } from '../../engine/index.js';
 import { ensureAutoscaler, runAutoscaler, stopAutoscaler } from '../autoscaler.js';
 import { hostsOf, withHostOption, type HostOpts } from '../hosts.js';
 import { c } from '../output.js';
-import { remoteDeploy, remoteOf, remoteRollback, type RemoteOpts } from '../remote.js';
+import { remoteDeploy, remoteLifecycle, remoteOf, remoteRollback, type RemoteOpts } from '../remote.js';
 import { interruptible, printDeployResult, run, withGlobals, withSession } from './common.js';
 
 interface WaitOpt {
@@ -58,10 +58,13 @@ export function registerLifecycle(program: Command): void {
     withHostOption(withGlobals(program.command(name)), host)
       .description(what)
       .option('--wait', 'queue behind a deploy in progress instead of failing')
+      .option('--server <url>', `${name} through this \`gantry server\` (default: GANTRY_SERVER; the key is GANTRY_TOKEN)`)
       .addHelpText('after', `\n${more}`)
       .action(
-        run<WaitOpt & HostOpts>(async (opts, out) =>
-          withSession(opts, out, async (s) => {
+        run<WaitOpt & HostOpts & RemoteOpts>(async (opts, out) => {
+          const remote = remoteOf(opts);
+          if (remote) return printDeployResult(out, await remoteLifecycle(remote, opts, out, name, hostsOf(opts)));
+          return withSession(opts, out, async (s) => {
             const hosts = hostsOf(opts);
             // A restart is a rollout: Ctrl-C aborts it back to the instances that served before.
             const { result: r, code } = name === 'restart' ? await interruptible(out, 'restart', (signal) => s.engine.restart(s.loaded, opts.target, { wait: opts.wait, signal, hosts })) : await s.engine[name](s.loaded, opts.target, { wait: opts.wait, hosts }).then((x) => ({ result: x, code: printDeployResult(out, x) }));
@@ -69,8 +72,8 @@ export function registerLifecycle(program: Command): void {
             if (name === 'stop' && !hosts) stopAutoscaler(s, opts);
             else if (r.status === 'succeeded') ensureAutoscaler(s, opts);
             return code;
-          }),
-        ),
+          });
+        }),
       );
   }
 }

@@ -39,7 +39,8 @@ export function loadApp(app: AppRow, ov: Overrides = {}): { loaded: LoadedManife
   const plain = !ov.platformConfig && !ov.envVars && !ov.targetType;
   const path = checkout ?? (ov.sourceDir ? undefined : (app.manifest_path ?? undefined));
   if (plain && path) return { loaded: loadManifest(path, { ...LOAD_OPTS, env: ov.env }) };
-  const text = checkout || !app.manifest_text ? readText(file) : app.manifest_text;
+  // A checkout without its own gantry.yaml is deployed with the registered manifest (its directory being the checkout).
+  const text = checkout ? readText(checkout) : (app.manifest_text ?? readText(app.manifest_path ?? file));
   const doc = parseDocument(text);
   const raw = (doc.toJS() ?? {}) as Record<string, unknown>;
   let target: string | undefined;

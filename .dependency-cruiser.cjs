@@ -21,7 +21,8 @@ const ALLOWED = {
   // backups through interfaces handed to it (EngineOptions): it imports none of them.
   engine: ['core', 'manifest', 'store'],
   registry: ['core', 'engine', 'targets'],
-  cli: ['core', 'engine', 'manifest', 'store', 'registry', 'secrets', 'backup'],
+  // The CLI starts the server (`gantry server`) and works on its keys and audit log.
+  cli: ['core', 'engine', 'manifest', 'store', 'registry', 'secrets', 'backup', 'server'],
   server: ['core', 'engine', 'manifest', 'store', 'registry', 'secrets', 'backup'],
 };
 

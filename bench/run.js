@@ -1,7 +1,7 @@
 // `npm run bench` = build, then this: every section against its baseline measured
 // in the same run; a table, a summary and bench/results/<timestamp>.json.
 //
-//   node bench/run.js [--quick] [--only deploy,zero-downtime,proxy,rollback,docker,scale,backup,ssh-fleet]
+//   node bench/run.js [--quick] [--only deploy,zero-downtime,proxy,rollback,docker,scale,backup,server,ssh-fleet]
 import os from 'node:os';
 import { abort, aborted, cleanupAll } from './lib/cleanup.js';
 import { cpuBusyPercent, formatTable, machine, summaryLines, tableRows, writeResults } from './lib/report.js';
@@ -13,8 +13,9 @@ import { benchDocker } from './docker.js';
 import { benchScale } from './scale.js';
 import { benchBackup } from './backup.js';
 import { benchSshFleet } from './ssh-fleet.js';
+import { benchServer } from './server.js';
 
-const SECTIONS = { deploy: benchDeploy, 'zero-downtime': benchZeroDowntime, proxy: benchProxy, rollback: benchRollback, docker: benchDocker, scale: benchScale, backup: benchBackup, 'ssh-fleet': benchSshFleet };
+const SECTIONS = { deploy: benchDeploy, 'zero-downtime': benchZeroDowntime, proxy: benchProxy, rollback: benchRollback, docker: benchDocker, scale: benchScale, backup: benchBackup, server: benchServer, 'ssh-fleet': benchSshFleet };
 const ALIASES = { zd: 'zero-downtime', zero: 'zero-downtime', 'zero_downtime': 'zero-downtime', ssh: 'ssh-fleet', fleet: 'ssh-fleet' };
 /** The sections before ssh-fleet must end well inside 10 minutes: past this, clean up and exit 1. */
 const DEADLINE_MS = 9.5 * 60_000;

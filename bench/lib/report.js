@@ -115,6 +115,12 @@ export function tableRows(r) {
     rows.push(['backup: gantry restore (incl. start)', `${bk.restore.mb_s} MB/s (${s(bk.restore.wall_ms.median)})`, `tar xzf ${bk.tar_xzf.mb_s} MB/s (${s(bk.tar_xzf.wall_ms.median)})`, x(bk.restore_ratio)]);
     rows.push(['  restore minus a plain `gantry start`', `${bk.restore_minus_start_mb_s} MB/s (start ${s(bk.start_wall_ms.median)})`, `tar xzf ${bk.tar_xzf.mb_s} MB/s`, x(bk.restore_minus_start_mb_s / bk.tar_xzf.mb_s)]);
   }
+  const sv = r.server;
+  if (sv && !sv.error) {
+    rows.push(['server: GET /api/v1/deployments/{id}', `${n(sv.get_deployment.rps)} req/s, p99 ${sv.get_deployment.p99_ms} ms${sv.get_deployment.pinned_to_one_core ? ' (one core)' : ''}`, 'goal ≥ 5000 req/s, p99 < 20 ms', '']);
+    rows.push(['server: deploy through the API (median wall)', s(sv.api_deploy.wall_ms.median), `engine ${s(sv.api_deploy.engine_ms.median)}`, x(sv.api_deploy_ratio)]);
+    rows.push([`server: RSS with ${sv.apps_registered} apps`, `${n(sv.rss_mb)} MB`, 'goal < 200 MB', '']);
+  }
   const sf = r['ssh-fleet'];
   if (sf?.skipped) rows.push(['ssh fleet', `ssh-fleet section skipped: ${sf.skipped}`, '', '']);
   else if (sf && !sf.error) {
@@ -169,6 +175,8 @@ export function summaryLines(r) {
   out.push(sc && !sc.error ? `scale N→N+1          ${x(sc.ratio)} one instance start-to-healthy (${s(sc.scale_up.wall_ms.median)} vs ${s(sc.floor.median)})` : `scale N→N+1          ${sc?.error ? `error: ${sc.error}` : 'not run'}`);
   const bk = r.backup;
   out.push(bk && !bk.error ? `backup               gantry ${n(bk.backup.mb_s)} MB/s vs tar czf ${n(bk.tar_czf.mb_s)} MB/s (${x(bk.backup_ratio)}); restore ${n(bk.restore.mb_s)} MB/s vs tar xzf ${n(bk.tar_xzf.mb_s)} MB/s (${x(bk.restore_ratio)}) [${n(bk.data_set.mb)} MB in ${bk.data_set.files} files; archives ${n(bk.backup.archive_bytes / 1e6)} MB vs ${n(bk.tar_czf.archive_bytes / 1e6)} MB]` : `backup               ${bk?.error ? `error: ${bk.error}` : 'not run'}`);
+  const sv = r.server;
+  out.push(sv && !sv.error ? `server API           GET /deployments/{id} ${n(sv.get_deployment.rps)} req/s, p99 ${sv.get_deployment.p99_ms} ms${sv.get_deployment.pinned_to_one_core ? ' (one core)' : ''}; API deploy ${x(sv.api_deploy_ratio)} the engine's duration; RSS ${n(sv.rss_mb)} MB with ${sv.apps_registered} apps` : `server API           ${sv?.error ? `error: ${sv.error}` : 'not run'}`);
   const sf = r['ssh-fleet'];
   if (sf?.skipped) out.push(`ssh fleet            ssh-fleet section skipped: ${sf.skipped}`);
   else if (sf && !sf.error) {

@@ -6,6 +6,7 @@ import { registerInspect } from './commands/inspect.js';
 import { registerAutoscaler, registerCanaryControls, registerLifecycle, registerPush } from './commands/lifecycle.js';
 import { registerOperate } from './commands/operate.js';
 import { registerSecrets } from './commands/secrets.js';
+import { registerServer } from './commands/server.js';
 import { registerValidate } from './commands/validate.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -28,6 +29,7 @@ registerInspect(program);
 registerOperate(program);
 registerSecrets(program);
 registerDoctor(program);
+registerServer(program);
 
 try {
   await program.parseAsync(process.argv);

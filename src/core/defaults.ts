@@ -141,6 +141,28 @@ export const DEFAULTS = {
     httpsPort: 443,
   },
   logsTailLines: 100,
+  /** `gantry server`: the control-plane API. */
+  server: {
+    host: '127.0.0.1',
+    port: 7070,
+    /** Request bodies larger than this are refused with 413 (a manifest is a few KB). */
+    bodyLimitBytes: 1_048_576,
+    /** A worker's claim on a job lasts this long; it renews it every third of it while the job runs. */
+    jobLeaseMs: 15_000,
+    /** How often an idle worker looks for a queued job. */
+    jobPollMs: 250,
+    workers: 2,
+    /** Failed authentications per client address per window before 429. */
+    authFailuresPerWindow: 10,
+    authFailureWindowMs: 60_000,
+    /** A verified key is trusted this long without hashing it again (revocation on another replica takes at most this). */
+    keyCacheMs: 30_000,
+    /** Default quotas of a new project. */
+    maxApps: 100,
+    maxConcurrentDeploys: 4,
+    /** SSE: events sent per poll and how often a stream polls the store. */
+    ssePollMs: 200,
+  },
   autoscale: {
     cooldownMs: 30_000,
     /** Sampling interval: a quarter of the cooldown, within these bounds. */

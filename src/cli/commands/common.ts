@@ -4,6 +4,7 @@ import { DEFAULTS } from '../../core/defaults.js';
 import type { DeployResult } from '../../engine/index.js';
 import { manifestPath, openSession, stateDirFor, type GlobalOptions, type Session } from '../context.js';
 import { c, Output, reportError } from '../output.js';
+import { refuseRemote } from '../remote.js';
 
 /** Options every command takes (the CLI contract). `logs` keeps -f for --follow, so it gets --file only. */
 export function withGlobals(cmd: Command, opts: { shortFile?: boolean } = {}): Command {
@@ -35,6 +36,8 @@ export function run<O>(action: Action<O>) {
 }
 
 export async function withSession<T>(opts: GlobalOptions, out: Output, fn: (s: Session) => Promise<T>): Promise<T> {
+  // GANTRY_SERVER set: a command without a remote form refuses rather than act on this machine.
+  refuseRemote(process.argv[2] ?? 'this command');
   const s = openSession(opts, out.progress);
   try {
     return await fn(s);

@@ -2,7 +2,9 @@ import type { Command } from 'commander';
 import { DEFAULTS } from '../../core/defaults.js';
 import { GantryError } from '../../core/errors.js';
 import { formatLogLine, hostsOf, instanceLines, withHostOption, type HostOpts } from '../hosts.js';
-import { c } from '../output.js';
+import { c, type Output } from '../output.js';
+import { remoteLogs, remoteOf, remoteStatus, type RemoteOpts } from '../remote.js';
+import type { TargetStatus } from '../../engine/index.js';
 import { run, withGlobals, withSession } from './common.js';
 
 const stateColor = (s: string): string => (s === 'running' ? c.green(s) : s === 'scaled_to_zero' ? c.dim(s) : s === 'degraded' ? c.yellow(s) : s === 'stopped' ? c.dim(s) : s);
@@ -10,25 +12,13 @@ const stateColor = (s: string): string => (s === 'running' ? c.green(s) : s === 
 export function registerInspect(program: Command): void {
   withHostOption(withGlobals(program.command('status')), 'many-node targets: only this host\'s state and instances')
     .description('what runs now: release, state, instances and their health (grouped by node on a many-node target), the access URL')
+    .option('--server <url>', 'ask this `gantry server` (default: GANTRY_SERVER; the key is GANTRY_TOKEN)')
     .action(
-      run<HostOpts>(async (opts, out) =>
-        withSession(opts, out, async (s) => {
-          const st = await s.engine.status(s.loaded, opts.target, { hosts: hostsOf(opts) });
-          out.result(st, () =>
-            st.targets.flatMap((t) => [
-              `${c.bold(st.app)} on ${c.bold(t.target)} (${t.type}): ${stateColor(t.state)}${t.release ? `, release ${t.release}` : ''}`,
-              ...(t.url ? [`  url: ${t.url}`] : []),
-              ...(t.state === 'scaled_to_zero' ? [c.dim('  scaled to 0 instances: nothing runs, requests get 503; `gantry scale N` starts N again (deploys keep 0 until run.instances changes)')] : []),
-              ...(t.state !== 'scaled_to_zero' && t.desired.by === 'scale' && t.desired.state === 'running' ? [c.dim(`  ${t.desired.instances} instance(s) set by \`gantry scale\`; deploys keep this count until run.instances changes in the manifest`)] : []),
-              ...instanceLines(t, (i) => `${i.healthy ? c.green('●') : c.red('●')} ${i.id}  ${i.state}${i.routed ? ' routed' : ''}  pid ${i.pid ?? '-'}  restarts ${i.restarts}  ${i.url}${i.detail ? c.dim(`  (${i.detail})`) : ''}`),
-              ...(t.deploying ? [c.yellow(`  deploy in progress: ${t.deploying.holder} since ${t.deploying.since}${t.deploying.waiting ? `, waiting for ${t.deploying.waiting}` : ''}`)] : []),
-              ...(t.last_deployment ? [c.dim(`  last: ${t.last_deployment.kind} ${t.last_deployment.status}${t.last_deployment.reason ? ` (${t.last_deployment.reason})` : ''}`)] : []),
-              ...(t.reconciled ?? []).map((r) => c.yellow(`  reconciled interrupted deployment ${r.deployment} (at ${r.interrupted_at}): ${r.outcome}${r.resumed ? ` (resumed its stored plan: ${r.resumed.step} ${r.resumed.result})` : ''}`)),
-            ]),
-          );
-          return 0;
-        }),
-      ),
+      run<HostOpts & RemoteOpts>(async (opts, out) => {
+        const remote = remoteOf(opts);
+        if (remote) return printStatus(out, await remoteStatus(remote, opts));
+        return withSession(opts, out, async (s) => printStatus(out, await s.engine.status(s.loaded, opts.target, { hosts: hostsOf(opts) })));
+      }),
     );
 
   withGlobals(program.command('releases'))
@@ -47,12 +37,22 @@ export function registerInspect(program: Command): void {
     .description("the app's own output (stdout and stderr of its instances), each line with its time; on a many-node target from every host (or --host), prefixed with the host")
     .option('-n, --lines <n>', 'lines to show (per host on a many-node target)', String(DEFAULTS.logsTailLines))
     .option('-f, --follow', 'keep printing new lines, from every host at once as they come (Ctrl-C to stop)')
+    .option('--server <url>', 'read them through this `gantry server` (default: GANTRY_SERVER; the key is GANTRY_TOKEN)')
     .addHelpText('after', '\nExamples:\n  gantry logs -n 20\n  gantry logs -f\n  gantry logs -f --host web1,web2\n  gantry logs --file examples/hello-node/gantry.yaml --json   # each line has "node" on a many-node target')
     .action(
-      run<{ lines: string; follow?: boolean } & HostOpts>(async (opts, out) =>
-        withSession(opts, out, async (s) => {
-          const n = Number(opts.lines);
-          if (!Number.isInteger(n) || n < 0) throw new GantryError('USAGE', `-n wants a whole number, got "${opts.lines}"`, 'e.g. gantry logs -n 50');
+      run<{ lines: string; follow?: boolean } & HostOpts & RemoteOpts>(async (opts, out) => {
+        const n = Number(opts.lines);
+        if (!Number.isInteger(n) || n < 0) throw new GantryError('USAGE', `-n wants a whole number, got "${opts.lines}"`, 'e.g. gantry logs -n 50');
+        const remote = remoteOf(opts);
+        if (remote) {
+          const ac = new AbortController();
+          process.once('SIGINT', () => ac.abort());
+          const lines: unknown[] = [];
+          await remoteLogs(remote, opts, n, Boolean(opts.follow) && !opts.json, (l) => (opts.json ? lines.push(l) : process.stdout.write(`${formatLogLine(l)}\n`)), ac.signal);
+          if (opts.json) out.result(lines, () => []);
+          return 0;
+        }
+        return withSession(opts, out, async (s) => {
           const ac = new AbortController();
           process.once('SIGINT', () => ac.abort());
           const lines = [];
@@ -62,8 +62,8 @@ export function registerInspect(program: Command): void {
           }
           if (opts.json) out.result(lines, () => []);
           return 0;
-        }),
-      ),
+        });
+      }),
     );
 
   withGlobals(program.command('events [deployment]'))
@@ -92,4 +92,21 @@ export function registerInspect(program: Command): void {
         }),
       ),
     );
+}
+
+/** `gantry status`'s output (the same whether the engine ran here or on a server). */
+function printStatus(out: Output, st: { app: string; targets: TargetStatus[] }): number {
+  out.result(st, () =>
+    st.targets.flatMap((t) => [
+      `${c.bold(st.app)} on ${c.bold(t.target)} (${t.type}): ${stateColor(t.state)}${t.release ? `, release ${t.release}` : ''}`,
+      ...(t.url ? [`  url: ${t.url}`] : []),
+      ...(t.state === 'scaled_to_zero' ? [c.dim('  scaled to 0 instances: nothing runs, requests get 503; `gantry scale N` starts N again (deploys keep 0 until run.instances changes)')] : []),
+      ...(t.state !== 'scaled_to_zero' && t.desired.by === 'scale' && t.desired.state === 'running' ? [c.dim(`  ${t.desired.instances} instance(s) set by \`gantry scale\`; deploys keep this count until run.instances changes in the manifest`)] : []),
+      ...instanceLines(t, (i) => `${i.healthy ? c.green('●') : c.red('●')} ${i.id}  ${i.state}${i.routed ? ' routed' : ''}  pid ${i.pid ?? '-'}  restarts ${i.restarts}  ${i.url}${i.detail ? c.dim(`  (${i.detail})`) : ''}`),
+      ...(t.deploying ? [c.yellow(`  deploy in progress: ${t.deploying.holder} since ${t.deploying.since}${t.deploying.waiting ? `, waiting for ${t.deploying.waiting}` : ''}`)] : []),
+      ...(t.last_deployment ? [c.dim(`  last: ${t.last_deployment.kind} ${t.last_deployment.status}${t.last_deployment.reason ? ` (${t.last_deployment.reason})` : ''}`)] : []),
+      ...(t.reconciled ?? []).map((r) => c.yellow(`  reconciled interrupted deployment ${r.deployment} (at ${r.interrupted_at}): ${r.outcome}${r.resumed ? ` (resumed its stored plan: ${r.resumed.step} ${r.resumed.result})` : ''}`)),
+    ]),
+  );
+  return 0;
 }

@@ -3,6 +3,7 @@ import { describeStep } from '../../engine/index.js';
 import { ensureAutoscaler, runAutoscaler, stopAutoscaler } from '../autoscaler.js';
 import { hostsOf, withHostOption, type HostOpts } from '../hosts.js';
 import { c } from '../output.js';
+import { remoteDeploy, remoteLifecycle, remoteOf, remoteRollback, type RemoteOpts } from '../remote.js';
 import { interruptible, printDeployResult, run, withGlobals, withSession } from './common.js';
 
 interface WaitOpt {
@@ -17,16 +18,19 @@ export function registerLifecycle(program: Command): void {
     .option('--wait', 'queue behind a deploy in progress instead of failing')
     .option('--dry-run', 'print the plan (same as `gantry plan`) and change nothing')
     .option('--force', 'deploy a new release even when nothing changed')
-    .addHelpText('after', '\nExamples:\n  gantry deploy\n  gantry deploy --target box --env production --json\n  gantry deploy --dry-run')
+    .option('--server <url>', 'deploy through this `gantry server` (default: GANTRY_SERVER; the key is GANTRY_TOKEN)')
+    .addHelpText('after', '\nExamples:\n  gantry deploy\n  gantry deploy --target box --env production --json\n  gantry deploy --dry-run\n  GANTRY_SERVER=http://127.0.0.1:7070 GANTRY_TOKEN=gk_... gantry deploy')
     .action(
-      run<WaitOpt>(async (opts, out) =>
-        withSession(opts, out, async (s) => {
+      run<WaitOpt & RemoteOpts>(async (opts, out) => {
+        const remote = opts.dryRun ? undefined : remoteOf(opts);
+        if (remote) return printDeployResult(out, await remoteDeploy(remote, opts, out));
+        return withSession(opts, out, async (s) => {
           if (opts.dryRun) return printPlan(await s.engine.plan(s.loaded, opts.target), out);
           const { result: r, code } = await interruptible(out, 'deploy', (signal) => s.engine.deploy(s.loaded, opts.target, { wait: opts.wait, force: opts.force, signal }));
           if (r.status === 'succeeded') ensureAutoscaler(s, opts);
           return code;
-        }),
-      ),
+        });
+      }),
     );
 
   withGlobals(program.command('plan'))
@@ -36,8 +40,15 @@ export function registerLifecycle(program: Command): void {
   withHostOption(withGlobals(program.command('rollback [release]')), 'refused: a rollback is fleet-wide')
     .description('return to the last known-good release (or RELEASE) without rebuilding')
     .option('--wait', 'queue behind a deploy in progress instead of failing')
+    .option('--server <url>', 'roll back through this `gantry server` (default: GANTRY_SERVER; the key is GANTRY_TOKEN)')
     .addHelpText('after', `\nExamples:\n  gantry rollback\n  gantry rollback 20261124T101500123Z-3f2a9c0d1e\n\n${FLEET_WIDE('rollback')}`)
-    .action(run<WaitOpt & HostOpts>(async (opts, out, release) => withSession(opts, out, async (s) => (await interruptible(out, 'rollback', (signal) => s.engine.rollback(s.loaded, opts.target, release, { wait: opts.wait, signal, hosts: hostsOf(opts) }))).code)));
+    .action(
+      run<WaitOpt & HostOpts & RemoteOpts>(async (opts, out, release) => {
+        const remote = remoteOf(opts);
+        if (remote) return printDeployResult(out, await remoteRollback(remote, opts, out, release));
+        return withSession(opts, out, async (s) => (await interruptible(out, 'rollback', (signal) => s.engine.rollback(s.loaded, opts.target, release, { wait: opts.wait, signal, hosts: hostsOf(opts) }))).code);
+      }),
+    );
 
   for (const [name, what, host, more] of [
     ['start', 'start the current release again after `gantry stop`', 'many-node targets: start only this host and stop holding it', '--host starts only those hosts and releases them: later deploys, heals and scaling include them again. Without --host every host starts and none stays held.\nExamples:\n  gantry start\n  gantry start --host web2'],
@@ -47,10 +58,13 @@ export function registerLifecycle(program: Command): void {
     withHostOption(withGlobals(program.command(name)), host)
       .description(what)
       .option('--wait', 'queue behind a deploy in progress instead of failing')
+      .option('--server <url>', `${name} through this \`gantry server\` (default: GANTRY_SERVER; the key is GANTRY_TOKEN)`)
       .addHelpText('after', `\n${more}`)
       .action(
-        run<WaitOpt & HostOpts>(async (opts, out) =>
-          withSession(opts, out, async (s) => {
+        run<WaitOpt & HostOpts & RemoteOpts>(async (opts, out) => {
+          const remote = remoteOf(opts);
+          if (remote) return printDeployResult(out, await remoteLifecycle(remote, opts, out, name, hostsOf(opts)));
+          return withSession(opts, out, async (s) => {
             const hosts = hostsOf(opts);
             // A restart is a rollout: Ctrl-C aborts it back to the instances that served before.
             const { result: r, code } = name === 'restart' ? await interruptible(out, 'restart', (signal) => s.engine.restart(s.loaded, opts.target, { wait: opts.wait, signal, hosts })) : await s.engine[name](s.loaded, opts.target, { wait: opts.wait, hosts }).then((x) => ({ result: x, code: printDeployResult(out, x) }));
@@ -58,8 +72,8 @@ export function registerLifecycle(program: Command): void {
             if (name === 'stop' && !hosts) stopAutoscaler(s, opts);
             else if (r.status === 'succeeded') ensureAutoscaler(s, opts);
             return code;
-          }),
-        ),
+          });
+        }),
       );
   }
 }

@@ -1,0 +1,64 @@
+/**
+ * The engine as the server hands it its parts: the same Engine, registry, age
+ * secret store and backup module as the CLI (src/cli/context.ts), with the
+ * engine's state in `<data>/engine`. Events are routed to the job running that
+ * app+target (one at a time per app+target, by the engine's lock and the queue).
+ */
+import { join } from 'node:path';
+import { Engine, type BackupService, type EngineEvent } from '../engine/index.js';
+import { registry } from '../registry/index.js';
+import { setCommand } from '../secrets/command.js';
+import { secretsDir } from '../secrets/paths.js';
+import type { SecretStore } from '../secrets/index.js';
+import { Store } from '../store/index.js';
+
+const loadBackup = () => import('../backup/index.js');
+const backupService: BackupService = {
+  fileName: async (app, target) => (await loadBackup()).backupFileName(app, target),
+  create: async (opts) => (await loadBackup()).createBackup(opts),
+  list: async (dir) => (await loadBackup()).listBackups(dir),
+  prune: async (dir, keep, only) => (await loadBackup()).pruneBackups(dir, keep, only),
+  inspect: async (file) => (await loadBackup()).inspectBackup(file),
+  verify: async (file) => (await loadBackup()).verifyBackup(file),
+  restore: async (opts) => (await loadBackup()).restoreBackup(opts),
+};
+
+export interface EngineFace {
+  engine: Engine;
+  store: Store;
+  stateDir: string;
+  secrets(): Promise<SecretStore>;
+  /** Send app+target's events to `fn` until the returned function is called. */
+  route(app: string, target: string, fn: (e: EngineEvent) => void): () => void;
+  close(): void;
+}
+
+export function openEngineFace(dataDir: string): EngineFace {
+  const stateDir = join(dataDir, 'engine');
+  const store = new Store(join(stateDir, 'state.db'));
+  let secretStore: Promise<SecretStore> | undefined;
+  const secrets = (): Promise<SecretStore> => (secretStore ??= import('../secrets/index.js').then((m) => new m.SecretStore({ dir: secretsDir(stateDir) })));
+  const provider = {
+    resolve: async (app: string, env: string | undefined, names: string[]) => (await secrets()).resolve(app, env, names),
+    atVersions: async (app: string, env: string | undefined, versions: Record<string, string>) => (await secrets()).atVersions(app, env, versions),
+    setCommand: (name: string, env: string | undefined) => setCommand(name, env),
+    appDir: (app: string) => join(secretsDir(stateDir), app),
+  };
+  const routes = new Map<string, (e: EngineEvent) => void>();
+  const key = (app: string, target: string) => `${app}\u0000${target}`;
+  const onEvent = (e: EngineEvent) => routes.get(key(e.app, e.target))?.(e);
+  const engine = new Engine({ store, registry, stateDir, actor: 'server', secrets: provider, backups: backupService, onEvent });
+  return {
+    engine,
+    store,
+    stateDir,
+    secrets,
+    route(app, target, fn) {
+      routes.set(key(app, target), fn);
+      return () => {
+        if (routes.get(key(app, target)) === fn) routes.delete(key(app, target));
+      };
+    },
+    close: () => store.close(),
+  };
+}

@@ -1,0 +1,100 @@
+/**
+ * `gantry server`: the database, the engine (as the CLI hands it its parts), the
+ * job workers and the HTTP API, started together and stopped in order.
+ */
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { DEFAULTS } from '../core/defaults.js';
+import { FailureLimiter } from './auth/rate-limit.js';
+import { KeyVerifier } from './auth/keys.js';
+import type { GitPushHandler, ServerContext } from './context.js';
+import { openServerDb } from './db/open.js';
+import { openEngineFace } from './engine-face.js';
+import { buildApp, type App } from './http/app.js';
+import { JobQueue } from './jobs/queue.js';
+import { Workers } from './jobs/worker.js';
+import { ServerMetrics } from './metrics.js';
+import { adminRoutes } from './routes/admin.js';
+import { appRoutes } from './routes/apps.js';
+import { deploymentRoutes } from './routes/deployments.js';
+import { opsRoutes } from './routes/ops.js';
+import { seedRoutes } from './routes/seeds.js';
+
+export interface ServerOptions {
+  dataDir: string;
+  /** postgres://… or a SQLite file (default `<dataDir>/server.db`). */
+  database?: string;
+  host?: string;
+  port?: number;
+  workers?: number;
+  leaseMs?: number;
+  logLevel?: string;
+  bodyLimit?: number;
+  /** Failed authentications allowed per client address per window. */
+  authFailureLimit?: number;
+  /** The git-push trigger (src/server/triggers/index.ts handleGitPush). */
+  handleGitPush?: GitPushHandler;
+}
+
+export interface RunningServer {
+  app: App;
+  ctx: ServerContext;
+  url: string;
+  close(): Promise<void>;
+}
+
+export const defaultDatabase = (dataDir: string): string => join(resolve(dataDir), 'server.db');
+
+/**
+ * The git-push trigger, when src/server/triggers is built in: it exports
+ * `handleGitPush(input, deps: ServerContext)` and the hook route calls it; absent, the route answers 501.
+ */
+async function gitPushTrigger(): Promise<GitPushHandler | undefined> {
+  const url = new URL('./triggers/index.js', import.meta.url);
+  if (!existsSync(url)) return undefined;
+  const mod = (await import(url.href)) as { handleGitPush?: GitPushHandler };
+  return mod.handleGitPush;
+}
+
+export async function startServer(opts: ServerOptions): Promise<RunningServer> {
+  const dataDir = resolve(opts.dataDir);
+  const sdb = await openServerDb(opts.database ?? defaultDatabase(dataDir));
+  const face = openEngineFace(dataDir);
+  const queue = new JobQueue(sdb.db, sdb.dialect);
+  const metrics = new ServerMetrics(queue);
+  const ctxPartial = { db: sdb.db, dialect: sdb.dialect, queue, face, metrics, dataDir, handleGitPush: opts.handleGitPush ?? (await gitPushTrigger()), keys: new KeyVerifier(sdb.db, DEFAULTS.server.keyCacheMs), limiter: new FailureLimiter(opts.authFailureLimit ?? DEFAULTS.server.authFailuresPerWindow, DEFAULTS.server.authFailureWindowMs) };
+  const ctx = ctxPartial as ServerContext;
+  const app = await buildApp(ctx, { logLevel: opts.logLevel, bodyLimit: opts.bodyLimit });
+  ctx.workers = new Workers(face, queue, {
+    count: opts.workers ?? DEFAULTS.server.workers,
+    leaseMs: opts.leaseMs ?? DEFAULTS.server.jobLeaseMs,
+    pollMs: DEFAULTS.server.jobPollMs,
+    log: { info: (o, m) => app.log.info(o, m), error: (o, m) => app.log.error(o, m) },
+    onFinished: (job, state, ms) => {
+      metrics.deploys.inc({ kind: job.kind, target: job.target, status: state });
+      metrics.durations.observe({ kind: job.kind, target: job.target }, ms / 1000);
+    },
+  });
+  adminRoutes(app, ctx);
+  appRoutes(app, ctx);
+  deploymentRoutes(app, ctx);
+  seedRoutes(app, ctx);
+  opsRoutes(app, ctx);
+  await app.ready();
+  const address = await app.listen({ host: opts.host ?? DEFAULTS.server.host, port: opts.port ?? DEFAULTS.server.port });
+  ctx.workers.start();
+  app.log.info({ url: address, database: sdb.where, dataDir }, 'gantry server listening');
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    ctx,
+    url: address,
+    close: () =>
+      (closing ??= (async () => {
+        await app.close();
+        await ctx.workers.stop();
+        face.close();
+        await sdb.close();
+      })()),
+  };
+}

@@ -42,6 +42,8 @@ export type ErrorCode =
   | 'SSH_COMMAND_FAILED'
   | 'HOST_NODE_UNUSABLE'
   | 'NGINX_FAILED'
+  | 'HELM_FAILED'
+  | 'KUBECONFIG_INVALID'
   | 'INTERNAL';
 
 /** Exit code 2 = bad usage or invalid input; 1 = an operation failed. */

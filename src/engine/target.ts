@@ -1,4 +1,5 @@
 import type { ZodType } from 'zod';
+import type { StoredManifest } from '../manifest/index.js';
 import type { HealthSpec } from './health.js';
 
 /**
@@ -157,6 +158,11 @@ export interface BuildInput {
   env: Record<string, string>;
   /** Paths kept across releases (`persist`). */
   persist?: string[];
+  /**
+   * The release's whole resolved manifest (no secret values: `secrets` holds names), for targets
+   * that render it into the platform's own description of the app (e.g. a Helm chart).
+   */
+  manifest?: StoredManifest;
 }
 
 /** What a target built. `ref` identifies it (a path, an image id ...). Must be JSON-serializable. */

@@ -157,6 +157,8 @@ export const DEFAULTS = {
     toolsDir: '.cache/gantry/k8s-tools',
     /** helm and kubectl runs that are not rollouts (version, lint, template, status). */
     toolTimeoutMs: 60_000,
+    /** A read of the Kubernetes API (doctor, status) gives up after this: an unreachable cluster is named, not waited on. */
+    apiTimeoutMs: 10_000,
   },
   logsTailLines: 100,
   autoscale: {

@@ -159,6 +159,8 @@ export const DEFAULTS = {
     toolTimeoutMs: 60_000,
     /** A read of the Kubernetes API (doctor, status) gives up after this: an unreachable cluster is named, not waited on. */
     apiTimeoutMs: 10_000,
+    /** A canary step asks the cluster (pods, Prometheus) at most this often. */
+    canaryJudgeEveryMs: 2_000,
   },
   logsTailLines: 100,
   autoscale: {

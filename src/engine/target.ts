@@ -264,6 +264,12 @@ export interface TargetRuntime {
    * startInstance stages by itself what was not staged (a compensation, a heal).
    */
   stage?(release: ReleaseRef): Promise<StageResult>;
+  /**
+   * Optional: the platform judges a canary step itself (its readiness, a metrics query), in place of
+   * the engine's comparison of the proxy's per-release figures. Asked every few hundred ms of the step,
+   * like the engine's own judgement; `inconclusive` extends a timed pause (bounded), `fail` rolls back.
+   */
+  judgeCanary?(step: { release: string; percent: number; stable?: string }): Promise<{ verdict: 'pass' | 'fail' | 'inconclusive'; reasons: string[] }>;
   stopInstance(id: string, timeoutMs: number): Promise<void>;
   /** Keep an unrouted instance running for `afterMs` (instant switch-back), then stop it, even if no Gantry command runs meanwhile. */
   stopInstanceLater(id: string, afterMs: number, timeoutMs: number): Promise<void>;

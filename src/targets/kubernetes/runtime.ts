@@ -9,16 +9,19 @@
  * - shutdown: scale to 0, the formation kept in the chart's values.
  * Nothing here contacts the cluster until an operation needs it (plan does not).
  */
+import { DEFAULTS } from '../../core/defaults.js';
 import { GantryError } from '../../core/errors.js';
 import type { HealthSpec } from '../../engine/health.js';
 import type { InstanceHandle, InstanceRequest, LogLine, ObservedInstance, ReleaseRef, Route, TargetContext, TargetRuntime, TrafficStats } from '../../engine/target.js';
 import { applyRelease, type ApplyContext } from './apply.js';
+import { queryPrometheus, readinessVerdict, type Verdict } from './canary-judge.js';
 import { connect, deploymentStatus, listPods, podLogs, restartDeployment, scaleDeployment, serverVersion } from './cluster.js';
 import { twoTracks } from './chart-input.js';
 import type { KubernetesConfig } from './config.js';
 import { openKubeconfig } from './kubeconfig.js';
 import { names } from './object-names.js';
 import { readReleaseInput } from './release-files.js';
+import { phaseForRoutes } from './route-phase.js';
 import type { Phase } from './render.js';
 import { requireTool } from './tools.js';
 
@@ -33,6 +36,7 @@ export class KubernetesRuntime implements TargetRuntime {
   /** Releases applied by this command (their later instances are the same workload). */
   private readonly applied = new Set<string>();
   private readonly handles = new Map<string, InstanceHandle>();
+  private lastJudge?: { release: string; at: number; verdict: Verdict };
 
   constructor(private readonly ctx: TargetContext<KubernetesConfig>) {}
 
@@ -131,23 +135,31 @@ export class KubernetesRuntime implements TargetRuntime {
     return { ...last, ms: Date.now() - started };
   }
 
+  /** A canary step judged by the cluster: the Prometheus query when configured, else the canary pods' readiness. */
+  async judgeCanary(step: { release: string; percent: number }): Promise<Verdict> {
+    // The engine asks every few hundred ms; the cluster is asked at most every canaryJudgeEveryMs.
+    const last = this.lastJudge;
+    if (last && last.release === step.release && Date.now() - last.at < DEFAULTS.kubernetes.canaryJudgeEveryMs) return last.verdict;
+    const verdict = await this.judgeNow(step);
+    this.lastJudge = { release: step.release, at: Date.now(), verdict };
+    return verdict;
+  }
+
+  private async judgeNow(step: { release: string }): Promise<Verdict> {
+    const input = this.input(step.release);
+    const p = input.config.analysis?.prometheus;
+    if (p) return queryPrometheus(p.address, p.query.replaceAll('{{release}}', step.release), p.max, DEFAULTS.kubernetes.apiTimeoutMs);
+    const a = await this.connect();
+    const track = twoTracks(input) ? 'canary' : 'stable';
+    return readinessVerdict(await listPods(a.cluster, `${this.selector()},gantry.dev/track=${track}`));
+  }
+
   async setRoutes(routes: Route[]): Promise<void> {
-    const total = routes.reduce((s, r) => s + r.weight, 0);
-    const share = new Map<string, number>();
-    for (const r of routes) share.set(r.release, (share.get(r.release) ?? 0) + r.weight);
-    const stable = this.saved.stable;
-    const newest = [...share.keys()].find((r) => r !== stable);
-    if (total > 0 && newest) {
+    const next = phaseForRoutes(routes, this.saved.stable, (r) => this.input(r).strategy.type);
+    if (next) {
       const a = await this.connect();
-      const input = this.input(newest);
-      const percent = Math.round(((share.get(newest) ?? 0) * 100) / total);
-      const phase: Phase = percent >= 100 ? { at: 'promoted' } : input.strategy.type === 'blue-green' ? { at: 'start' } : { at: 'weight', percent };
-      await applyRelease(a, input, phase, {});
-      if (phase.at === 'promoted') this.save({ stable: newest });
-    } else if (total > 0 && stable && share.size === 1 && stable === [...share.keys()][0]) {
-      // Back to the stable release alone (a canary failed, a switch-back): the canary track empties.
-      const a = await this.connect();
-      await applyRelease(a, this.input(stable), { at: 'promoted' }, {});
+      await applyRelease(a, this.input(next.release), next.phase, {});
+      if (next.phase.at === 'promoted') this.save({ stable: next.release });
     }
     this.save({ routes });
   }

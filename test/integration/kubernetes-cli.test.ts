@@ -78,7 +78,7 @@ describe('kubernetes target through the CLI, without a cluster', () => {
       ['targets.k8s.quota.cpu', 13],
       ['targets.k8s.storage.class', 14],
     ]);
-    writeFileSync(join(dir, 'gantry.yaml'), readFileSync(join(dir, 'gantry.yaml'), 'utf8').replace(/    quota.*\n    storage.*\n/, ''));
+    writeFileSync(join(dir, 'gantry.yaml'), readFileSync(join(dir, 'gantry.yaml'), 'utf8').replace(/ {4}quota.*\n {4}storage.*\n/, ''));
     const k = await gantry(['validate', '--json'], { cwd: dir });
     expect(k.code).toBe(2);
     expect(JSON.stringify(k.json)).toMatch(/kubeconfig .*kubeconfig does not parse: it is not YAML/);

@@ -10,7 +10,7 @@ import { stringify } from 'yaml';
 import { releaseDir } from './release-files.js';
 import type { ChartInput } from './chart-input.js';
 import { applySecret, type Cluster } from './cluster.js';
-import { runHelm, upgradeArgv } from './helm.js';
+import { historyArgv, rollbackArgv, runHelm, upgradeArgv } from './helm.js';
 import type { KubeconfigFile } from './kubeconfig.js';
 import { chartValues, secretObject, type Phase } from './render.js';
 import type { Tool } from './tools.js';
@@ -23,9 +23,19 @@ export interface ApplyContext {
   targetName: string;
 }
 
-export async function applyRelease(a: ApplyContext, input: ChartInput, phase: Phase, secretEnv: Record<string, string>, signal?: AbortSignal): Promise<void> {
+/**
+ * The release's Secret from the values the engine handed over (starting an instance). A traffic
+ * change hands over none: the Secret stays as the start of the release wrote it.
+ * (One Secret per app: during a canary both tracks read the newest values.)
+ */
+async function writeSecret(a: ApplyContext, input: ChartInput, secretEnv: Record<string, string>): Promise<void> {
+  if (Object.keys(secretEnv).length === 0) return;
   const secret = secretObject(input, Object.fromEntries(input.secretNames.map((n) => [n, secretEnv[n] ?? ''])));
   if (secret) await applySecret(a.cluster, secret);
+}
+
+export async function applyRelease(a: ApplyContext, input: ChartInput, phase: Phase, secretEnv: Record<string, string>, signal?: AbortSignal): Promise<void> {
+  await writeSecret(a, input, secretEnv);
   const tmp = mkdtempSync(join(tmpdir(), 'gantry-values-'));
   try {
     const valuesFile = join(tmp, 'values.yaml');
@@ -35,4 +45,18 @@ export async function applyRelease(a: ApplyContext, input: ChartInput, phase: Ph
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
+}
+
+/** The helm revision that is deployed now (after an upgrade: the one that holds this release). */
+export async function deployedRevision(a: ApplyContext, input: ChartInput): Promise<number | undefined> {
+  const out = await runHelm(a.helm, historyArgv({ release: input.name, kubeconfigPath: a.kubeconfig.path, context: a.kubeconfig.context, namespace: input.config.namespace }));
+  const revisions = (JSON.parse(out) as Array<{ revision: number; status: string }>).filter((r) => r.status === 'deployed');
+  return revisions.length ? Math.max(...revisions.map((r) => r.revision)) : undefined;
+}
+
+/** Back to the helm revision that held a release (its chart and values), its Secret applied first. */
+export async function rollbackTo(a: ApplyContext, input: ChartInput, revision: number, secretEnv: Record<string, string>): Promise<void> {
+  await writeSecret(a, input, secretEnv);
+  const argv = rollbackArgv(a.helm, { release: input.name, revision, timeoutMs: input.config.timeout, kubeconfigPath: a.kubeconfig.path, context: a.kubeconfig.context, namespace: input.config.namespace });
+  await runHelm(a.helm, argv, { timeoutMs: input.config.timeout + 60_000 });
 }

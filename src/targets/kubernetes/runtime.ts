@@ -13,7 +13,7 @@ import { DEFAULTS } from '../../core/defaults.js';
 import { GantryError } from '../../core/errors.js';
 import type { HealthSpec } from '../../engine/health.js';
 import type { InstanceHandle, InstanceRequest, LogLine, ObservedInstance, ReleaseRef, Route, TargetContext, TargetRuntime, TrafficStats } from '../../engine/target.js';
-import { applyRelease, type ApplyContext } from './apply.js';
+import { applyRelease, deployedRevision, rollbackTo, type ApplyContext } from './apply.js';
 import { queryPrometheus, readinessVerdict, type Verdict } from './canary-judge.js';
 import { connect, deploymentStatus, listPods, podLogs, restartDeployment, scaleDeployment, serverVersion } from './cluster.js';
 import { twoTracks } from './chart-input.js';
@@ -29,6 +29,8 @@ interface Saved {
   routes?: Route[];
   /** The release whose image is on the stable track. */
   stable?: string;
+  /** The helm revision that held each release once promoted: going back to it is `helm rollback`. */
+  revisions?: Record<string, number>;
 }
 
 export class KubernetesRuntime implements TargetRuntime {
@@ -88,17 +90,13 @@ export class KubernetesRuntime implements TargetRuntime {
   async startInstance(req: InstanceRequest): Promise<InstanceHandle> {
     const release = req.release.id;
     if (!this.applied.has(release)) {
-      const a = await this.connect();
       const input = this.input(release);
+      const serving = this.saved.stable === release && (this.saved.routes ?? []).some((r) => r.release === release);
       // Nothing serving, or one workload: the Deployment's own rollout is the strategy.
       const phase: Phase = !this.saved.stable || !twoTracks(input) ? { at: 'promoted' } : { at: 'start' };
-      this.ctx.emit('info', `helm upgrade --install ${input.name} (release ${release}, ${phase.at})`);
-      await applyRelease(a, input, phase, req.secretEnv);
+      await this.apply(release, phase, req.secretEnv);
       // The serving release started again (`gantry restart`): a rollout restart replaces its pods.
-      if (this.saved.stable === release && (this.saved.routes ?? []).some((r) => r.release === release)) {
-        await restartDeployment(a.cluster, names(input).workload);
-      }
-      if (phase.at === 'promoted') this.save({ stable: release });
+      if (serving) await restartDeployment((await this.connect()).cluster, names(input).workload);
       this.applied.add(release);
     }
     const h = { id: req.id, release, endpoint: this.endpoint() };
@@ -156,12 +154,28 @@ export class KubernetesRuntime implements TargetRuntime {
 
   async setRoutes(routes: Route[]): Promise<void> {
     const next = phaseForRoutes(routes, this.saved.stable, (r) => this.input(r).strategy.type);
-    if (next) {
-      const a = await this.connect();
-      await applyRelease(a, this.input(next.release), next.phase, {});
-      if (next.phase.at === 'promoted') this.save({ stable: next.release });
-    }
+    if (next) await this.apply(next.release, next.phase, {});
     this.save({ routes });
+  }
+
+  /**
+   * One release at one phase on the cluster. The promotion of a release that was promoted before
+   * (a rollback, a switch-back) is `helm rollback` to the revision that held it; anything else an upgrade.
+   */
+  private async apply(release: string, phase: Phase, secretEnv: Record<string, string>): Promise<void> {
+    const a = await this.connect();
+    const input = this.input(release);
+    const revision = this.saved.revisions?.[release];
+    if (phase.at === 'promoted' && revision !== undefined && release !== this.saved.stable) {
+      this.ctx.emit('info', `helm rollback ${input.name} ${revision} (release ${release})`);
+      await rollbackTo(a, input, revision, secretEnv);
+    } else {
+      this.ctx.emit('info', `helm upgrade --install ${input.name} (release ${release}, ${phase.at})`);
+      await applyRelease(a, input, phase, secretEnv);
+    }
+    if (phase.at !== 'promoted') return;
+    const rev = await deployedRevision(a, input).catch(() => undefined);
+    this.save({ stable: release, revisions: { ...this.saved.revisions, ...(rev !== undefined ? { [release]: rev } : {}) } });
   }
 
   async routes(): Promise<Route[]> {

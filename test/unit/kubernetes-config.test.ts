@@ -106,7 +106,7 @@ describe('kubernetes target config', () => {
     expect(at({ kubeconfig: './kubeconfig' })).toEqual([]);
     const noImage = validateKubernetes(kubernetesConfigSchema.parse({ kubeconfig: './kubeconfig' }), ctx);
     expect(noImage.map((p) => p.path.join('.'))).toEqual(['image']);
-    expect(noImage[0]!.hint).toContain('registry');
+    expect(noImage[0]!.hint).toContain('gantry push');
   });
 
   it('base64 content reaches helm as a private temporary file, removed after the command', () => {

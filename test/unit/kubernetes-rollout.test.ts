@@ -68,3 +68,15 @@ describe('the Secret on a traffic change', () => {
     }
   });
 });
+
+describe('image reference', () => {
+  it('is `image`, prefixed with `registry` only when it names no registry', async () => {
+    const { imageOf } = await import('../../src/targets/kubernetes/index.js');
+    const { kubernetesConfigSchema } = await import('../../src/targets/kubernetes/config.js');
+    const cfg = (o: object) => kubernetesConfigSchema.parse(o);
+    expect(imageOf(cfg({ image: 'shop:1.4', registry: 'registry.example.com/team/' }))).toBe('registry.example.com/team/shop:1.4');
+    expect(imageOf(cfg({ image: 'ghcr.io/acme/shop:1.4', registry: 'registry.example.com/team' }))).toBe('ghcr.io/acme/shop:1.4');
+    expect(imageOf(cfg({ image: 'shop:1.4' }))).toBe('shop:1.4');
+    expect(() => imageOf(cfg({ registry: 'r.example.com' }))).toThrow(/no image to run/);
+  });
+});

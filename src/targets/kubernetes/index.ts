@@ -18,11 +18,13 @@ import { requireValidObjects } from './schema-check.js';
 import { findTool } from './tools.js';
 import { validateKubernetes } from './validate.js';
 
-/** The image the cluster pulls: `image`, else what `gantry push` publishes (<registry>/<app>:<release>). */
-export function imageOf(cfg: KubernetesConfig, app: string, release: string): string {
-  if (cfg.image) return cfg.image;
-  if (cfg.registry) return `${cfg.registry.replace(/\/+$/, '')}/${app}:${release}`;
-  throw new GantryError('USAGE', 'the kubernetes target has no image to run', 'set image: REGISTRY/NAME:TAG, or registry: HOST/NAMESPACE under the target');
+/**
+ * The image the cluster pulls: `image`, prefixed with `registry` when it names no registry or namespace.
+ * (The image is built and pushed by the docker target: a target may not import another's code.)
+ */
+export function imageOf(cfg: KubernetesConfig): string {
+  if (!cfg.image) throw new GantryError('USAGE', 'the kubernetes target has no image to run', 'set image: REGISTRY/NAME:TAG under the target (build and push it with a docker target and `gantry push`)');
+  return cfg.registry && !cfg.image.includes('/') ? `${cfg.registry.replace(/\/+$/, '')}/${cfg.image}` : cfg.image;
 }
 
 function inputFor(input: BuildInput, ctx: TargetContext<KubernetesConfig>): ChartInput {
@@ -34,7 +36,7 @@ function inputFor(input: BuildInput, ctx: TargetContext<KubernetesConfig>): Char
   } catch {
     stableImage = undefined;
   }
-  return chartInput({ app: ctx.app, release: input.releaseId, config: ctx.config, manifest: input.manifest, image: imageOf(ctx.config, ctx.app, input.releaseId), stableImage });
+  return chartInput({ app: ctx.app, release: input.releaseId, config: ctx.config, manifest: input.manifest, image: imageOf(ctx.config), stableImage });
 }
 
 export const kubernetesTarget: Target<KubernetesConfig> = {

@@ -16,8 +16,8 @@ export function validateKubernetes(cfg: KubernetesConfig, ctx: ValidateContext):
   const problems: TargetProblem[] = [];
   const name = cfg.release_name ?? ctx.app;
   if (name.length > MAX_NAME) problems.push({ path: ['release_name'], message: `the helm release name "${name}" is longer than ${MAX_NAME} characters`, hint: `set release_name to a shorter DNS-1123 name (at most ${MAX_NAME})` });
-  if (!cfg.image && !cfg.registry) {
-    problems.push({ path: ['image'], message: `the kubernetes target "${ctx.targetName}" does not know which image the cluster runs`, hint: 'set image: REGISTRY/NAME:TAG (built and pushed with the docker target and `gantry push`), or registry: HOST/NAMESPACE to run <registry>/<app>:<release>' });
+  if (!cfg.image) {
+    problems.push({ path: ['image'], message: `the kubernetes target "${ctx.targetName}" does not know which image the cluster runs`, hint: 'set image: REGISTRY/NAME:TAG (built and pushed with a docker target and `gantry push`; `${VAR}` interpolation gives it a tag per build)' });
   }
   const explicit = cfg.kubeconfig !== undefined;
   const path = kubeconfigPath(cfg, ctx.appDir);

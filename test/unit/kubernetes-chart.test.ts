@@ -195,6 +195,14 @@ describe.each(matrix)('chart: $name', (c) => {
 });
 
 describe('chart on disk', () => {
+  it.skipIf(!helm)(`is packageable with helm package${helm ? '' : ` (${NO_HELM})`}`, async () => {
+    const input = loadInput('strategy: { type: canary }\npersist: [data]', '    ingress: { host: web.example.com }\n    autoscale: { min: 1, max: 3 }');
+    const dir = writeChart(join(tmp, 'package'), input);
+    const out = await runHelm(helm!, ['package', dir, '--destination', join(tmp, 'package')]);
+    expect(out).toContain(`web-1.0.0-${input.release}.tgz`);
+    expect(readdirSync(join(tmp, 'package'))).toContain(`web-1.0.0-${input.release}.tgz`);
+  });
+
   it('holds no secret value, and literal "{{" in the manifest reaches the pod unchanged', async () => {
     const input = loadInput('secrets: [DB_URL]\nenv: { GREETING: "{{ hi }}" }', '');
     const dir = writeChart(join(tmp, 'secret-check'), input);

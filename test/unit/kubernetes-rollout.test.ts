@@ -1,7 +1,7 @@
 /** How the kubernetes runtime reads the engine's routes and judges canary steps (pure parts; the cluster side is live-only). */
 import { describe, expect, it } from 'vitest';
 import { prometheusVerdict, readinessVerdict } from '../../src/targets/kubernetes/canary-judge.js';
-import { phaseForRoutes } from '../../src/targets/kubernetes/route-phase.js';
+import { phaseForRoutes, routeChangeApplies } from '../../src/targets/kubernetes/route-phase.js';
 
 const r = (release: string, weight = 1) => ({ release, weight });
 const canary = () => 'canary' as const;
@@ -22,6 +22,19 @@ describe('routes → chart phase', () => {
     expect(phaseForRoutes([r('old'), r('old')], 'old', canary)).toEqual({ release: 'old', phase: { at: 'promoted' } });
     expect(phaseForRoutes([], 'old', canary)).toBeUndefined();
     expect(phaseForRoutes([r('first')], undefined, canary)).toEqual({ release: 'first', phase: { at: 'promoted' } });
+  });
+});
+
+describe('which route changes are helm operations', () => {
+  it('one workload: only going back to another release; two tracks: every change', () => {
+    const promoted = { at: 'promoted' } as const;
+    // rolling: the Deployment rolled itself out when the release started; its steps change nothing.
+    expect(routeChangeApplies(false, { release: 'new', phase: { at: 'weight', percent: 33 } }, 'new')).toBe(false);
+    expect(routeChangeApplies(false, { release: 'new', phase: promoted }, 'new')).toBe(false);
+    // a failed watch switches back: helm rollback to the old release.
+    expect(routeChangeApplies(false, { release: 'old', phase: promoted }, 'new')).toBe(true);
+    expect(routeChangeApplies(true, { release: 'new', phase: { at: 'weight', percent: 10 } }, 'old')).toBe(true);
+    expect(routeChangeApplies(true, { release: 'old', phase: promoted }, 'old')).toBe(true);
   });
 });
 

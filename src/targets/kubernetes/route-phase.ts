@@ -9,6 +9,15 @@ import type { Route } from '../../engine/target.js';
 import type { Strategy } from './chart-input.js';
 import type { Phase } from './render.js';
 
+/**
+ * Whether a route change is a helm operation. One workload (recreate, rolling) rolled itself out
+ * when the release started, so its intermediate weights change nothing; only going back to
+ * another release (a failed watch, a rollback) is. Two tracks move at every change.
+ */
+export function routeChangeApplies(twoTracks: boolean, next: { release: string; phase: Phase }, stable: string | undefined): boolean {
+  return twoTracks || (next.phase.at === 'promoted' && next.release !== stable);
+}
+
 export function phaseForRoutes(routes: Array<Pick<Route, 'release' | 'weight'>>, stable: string | undefined, strategyOf: (release: string) => Strategy): { release: string; phase: Phase } | undefined {
   const total = routes.reduce((s, r) => s + r.weight, 0);
   if (total <= 0) return undefined;

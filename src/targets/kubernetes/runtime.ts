@@ -21,7 +21,7 @@ import type { KubernetesConfig } from './config.js';
 import { openKubeconfig } from './kubeconfig.js';
 import { names } from './object-names.js';
 import { readReleaseInput } from './release-files.js';
-import { phaseForRoutes } from './route-phase.js';
+import { phaseForRoutes, routeChangeApplies } from './route-phase.js';
 import type { Phase } from './render.js';
 import { requireTool } from './tools.js';
 
@@ -154,7 +154,7 @@ export class KubernetesRuntime implements TargetRuntime {
 
   async setRoutes(routes: Route[]): Promise<void> {
     const next = phaseForRoutes(routes, this.saved.stable, (r) => this.input(r).strategy.type);
-    if (next) await this.apply(next.release, next.phase, {});
+    if (next && routeChangeApplies(twoTracks(this.input(next.release)), next, this.saved.stable)) await this.apply(next.release, next.phase, {});
     this.save({ routes });
   }
 

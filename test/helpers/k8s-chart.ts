@@ -12,9 +12,12 @@ export function manifestSource(top: string, target: string): string {
 }
 
 export function loadInput(top: string, target: string, opts: { release?: string; image?: string; stableImage?: string } = {}): ChartInput {
+  const release = opts.release ?? '20261201T120000000Z-abcdef0123';
   const r = validateManifestSource(manifestSource(top, target), join('/tmp', 'gantry.yaml'), K8S_OPTS);
   if (!r.valid || !r.manifest) throw new Error(`invalid test manifest: ${r.problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`);
   const { type: _t, ...cfg } = r.manifest.manifest.targets.k8s as Record<string, unknown>;
   const { targets: _x, environments: _e, ...m } = r.manifest.manifest as unknown as Record<string, unknown>;
-  return chartInput({ app: 'web', release: opts.release ?? '20261201T120000000Z-abcdef0123', config: kubernetesConfigSchema.parse(cfg), manifest: m as never, image: opts.image ?? 'registry.example.com/team/web:2', stableImage: opts.stableImage });
+  // A different stable image stands for the release serving before this one.
+  const stable = opts.stableImage ? { image: opts.stableImage, release: '20261130T120000000Z-0123456789' } : undefined;
+  return chartInput({ app: 'web', release, config: kubernetesConfigSchema.parse(cfg), manifest: m as never, image: opts.image ?? 'registry.example.com/team/web:2', stable });
 }

@@ -96,6 +96,7 @@ describe.each(matrix)('chart: $name', (c) => {
     // The stable track keeps what serves now; a one-workload strategy (or Argo) runs the new image itself.
     const tracked = stable.kind === 'Deployment' && (input.strategy.type === 'blue-green' || input.strategy.type === 'canary');
     expect(containerOf(stable).image).toBe(tracked ? input.stableImage : input.image);
+    expect(stable.spec.template.metadata.annotations['gantry.dev/release']).toBe(tracked ? input.stableRelease : input.release);
     if (input.autoscale) {
       expect(stable.spec.replicas).toBeUndefined();
       const hpa = one(objects, 'HorizontalPodAutoscaler');
@@ -128,7 +129,8 @@ describe.each(matrix)('chart: $name', (c) => {
     }
     const canary = one(objects, 'Deployment', 'web-canary');
     expect(containerOf(canary).image).toBe(input.image);
-    const firstDeploy = input.stableImage === input.image;
+    expect(canary.spec.template.metadata.annotations['gantry.dev/release']).toBe(input.release);
+    const firstDeploy = input.stableRelease === input.release;
     if (firstDeploy) expect(canary.spec.replicas).toBe(0);
     else if (s.type === 'canary') expect(canary.spec.replicas).toBe(Math.max(1, Math.ceil((input.replicas * s.steps[0]!) / 100)));
     else expect(canary.spec.replicas).toBe(input.replicas);
@@ -191,6 +193,18 @@ describe.each(matrix)('chart: $name', (c) => {
       expect(byKind(objects, 'LimitRange')).toHaveLength(cfg.quota.cpu || cfg.quota.memory ? 1 : 0);
     } else expect(byKind(objects, 'ResourceQuota')).toEqual([]);
     for (const o of objects) expect(o.metadata.namespace).toBe(cfg.namespace);
+  });
+});
+
+describe('a release that changed only env or secret values', () => {
+  it('gets a new pod template (its pods are replaced and read the new values); the stable track of a canary keeps its own', () => {
+    const a = renderedObjects(loadInput('env: { MODE: a }', '', { release: '20261201T120000000Z-aaaaaaaaaa' }));
+    const b = renderedObjects(loadInput('env: { MODE: b }', '', { release: '20261201T130000000Z-bbbbbbbbbb' }));
+    const tmpl = (objs: K8sObject[]) => (objs.find((o) => o.kind === 'Deployment') as any).spec.template;
+    expect(tmpl(a).spec).toEqual(tmpl(b).spec);
+    expect(tmpl(a)).not.toEqual(tmpl(b));
+    const c = renderedObjects(loadInput('strategy: { type: canary }\nenv: { MODE: c }', '', { release: '20261201T140000000Z-cccccccccc', stableImage: 'registry.example.com/team/web:2' }));
+    expect((c.find((o) => o.kind === 'Deployment' && o.metadata.name === 'web') as any).spec.template.metadata.annotations['gantry.dev/release']).toBe('20261130T120000000Z-0123456789');
   });
 });
 

@@ -28,10 +28,12 @@ export interface ChartInput {
   image: string;
   /** The image serving now (blue-green and canary keep it as the stable track); the new image on a first deploy. */
   stableImage: string;
+  /** The release serving now (its id marks the stable track's pods); this release on a first deploy. */
+  stableRelease: string;
 }
 
 /** The chart's input from a release: manifest sections with their schema defaults applied, plus the target's config. */
-export function chartInput(o: { app: string; release: string; config: KubernetesConfig; manifest: StoredManifest; image: string; stableImage?: string }): ChartInput {
+export function chartInput(o: { app: string; release: string; config: KubernetesConfig; manifest: StoredManifest; image: string; stable?: { image: string; release: string } }): ChartInput {
   const m = o.manifest;
   const a = o.config.autoscale ?? (m.autoscale ? { min: m.autoscale.min, max: m.autoscale.max, cpu_percent: m.autoscale.cpu_percent ?? DEFAULTS.kubernetes.hpaCpuPercent } : undefined);
   return {
@@ -57,7 +59,8 @@ export function chartInput(o: { app: string; release: string; config: Kubernetes
     },
     autoscale: a ? { min: a.min, max: a.max, cpuPercent: Math.round(a.cpu_percent) } : undefined,
     image: o.image,
-    stableImage: o.stableImage ?? o.image,
+    stableImage: o.stable?.image ?? o.image,
+    stableRelease: o.stable?.release ?? o.release,
   };
 }
 

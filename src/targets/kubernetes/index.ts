@@ -30,13 +30,13 @@ export function imageOf(cfg: KubernetesConfig): string {
 function inputFor(input: BuildInput, ctx: TargetContext<KubernetesConfig>): ChartInput {
   if (!input.manifest) throw new GantryError('INTERNAL', 'the kubernetes target renders its chart from the manifest, which the engine did not hand over');
   const serving = (ctx.settings.kubernetes as { stable?: string } | undefined)?.stable;
-  let stableImage: string | undefined;
+  let stable: { image: string; release: string } | undefined;
   try {
-    stableImage = serving ? readReleaseInput(ctx.stateDir, ctx.targetName, serving).image : undefined;
+    stable = serving ? { image: readReleaseInput(ctx.stateDir, ctx.targetName, serving).image, release: serving } : undefined;
   } catch {
-    stableImage = undefined;
+    stable = undefined;
   }
-  return chartInput({ app: ctx.app, release: input.releaseId, config: ctx.config, manifest: input.manifest, image: imageOf(ctx.config), stableImage });
+  return chartInput({ app: ctx.app, release: input.releaseId, config: ctx.config, manifest: input.manifest, image: imageOf(ctx.config), stable });
 }
 
 export const kubernetesTarget: Target<KubernetesConfig> = {

@@ -7,6 +7,7 @@ import { posix } from 'node:path';
 import type { ChartInput } from './chart-input.js';
 import { seconds } from './chart-input.js';
 import { claimName, meta, names, trackLabels, type Track } from './object-names.js';
+import { valueRef } from './values-ref.js';
 
 type Obj = Record<string, unknown>;
 
@@ -55,8 +56,9 @@ export function podTemplate(i: ChartInput, track: Track, image: string): Obj {
     ...(i.persist.length ? { volumeMounts: i.persist.map((p) => ({ name: claimName(i, p), mountPath: posix.join(i.config.workdir, p) })) } : {}),
   };
   return {
-    // Nothing release-specific but the image: a canary's upgrade must leave the stable track's pods alone.
-    metadata: { labels: trackLabels(i, track) },
+    // Per track, from values: a canary's upgrade leaves the stable track's pods alone, and a release that
+    // changed only env or secret values (same image) still replaces its pods (they read them at start).
+    metadata: { labels: trackLabels(i, track), annotations: { 'gantry.dev/release': valueRef(`${track}.release`) } },
     spec: {
       serviceAccountName: n.serviceAccount,
       terminationGracePeriodSeconds: drain + seconds(i.strategy.stopMs),

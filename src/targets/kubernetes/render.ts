@@ -26,17 +26,17 @@ export const REDACTED = '[redacted]';
 export type Phase = { at: 'start' } | { at: 'weight'; percent: number } | { at: 'switched' } | { at: 'promoted' };
 
 export function chartValues(i: ChartInput, phase: Phase = { at: 'start' }): Values {
-  const promoted: Values = { stable: { image: i.image, replicas: i.replicas }, canary: { image: i.image, replicas: 0 }, active: 'stable', inactive: 'canary', weights: { stable: 100, canary: 0 } };
-  if (!twoTracks(i) || i.stableImage === i.image || phase.at === 'promoted') return promoted;
-  const base = { stable: { image: i.stableImage, replicas: i.replicas }, active: 'stable', inactive: 'canary' };
+  const promoted: Values = { stable: { image: i.image, release: i.release, replicas: i.replicas }, canary: { image: i.image, release: i.release, replicas: 0 }, active: 'stable', inactive: 'canary', weights: { stable: 100, canary: 0 } };
+  if (!twoTracks(i) || i.stableRelease === i.release || phase.at === 'promoted') return promoted;
+  const base = { stable: { image: i.stableImage, release: i.stableRelease, replicas: i.replicas }, active: 'stable', inactive: 'canary' };
   if (i.strategy.type === 'blue-green') {
     const switched = phase.at === 'switched';
-    return { ...base, canary: { image: i.image, replicas: i.replicas }, active: switched ? 'canary' : 'stable', inactive: switched ? 'stable' : 'canary', weights: switched ? { stable: 0, canary: 100 } : { stable: 100, canary: 0 } };
+    return { ...base, canary: { image: i.image, release: i.release, replicas: i.replicas }, active: switched ? 'canary' : 'stable', inactive: switched ? 'stable' : 'canary', weights: switched ? { stable: 0, canary: 100 } : { stable: 100, canary: 0 } };
   }
   const percent = phase.at === 'weight' ? phase.percent : (i.strategy.steps[0] ?? 100);
   // By replica ratio: at least one canary pod, so a small percent still gets traffic.
   const canaryReplicas = Math.min(i.replicas, Math.max(1, Math.ceil((i.replicas * percent) / 100)));
-  return { ...base, canary: { image: i.image, replicas: canaryReplicas }, weights: { stable: 100 - percent, canary: percent } };
+  return { ...base, canary: { image: i.image, release: i.release, replicas: canaryReplicas }, weights: { stable: 100 - percent, canary: percent } };
 }
 
 /** The chart's templates, as objects with value placeholders, in apply order. */

@@ -68,7 +68,7 @@ export class KubernetesRuntime implements TargetRuntime {
   private input(release: string) {
     const i = readReleaseInput(this.ctx.stateDir, this.ctx.targetName, release);
     const stable = this.saved.stable;
-    return stable && stable !== release ? { ...i, stableImage: readReleaseInput(this.ctx.stateDir, this.ctx.targetName, stable).image } : { ...i, stableImage: i.image };
+    return stable && stable !== release ? { ...i, stableImage: readReleaseInput(this.ctx.stateDir, this.ctx.targetName, stable).image, stableRelease: stable } : { ...i, stableImage: i.image, stableRelease: release };
   }
 
   async ensureRouter(): Promise<{ url: string }> {

@@ -116,6 +116,17 @@ describe('kubernetes target through the CLI, without a cluster', () => {
   });
 });
 
+describe('kubernetes target: what it does not do yet is refused before the cluster', () => {
+  it('a manifest with hooks is refused at build, naming the reason', async () => {
+    const dir = app('', 'hooks: { pre_deploy: "echo migrate" }\n');
+    expect((await setSecret(dir, 'DB_PASSWORD', CANARY)).code).toBe(0);
+    const r = await gantry(['deploy', '--target', 'k8s', '--json'], { cwd: dir });
+    expect(r.code).not.toBe(0);
+    expect(JSON.stringify(r.json.error)).toContain('hooks do not run on the kubernetes target yet');
+    expect(r.stdout + r.stderr).not.toMatch(/127\.0\.0\.1:1/);
+  });
+});
+
 const kc = process.env.GANTRY_TEST_KUBECONFIG;
 const LIVE_SKIP = ' (skipped: no GANTRY_TEST_KUBECONFIG: no Kubernetes API server can run here)';
 

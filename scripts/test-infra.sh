@@ -11,6 +11,9 @@ LOG=/var/log/gantry-test-infra.log
 say() { echo "[test-infra] $*"; }
 mkdir -p "$STATE" 2>/dev/null || true
 
+# helm and kubectl for the kubernetes target's chart checks (no Docker needed).
+bash "$(dirname "$0")/k8s-tools.sh"
+
 engine_up() { docker version --format '{{.Server.Version}}' >/dev/null 2>&1; }
 registry_up() { node -e "fetch('http://127.0.0.1:5000/v2/').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"; }
 

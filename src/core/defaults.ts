@@ -140,6 +140,28 @@ export const DEFAULTS = {
     httpPort: 80,
     httpsPort: 443,
   },
+  /** The kubernetes target (a generated Helm chart applied with helm). */
+  kubernetes: {
+    namespace: 'default',
+    servicePort: 80,
+    workdir: '/app',
+    storageSize: '1Gi',
+    hpaCpuPercent: 80,
+    /** LimitRange defaults under a CPU or memory quota, for containers that name no requests. */
+    quotaDefaultCpu: '100m',
+    quotaDefaultMemory: '128Mi',
+    /** helm upgrade --wait gives up after this (--timeout). */
+    helmTimeoutMs: 300_000,
+    analysisIntervalMs: 30_000,
+    /** Where tools.ts looks for helm and kubectl after PATH (scripts/k8s-tools.sh puts them there). */
+    toolsDir: '.cache/gantry/k8s-tools',
+    /** helm and kubectl runs that are not rollouts (version, lint, template, status). */
+    toolTimeoutMs: 60_000,
+    /** A read of the Kubernetes API (doctor, status) gives up after this: an unreachable cluster is named, not waited on. */
+    apiTimeoutMs: 10_000,
+    /** A canary step asks the cluster (pods, Prometheus) at most this often. */
+    canaryJudgeEveryMs: 2_000,
+  },
   logsTailLines: 100,
   /** `gantry server`: the control-plane API. */
   server: {

@@ -43,6 +43,8 @@ export type ErrorCode =
   | 'HOST_NODE_UNUSABLE'
   | 'NGINX_FAILED'
   | 'GIT_FETCH_FAILED'
+  | 'HELM_FAILED'
+  | 'KUBECONFIG_INVALID'
   | 'INTERNAL';
 
 /** Exit code 2 = bad usage or invalid input; 1 = an operation failed. */

@@ -51,3 +51,8 @@ export function judgeCanary(percent: number, canaryIn: ReleaseFigures | undefine
   if (limits.maxP99Ms !== undefined && canary.p99Ms > limits.maxP99Ms) reasons.push(`p99 ${canary.p99Ms.toFixed(1)}ms above ${limits.maxP99Ms}ms`);
   return { percent, verdict: reasons.length ? 'fail' : 'pass', reasons, canary, stable };
 }
+
+/** A verdict the platform gave (TargetRuntime.judgeCanary): no figures of Gantry's proxy behind it. */
+export function platformVerdict(percent: number, canaryRelease: string, r: { verdict: AnalysisVerdict['verdict']; reasons: string[] }): AnalysisVerdict {
+  return { percent, verdict: r.verdict, reasons: r.reasons, canary: empty(canaryRelease) };
+}

@@ -1,5 +1,5 @@
 /** `gantry deploy`: build a new release (unless nothing changed) and roll it out. */
-import type { LoadedManifest } from '../manifest/index.js';
+import type { LoadedManifest, StoredManifest } from '../manifest/index.js';
 import { backupOpened, backupsDir } from './backup-glue.js';
 import type { EngineContext } from './context.js';
 import { newReleaseId } from './release-id.js';
@@ -55,7 +55,7 @@ export async function deploy(engine: EngineContext, loaded: LoadedManifest, targ
       reconciled,
       signal: opts.signal,
       build: async () => {
-        const artifact = await o.target.build({ releaseId, sourceDir: o.loaded.dir, build: o.manifest.build, run: o.manifest.run, env: stringEnv(o.manifest.env), persist: o.manifest.persist }, o.ctx).catch((err: unknown) => {
+        const artifact = await o.target.build({ releaseId, sourceDir: o.loaded.dir, build: o.manifest.build, run: o.manifest.run, env: stringEnv(o.manifest.env), persist: o.manifest.persist, manifest: releaseManifest(o.manifest) as StoredManifest }, o.ctx).catch((err: unknown) => {
           // A failed build's message carries its output's tail.
           if (err instanceof Error) err.message = engine.redactFor(o.app)(err.message);
           throw err;

@@ -3,7 +3,7 @@ import { DEFAULTS } from '../core/defaults.js';
 import { GantryError } from '../core/errors.js';
 import type { Store } from '../store/index.js';
 import { sleep } from './abort.js';
-import { judgeCanary, resolveLimits, type AnalysisVerdict } from './analysis.js';
+import { judgeCanary, platformVerdict, resolveLimits, type AnalysisVerdict } from './analysis.js';
 import type { resolveHealth } from './health.js';
 import type { Step } from './plan.js';
 import type { ObservedInstance } from './target.js';
@@ -38,9 +38,7 @@ export async function analyzeCanary(store: Store, o: Opened, deploymentId: strin
     await sleep(d.checkEveryMs, signal);
     // `gantry abort` and Ctrl-C arrive here through the signal (see abort.ts).
     signal?.throwIfAborted();
-    const stats = await o.runtime.trafficStats();
-    const find = (rel?: string) => stats?.releases.find((r) => r.release === rel);
-    const verdict = judgeCanary(step.percent, find(step.release), find(stable), limits, step.release);
+    const verdict = await judgeStep(o, step, stable, limits);
     if (verdict.verdict === 'fail') throw new CanaryFailedError(verdict);
     const control = store.getDeployment(deploymentId)?.control;
     const elapsed = Date.now() - started;
@@ -51,7 +49,7 @@ export async function analyzeCanary(store: Store, o: Opened, deploymentId: strin
     }
     if (!manual && elapsed >= pauseMs) {
       if (verdict.verdict === 'pass') {
-        emit('info', `canary at ${step.percent}%: pass (${verdict.canary.requests} requests, error rate ${(verdict.canary.errorRate * 100).toFixed(1)}%, p99 ${verdict.canary.p99Ms.toFixed(1)}ms)`, 'analyze', verdict);
+        emit('info', `canary at ${step.percent}%: pass (${verdict.reasons.length ? verdict.reasons.join('; ') : `${verdict.canary.requests} requests, error rate ${(verdict.canary.errorRate * 100).toFixed(1)}%, p99 ${verdict.canary.p99Ms.toFixed(1)}ms`})`, 'analyze', verdict);
         return verdict;
       }
       if (elapsed >= giveUpMs) throw new CanaryFailedError(verdict, `canary at ${step.percent}% stayed inconclusive for ${Math.round(elapsed / 1000)}s: ${verdict.reasons.join('; ')}`);
@@ -59,6 +57,14 @@ export async function analyzeCanary(store: Store, o: Opened, deploymentId: strin
       told = true;
     }
   }
+}
+
+/** The platform's own verdict when the runtime gives one, else the proxy's figures of canary and stable. */
+async function judgeStep(o: Opened, step: Extract<Step, { kind: 'analyze' }>, stable: string | undefined, limits: ReturnType<typeof resolveLimits>): Promise<AnalysisVerdict> {
+  if (o.runtime.judgeCanary) return platformVerdict(step.percent, step.release, await o.runtime.judgeCanary({ release: step.release, percent: step.percent, stable }));
+  const stats = await o.runtime.trafficStats();
+  const find = (rel?: string) => stats?.releases.find((r) => r.release === rel);
+  return judgeCanary(step.percent, find(step.release), find(stable), limits, step.release);
 }
 
 /**

@@ -1,6 +1,6 @@
 /** `gantry plan`: what a deploy would do, computed without changing anything. */
 import { isGantryError } from '../core/errors.js';
-import type { LoadedManifest } from '../manifest/index.js';
+import type { LoadedManifest, StoredManifest } from '../manifest/index.js';
 import type { EngineContext } from './context.js';
 import { desiredInstances } from './formation.js';
 import { open } from './open.js';
@@ -10,7 +10,7 @@ import { currentSecrets } from './release-secrets.js';
 import { contentHash } from './releases.js';
 import { deploymentSteps } from './rollout.js';
 import type { PlanResult, ReleaseSecrets } from './types.js';
-import { stringEnv } from './util.js';
+import { releaseManifest, stringEnv } from './util.js';
 
 export async function plan(engine: EngineContext, loaded: LoadedManifest, targetName?: string): Promise<PlanResult> {
   const o = await open(engine, loaded, targetName);
@@ -30,7 +30,7 @@ export async function plan(engine: EngineContext, loaded: LoadedManifest, target
     const steps: Step[] = await deploymentSteps(engine, o, { kind: 'deploy', releaseId: release, count, build: true });
     let build: Record<string, unknown> | undefined;
     try {
-      build = o.target.describeBuild?.({ releaseId: release, sourceDir: o.loaded.dir, build: o.manifest.build, run: o.manifest.run, env: stringEnv(o.manifest.env) }, o.ctx);
+      build = o.target.describeBuild?.({ releaseId: release, sourceDir: o.loaded.dir, build: o.manifest.build, run: o.manifest.run, env: stringEnv(o.manifest.env), persist: o.manifest.persist, manifest: releaseManifest(o.manifest) as StoredManifest }, o.ctx);
     } catch (err) {
       build = { problem: (err as Error).message };
     }

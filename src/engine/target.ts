@@ -1,4 +1,5 @@
 import type { ZodType } from 'zod';
+import type { StoredManifest } from '../manifest/index.js';
 import type { HealthSpec } from './health.js';
 
 /**
@@ -167,6 +168,11 @@ export interface BuildInput {
   env: Record<string, string>;
   /** Paths kept across releases (`persist`). */
   persist?: string[];
+  /**
+   * The release's whole resolved manifest (no secret values: `secrets` holds names), for targets
+   * that render it into the platform's own description of the app (e.g. a Helm chart).
+   */
+  manifest?: StoredManifest;
 }
 
 /** What a target built. `ref` identifies it (a path, an image id ...). Must be JSON-serializable. */
@@ -270,6 +276,12 @@ export interface TargetRuntime {
   stage?(release: ReleaseRef): Promise<StageResult>;
   /** Many-node runtimes: nodes the last read could not reach, with why (status shows them). */
   unreachableNodes?(): ReadonlyMap<string, string>;
+  /**
+   * Optional: the platform judges a canary step itself (its readiness, a metrics query), in place of
+   * the engine's comparison of the proxy's per-release figures. Asked every few hundred ms of the step,
+   * like the engine's own judgement; `inconclusive` extends a timed pause (bounded), `fail` rolls back.
+   */
+  judgeCanary?(step: { release: string; percent: number; stable?: string }): Promise<{ verdict: 'pass' | 'fail' | 'inconclusive'; reasons: string[] }>;
   stopInstance(id: string, timeoutMs: number): Promise<void>;
   /** Keep an unrouted instance running for `afterMs` (instant switch-back), then stop it, even if no Gantry command runs meanwhile. */
   stopInstanceLater(id: string, afterMs: number, timeoutMs: number): Promise<void>;

@@ -6,6 +6,7 @@
  */
 import type { Target, TargetDescriptor, TargetRegistry } from '../engine/index.js';
 import { dockerDescriptor } from '../targets/docker/descriptor.js';
+import { kubernetesDescriptor } from '../targets/kubernetes/descriptor.js';
 import { processDescriptor } from '../targets/process/descriptor.js';
 import { sshDescriptor } from '../targets/ssh/descriptor.js';
 
@@ -13,6 +14,7 @@ const TARGETS: Record<string, { descriptor: TargetDescriptor<any>; load: () => P
   process: { descriptor: processDescriptor, load: async () => (await import('../targets/process/index.js')).processTarget },
   docker: { descriptor: dockerDescriptor, load: async () => (await import('../targets/docker/index.js')).dockerTarget },
   ssh: { descriptor: sshDescriptor, load: async () => (await import('../targets/ssh/index.js')).sshTarget },
+  kubernetes: { descriptor: kubernetesDescriptor, load: async () => (await import('../targets/kubernetes/index.js')).kubernetesTarget },
 };
 
 export const registry: TargetRegistry = {

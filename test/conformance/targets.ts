@@ -73,4 +73,14 @@ export const TARGETS: TargetUnderTest[] = [
       sshHost = undefined;
     },
   },
+  {
+    type: 'kubernetes',
+    app: 'conf-kubernetes',
+    // A live cluster (kind, k3s) whose kubeconfig is in GANTRY_TEST_KUBECONFIG; the image must serve the conformance app.
+    config: () => `{ type: kubernetes, kubeconfig: "${process.env.GANTRY_TEST_KUBECONFIG}", namespace: gantry-conformance, image: "${process.env.GANTRY_TEST_K8S_IMAGE ?? ''}", ingress: { host: conformance.127.0.0.1.nip.io } }`,
+    url: /^https?:\/\/[a-z0-9.-]+/,
+    problem: process.env.GANTRY_TEST_KUBECONFIG ? (process.env.GANTRY_TEST_K8S_IMAGE ? undefined : 'no GANTRY_TEST_K8S_IMAGE: the conformance app as an image the cluster can pull') : 'no GANTRY_TEST_KUBECONFIG: no Kubernetes API server can run here',
+    // The namespace holds everything the release created; deleting the helm release is left to the cluster's owner.
+    cleanup: async () => undefined,
+  },
 ];

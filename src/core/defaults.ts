@@ -97,6 +97,10 @@ export const DEFAULTS = {
     /** A response body with no bytes moving either way this long is cut (manifest: proxy.idle_timeout). */
     idleTimeoutMs: 60_000,
   },
+  /** `gantry maintenance on`: what the proxy tells clients (Retry-After, seconds). */
+  maintenance: { retryAfterSeconds: 60 },
+  /** `gantry status`: the window over which each instance's CPU % is measured. */
+  status: { cpuSampleMs: 500 },
   agent: {
     startTimeoutMs: 10_000,
     requestTimeoutMs: 30_000,

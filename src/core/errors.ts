@@ -42,6 +42,7 @@ export type ErrorCode =
   | 'SSH_COMMAND_FAILED'
   | 'HOST_NODE_UNUSABLE'
   | 'NGINX_FAILED'
+  | 'DESTROY_INCOMPLETE'
   | 'INTERNAL';
 
 /** Exit code 2 = bad usage or invalid input; 1 = an operation failed. */

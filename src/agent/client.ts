@@ -195,8 +195,8 @@ export class AgentClient {
     }
     this.info = { ...this.info, proxyHost: r.proxy!.host, proxyPort: r.proxy!.port };
   }
-  /** Stop listening anywhere but the current proxy address. */
-  retireProxyListeners(): Promise<{ closed: Array<{ host: string; port: number }> }> {
+  /** Stop listening anywhere but the current proxy address (after a short grace). */
+  retireProxyListeners(): Promise<{ closing: Array<{ host: string; port: number }>; afterMs: number }> {
     return this.call('POST', '/v1/proxy/retire', {});
   }
   drain(ids: string[], timeoutMs: number): Promise<unknown> {

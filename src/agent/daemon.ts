@@ -304,13 +304,15 @@ export async function runAgent(opts: Options): Promise<void> {
       log(`proxy now also listens on ${proxyAddr.host}:${proxyAddr.port}`);
       return { proxy: proxyAddr, listening: proxy.addresses() };
     },
-    // Once the move is done (the deploy that made it succeeded): stop listening where the app no longer is.
+    // Once the move is done (the deploy that made it succeeded): after a short grace, stop listening where the app no longer is.
     'POST /v1/proxy/retire': async () => {
-      const before = proxy.addresses();
-      await proxy.closeListenersExcept(proxyAddr.host, proxyAddr.port);
-      const closed = before.filter((a) => a.host !== proxyAddr.host || a.port !== proxyAddr.port);
-      if (closed.length) log(`proxy stopped listening on ${closed.map((a) => `${a.host}:${a.port}`).join(', ')}`);
-      return { closed, listening: proxy.addresses() };
+      const former = proxy.addresses().filter((a) => a.host !== proxyAddr.host || a.port !== proxyAddr.port);
+      if (former.length === 0) return { closing: [], afterMs: 0 };
+      const afterMs = DEFAULTS.proxy.formerAddressGraceMs;
+      setTimeout(() => {
+        void proxy.closeListenersExcept(proxyAddr.host, proxyAddr.port).then(() => log(`proxy stopped listening on ${former.map((a) => `${a.host}:${a.port}`).join(', ')}`));
+      }, afterMs);
+      return { closing: former, afterMs };
     },
     'PUT /v1/proxy': async (body: AgentProxyTimeouts) => {
       proxy.setTimeouts(body);

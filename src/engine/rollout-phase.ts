@@ -25,7 +25,6 @@ export interface RolloutPhase {
   /** The step running (or next), 1-based, of how many stored so far. */
   step?: number;
   steps?: number;
-  kind?: string;
 }
 
 export function rolloutPhase(d: DeploymentRecord, steps: StepRecord[]): RolloutPhase {
@@ -35,5 +34,5 @@ export function rolloutPhase(d: DeploymentRecord, steps: StepRecord[]): RolloutP
   const back = steps.some((s) => s.kind === 'compensate' && s.status !== 'pending');
   if (!current) return { phase: back ? 'rolling back' : 'finishing', steps: steps.length };
   const phase = back ? 'rolling back' : current.kind === 'hook' ? `hook ${(current.params as { name?: string }).name ?? ''}`.trim() : (PHASES[current.kind] ?? current.kind);
-  return { phase, step: current.idx + 1, steps: steps.length, kind: current.kind };
+  return { phase, step: current.idx + 1, steps: steps.length };
 }

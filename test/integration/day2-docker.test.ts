@@ -5,10 +5,11 @@
  * access port taking effect on the next deploy without a failed request.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { copyExample, gantry, killAgents, setSecret } from '../helpers/cli.js';
+import { execFileSync } from 'node:child_process';
+import { BIN, copyExample, gantry, killAgents, setSecret, spawnGantry } from '../helpers/cli.js';
 import { baseImageProblem, cleanupApp, docker, removeAppVolumes } from '../helpers/docker.js';
 import { get, pollLoop } from '../helpers/http.js';
 
@@ -76,6 +77,13 @@ describe('day-2 operations on docker', () => {
     expect(j.json.stdout).toContain('[redacted:API_TOKEN]');
     expect(j.stdout).not.toContain(canary);
 
+    // On a terminal: a TTY inside the container (script(1) gives the CLI a pseudo-terminal, as a user's shell would).
+    const probe = 'console.log("tty:"+Boolean(process.stdin.isTTY)+":"+Boolean(process.stdout.isTTY))';
+    const quote = (x: string): string => `'${x.replace(/'/g, `'\\''`)}'`;
+    const onTty = execFileSync('script', ['-qec', [process.execPath, BIN, 'exec', '--', 'node', '-e', probe].map(quote).join(' '), '/dev/null'], { cwd: dir, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' }, timeout: 60_000 });
+    expect(onTty).toContain('tty:true:true');
+    expect((await gantry(['exec', '--', 'node', '-e', probe], { cwd: dir })).stdout).toContain('tty:false:false');
+
     // Scaled to 0: a one-off container of the release's image, with its env, secrets and the same volume.
     expect((await gantry(['scale', '0'], { cwd: dir })).code).toBe(0);
     const once = await gantry(['exec', '--', 'node', '-e', 'console.log(require("fs").readFileSync("data/x.txt","utf8"), process.env.API_TOKEN===process.argv[1])', canary], { cwd: dir });
@@ -110,6 +118,21 @@ describe('day-2 operations on docker', () => {
     expect(typeof i.cpu_percent).toBe('number');
     expect(i.rss_bytes).toBeGreaterThan(5 * 1024 * 1024);
     expect((await gantry(['status'], { cwd: dir })).stdout).toMatch(/up \d+s\s+cpu \d+\.\d%\s+rss \d+\.\d MiB/);
+
+    // A release whose container answers its health check only after ~4 s: status names it and the phase meanwhile.
+    const first = (await gantry(['status', '--json'], { cwd: dir })).json.targets[0].release;
+    writeFileSync(join(dir, 'gantry.yaml'), readFileSync(join(dir, 'gantry.yaml'), 'utf8').replace('command: "node server.js"', 'command: "sleep 4 && exec node server.js"'));
+    const deploying = spawnGantry(['deploy', '--json'], { cwd: dir, timeoutMs: 200_000 });
+    let seen: any;
+    for (let k = 0; k < 400 && !seen && deploying.child.exitCode === null; k++) {
+      await new Promise((res) => setTimeout(res, 250));
+      const t = (await gantry(['status', '--json'], { cwd: dir })).json.targets[0];
+      if (t.state === 'deploying' && t.deploying?.phase === 'health gate') seen = t;
+    }
+    const done = await deploying.done;
+    expect(done.code, done.stdout).toBe(0);
+    expect(seen, 'status never showed the rollout in its health gate').toBeDefined();
+    expect(seen.deploying).toMatchObject({ kind: 'deploy', release: done.json.release, previous_release: first });
   });
 
   itDocker('a changed access port takes effect on the next deploy: 0 failed on the old port during it and on the new one after', async () => {

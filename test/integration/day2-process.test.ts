@@ -84,7 +84,7 @@ describe('gantry exec (process)', () => {
     expect(unknown.json.error.hint).toContain(inst.id);
     const missing = await gantry(['exec', '--', 'no-such-command-xyz'], { cwd: dir });
     expect(missing.code).toBe(127);
-  }, 60_000);
+  }, 120_000);
 
   it('gets a TTY when stdin is one (interactive), plain pipes otherwise', async () => {
     const { dir } = app();
@@ -96,7 +96,7 @@ describe('gantry exec (process)', () => {
     const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
     const out = execFileSync('script', ['-qec', [process.execPath, BIN, 'exec', '--', 'node', '-e', probe].map(quote).join(' '), '/dev/null'], { cwd: dir, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' }, timeout: 30_000 });
     expect(out).toContain('tty:true:true');
-  }, 60_000);
+  }, 120_000);
 });
 
 describe('gantry destroy (process)', () => {
@@ -125,13 +125,18 @@ describe('gantry destroy (process)', () => {
     expect((await gantry(['history', '--json'], { cwd: dir })).json).toEqual([]);
     expect((await gantry(['status', '--json'], { cwd: dir })).json.targets[0].state).toBe('not_deployed');
 
-    // Deployed again, destroyed without --keep-data: no release dir, no data, no app dir.
+    // Deployed again, destroyed without --keep-data: no release dir, no data, no app dir; secrets stay unless asked.
     expect((await gantry(['deploy'], { cwd: dir })).code).toBe(0);
     expect(readFileSync(join(appDir, 'shared', 'data', 'keep.txt'), 'utf8')).toBe('precious');
+    expect((await setSecret(dir, 'UNUSED_TOKEN', 'abcdef-123')).code).toBe(0);
     const all = await gantry(['destroy', '--yes'], { cwd: dir });
     expect(all.code, all.stderr).toBe(0);
     expect(existsSync(appDir), readdirSync(join(dir, '.gantry', 'apps')).join(',')).toBe(false);
-  }, 90_000);
+    expect((await gantry(['secrets', 'list', '--json'], { cwd: dir })).stdout).toContain('UNUSED_TOKEN');
+    const secretsToo = await gantry(['destroy', '--yes', '--include-secrets', '--json'], { cwd: dir });
+    expect(secretsToo.code, secretsToo.stdout).toBe(0);
+    expect((await gantry(['secrets', 'list', '--json'], { cwd: dir })).stdout).not.toContain('UNUSED_TOKEN');
+  }, 180_000);
 });
 
 describe('gantry maintenance (process)', () => {
@@ -170,7 +175,7 @@ describe('gantry maintenance (process)', () => {
     expect((await get(d.json.url + '/')).status).toBe(200);
     expect((await gantry(['status', '--json'], { cwd: dir })).json.targets[0].maintenance).toBeUndefined();
     expect((await gantry(['maintenance', 'sideways'], { cwd: dir })).code).toBe(2);
-  }, 90_000);
+  }, 180_000);
 });
 
 describe('status (process)', () => {
@@ -203,7 +208,7 @@ describe('status (process)', () => {
     expect(seen.release).toBe(d.json.release);
     const after = (await gantry(['status', '--json'], { cwd: dir })).json.targets[0];
     expect(after).toMatchObject({ state: 'running', release: done.json.release });
-  }, 90_000);
+  }, 180_000);
 });
 
 describe('access port changes (process)', () => {
@@ -239,5 +244,5 @@ describe('access port changes (process)', () => {
     } finally {
       other.close();
     }
-  }, 90_000);
+  }, 180_000);
 });

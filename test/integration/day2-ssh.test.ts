@@ -1,7 +1,7 @@
 /**
  * Issue 20 on the ssh target, through the same contract as process and docker: maintenance
- * mode on the host's proxy (kept across a restart of the agent's unit), and destroy taking
- * the app down there. (exec and the host-side cleanup of destroy are not built for ssh yet.)
+ * mode on the host's proxy (kept across a restart of the agent's unit), and destroy removing
+ * the app from the host. (exec is not built for ssh yet.)
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -65,5 +65,7 @@ describeHosts('day-2 operations on the ssh target', () => {
     expect(gone.code, gone.stdout + gone.stderr).toBe(0);
     await expect(get(url, 2000)).rejects.toThrow();
     expect((await gantry(['releases', '--json'], { cwd: dir })).json).toEqual([]);
+    // Nothing of the app is left on the host: no app directory (releases, agent state, env files), no agent unit.
+    expect(await h.exec('sh', '-c', `test -e /opt/gantry/${APP} || test -e /etc/systemd/system/gantry-agent-${APP}.service || echo gone`)).toContain('gone');
   }, 400_000);
 });

@@ -20,6 +20,7 @@ import {
   type AgentInfo,
   type AgentInstanceSpec,
   type AgentInstanceState,
+  type AgentMaintenance,
   type AgentHealthVerdict,
   type AgentProbeRequest,
   type AgentProbeResult,
@@ -53,7 +54,7 @@ export interface AgentTransport {
 export class AgentClient {
   private constructor(
     readonly dir: string,
-    readonly info: AgentInfo,
+    public info: AgentInfo,
     private readonly transport?: AgentTransport,
   ) {}
 
@@ -188,6 +189,25 @@ export class AgentClient {
   }
   setProxyTimeouts(t: AgentProxyTimeouts): Promise<AgentProxyTimeouts> {
     return this.call('PUT', '/v1/proxy', t);
+  }
+  setMaintenance(maintenance: AgentMaintenance | undefined): Promise<{ maintenance: AgentMaintenance | null }> {
+    return this.call('PUT', '/v1/maintenance', { maintenance: maintenance ?? null });
+  }
+  maintenance(): Promise<{ maintenance: AgentMaintenance | null }> {
+    return this.call('GET', '/v1/maintenance');
+  }
+  /** The proxy also listens on host:port (the old address keeps serving until `retireProxyListeners`); this client's URL follows. */
+  async listenProxy(host: string, port: number): Promise<void> {
+    const r = await this.call<{ proxy?: { host: string; port: number }; error?: { code?: string; message: string } }>('POST', '/v1/proxy/listen', { host, port });
+    if (r.error) {
+      if (r.error.code === 'EADDRINUSE') throw new GantryError('PORT_IN_USE', `port ${host}:${port} is already in use, so Gantry's proxy cannot move the app there`, `stop whatever listens on ${port} (ss -ltnp 'sport = :${port}') or set another "port" under the target in gantry.yaml`);
+      throw new GantryError('AGENT_UNREACHABLE', `the agent's proxy could not listen on ${host}:${port}: ${r.error.message}`, this.logHint());
+    }
+    this.info = { ...this.info, proxyHost: r.proxy!.host, proxyPort: r.proxy!.port };
+  }
+  /** Stop listening anywhere but the current proxy address (after a short grace). */
+  retireProxyListeners(): Promise<{ closing: Array<{ host: string; port: number }>; afterMs: number }> {
+    return this.call('POST', '/v1/proxy/retire', {});
   }
   drain(ids: string[], timeoutMs: number): Promise<unknown> {
     return this.call('POST', '/v1/drain', { ids, timeoutMs });

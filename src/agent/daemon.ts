@@ -27,6 +27,7 @@ import {
   type AgentInstanceBackend,
   type AgentInstanceSpec,
   type AgentInstanceState,
+  type AgentMaintenance,
   type AgentPersistedState,
   type AgentProbeRequest,
   type AgentProxyTimeouts,
@@ -118,6 +119,7 @@ export async function runAgent(opts: Options): Promise<void> {
       }),
       backends: intended(),
       containers: watcher.all(),
+      maintenance: proxy.maintenanceMode(),
     };
     writeJsonAtomic(stateFile, state);
   };
@@ -166,6 +168,8 @@ export async function runAgent(opts: Options): Promise<void> {
   // stopped (their log pipes died with it) and started again under this one.
   if (existsSync(stateFile)) {
     const saved = JSON.parse(readFileSync(stateFile, 'utf8')) as AgentPersistedState;
+    // Before anything is routed: a restarted agent must not serve the app while it is in maintenance.
+    if (saved.maintenance) proxy.setMaintenance(saved.maintenance);
     const reaped = systemd ? [] : await reapOrphans(saved.instances);
     if (reaped.length) log(`stopped ${reaped.length} process group(s) left by the previous agent: ${reaped.join(', ')}`);
     // Secret values were never written down: those instances wait for the next Gantry command (which holds the secrets) to start them.
@@ -279,6 +283,37 @@ export async function runAgent(opts: Options): Promise<void> {
       persist();
       return proxy.backends();
     },
+    'PUT /v1/maintenance': async (body: { maintenance: AgentMaintenance | null }) => {
+      proxy.setMaintenance(body.maintenance ?? undefined);
+      persist();
+      log(body.maintenance ? 'maintenance mode on: every request gets 503' : 'maintenance mode off');
+      return { maintenance: proxy.maintenanceMode() ?? null };
+    },
+    'GET /v1/maintenance': async () => ({ maintenance: proxy.maintenanceMode() ?? null }),
+    // A changed access port: listen there too (the old address keeps serving), and say so in the info file.
+    'POST /v1/proxy/listen': async (body: { host: string; port: number }) => {
+      try {
+        proxyAddr = await proxy.listenAlso(body.host, body.port);
+      } catch (err) {
+        const e = err as NodeJS.ErrnoException;
+        return { error: { code: e.code, message: e.message } };
+      }
+      info.proxyHost = proxyAddr.host;
+      info.proxyPort = proxyAddr.port;
+      writeJsonAtomic(join(opts.dir, AGENT_INFO_FILE), info);
+      log(`proxy now also listens on ${proxyAddr.host}:${proxyAddr.port}`);
+      return { proxy: proxyAddr, listening: proxy.addresses() };
+    },
+    // Once the move is done (the deploy that made it succeeded): after a short grace, stop listening where the app no longer is.
+    'POST /v1/proxy/retire': async () => {
+      const former = proxy.addresses().filter((a) => a.host !== proxyAddr.host || a.port !== proxyAddr.port);
+      if (former.length === 0) return { closing: [], afterMs: 0 };
+      const afterMs = DEFAULTS.proxy.formerAddressGraceMs;
+      setTimeout(() => {
+        void proxy.closeListenersExcept(proxyAddr.host, proxyAddr.port).then(() => log(`proxy stopped listening on ${former.map((a) => `${a.host}:${a.port}`).join(', ')}`));
+      }, afterMs);
+      return { closing: former, afterMs };
+    },
     'PUT /v1/proxy': async (body: AgentProxyTimeouts) => {
       proxy.setTimeouts(body);
       return proxy.timeouts();
@@ -332,6 +367,7 @@ export async function runAgent(opts: Options): Promise<void> {
   });
   await new Promise<void>((resolve) => admin.listen(0, '127.0.0.1', resolve));
   const adminAddr = admin.address();
+  // A port change (POST /v1/proxy/listen) rewrites its proxy address.
   const info: AgentInfo = {
     pid: process.pid,
     adminPort: typeof adminAddr === 'object' && adminAddr ? adminAddr.port : 0,

@@ -101,8 +101,17 @@ export interface AgentInstanceState {
   logFile: string;
 }
 
+/** Maintenance mode of the agent's proxy (`gantry maintenance on`): every request gets a 503 page. */
+export interface AgentMaintenance {
+  message?: string;
+  retryAfterSeconds: number;
+  since: string;
+}
+
 /** What the agent persists so that a restarted agent can restore instances and routes. */
 export interface AgentPersistedState {
+  /** Survives a restart of the agent: the app stays in maintenance until `gantry maintenance off`. */
+  maintenance?: AgentMaintenance;
   /** Without secret values; `hasSecrets` instances are left for the next Gantry command to start again. */
   instances: Array<Omit<AgentInstanceSpec, 'secretEnv'> & { port: number; pid?: number; pidStart?: string; hasSecrets?: boolean }>;
   backends: AgentBackend[];

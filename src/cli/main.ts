@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
+import { registerDay2 } from './commands/day2.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerInit } from './commands/init.js';
 import { registerInspect } from './commands/inspect.js';
@@ -28,6 +29,7 @@ registerAutoscaler(program);
 registerInspect(program);
 registerOperate(program);
 registerSecrets(program);
+registerDay2(program);
 registerDoctor(program);
 registerServer(program);
 

@@ -96,7 +96,13 @@ export const DEFAULTS = {
     responseTimeoutMs: 60_000,
     /** A response body with no bytes moving either way this long is cut (manifest: proxy.idle_timeout). */
     idleTimeoutMs: 60_000,
+    /** After a port change, the former address keeps serving this long past the deploy that moved it (clients that just read the old URL). */
+    formerAddressGraceMs: 2_000,
   },
+  /** `gantry maintenance on`: what the proxy tells clients (Retry-After, seconds). */
+  maintenance: { retryAfterSeconds: 60 },
+  /** `gantry status`: the window over which each instance's CPU % is measured. */
+  status: { cpuSampleMs: 500 },
   agent: {
     startTimeoutMs: 10_000,
     requestTimeoutMs: 30_000,

@@ -45,6 +45,7 @@ export type ErrorCode =
   | 'GIT_FETCH_FAILED'
   | 'HELM_FAILED'
   | 'KUBECONFIG_INVALID'
+  | 'DESTROY_INCOMPLETE'
   | 'INTERNAL';
 
 /** Exit code 2 = bad usage or invalid input; 1 = an operation failed. */

@@ -11,7 +11,9 @@ import { releaseManifest, stringEnv, toGantryError } from './util.js';
 import { GantryError } from '../core/errors.js';
 import { desiredInstances, scaleForgotten } from './formation.js';
 import { heal, servingCount } from './heal.js';
-import { placeCount } from './nodes.js';
+import { ensureAccess, placeCount } from './nodes.js';
+import { retireFormerAccess } from './run-plan.js';
+import type { EngineEventLevel } from './types.js';
 import { resolveTargetName } from './open.js';
 import { assertTargetValid } from './validate-targets.js';
 import { withTarget } from './with-target.js';
@@ -29,8 +31,17 @@ export async function deploy(engine: EngineContext, loaded: LoadedManifest, targ
       // The count is per node: a many-node target runs it on each of its nodes (held ones aside).
       const expected = o.record.instances * (await placeCount(engine, o));
       if (serving >= expected) {
-        engine.emit({ app: o.app, target: o.name }, 'info', `nothing to deploy: release ${current.id} already has this code, manifest, env and secrets (--force redeploys)`, 'plan');
-        return { id: '', app: o.app, target: o.name, kind: 'deploy', release: current.id, status: 'succeeded', unchanged: true, url: await o.runtime.accessUrl(), duration_ms: 0, reason: 'nothing to deploy', reconciled: reconciled.length ? reconciled : undefined };
+        const emit = (level: EngineEventLevel, message: string, step?: string): void => engine.emit({ app: o.app, target: o.name }, level, message, step);
+        // The target's settings are no part of a release: a changed access port moves the access point here
+        // (the new address listens before the former one closes).
+        const before = await o.runtime.accessUrl();
+        const url = await ensureAccess(engine, o);
+        if (url !== before) {
+          emit('info', `the access point moved from ${before ?? '(none)'} to ${url}`, 'access');
+          await retireFormerAccess(o, emit);
+        }
+        emit('info', `nothing to deploy: release ${current.id} already has this code, manifest, env and secrets (--force redeploys)`, 'plan');
+        return { id: '', app: o.app, target: o.name, kind: 'deploy', release: current.id, status: 'succeeded', unchanged: true, url, duration_ms: 0, reason: url !== before ? `nothing to deploy; the access point moved to ${url}` : 'nothing to deploy', reconciled: reconciled.length ? reconciled : undefined };
       }
       return heal(engine, o, current, serving, expected, reconciled);
     }

@@ -10,6 +10,9 @@ import { engineContext, type EngineContext } from './context.js';
 import type { HostOption } from './hosts.js';
 import { signal } from './control.js';
 import { deploy } from './deploy.js';
+import { destroy, type DestroyResult } from './destroy.js';
+import { exec, type ExecOptions, type ExecResult } from './exec.js';
+import { maintenance, type MaintenanceResult } from './maintenance.js';
 import { doctor } from './doctor.js';
 import { restart, rollback, start, stop } from './lifecycle.js';
 import { targetNames } from './open.js';
@@ -96,6 +99,21 @@ export class Engine {
 
   push(loaded: LoadedManifest, targetName: string | undefined, opts: { registry?: string; release?: string; auth?: { username: string; password: string } }) {
     return push(this.engine, loaded, targetName, opts);
+  }
+
+  /** A one-off command in the current release's environment (or that of `opts.instance`), with the caller's stdio. */
+  exec(loaded: LoadedManifest, targetName: string | undefined, opts: ExecOptions): Promise<ExecResult> {
+    return exec(this.engine, loaded, targetName, opts);
+  }
+
+  /** Remove everything of the app on the target (persistent data kept with `keepData`; secrets only with `includeSecrets`). */
+  destroy(loaded: LoadedManifest, targetName: string | undefined, opts: { includeSecrets?: boolean; keepData?: boolean; wait?: boolean }): Promise<DestroyResult> {
+    return destroy(this.engine, loaded, targetName, opts);
+  }
+
+  /** Maintenance mode on (requests get a 503 page; instances keep running) or off. */
+  maintenance(loaded: LoadedManifest, targetName: string | undefined, opts: { on: boolean; message?: string }): Promise<MaintenanceResult> {
+    return maintenance(this.engine, loaded, targetName, opts);
   }
 
   status(loaded: LoadedManifest, targetName?: string, opts: HostOption = {}): Promise<{ app: string; targets: TargetStatus[] }> {

@@ -7,3 +7,6 @@ export * from './plan.js';
 export { hashSource } from './source.js';
 export { validateTargets, assertTargetValid, type TargetValidation } from './validate-targets.js';
 export type { HostOption } from './hosts.js';
+export type { ExecResult } from './exec.js';
+export type { DestroyResult } from './destroy.js';
+export type { MaintenanceResult } from './maintenance.js';

@@ -136,6 +136,11 @@ function nodeReport(ctx: ExecutionContext | undefined, steps: Step[], wentBack?:
   });
 }
 
+/** A changed access port took effect with this plan: the former address, kept serving meanwhile, closes now. */
+export async function retireFormerAccess(o: Opened, emit: (level: EngineEventLevel, message: string, step?: string) => void): Promise<void> {
+  await o.runtime.retireFormerAccess?.().catch((err: unknown) => emit('warn', `could not stop serving at the former access address: ${(err as Error).message}`, 'access'));
+}
+
 /** Record, plan, store and execute; compensate on failure. */
 export async function runPlanned(engine: EngineContext, o: Opened, spec: PlannedRun): Promise<DeployResult> {
   const started = Date.now();
@@ -172,6 +177,7 @@ export async function runPlanned(engine: EngineContext, o: Opened, spec: Planned
     const releases = [spec.existing, spec.previous && spec.previous !== spec.existing?.id ? engine.store.getRelease(o.app, o.name, spec.previous) : undefined].filter((r): r is ReleaseRecord => Boolean(r));
     ctx = await executionContext(engine, o, d, { release: spec.releaseId, count: spec.count, releases, build: spec.build, abort, live: true, fallback: spec.fallback });
     await executeSteps(ctx, steps);
+    if (spec.needsRouter !== false) await retireFormerAccess(o, emit);
     await prune(engine, o, emit);
     const analyses = ctx.outcome.analyses;
     return finish('succeeded', { reason: spec.reason, analysis: analyses.length ? analyses : undefined, nodes: nodeReport(ctx, steps) });

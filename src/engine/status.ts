@@ -11,6 +11,26 @@ import { currentSecrets } from './release-secrets.js';
 import { releaseManifestOf } from './stored.js';
 import type { TargetRecord } from '../store/index.js';
 import type { InstanceStatus, NodeStatus, Opened, TargetStatus } from './types.js';
+import { DEFAULTS } from '../core/defaults.js';
+import { sleep } from './abort.js';
+import { rolloutPhase } from './rollout-phase.js';
+import type { TargetRuntime } from './target.js';
+
+/** Per running instance: CPU % over a short window (two readings of its CPU seconds) and resident memory. */
+async function usage(runtime: TargetRuntime, running: number): Promise<{ cpu: Record<string, number>; rss: Record<string, number> }> {
+  if (running === 0) return { cpu: {}, rss: {} };
+  const t0 = Date.now();
+  const first = await runtime.instanceCpuSeconds().catch(() => ({}) as Record<string, number>);
+  await sleep(DEFAULTS.status.cpuSampleMs);
+  const [second, rss] = await Promise.all([runtime.instanceCpuSeconds().catch(() => ({}) as Record<string, number>), runtime.instanceMemoryBytes?.().catch(() => ({})) ?? {}]);
+  const secs = (Date.now() - t0) / 1000;
+  const cpu: Record<string, number> = {};
+  for (const [id, b] of Object.entries(second)) {
+    const a = first[id];
+    if (a !== undefined && b >= a) cpu[id] = Math.round(((b - a) / secs) * 1000) / 10;
+  }
+  return { cpu, rss };
+}
 
 /** Every target, or the one named; with `--host` (on the one named, or the first), only those nodes' instances and states. */
 export async function status(engine: EngineContext, loaded: LoadedManifest, targetName?: string, opts: HostOption = {}): Promise<{ app: string; targets: TargetStatus[] }> {
@@ -36,9 +56,27 @@ export async function targetStatus(engine: EngineContext, o: Opened): Promise<Ta
   const rel = record.currentRelease ? engine.store.getRelease(o.app, o.name, record.currentRelease) : undefined;
   const health = resolveHealth(rel ? releaseManifestOf(rel).health : o.manifest.health);
   const instances: InstanceStatus[] = [];
-  for (const i of await o.runtime.instances()) {
+  const observed = await o.runtime.instances();
+  const used = await usage(o.runtime, observed.filter((i) => i.state === 'running').length);
+  for (const i of observed) {
     const p = i.state === 'running' || i.state === 'starting' ? await o.runtime.probe(i, health) : { ok: false, detail: i.state };
-    instances.push({ id: i.id, release: i.release, healthy: p.ok, routed: routedIds.has(i.id), url: `http://${i.endpoint.host}:${i.endpoint.port}`, state: i.state, pid: i.pid, restarts: i.restarts, detail: p.ok ? undefined : p.detail, node: i.node });
+    const up = i.state === 'running' && i.startedAt ? Math.max(0, Math.floor((Date.now() - Date.parse(i.startedAt)) / 1000)) : undefined;
+    instances.push({
+      id: i.id,
+      release: i.release,
+      healthy: p.ok,
+      routed: routedIds.has(i.id),
+      url: `http://${i.endpoint.host}:${i.endpoint.port}`,
+      state: i.state,
+      pid: i.pid,
+      restarts: i.restarts,
+      started_at: i.startedAt,
+      uptime_s: up !== undefined && Number.isFinite(up) ? up : undefined,
+      cpu_percent: used.cpu[i.id],
+      rss_bytes: used.rss[i.id],
+      detail: p.ok ? undefined : p.detail,
+      node: i.node,
+    });
   }
   const serving = (i: InstanceStatus): boolean => i.healthy && i.routed && i.release === record.currentRelease;
   const healthyServing = instances.filter(serving).length;
@@ -61,6 +99,12 @@ export async function targetStatus(engine: EngineContext, o: Opened): Promise<Ta
   else state = 'degraded';
   const lock = engine.store.getLock(o.app, o.name);
   const running = engine.store.unfinishedDeployments(o.app, o.name)[0];
+  // A rollout in progress (its process holds the lock: an interrupted one was reconciled above) is what the app is doing,
+  // whatever its instances look like halfway: the release it brings and its phase, not `degraded` with the old release.
+  const rolling = lock && running && ['deploy', 'rollback', 'restart'].includes(running.kind) && running.release ? running : undefined;
+  if (rolling) state = 'deploying';
+  const phase = running && lock ? rolloutPhase(running, engine.store.listSteps(running.id)) : undefined;
+  const maintenance = await o.runtime.maintenance?.().catch(() => undefined);
   const last = engine.store.listDeployments(o.app, o.name, 1)[0];
   const stats = await o.runtime.trafficStats().catch(() => undefined);
   const unreachable = o.runtime.unreachableNodes?.() ?? new Map<string, string>();
@@ -87,7 +131,10 @@ export async function targetStatus(engine: EngineContext, o: Opened): Promise<Ta
             .map((e) => ({ at: e.at, ...(e.data as { from: number; to: number; reason: string }) })),
         }
       : undefined,
-    deploying: lock ? { id: lock.deploymentId ?? running?.id ?? '', holder: lock.holder, since: lock.acquiredAt, waiting: running?.waiting } : undefined,
+    deploying: lock
+      ? { id: lock.deploymentId ?? running?.id ?? '', holder: lock.holder, since: lock.acquiredAt, waiting: running?.waiting, kind: running?.kind, release: running?.release, previous_release: running?.previousRelease, ...(phase ?? { phase: 'preparing' }) }
+      : undefined,
+    maintenance: maintenance ? { on: true, message: maintenance.message, retry_after_s: maintenance.retryAfterSeconds, since: maintenance.since } : undefined,
     last_deployment: last ? { id: last.id, kind: last.kind, status: last.status, release: last.release, reason: last.reason, finished_at: last.finishedAt } : undefined,
     reconciled: reconciled.length ? reconciled : undefined,
     traffic: stats,

@@ -48,6 +48,43 @@ export interface Target<C = Record<string, unknown>> extends TargetDescriptor<C>
   describeBuild?(input: BuildInput, ctx: TargetContext<C>): Record<string, unknown>;
   /** Publish a release's artifact (e.g. push an image to a registry). Absent: the target cannot push. */
   push?(input: PushInput, ctx: TargetContext<C>): Promise<{ reference: string; digest?: string }>;
+  /**
+   * `gantry destroy`, after the runtime's shutdown and every release's removeArtifact: remove what
+   * else this target keeps for the app (agent and log directories, leftover builds, one-off
+   * containers, the persistent data unless `keepData`). Returns what it removed, for the report.
+   * Absent: only instances, agent and artifacts go.
+   */
+  destroy?(ctx: TargetContext<C>, opts: { keepData: boolean; persist: string[] }): Promise<string[]>;
+}
+
+/** Where a one-off command's standard streams go; `tty`: the command gets a terminal (stdin is one). */
+export interface ExecIO {
+  stdin: NodeJS.ReadableStream;
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  tty: boolean;
+  /** The terminal's size, when `tty`. */
+  columns?: number;
+  rows?: number;
+}
+
+/** `gantry exec`: a command (argv, never through a shell) in a release's environment. */
+export interface ExecRequest {
+  release: ReleaseRef;
+  argv: string[];
+  /** Manifest env plus GANTRY_* variables. */
+  env: Record<string, string>;
+  secretEnv: Record<string, string>;
+  /** Run beside (or inside) this running instance; absent: the runtime picks a running one of the release, or runs it on its own. */
+  instance?: string;
+  io: ExecIO;
+}
+
+/** Maintenance mode of the access point: requests get a 503 page while instances keep running. */
+export interface MaintenanceState {
+  message?: string;
+  retryAfterSeconds: number;
+  since: string;
 }
 
 export interface DataDir {
@@ -299,6 +336,19 @@ export interface TargetRuntime {
   trafficStats(): Promise<TrafficStats | undefined>;
   /** Cumulative CPU seconds per running instance (autoscaling turns two readings into a percentage). */
   instanceCpuSeconds(): Promise<Record<string, number>>;
+  /** Optional: resident memory (bytes) per running instance, for `gantry status`. */
+  instanceMemoryBytes?(): Promise<Record<string, number>>;
+  /**
+   * Optional: run a command in a release's environment with the caller's stdio (`gantry exec`),
+   * interactive when `io.tty`; resolves with its exit code. Absent: the target cannot run one-off commands.
+   */
+  exec?(req: ExecRequest): Promise<{ exitCode: number }>;
+  /** Optional: turn maintenance mode on (a state) or off (undefined) at the access point; it survives a restart of whatever serves it. */
+  setMaintenance?(m: MaintenanceState | undefined): Promise<void>;
+  /** Optional: the maintenance mode in effect, if any. */
+  maintenance?(): Promise<MaintenanceState | undefined>;
+  /** Optional: after a rollout succeeded, stop serving at an access address the manifest no longer names (a changed port). */
+  retireFormerAccess?(): Promise<void>;
   /** Start a fresh measuring window (canary steps compare figures of the same window). */
   resetTrafficStats(): Promise<void>;
   /** Record on the target's side which release now serves (a `current` link, a label ...). */

@@ -155,6 +155,12 @@ export interface InstanceStatus {
   state: string;
   pid?: number;
   restarts: number;
+  /** When it last started; `uptime_s` counts from then while it runs. */
+  started_at?: string;
+  uptime_s?: number;
+  /** CPU over a short window (100 = one core) and resident memory, where the target measures them. */
+  cpu_percent?: number;
+  rss_bytes?: number;
   detail?: string;
   /** On a many-node target: the node it runs on. */
   node?: string;
@@ -176,7 +182,8 @@ export interface TargetStatus {
   type: string;
   release?: string;
   /** `scaled_to_zero`: deployed and meant to run, with `gantry scale 0` in effect (no instance runs; the proxy stays up). */
-  state: 'running' | 'scaled_to_zero' | 'stopped' | 'degraded' | 'not_deployed' | 'needs_secrets';
+  /** `deploying`: a deploy, rollback or restart is under way (`deploying` says which release, in which phase). */
+  state: 'running' | 'scaled_to_zero' | 'stopped' | 'degraded' | 'not_deployed' | 'needs_secrets' | 'deploying';
   /** Declared secrets that are not set: the next deploy would stop on them. */
   missing_secrets?: string[];
   /** `by`: who set the count, `gantry scale` (held across deploys until run.instances changes) or a deploy of the manifest. */
@@ -185,7 +192,10 @@ export interface TargetStatus {
   /** Many-node targets: each node's state (those named with `--host`, else all). `held`: stopped with `gantry stop --host`, left stopped by later commands. */
   nodes?: NodeStatus[];
   url?: string;
-  deploying?: { id: string; holder: string; since: string; waiting?: string };
+  /** The operation holding the lock: its kind, the release it brings (and from which), its phase and step. */
+  deploying?: { id: string; holder: string; since: string; waiting?: string; kind?: string; release?: string; previous_release?: string; phase: string; step?: number; steps?: number };
+  /** Maintenance mode (`gantry maintenance on`): requests get a 503 page while instances keep running. */
+  maintenance?: { on: true; message?: string; retry_after_s: number; since: string };
   last_deployment?: { id: string; kind: string; status: string; release?: string; reason?: string; finished_at?: string };
   reconciled?: ReconcileReport[];
   traffic?: unknown;

@@ -5,6 +5,7 @@ import { Pool, type Dispatcher } from 'undici';
 import { DEFAULTS } from '../core/defaults.js';
 import { GantryError } from '../core/errors.js';
 import { clientResponseHeaders, forwardContext, forwardRequestHeaders, type ForwardContext } from './headers.js';
+import { answerMaintenance, refuseUpgradeForMaintenance, type MaintenanceMode } from './maintenance.js';
 import { ReleaseCounters, type ReleaseStats } from './stats.js';
 import { proxyUpgrade } from './upgrade.js';
 import { SmoothWeighted } from './weighted.js';
@@ -93,7 +94,14 @@ export function isConnectError(err: unknown): boolean {
 export class GantryProxy {
   private readonly host: string;
   private readonly port: number;
+  /** The listener the proxy was made with. */
   private readonly server: http.Server;
+  /**
+   * Every listener by "host:port": after a port change the proxy listens on the new
+   * address before the old one stops (see listenAlso / closeListenersExcept).
+   */
+  private readonly listeners = new Map<string, http.Server>();
+  private maintenance: MaintenanceMode | undefined;
   private readonly closeTimeoutMs: number;
   /** @internal read by Exchange and upgrade */
   responseTimeoutMs: number;
@@ -125,9 +133,13 @@ export class GantryProxy {
     this.responseTimeoutMs = opts.responseTimeoutMs ?? DEFAULTS.proxy.responseTimeoutMs;
     this.idleTimeoutMs = opts.idleTimeoutMs ?? DEFAULTS.proxy.idleTimeoutMs;
     this.holdTimeoutMs = opts.holdTimeoutMs ?? DEFAULTS.proxy.holdTimeoutMs;
-    this.server = http.createServer((req, res) => this.handle(req, res));
-    this.server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.handleUpgrade(req, socket, head));
-    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    this.server = this.createServer();
+  }
+
+  private createServer(): http.Server {
+    const server = http.createServer((req, res) => this.handle(req, res));
+    server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.handleUpgrade(req, socket, head));
+    server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
       // Malformed request or a client that went away: answer 400 if we still can, never throw.
       if (err.code !== 'ECONNRESET' && socket.writable && !(socket as Socket).destroyed) {
         socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
@@ -135,18 +147,71 @@ export class GantryProxy {
         socket.destroy();
       }
     });
+    return server;
   }
 
   listen(): Promise<{ host: string; port: number }> {
+    return this.listenOn(this.server, this.host, this.port);
+  }
+
+  private listenOn(server: http.Server, host: string, port: number): Promise<{ host: string; port: number }> {
     return new Promise((resolve, reject) => {
       const onError = (err: Error): void => reject(err);
-      this.server.once('error', onError);
-      this.server.listen(this.port, this.host, () => {
-        this.server.off('error', onError);
-        const addr = this.server.address() as AddressInfo;
+      server.once('error', onError);
+      server.listen(port, host, () => {
+        server.off('error', onError);
+        const addr = server.address() as AddressInfo;
+        this.listeners.set(`${addr.address}:${addr.port}`, server);
         resolve({ host: addr.address, port: addr.port });
       });
     });
+  }
+
+  /** Also accept on host:port (a changed access port), with the same routes; a no-op when already listening there. */
+  async listenAlso(host: string, port: number): Promise<{ host: string; port: number }> {
+    if (this.listeners.has(`${host}:${port}`)) return { host, port };
+    return this.listenOn(this.createServer(), host, port);
+  }
+
+  /** Where the proxy accepts now. */
+  addresses(): Array<{ host: string; port: number }> {
+    return [...this.listeners.keys()].map((k) => ({ host: k.slice(0, k.lastIndexOf(':')), port: Number(k.slice(k.lastIndexOf(':') + 1)) }));
+  }
+
+  /**
+   * Stop accepting anywhere but host:port: those listeners close gracefully (their
+   * in-flight requests finish, bounded by closeTimeoutMs, then their connections are cut).
+   */
+  async closeListenersExcept(host: string, port: number): Promise<void> {
+    const keep = `${host}:${port}`;
+    if (!this.listeners.has(keep)) return;
+    await Promise.all(
+      [...this.listeners].filter(([k]) => k !== keep).map(async ([k, server]) => {
+        this.listeners.delete(k);
+        await this.closeServer(server);
+      }),
+    );
+  }
+
+  private async closeServer(server: http.Server): Promise<void> {
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), this.closeTimeoutMs)));
+    if (await Promise.race([closed.then(() => false), timedOut])) {
+      server.closeAllConnections();
+      await closed;
+    }
+    clearTimeout(timer);
+  }
+
+  /** Maintenance mode on (every request gets the 503 page) or off (undefined). */
+  setMaintenance(m: MaintenanceMode | undefined): void {
+    this.maintenance = m;
+  }
+
+  maintenanceMode(): MaintenanceMode | undefined {
+    return this.maintenance;
   }
 
   /** Atomically replaces the routing table. Removed backends finish their in-flight requests. */
@@ -282,20 +347,14 @@ export class GantryProxy {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    const serverClosed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    this.server.closeIdleConnections();
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), this.closeTimeoutMs)));
     for (const s of this.upgradeSockets) s.destroy();
     for (const h of this.held.splice(0)) {
       clearTimeout(h.timer);
       noBackend(h.res);
     }
-    if (await Promise.race([serverClosed.then(() => false), timedOut])) {
-      this.server.closeAllConnections();
-      await serverClosed;
-    }
-    clearTimeout(timer);
+    const servers = this.listeners.size ? [...this.listeners.values()] : [this.server];
+    this.listeners.clear();
+    await Promise.all(servers.map((server) => this.closeServer(server)));
     const entries = [...this.active.values(), ...this.retired];
     this.active.clear();
     this.retired.clear();
@@ -350,12 +409,17 @@ export class GantryProxy {
       return;
     }
     if (unread.length > 0) socket.unshift(unread);
-    this.server.emit('connection', socket);
+    // Every listener has the same handlers: any of them serves the connection.
+    (this.listeners.values().next().value ?? this.server).emit('connection', socket);
   }
 
   // ---- internals -------------------------------------------------------------------------------
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    if (this.maintenance) {
+      answerMaintenance(res, this.maintenance);
+      return;
+    }
     const entry = this.table.pick();
     if (entry !== undefined) {
       new Exchange(this, req, res).start(entry);
@@ -370,6 +434,10 @@ export class GantryProxy {
   }
 
   private handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (this.maintenance) {
+      refuseUpgradeForMaintenance(socket, this.maintenance);
+      return;
+    }
     this.upgradeSockets.add(socket);
     socket.once('close', () => this.upgradeSockets.delete(socket));
     proxyUpgrade(this, req, socket, head);

@@ -107,6 +107,19 @@ export class Store {
       .run(next.currentRelease ?? null, next.desiredState, next.instances, next.scaledFromManifest ?? null, next.heldNodes.length ? JSON.stringify(next.heldNodes) : null, JSON.stringify(next.settings), now(), app, target);
   }
 
+  /**
+   * `gantry destroy`: every row of app+target (its releases, deployments with their steps,
+   * events, the target itself; the app when no target is left). The audit log keeps what happened.
+   */
+  forgetTarget(app: string, target: string): void {
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM steps WHERE deployment_id IN (SELECT id FROM deployments WHERE app = ? AND target = ?)').run(app, target);
+      for (const table of ['deployments', 'releases', 'events']) this.db.prepare(`DELETE FROM ${table} WHERE app = ? AND target = ?`).run(app, target);
+      this.db.prepare('DELETE FROM targets WHERE app = ? AND name = ?').run(app, target);
+      this.db.prepare('DELETE FROM apps WHERE name = ? AND NOT EXISTS (SELECT 1 FROM targets WHERE app = ?)').run(app, app);
+    })();
+  }
+
   // ---- releases ---------------------------------------------------------
 
   insertRelease(r: Omit<ReleaseRecord, 'createdAt' | 'lastGoodAt' | 'deleted'>): ReleaseRecord {

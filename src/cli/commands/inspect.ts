@@ -7,7 +7,35 @@ import { remoteLogs, remoteOf, remoteStatus, type RemoteOpts } from '../remote.j
 import type { TargetStatus } from '../../engine/index.js';
 import { run, withGlobals, withSession } from './common.js';
 
-const stateColor = (s: string): string => (s === 'running' ? c.green(s) : s === 'scaled_to_zero' ? c.dim(s) : s === 'degraded' ? c.yellow(s) : s === 'stopped' ? c.dim(s) : s);
+const stateColor = (s: string): string => (s === 'running' ? c.green(s) : s === 'scaled_to_zero' ? c.dim(s) : s === 'degraded' ? c.yellow(s) : s === 'stopped' ? c.dim(s) : s === 'deploying' ? c.cyan(s) : s);
+
+/** 3d4h, 2h5m, 4m12s, 9s: like `docker ps`'s "Up ..." */
+export function formatUptime(s: number): string {
+  const d = Math.floor(s / 86400);
+  const h = Math.floor((s % 86400) / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  if (d) return `${d}d${h}h`;
+  if (h) return `${h}h${m}m`;
+  if (m) return `${m}m${s % 60}s`;
+  return `${s}s`;
+}
+
+export function formatBytes(b: number): string {
+  if (b >= 1024 ** 3) return `${(b / 1024 ** 3).toFixed(1)} GiB`;
+  if (b >= 1024 ** 2) return `${(b / 1024 ** 2).toFixed(1)} MiB`;
+  return `${Math.round(b / 1024)} KiB`;
+}
+
+/** Uptime, CPU and memory of one instance, where known (`compose ps`, `heroku ps`). */
+const usageText = (i: TargetStatus['instances'][number]): string =>
+  [i.uptime_s !== undefined ? `up ${formatUptime(i.uptime_s)}` : undefined, i.cpu_percent !== undefined ? `cpu ${i.cpu_percent.toFixed(1)}%` : undefined, i.rss_bytes !== undefined ? `rss ${formatBytes(i.rss_bytes)}` : undefined].filter(Boolean).join('  ');
+
+/** The headline's state: during a rollout, which release it brings and in which phase. */
+function stateText(t: TargetStatus): string {
+  const d = t.deploying;
+  if (t.state === 'deploying' && d) return `${stateColor(t.state)} release ${d.release ?? '?'} (${d.kind ?? 'deploy'}: ${d.phase}${d.step ? `, step ${d.step} of ${d.steps}` : ''})${t.release ? `, serving ${t.release} until it switches` : ''}`;
+  return `${stateColor(t.state)}${t.release ? `, release ${t.release}` : ''}`;
+}
 
 export function registerInspect(program: Command): void {
   withHostOption(withGlobals(program.command('status')), 'many-node targets: only this host\'s state and instances')
@@ -98,12 +126,13 @@ export function registerInspect(program: Command): void {
 function printStatus(out: Output, st: { app: string; targets: TargetStatus[] }): number {
   out.result(st, () =>
     st.targets.flatMap((t) => [
-      `${c.bold(st.app)} on ${c.bold(t.target)} (${t.type}): ${stateColor(t.state)}${t.release ? `, release ${t.release}` : ''}`,
+      `${c.bold(st.app)} on ${c.bold(t.target)} (${t.type}): ${stateText(t)}`,
       ...(t.url ? [`  url: ${t.url}`] : []),
+      ...(t.maintenance ? [c.yellow(`  maintenance: on since ${t.maintenance.since}: requests get 503${t.maintenance.message ? ` ("${t.maintenance.message}")` : ''}; \`gantry maintenance off\` ends it`)] : []),
       ...(t.state === 'scaled_to_zero' ? [c.dim('  scaled to 0 instances: nothing runs, requests get 503; `gantry scale N` starts N again (deploys keep 0 until run.instances changes)')] : []),
       ...(t.state !== 'scaled_to_zero' && t.desired.by === 'scale' && t.desired.state === 'running' ? [c.dim(`  ${t.desired.instances} instance(s) set by \`gantry scale\`; deploys keep this count until run.instances changes in the manifest`)] : []),
-      ...instanceLines(t, (i) => `${i.healthy ? c.green('●') : c.red('●')} ${i.id}  ${i.state}${i.routed ? ' routed' : ''}  pid ${i.pid ?? '-'}  restarts ${i.restarts}  ${i.url}${i.detail ? c.dim(`  (${i.detail})`) : ''}`),
-      ...(t.deploying ? [c.yellow(`  deploy in progress: ${t.deploying.holder} since ${t.deploying.since}${t.deploying.waiting ? `, waiting for ${t.deploying.waiting}` : ''}`)] : []),
+      ...instanceLines(t, (i) => `${i.healthy ? c.green('●') : c.red('●')} ${i.id}  ${i.state}${i.routed ? ' routed' : ''}  pid ${i.pid ?? '-'}  restarts ${i.restarts}  ${usageText(i)}${usageText(i) ? '  ' : ''}${i.url}${i.detail ? c.dim(`  (${i.detail})`) : ''}`),
+      ...(t.deploying ? [c.yellow(`  ${t.deploying.kind ?? 'deploy'} in progress (${t.deploying.phase}): ${t.deploying.holder} since ${t.deploying.since}${t.deploying.waiting ? `, waiting for ${t.deploying.waiting}` : ''}`)] : []),
       ...(t.last_deployment ? [c.dim(`  last: ${t.last_deployment.kind} ${t.last_deployment.status}${t.last_deployment.reason ? ` (${t.last_deployment.reason})` : ''}`)] : []),
       ...(t.reconciled ?? []).map((r) => c.yellow(`  reconciled interrupted deployment ${r.deployment} (at ${r.interrupted_at}): ${r.outcome}${r.resumed ? ` (resumed its stored plan: ${r.resumed.step} ${r.resumed.result})` : ''}`)),
     ]),

@@ -8,6 +8,7 @@ import { pushImage } from './push.js';
 import { DockerRuntime } from './runtime.js';
 import { volumeName } from './names.js';
 import { validateDocker } from './validate.js';
+import { destroyDocker } from './destroy.js';
 
 /** Containers on a Docker engine (dockerode, DOCKER_HOST honoured), behind Gantry's proxy; images pushed to a registry. */
 export const dockerTarget: Target<DockerConfig> = {
@@ -67,6 +68,10 @@ export const dockerTarget: Target<DockerConfig> = {
       out.push({ name: `volume-${p.replace(/[^a-zA-Z0-9_.-]/g, '_')}`, dir: info.Mountpoint ?? vol.Mountpoint!, kind: 'data' });
     }
     return out;
+  },
+
+  async destroy(ctx: TargetContext<DockerConfig>, opts: { keepData: boolean; persist: string[] }): Promise<string[]> {
+    return destroyDocker(dockerClient(ctx.config.docker_host), ctx, opts);
   },
 
   async runtime(ctx: TargetContext<DockerConfig>) {

@@ -10,16 +10,22 @@ import { freePort } from '../../agent/free-port.js';
 import { TailBuffer } from '../../core/bounded.js';
 import { daemonEnv } from '../../core/env.js';
 import { GantryError } from '../../core/errors.js';
-import type { InstanceHandle, InstanceRequest, LogLine, ObservedInstance, ReleaseRef, RouterOptions, TargetContext, TargetRuntime } from '../../engine/target.js';
+import type { ExecRequest, InstanceHandle, InstanceRequest, LogLine, ObservedInstance, ReleaseRef, RouterOptions, TargetContext, TargetRuntime } from '../../engine/target.js';
 import { processPathsForAgent } from './paths.js';
 import type { DockerConfig } from './config.js';
-import { containerSpec } from './container-spec.js';
+import { containerSpec, volumeMounts } from './container-spec.js';
+import { execInContainer, execOneOff } from './exec.js';
 import { engineMessage, requireEngine } from './engine-client.js';
 import { containerName, imageRepo, LABEL, volumeName } from './names.js';
 import { SECRETS_TMPFS, wrapCommandForSecrets, writeSecretFiles } from './secret-files.js';
 import { posix } from 'node:path';
 
 const REAPER = fileURLToPath(new URL('./reaper.js', import.meta.url));
+
+interface ContainerStats {
+  cpu_stats?: { cpu_usage?: { total_usage?: number } };
+  memory_stats?: { usage?: number; stats?: { inactive_file?: number; total_inactive_file?: number; cache?: number } };
+}
 
 const isGone = (err: unknown): boolean => [304, 404].includes((err as { statusCode?: number }).statusCode ?? 0);
 
@@ -124,12 +130,37 @@ export class DockerRuntime extends ProxiedRuntime implements TargetRuntime {
     child.unref();
   }
 
+  /** One reading of the engine's stats per running container, in parallel (`one-shot`: no wait for a second sample). */
+  private async containerStats(): Promise<Array<{ id: string; stats?: ContainerStats }>> {
+    const running = (await this.instances()).filter((x) => x.state === 'running');
+    return Promise.all(
+      running.map(async (i) => ({
+        id: i.id,
+        stats: (await this.docker
+          .getContainer(containerName(this.ctx.app, this.ctx.targetName, i.id))
+          .stats({ stream: false, 'one-shot': true } as { stream: false })
+          .catch(() => undefined)) as ContainerStats | undefined,
+      })),
+    );
+  }
+
   async instanceCpuSeconds(): Promise<Record<string, number>> {
     const out: Record<string, number> = {};
-    for (const i of (await this.instances()).filter((x) => x.state === 'running')) {
-      const stats = (await this.docker.getContainer(containerName(this.ctx.app, this.ctx.targetName, i.id)).stats({ stream: false }).catch(() => undefined)) as { cpu_stats?: { cpu_usage?: { total_usage?: number } } } | undefined;
+    for (const { id, stats } of await this.containerStats()) {
       const ns = stats?.cpu_stats?.cpu_usage?.total_usage;
-      if (ns !== undefined) out[i.id] = ns / 1e9;
+      if (ns !== undefined) out[id] = ns / 1e9;
+    }
+    return out;
+  }
+
+  /** Memory in use without the page cache, as `docker stats` shows it. */
+  async instanceMemoryBytes(): Promise<Record<string, number>> {
+    const out: Record<string, number> = {};
+    for (const { id, stats } of await this.containerStats()) {
+      const m = stats?.memory_stats;
+      if (m?.usage === undefined) continue;
+      const cache = m.stats?.inactive_file ?? m.stats?.total_inactive_file ?? m.stats?.cache ?? 0;
+      out[id] = Math.max(0, m.usage - cache);
     }
     return out;
   }
@@ -261,6 +292,33 @@ export class DockerRuntime extends ProxiedRuntime implements TargetRuntime {
     } finally {
       await c.remove({ force: true }).catch(() => undefined);
     }
+  }
+
+  /**
+   * In the instance named, else in a running container of the release (its env and secrets are there already),
+   * else in a one-off container of the release's image with its env, secrets and volumes.
+   */
+  async exec(req: ExecRequest): Promise<{ exitCode: number }> {
+    const running = (await this.instances()).filter((i) => i.state === 'running');
+    const into = req.instance ?? running.find((i) => i.release === req.release.id)?.id;
+    if (into) return execInContainer(this.docker, containerName(this.ctx.app, this.ctx.targetName, into), req.argv, req.io);
+    const image = String(req.release.artifact.tag ?? req.release.artifact.ref);
+    const asFiles = this.ctx.config.secrets_as_files;
+    const names = asFiles ? Object.keys(req.secretEnv) : [];
+    const wrapped = names.length ? await wrapCommandForSecrets(this.docker, image, names, req.argv) : undefined;
+    const env = { HOST: '0.0.0.0', ...req.env, ...(asFiles ? {} : req.secretEnv), PORT: String(req.release.run.port), ...(req.io.tty && process.env.TERM ? { TERM: process.env.TERM } : {}) };
+    return execOneOff(
+      this.docker,
+      {
+        Image: image,
+        ...(wrapped ? { Entrypoint: wrapped.Entrypoint, Cmd: wrapped.Cmd } : { Cmd: req.argv }),
+        Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
+        Labels: { [LABEL.app]: this.ctx.app, [LABEL.target]: this.ctx.targetName, [LABEL.release]: req.release.id, [LABEL.role]: 'exec' },
+        HostConfig: { NetworkMode: this.ctx.config.network, Init: true, Mounts: [...volumeMounts(this.ctx.config.volumes, this.ctx.appDir), ...(await this.persistMounts(image, req.release.persist))], ...(wrapped ? { Tmpfs: SECRETS_TMPFS } : {}) },
+      },
+      req.io,
+      wrapped ? (c) => writeSecretFiles(c, req.secretEnv, wrapped.user) : undefined,
+    );
   }
 
   async markCurrent(release: ReleaseRef): Promise<void> {

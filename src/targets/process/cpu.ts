@@ -26,3 +26,23 @@ export function cpuSecondsByGroup(groups: number[]): Record<number, number> {
   }
   return out;
 }
+
+/** Resident memory (bytes) of each process group, summed over its processes (VmRSS in /proc/<pid>/status). */
+export function rssBytesByGroup(groups: number[]): Record<number, number> {
+  const wanted = new Set(groups);
+  const out: Record<number, number> = {};
+  for (const g of groups) out[g] = 0;
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+      const pgrp = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+      if (!wanted.has(pgrp)) continue;
+      const kb = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'latin1'))?.[1];
+      if (kb) out[pgrp]! += Number(kb) * 1024;
+    } catch {
+      continue; // gone meanwhile
+    }
+  }
+  return out;
+}

@@ -1,4 +1,4 @@
-import { accessSync, constants, rmSync } from 'node:fs';
+import { accessSync, constants, existsSync, readdirSync, rmSync } from 'node:fs';
 import { resolve, sep } from 'node:path';
 import { GantryError } from '../../core/errors.js';
 import type { Artifact, BuildInput, DoctorCheck, Target, TargetContext, TargetProblem, ValidateContext } from '../../engine/target.js';
@@ -60,6 +60,31 @@ export const processTarget: Target<ProcessConfig> = {
     rmSync(dir, { recursive: true, force: true });
     rmSync(`${dir}.build.log`, { force: true });
     rmSync(`${dir}.build.log.1`, { force: true });
+  },
+
+  /**
+   * After the runtime's shutdown and each release's removeArtifact: this target's agent directory; then, when no
+   * other target of the app keeps an agent here, what the app's directory still holds (unfinished builds, build
+   * logs, instance logs, the `current` link) and, unless `keepData`, the persistent data (shared/).
+   */
+  async destroy(ctx: TargetContext<ProcessConfig>, opts: { keepData: boolean }): Promise<string[]> {
+    const paths = processPaths(ctx.stateDir, ctx.app, ctx.targetName);
+    const removed: string[] = [];
+    const rm = (path: string, what: string): void => {
+      if (!existsSync(path)) return;
+      rmSync(path, { recursive: true, force: true });
+      removed.push(what);
+    };
+    rm(paths.agentDir, `agent directory ${paths.agentDir}`);
+    const agentsDir = resolve(paths.agentDir, '..');
+    if (existsSync(agentsDir) && readdirSync(agentsDir).length > 0) return removed;
+    rm(agentsDir, 'agents directory');
+    rm(paths.releasesDir, `release directories ${paths.releasesDir}`);
+    rm(paths.logsDir, 'instance logs');
+    rmSync(paths.currentLink, { force: true });
+    if (!opts.keepData) rm(paths.sharedDir, `persistent data ${paths.sharedDir}`);
+    if (existsSync(paths.appDir) && readdirSync(paths.appDir).length === 0) rmSync(paths.appDir, { recursive: true, force: true });
+    return removed;
   },
 
   async dataDirs(ctx: TargetContext<ProcessConfig>) {

@@ -5,11 +5,12 @@ import type { AgentProbeWhere } from '../../agent/protocol.js';
 import { runShellCapture } from '../../agent/shell.js';
 import { AgentRouter } from '../shared/agent-router.js';
 import { ProxiedRuntime } from '../shared/proxied-runtime.js';
-import type { InstanceHandle, InstanceRequest, LogLine, ObservedInstance, ReleaseRef, TargetContext, TargetRuntime } from '../../engine/target.js';
+import { spawnExec } from '../shared/exec-local.js';
+import type { ExecRequest, InstanceHandle, InstanceRequest, LogLine, ObservedInstance, ReleaseRef, TargetContext, TargetRuntime } from '../../engine/target.js';
 import { followLog, tailLines } from '../../supervisor/index.js';
 import type { ProcessConfig } from './config.js';
 import { processPaths } from './paths.js';
-import { cpuSecondsByGroup } from './cpu.js';
+import { cpuSecondsByGroup, rssBytesByGroup } from './cpu.js';
 
 /** Variables of the CLI's environment an app may reasonably expect; everything else comes from the manifest. */
 const INHERITED_ENV = ['PATH', 'HOME', 'USER', 'LOGNAME', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR', 'NODE_OPTIONS'];
@@ -73,9 +74,23 @@ export class ProcessRuntime extends ProxiedRuntime implements TargetRuntime {
     return runShellCapture(task.command, { cwd: task.release.artifact.ref, env: { ...baseEnv(), ...task.env, ...task.secretEnv }, timeoutMs: task.timeoutMs });
   }
 
+  /** In the release's directory (persist paths are linked there) with its env and secrets; beside an instance: its PORT too. */
+  async exec(req: ExecRequest): Promise<{ exitCode: number }> {
+    const beside = req.instance ? (await this.instances()).find((i) => i.id === req.instance) : undefined;
+    const term: Record<string, string> = req.io.tty && process.env.TERM ? { TERM: process.env.TERM } : {};
+    const env = { ...baseEnv(), ...term, HOST: '127.0.0.1', ...req.env, ...req.secretEnv, ...(beside ? { PORT: String(beside.endpoint.port) } : {}) } as Record<string, string>;
+    return spawnExec(req.argv, { cwd: req.release.artifact.ref, env, io: req.io });
+  }
+
   async instanceCpuSeconds(): Promise<Record<string, number>> {
     const running = (await this.instances()).filter((i) => i.state === 'running' && i.pid);
     const byGroup = cpuSecondsByGroup(running.map((i) => i.pid!));
+    return Object.fromEntries(running.map((i) => [i.id, byGroup[i.pid!] ?? 0]));
+  }
+
+  async instanceMemoryBytes(): Promise<Record<string, number>> {
+    const running = (await this.instances()).filter((i) => i.state === 'running' && i.pid);
+    const byGroup = rssBytesByGroup(running.map((i) => i.pid!));
     return Object.fromEntries(running.map((i) => [i.id, byGroup[i.pid!] ?? 0]));
   }
 

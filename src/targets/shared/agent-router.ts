@@ -3,7 +3,7 @@
  * runtime that every proxied target (process, docker, later ssh) shares.
  */
 import { AgentClient } from '../../agent/client.js';
-import type { AgentProxyTimeouts } from '../../agent/protocol.js';
+import type { AgentMaintenance, AgentProxyTimeouts } from '../../agent/protocol.js';
 import { freePort } from '../../agent/free-port.js';
 import { reapFromState } from '../../agent/orphans.js';
 
@@ -79,17 +79,39 @@ export class AgentRouter {
   }
 
   async ensureRouter(opts?: AgentProxyTimeouts): Promise<{ url: string }> {
-    this.agent = await this.host.ensure({ host: this.cfg.host, port: await this.proxyPort() });
+    const port = await this.proxyPort();
+    this.agent = await this.host.ensure({ host: this.cfg.host, port });
+    // The manifest moved the access point: the running proxy listens there too, and keeps the old address
+    // until the rollout that moved it is done (retireFormerAccess), so no client on either sees a refusal.
+    if (this.agent.info.proxyPort !== port) await this.agent.listenProxy(this.cfg.host, port);
     // Also for an agent that was already running: the manifest may have changed them.
     if (opts) await this.agent.setProxyTimeouts(opts);
     return { url: this.agent.proxyUrl };
   }
 
+  /**
+   * Where the app's proxy answers now; undefined when no agent runs (whatever listens on the
+   * configured port then is not this app, so no URL is better than someone else's).
+   */
   async accessUrl(): Promise<string | undefined> {
     const agent = await this.running();
-    if (agent) return agent.proxyUrl;
-    const port = this.cfg.port ?? this.cfg.settings().proxyPort;
-    return typeof port === 'number' ? `http://${this.cfg.host}:${port}` : undefined;
+    return agent?.proxyUrl;
+  }
+
+  /** After a port change took effect: stop listening at the former address. */
+  async retireFormerAccess(): Promise<void> {
+    const agent = await this.running();
+    if (agent) await agent.retireProxyListeners();
+  }
+
+  async setMaintenance(m: AgentMaintenance | undefined): Promise<void> {
+    const agent = await this.required();
+    await agent.setMaintenance(m);
+  }
+
+  async maintenance(): Promise<AgentMaintenance | undefined> {
+    const agent = await this.running();
+    return agent ? ((await agent.maintenance()).maintenance ?? undefined) : undefined;
   }
 
   async setRoutes(routes: RouterRoute[]): Promise<void> {

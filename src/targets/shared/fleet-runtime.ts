@@ -6,7 +6,7 @@
  */
 import { GantryError } from '../../core/errors.js';
 import type { HealthSpec } from '../../core/health-spec.js';
-import type { InstanceHandle, InstanceRequest, LogLine, ObservedInstance, ReleaseRef, Route, RouterOptions, TargetRuntime, TrafficStats } from '../../engine/target.js';
+import type { InstanceHandle, InstanceRequest, LogLine, MaintenanceState, ObservedInstance, ReleaseRef, Route, RouterOptions, TargetRuntime, TrafficStats } from '../../engine/target.js';
 
 export interface FleetNode {
   name: string;
@@ -159,6 +159,28 @@ export class FleetRuntime implements TargetRuntime {
 
   async instanceCpuSeconds(): Promise<Record<string, number>> {
     return Object.assign({}, ...(await this.reachable((n) => n.runtime.instanceCpuSeconds(), {})));
+  }
+
+  async instanceMemoryBytes(): Promise<Record<string, number>> {
+    return Object.assign({}, ...(await this.reachable(async (n) => (await n.runtime.instanceMemoryBytes?.()) ?? {}, {})));
+  }
+
+  /** Maintenance on every node's proxy at once (each node persists it in its agent's state). */
+  async setMaintenance(m: MaintenanceState | undefined): Promise<void> {
+    await this.all(async (n) => {
+      if (!n.runtime.setMaintenance) throw new GantryError('USAGE', `node ${n.name} cannot serve a maintenance page`, 'its target has no proxy of Gantry in front of the app');
+      await n.runtime.setMaintenance(m);
+    });
+  }
+
+  /** The first node's that answers (they are set together). */
+  async maintenance(): Promise<MaintenanceState | undefined> {
+    const all = await this.reachable(async (n) => n.runtime.maintenance?.(), undefined);
+    return all.find(Boolean);
+  }
+
+  async retireFormerAccess(): Promise<void> {
+    await this.reachable(async (n) => n.runtime.retireFormerAccess?.(), undefined);
   }
 
   async resetTrafficStats(): Promise<void> {

@@ -3,6 +3,7 @@
  * without connecting to any of them, so an unreachable node fails inside its own step
  * (its own error, its own time limit) instead of failing the opening of the target.
  */
+import { GantryError } from '../../core/errors.js';
 import type { LogLine, TargetRuntime } from '../../engine/target.js';
 
 export function lazyRuntime(open: () => Promise<TargetRuntime>, has: { stage: boolean }): TargetRuntime {
@@ -25,6 +26,22 @@ export function lazyRuntime(open: () => Promise<TargetRuntime>, has: { stage: bo
     },
   });
   if (has.stage) runtime.stage = forward('stage') as TargetRuntime['stage'];
+  // Optional parts of the contract: answered by the real runtime when it has them (a read gives undefined when not).
+  const optional =
+    (name: 'setMaintenance' | 'maintenance' | 'retireFormerAccess' | 'instanceMemoryBytes', refuse?: string) =>
+    async (...args: unknown[]) => {
+      const rt = await real();
+      const fn = rt[name] as ((...a: unknown[]) => unknown) | undefined;
+      if (!fn) {
+        if (refuse) throw new GantryError('USAGE', refuse, 'it needs a target behind Gantry\'s proxy');
+        return undefined;
+      }
+      return fn.apply(rt, args);
+    };
+  runtime.setMaintenance = optional('setMaintenance', 'this node cannot serve a maintenance page') as TargetRuntime['setMaintenance'];
+  runtime.maintenance = optional('maintenance') as TargetRuntime['maintenance'];
+  runtime.retireFormerAccess = optional('retireFormerAccess') as TargetRuntime['retireFormerAccess'];
+  runtime.instanceMemoryBytes = optional('instanceMemoryBytes') as TargetRuntime['instanceMemoryBytes'];
   // Closing what was never opened opens nothing.
   runtime.close = async () => {
     const o = opening;

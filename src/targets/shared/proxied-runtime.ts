@@ -7,7 +7,7 @@
 import type { AgentHealthVerdict, AgentProbeRequest, AgentProbeWhere, AgentProxyTimeouts } from '../../agent/protocol.js';
 import { sleep } from '../../engine/abort.js';
 import type { HealthSpec } from '../../engine/health.js';
-import type { InstanceHandle, ObservedInstance } from '../../engine/target.js';
+import type { InstanceHandle, MaintenanceState, ObservedInstance } from '../../engine/target.js';
 import type { AgentRouter, RouterRoute } from './agent-router.js';
 
 /** How often, while the agent waits for health, to ask whether the instance still runs (an exit fails the wait at once). */
@@ -44,6 +44,15 @@ export abstract class ProxiedRuntime {
   }
   trafficStats() {
     return this.router.trafficStats();
+  }
+  setMaintenance(m: MaintenanceState | undefined): Promise<void> {
+    return this.router.setMaintenance(m);
+  }
+  maintenance(): Promise<MaintenanceState | undefined> {
+    return this.router.maintenance();
+  }
+  retireFormerAccess(): Promise<void> {
+    return this.router.retireFormerAccess();
   }
   resetTrafficStats(): Promise<void> {
     return this.router.resetTrafficStats();

@@ -86,6 +86,12 @@ export const sshTarget: Target<SshConfig> = {
     });
   },
 
+  async destroy(ctx: TargetContext<SshConfig>, opts: { keepData: boolean }): Promise<string[]> {
+    const removed = await sessionOf(ctx).removeApp(opts.keepData);
+    rmSync(sshLocalPaths(ctx.stateDir, ctx.app, ctx.targetName).dir, { recursive: true, force: true });
+    return removed;
+  },
+
   async nodes(ctx: TargetContext<SshConfig>) {
     return sessionOf(ctx).nodes();
   },

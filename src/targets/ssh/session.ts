@@ -13,6 +13,8 @@ import type { HostSpec } from './host-spec.js';
 import { SshPool } from './pool.js';
 import { ReleaseSync } from './release-sync.js';
 import { SshNodeRuntime } from './ssh-node-runtime.js';
+import { unitFileOf } from './agent-unit.js';
+import { execOk } from './remote-files.js';
 
 export class SshSession {
   private poolOpening?: Promise<SshPool>;
@@ -64,6 +66,27 @@ export class SshSession {
     const fleet = new FleetRuntime(this.hosts.map((h) => ({ name: h.spec.name, runtime: h.runtime })));
     fleet.close = () => this.close();
     return fleet;
+  }
+
+  /**
+   * `gantry destroy`, after the fleet's shutdown: the app's directory on every host (releases, metadata,
+   * the agent's state and env files; `shared/` too unless `keepData`) and its agent unit file. The
+   * content-addressed blobs its releases linked to are left for the store's own pruning.
+   */
+  async removeApp(keepData: boolean): Promise<string[]> {
+    const dir = `${this.ctx.config.path}/${this.ctx.app}`;
+    return Promise.all(
+      this.ctx.config.hosts.map(async (spec) => {
+        const conn = await (await this.pool()).connect(spec);
+        const listed = await conn.exec(['ls', '-A', '--', dir]);
+        const entries = listed.code === 0 ? listed.stdout.toString('utf8').split('\n').filter((e) => e && !(keepData && e === 'shared')) : [];
+        if (entries.length) await execOk(conn, ['rm', '-rf', '--', ...entries.map((e) => `${dir}/${e}`)], `removing ${dir}`);
+        await conn.exec(['rmdir', '--', dir]);
+        await execOk(conn, ['rm', '-f', '--', unitFileOf(this.ctx.app)], 'removing the agent unit');
+        await conn.exec(['systemctl', 'daemon-reload']);
+        return `${spec.name}: ${dir}${keepData ? ' (shared/ kept)' : ''} and its agent unit`;
+      }),
+    );
   }
 
   async close(): Promise<void> {

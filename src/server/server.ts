@@ -2,7 +2,6 @@
  * `gantry server`: the database, the engine (as the CLI hands it its parts), the
  * job workers and the HTTP API, started together and stopped in order.
  */
-import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DEFAULTS } from '../core/defaults.js';
 import { FailureLimiter } from './auth/rate-limit.js';
@@ -10,6 +9,7 @@ import { KeyVerifier } from './auth/keys.js';
 import type { GitPushHandler, ServerContext } from './context.js';
 import { openServerDb } from './db/open.js';
 import { openEngineFace } from './engine-face.js';
+import { gitPushHandler } from './hooks/git-push.js';
 import { buildApp, type App } from './http/app.js';
 import { JobQueue } from './jobs/queue.js';
 import { Workers } from './jobs/worker.js';
@@ -17,6 +17,7 @@ import { ServerMetrics } from './metrics.js';
 import { adminRoutes } from './routes/admin.js';
 import { appRoutes } from './routes/apps.js';
 import { deploymentRoutes } from './routes/deployments.js';
+import { gitHookRoutes } from './routes/git-hook.js';
 import { opsRoutes } from './routes/ops.js';
 import { seedRoutes } from './routes/seeds.js';
 
@@ -32,7 +33,7 @@ export interface ServerOptions {
   bodyLimit?: number;
   /** Failed authentications allowed per client address per window. */
   authFailureLimit?: number;
-  /** The git-push trigger (src/server/triggers/index.ts handleGitPush). */
+  /** The git-push trigger; default: src/server/hooks/git-push.ts (the triggers' handleGitPush on this server's store). */
   handleGitPush?: GitPushHandler;
 }
 
@@ -45,24 +46,13 @@ export interface RunningServer {
 
 export const defaultDatabase = (dataDir: string): string => join(resolve(dataDir), 'server.db');
 
-/**
- * The git-push trigger, when src/server/triggers is built in: it exports
- * `handleGitPush(input, deps: ServerContext)` and the hook route calls it; absent, the route answers 501.
- */
-async function gitPushTrigger(): Promise<GitPushHandler | undefined> {
-  const url = new URL('./triggers/index.js', import.meta.url);
-  if (!existsSync(url)) return undefined;
-  const mod = (await import(url.href)) as { handleGitPush?: GitPushHandler };
-  return mod.handleGitPush;
-}
-
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const dataDir = resolve(opts.dataDir);
   const sdb = await openServerDb(opts.database ?? defaultDatabase(dataDir));
   const face = openEngineFace(dataDir);
   const queue = new JobQueue(sdb.db, sdb.dialect);
   const metrics = new ServerMetrics(queue);
-  const ctxPartial = { db: sdb.db, dialect: sdb.dialect, queue, face, metrics, dataDir, handleGitPush: opts.handleGitPush ?? (await gitPushTrigger()), keys: new KeyVerifier(sdb.db, DEFAULTS.server.keyCacheMs), limiter: new FailureLimiter(opts.authFailureLimit ?? DEFAULTS.server.authFailuresPerWindow, DEFAULTS.server.authFailureWindowMs) };
+  const ctxPartial = { db: sdb.db, dialect: sdb.dialect, queue, face, metrics, dataDir, handleGitPush: opts.handleGitPush ?? gitPushHandler, keys: new KeyVerifier(sdb.db, DEFAULTS.server.keyCacheMs), limiter: new FailureLimiter(opts.authFailureLimit ?? DEFAULTS.server.authFailuresPerWindow, DEFAULTS.server.authFailureWindowMs) };
   const ctx = ctxPartial as ServerContext;
   const app = await buildApp(ctx, { logLevel: opts.logLevel, bodyLimit: opts.bodyLimit });
   ctx.workers = new Workers(face, queue, {
@@ -77,6 +67,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   });
   adminRoutes(app, ctx);
   appRoutes(app, ctx);
+  gitHookRoutes(app, ctx);
   deploymentRoutes(app, ctx);
   seedRoutes(app, ctx);
   opsRoutes(app, ctx);

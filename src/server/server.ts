@@ -12,6 +12,7 @@ import { openEngineFace } from './engine-face.js';
 import { gitPushHandler } from './hooks/git-push.js';
 import { buildApp, type App } from './http/app.js';
 import { JobQueue } from './jobs/queue.js';
+import { jobNotices, Notifier, type NotifyChannel } from './notify/index.js';
 import { Workers } from './jobs/worker.js';
 import { ServerMetrics } from './metrics.js';
 import { adminRoutes } from './routes/admin.js';
@@ -33,6 +34,8 @@ export interface ServerOptions {
   bodyLimit?: number;
   /** Failed authentications allowed per client address per window. */
   authFailureLimit?: number;
+  /** Where deployment notices go (start, success, failure, rollback); none by default. */
+  notify?: NotifyChannel[];
   /** The git-push trigger; default: src/server/hooks/git-push.ts (the triggers' handleGitPush on this server's store). */
   handleGitPush?: GitPushHandler;
 }
@@ -55,12 +58,15 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const ctxPartial = { db: sdb.db, dialect: sdb.dialect, queue, face, metrics, dataDir, handleGitPush: opts.handleGitPush ?? gitPushHandler, keys: new KeyVerifier(sdb.db, DEFAULTS.server.keyCacheMs), limiter: new FailureLimiter(opts.authFailureLimit ?? DEFAULTS.server.authFailuresPerWindow, DEFAULTS.server.authFailureWindowMs) };
   const ctx = ctxPartial as ServerContext;
   const app = await buildApp(ctx, { logLevel: opts.logLevel, bodyLimit: opts.bodyLimit });
+  const notices = opts.notify?.length ? jobNotices(new Notifier(opts.notify), sdb.db, { error: (o, m) => app.log.error(o, m) }) : undefined;
   ctx.workers = new Workers(face, queue, {
     count: opts.workers ?? DEFAULTS.server.workers,
     leaseMs: opts.leaseMs ?? DEFAULTS.server.jobLeaseMs,
     pollMs: DEFAULTS.server.jobPollMs,
     log: { info: (o, m) => app.log.info(o, m), error: (o, m) => app.log.error(o, m) },
+    onStarted: (job) => notices?.started(job),
     onFinished: (job, state, ms) => {
+      notices?.finished(job, state, ms);
       metrics.deploys.inc({ kind: job.kind, target: job.target, status: state });
       metrics.durations.observe({ kind: job.kind, target: job.target }, ms / 1000);
     },
@@ -84,6 +90,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       (closing ??= (async () => {
         await app.close();
         await ctx.workers.stop();
+        await notices?.settled();
         face.close();
         await sdb.close();
       })()),

@@ -140,4 +140,14 @@ describe('git-push hooks on a real server', () => {
     const status = await api(srv.url, 'GET', `/api/v1/apps/${APP}/status`, { token: admin });
     expect(JSON.stringify(status.body)).not.toContain('never deployed');
   });
+
+  it('DELETE /apps/{app}/git-hook: its pushes are 404 from then on, even correctly signed', async () => {
+    const before = await deploymentCount();
+    expect((await api(srv.url, 'DELETE', `/api/v1/apps/${APP}/git-hook`, { token: admin })).status).toBe(200);
+    expect((await api(srv.url, 'GET', `/api/v1/apps/${APP}/git-hook`, { token: admin })).status).toBe(404);
+    const body = pushPayload(git(work, 'rev-parse', 'HEAD'));
+    const r = await hook(body, { 'x-github-delivery': randomUUID(), 'x-hub-signature-256': sign(secret, body) });
+    expect(r.status, r.text).toBe(404);
+    expect(await deploymentCount()).toBe(before);
+  });
 });

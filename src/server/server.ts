@@ -9,7 +9,7 @@ import { KeyVerifier } from './auth/keys.js';
 import type { GitPushHandler, ServerContext } from './context.js';
 import { openServerDb } from './db/open.js';
 import { openEngineFace } from './engine-face.js';
-import { gitPushHandler } from './hooks/git-push.js';
+import { gitPushHandler, removeCheckout } from './hooks/git-push.js';
 import { buildApp, type App } from './http/app.js';
 import { JobQueue } from './jobs/queue.js';
 import { jobNotices, Notifier, type NotifyChannel } from './notify/index.js';
@@ -67,6 +67,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     onStarted: (job) => notices?.started(job),
     onFinished: (job, state, ms) => {
       notices?.finished(job, state, ms);
+      void removeCheckout(dataDir, job).catch((err: Error) => app.log.error({ job: job.id, err: err.message }, 'removing the checkout failed'));
       metrics.deploys.inc({ kind: job.kind, target: job.target, status: state });
       metrics.durations.observe({ kind: job.kind, target: job.target }, ms / 1000);
     },

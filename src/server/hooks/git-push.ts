@@ -5,10 +5,11 @@
  * under `<data>/checkouts`, and each target's deploy is a queued job of that checkout
  * (the response, 202, lists the deployment ids).
  */
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, rm } from 'node:fs/promises';
+import { join, resolve, sep } from 'node:path';
 import { appFor } from '../apps.js';
 import type { GitPushHandler, ServerContext } from '../context.js';
+import type { Job } from '../jobs/queue.js';
 import { deploymentView, enqueueJob } from '../jobs/enqueue.js';
 import { fetchCommit, handleGitPush, type GitPushDeps } from '../triggers/index.js';
 import { readGitHook } from './config.js';
@@ -34,3 +35,17 @@ export function gitPushDeps(ctx: ServerContext): GitPushDeps {
 }
 
 export const gitPushHandler: GitPushHandler = (input, ctx) => handleGitPush(input, gitPushDeps(ctx));
+
+/**
+ * A finished deploy's checkout is not needed any more (the target built its release from it:
+ * a copied directory, an image): removed, and only ever a directory under `<data>/checkouts`.
+ */
+export async function removeCheckout(dataDir: string, job: Pick<Job, 'kind' | 'params'>): Promise<void> {
+  if (job.kind !== 'deploy') return;
+  const dir = (JSON.parse(job.params) as { sourceDir?: unknown }).sourceDir;
+  if (typeof dir !== 'string') return;
+  const parent = resolve(checkoutsDir(dataDir));
+  const target = resolve(dir);
+  if (!target.startsWith(parent + sep)) return;
+  await rm(target, { recursive: true, force: true });
+}

@@ -9,7 +9,7 @@ import type { JobQueue } from './jobs/queue.js';
 import type { Workers } from './jobs/worker.js';
 import type { ServerMetrics } from './metrics.js';
 
-/** The git-push trigger (src/server/triggers, built separately): until it is there, the route answers 501. */
+/** The git-push trigger (src/server/hooks/git-push.ts by default; without one the route answers 501). */
 export type GitPushHandler = (input: { app: string; headers: Record<string, string | string[] | undefined>; rawBody: Buffer }, deps: ServerContext) => Promise<{ status: number; body: unknown }>;
 
 export interface ServerContext {

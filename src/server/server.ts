@@ -2,7 +2,6 @@
  * `gantry server`: the database, the engine (as the CLI hands it its parts), the
  * job workers and the HTTP API, started together and stopped in order.
  */
-import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DEFAULTS } from '../core/defaults.js';
 import { FailureLimiter } from './auth/rate-limit.js';
@@ -10,13 +9,16 @@ import { KeyVerifier } from './auth/keys.js';
 import type { GitPushHandler, ServerContext } from './context.js';
 import { openServerDb } from './db/open.js';
 import { openEngineFace } from './engine-face.js';
+import { gitPushHandler, removeCheckout } from './hooks/git-push.js';
 import { buildApp, type App } from './http/app.js';
 import { JobQueue } from './jobs/queue.js';
+import { jobNotices, Notifier, type NotifyChannel } from './notify/index.js';
 import { Workers } from './jobs/worker.js';
 import { ServerMetrics } from './metrics.js';
 import { adminRoutes } from './routes/admin.js';
 import { appRoutes } from './routes/apps.js';
 import { deploymentRoutes } from './routes/deployments.js';
+import { gitHookRoutes } from './routes/git-hook.js';
 import { opsRoutes } from './routes/ops.js';
 import { seedRoutes } from './routes/seeds.js';
 
@@ -32,7 +34,9 @@ export interface ServerOptions {
   bodyLimit?: number;
   /** Failed authentications allowed per client address per window. */
   authFailureLimit?: number;
-  /** The git-push trigger (src/server/triggers/index.ts handleGitPush). */
+  /** Where deployment notices go (start, success, failure, rollback); none by default. */
+  notify?: NotifyChannel[];
+  /** The git-push trigger; default: src/server/hooks/git-push.ts (the triggers' handleGitPush on this server's store). */
   handleGitPush?: GitPushHandler;
 }
 
@@ -45,38 +49,32 @@ export interface RunningServer {
 
 export const defaultDatabase = (dataDir: string): string => join(resolve(dataDir), 'server.db');
 
-/**
- * The git-push trigger, when src/server/triggers is built in: it exports
- * `handleGitPush(input, deps: ServerContext)` and the hook route calls it; absent, the route answers 501.
- */
-async function gitPushTrigger(): Promise<GitPushHandler | undefined> {
-  const url = new URL('./triggers/index.js', import.meta.url);
-  if (!existsSync(url)) return undefined;
-  const mod = (await import(url.href)) as { handleGitPush?: GitPushHandler };
-  return mod.handleGitPush;
-}
-
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const dataDir = resolve(opts.dataDir);
   const sdb = await openServerDb(opts.database ?? defaultDatabase(dataDir));
   const face = openEngineFace(dataDir);
   const queue = new JobQueue(sdb.db, sdb.dialect);
   const metrics = new ServerMetrics(queue);
-  const ctxPartial = { db: sdb.db, dialect: sdb.dialect, queue, face, metrics, dataDir, handleGitPush: opts.handleGitPush ?? (await gitPushTrigger()), keys: new KeyVerifier(sdb.db, DEFAULTS.server.keyCacheMs), limiter: new FailureLimiter(opts.authFailureLimit ?? DEFAULTS.server.authFailuresPerWindow, DEFAULTS.server.authFailureWindowMs) };
+  const ctxPartial = { db: sdb.db, dialect: sdb.dialect, queue, face, metrics, dataDir, handleGitPush: opts.handleGitPush ?? gitPushHandler, keys: new KeyVerifier(sdb.db, DEFAULTS.server.keyCacheMs), limiter: new FailureLimiter(opts.authFailureLimit ?? DEFAULTS.server.authFailuresPerWindow, DEFAULTS.server.authFailureWindowMs) };
   const ctx = ctxPartial as ServerContext;
   const app = await buildApp(ctx, { logLevel: opts.logLevel, bodyLimit: opts.bodyLimit });
+  const notices = opts.notify?.length ? jobNotices(new Notifier(opts.notify), sdb.db, { error: (o, m) => app.log.error(o, m) }) : undefined;
   ctx.workers = new Workers(face, queue, {
     count: opts.workers ?? DEFAULTS.server.workers,
     leaseMs: opts.leaseMs ?? DEFAULTS.server.jobLeaseMs,
     pollMs: DEFAULTS.server.jobPollMs,
     log: { info: (o, m) => app.log.info(o, m), error: (o, m) => app.log.error(o, m) },
+    onStarted: (job) => notices?.started(job),
     onFinished: (job, state, ms) => {
+      notices?.finished(job, state, ms);
+      void removeCheckout(dataDir, job).catch((err: Error) => app.log.error({ job: job.id, err: err.message }, 'removing the checkout failed'));
       metrics.deploys.inc({ kind: job.kind, target: job.target, status: state });
       metrics.durations.observe({ kind: job.kind, target: job.target }, ms / 1000);
     },
   });
   adminRoutes(app, ctx);
   appRoutes(app, ctx);
+  gitHookRoutes(app, ctx);
   deploymentRoutes(app, ctx);
   seedRoutes(app, ctx);
   opsRoutes(app, ctx);
@@ -93,6 +91,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       (closing ??= (async () => {
         await app.close();
         await ctx.workers.stop();
+        await notices?.settled();
         face.close();
         await sdb.close();
       })()),

@@ -1,152 +1,120 @@
 /**
- * Issue 18, outgoing notifications against a real HTTP receiver on loopback: the generic webhook
- * is signed (verified here as a receiver would), Slack gets { text, blocks }, retries are bounded,
- * slow receivers time out, and no secret reaches a payload.
+ * Issue 18, outgoing notifications: `gantry server --notify-webhook URL` (secret from
+ * GANTRY_NOTIFY_SECRET, a Slack-style url from GANTRY_NOTIFY_SLACK_URL) tells a local receiver
+ * of each deploy's start and end (success, failure) and of a rollback, with the generic JSON
+ * signed by HMAC-SHA256; neither the secret nor the Slack url reaches the server's log.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Notifier, signedWebhook, verifyHmacSha256, type DeploymentNotice } from '../../src/server/notify/index.js';
+import { createHmac } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { copyExample, gantry } from '../helpers/cli.js';
+import { api, killServerAgents, makeKey, newDataDir, startServer, stopServer, waitFinal, type ServerProc } from '../helpers/server.js';
 
-interface Received {
-  path: string;
-  headers: IncomingMessage['headers'];
-  raw: Buffer;
+const APP = 'srvnotify-hello';
+const SECRET = 'notify-secret-for-the-test-0f3a9c';
+const SLACK_PATH = '/slack/services/T0000TEST/B0000TEST/slacktokenslacktoken42';
+let srv: ServerProc;
+let receiver: Server;
+let admin: string;
+let dir: string;
+const got: Array<{ path: string; headers: IncomingHttpHeaders; body: string }> = [];
+
+const manifest = (command: string, greeting: string): string =>
+  [`app: ${APP}`, `run: { command: ${JSON.stringify(command)}, instances: 1 }`, 'health: { path: /health, interval: 300ms, timeout: 1s, retries: 2, start_period: 3s }', `env: { GREETING: ${JSON.stringify(greeting)} }`, 'strategy: { type: rolling, watch: 0s }', 'targets: { local: { type: process } }'].join('\n');
+
+/** The generic webhook's notices so far (signature checked), by type. */
+function notices(): any[] {
+  return got
+    .filter((g) => g.path === '/hook')
+    .map((g) => {
+      expect(g.headers['x-gantry-signature']).toBe(`sha256=${createHmac('sha256', SECRET).update(g.body).digest('hex')}`);
+      const b = JSON.parse(g.body);
+      expect(String(b.timestamp)).toBe(g.headers['x-gantry-timestamp']);
+      expect(b.delivery).toBe(g.headers['x-gantry-delivery']);
+      return b;
+    });
 }
 
-const received: Received[] = [];
-/** path -> how to answer the next requests there (default 200). */
-const script = new Map<string, ((res: ServerResponse) => void)[]>();
-let server: Server;
-let base: string;
+async function waitFor(pred: () => boolean, what: string, maxMs = 20_000): Promise<void> {
+  const deadline = Date.now() + maxMs;
+  while (!pred()) {
+    if (Date.now() > deadline) throw new Error(`no ${what}; got ${JSON.stringify(got.map((g) => g.body))}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function deploy(): Promise<any> {
+  const r = await api(srv.url, 'POST', `/api/v1/apps/${APP}/deployments`, { token: admin, body: {} });
+  expect(r.status, r.text).toBe(202);
+  return waitFinal(srv.url, admin, r.body.id);
+}
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c) => chunks.push(c));
+  receiver = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => (body += d));
     req.on('end', () => {
-      received.push({ path: req.url!, headers: req.headers, raw: Buffer.concat(chunks) });
-      const next = script.get(req.url!)?.shift();
-      if (next) next(res);
-      else res.writeHead(200).end('ok');
+      got.push({ path: req.url ?? '', headers: req.headers, body });
+      res.writeHead(204).end();
     });
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+  const port = (receiver.address() as { port: number }).port;
+  dir = copyExample('hello-node');
+  writeFileSync(join(dir, 'gantry.yaml'), manifest('node server.js', 'first'));
+  srv = await startServer({ args: ['--notify-webhook', `http://127.0.0.1:${port}/hook`], env: { GANTRY_NOTIFY_SECRET: SECRET, GANTRY_NOTIFY_SLACK_URL: `http://127.0.0.1:${port}${SLACK_PATH}` } });
+  admin = await makeKey(srv.dataDir, 'admin');
+  expect((await api(srv.url, 'POST', '/api/v1/projects', { token: admin, body: { id: 'notify' } })).status).toBe(201);
+  expect((await api(srv.url, 'POST', '/api/v1/projects/notify/apps', { token: admin, body: { manifest_path: join(dir, 'gantry.yaml') } })).status).toBe(201);
 });
+
 afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise((r) => server.close(r));
+  if (srv && admin) await api(srv.url, 'POST', `/api/v1/apps/${APP}/stop`, { token: admin, body: {} }).then((r) => (r.status === 202 ? waitFinal(srv.url, admin, r.body.id) : undefined)).catch(() => undefined);
+  await stopServer(srv);
+  if (srv) killServerAgents(srv.dataDir);
+  await new Promise((r) => receiver?.close(r));
 });
 
-const at = (path: string) => received.filter((r) => r.path === path);
-const notice = (kind: DeploymentNotice['kind'], extra: Partial<DeploymentNotice> = {}): DeploymentNotice => ({ kind, app: 'hello', target: 'production', deploymentId: 'dep-1', release: '20261201T000000000Z-abc', commit: 'a'.repeat(40), ...extra });
-
-describe('outgoing notifications (real HTTP receiver)', () => {
-  it('the generic webhook is signed over its body: the receiver verifies it, and any change to the body breaks it', async () => {
-    const secret = 'whsec-0123456789abcdef';
-    const n = new Notifier([{ type: 'webhook', url: `${base}/hook`, secret }], { attempts: 1 });
-    for (const kind of ['start', 'success', 'failure', 'rollback'] as const) {
-      const [r] = await n.notify(notice(kind, kind === 'failure' || kind === 'rollback' ? { reason: 'health check failed' } : {}));
-      expect(r).toMatchObject({ ok: true, status: 200, attempts: 1, type: 'webhook', channel: 0 });
-    }
-    const got = at('/hook');
-    expect(got).toHaveLength(4);
-    for (const g of got) {
-      expect(verifyHmacSha256(secret, g.raw, g.headers['x-gantry-signature'] as string)).toBe(true);
-      expect(verifyHmacSha256('another-secret', g.raw, g.headers['x-gantry-signature'] as string)).toBe(false);
-      const tampered = Buffer.from(g.raw.toString().replace('"hello"', '"hellp"'));
-      expect(verifyHmacSha256(secret, tampered, g.headers['x-gantry-signature'] as string)).toBe(false);
-      const body = JSON.parse(g.raw.toString());
-      expect(String(body.timestamp)).toBe(g.headers['x-gantry-timestamp']);
-      expect(Math.abs(body.timestamp - Date.now() / 1000)).toBeLessThan(60);
-      expect(body.delivery).toBe(g.headers['x-gantry-delivery']);
-      expect(g.headers['content-type']).toBe('application/json');
-      expect(g.raw.toString()).not.toContain(secret);
-    }
-    expect(got.map((g) => JSON.parse(g.raw.toString()).type)).toEqual(['deployment.start', 'deployment.success', 'deployment.failure', 'deployment.rollback']);
-    expect(JSON.parse(got[3].raw.toString()).data).toEqual({ kind: 'rollback', app: 'hello', target: 'production', deployment_id: 'dep-1', release: '20261201T000000000Z-abc', commit: 'a'.repeat(40), reason: 'health check failed' });
-    expect(new Set(got.map((g) => g.headers['x-gantry-delivery'])).size).toBe(4);
+describe('gantry server notifications', () => {
+  let first: any;
+  it('a deploy is told at its start and its success, signed; the Slack-style url gets its payload too', async () => {
+    first = await deploy();
+    expect(first.status).toBe('succeeded');
+    await waitFor(() => notices().some((n) => n.type === 'deployment.success'), 'success notice');
+    const mine = notices().filter((n) => n.data.deployment_id === first.id);
+    expect(mine.map((n) => n.type)).toEqual(['deployment.start', 'deployment.success']);
+    expect(mine[1].data).toMatchObject({ kind: 'success', app: APP, target: 'local', release: first.external_id, url: first.access_url, duration_ms: expect.any(Number) });
+    await waitFor(() => got.filter((g) => g.path === SLACK_PATH).length >= 2, 'slack payloads');
+    expect(JSON.parse(got.find((g) => g.path === SLACK_PATH)!.body).text).toContain(APP);
   });
 
-  it('Slack gets { text, blocks } for each kind, with the reason and markup escaped', async () => {
-    const n = new Notifier([{ type: 'slack', url: `${base}/slack/T000/B000/XXXXSLACKTOKEN` }], { attempts: 1 });
-    await n.notify(notice('start'));
-    await n.notify(notice('failure', { reason: 'health <b>failed</b> & gone', durationMs: 1234 }));
-    const [start, failure] = at('/slack/T000/B000/XXXXSLACKTOKEN').map((g) => JSON.parse(g.raw.toString()));
-    expect(start.text).toContain('Deploy of hello to production started');
-    expect(failure.text).toContain('failed');
-    expect(Array.isArray(failure.blocks)).toBe(true);
-    expect(failure.blocks[0]).toMatchObject({ type: 'section', text: { type: 'mrkdwn' } });
-    const all = JSON.stringify(failure.blocks);
-    expect(all).toContain('health &lt;b&gt;failed&lt;/b&gt; &amp; gone');
-    expect(all).toContain('1.2 s');
-    expect(all).not.toContain('XXXXSLACKTOKEN');
+  it('a deploy that fails is told as failure or rollback with its reason; a rollback job as rollback', async () => {
+    writeFileSync(join(dir, 'gantry.yaml'), manifest('node missing-entry.js', 'broken'));
+    const bad = await deploy();
+    expect(['failed', 'rolled_back']).toContain(bad.status);
+    await waitFor(() => notices().some((n) => n.data.deployment_id === bad.id && n.type !== 'deployment.start'), 'failure notice', 60_000);
+    const end = notices().find((n) => n.data.deployment_id === bad.id && n.type !== 'deployment.start');
+    expect(end.type).toBe(bad.status === 'failed' ? 'deployment.failure' : 'deployment.rollback');
+    expect(end.data.reason).toEqual(expect.any(String));
+
+    // A second good release, then back to the first.
+    writeFileSync(join(dir, 'gantry.yaml'), manifest('node server.js', 'second'));
+    expect((await deploy()).status).toBe('succeeded');
+    const r = await api(srv.url, 'POST', `/api/v1/apps/${APP}/rollback`, { token: admin, body: {} });
+    expect(r.status, r.text).toBe(202);
+    const rb = await waitFinal(srv.url, admin, r.body.id);
+    expect(rb.status, JSON.stringify(rb)).toBe('succeeded');
+    await waitFor(() => notices().some((n) => n.data.deployment_id === rb.id && n.type === 'deployment.rollback'), 'rollback notice');
+    // No credential of a channel in the server's output.
+    expect(srv.output()).not.toContain(SECRET);
+    expect(srv.output()).not.toContain('slacktokenslacktoken42');
   });
 
-  it('never a secret in a payload: secret values are redacted from reasons, the channel secrets never appear, extra fields are dropped', async () => {
-    const secret = 'whsec-never-in-the-body';
-    const canary = 'canary-secret-value-9f8e7d';
-    const n = new Notifier(
-      [
-        { type: 'webhook', url: `${base}/redact`, secret },
-        { type: 'slack', url: `${base}/redact-slack/${secret}` },
-      ],
-      { attempts: 1, secrets: () => ({ DATABASE_URL: canary }) },
-    );
-    const leaky = { ...notice('failure', { reason: `connect ${canary} refused; signing with ${secret}` }), env: { DATABASE_URL: canary }, platform_config: { token: canary } } as DeploymentNotice;
-    const results = await n.notify(leaky);
-    expect(results.every((r) => r.ok)).toBe(true);
-    for (const g of [...at('/redact'), ...at(`/redact-slack/${secret}`)]) {
-      const text = g.raw.toString();
-      expect(text).not.toContain(canary);
-      expect(text).not.toContain(secret);
-      expect(text).toContain('[redacted:DATABASE_URL]');
-      expect(text).not.toContain('platform_config');
-    }
-    expect(JSON.stringify(results)).not.toContain(secret);
-  });
-
-  it('retries 5xx and 429 a bounded number of times, not other 4xx, and reports without throwing', async () => {
-    script.set('/flaky', [(res) => res.writeHead(503).end(), (res) => res.writeHead(429, { 'retry-after': '0' }).end()]);
-    const ok = await new Notifier([{ type: 'webhook', url: `${base}/flaky`, secret: 's3cret-s3cret' }], { attempts: 3, backoffMs: 20 }).notify(notice('success'));
-    expect(ok[0]).toMatchObject({ ok: true, status: 200, attempts: 3 });
-    expect(at('/flaky')).toHaveLength(3);
-
-    script.set('/down', Array.from({ length: 10 }, () => (res: ServerResponse) => void res.writeHead(500).end()));
-    const down = await new Notifier([{ type: 'webhook', url: `${base}/down`, secret: 's3cret-s3cret' }], { attempts: 3, backoffMs: 10 }).notify(notice('failure'));
-    expect(down[0]).toMatchObject({ ok: false, status: 500, attempts: 3, error: 'the receiver answered 500' });
-    expect(at('/down')).toHaveLength(3);
-
-    script.set('/gone', [(res) => res.writeHead(404).end()]);
-    const gone = await new Notifier([{ type: 'webhook', url: `${base}/gone`, secret: 's3cret-s3cret' }], { attempts: 3, backoffMs: 10 }).notify(notice('failure'));
-    expect(gone[0]).toMatchObject({ ok: false, status: 404, attempts: 1 });
-    expect(at('/gone')).toHaveLength(1);
-  });
-
-  it('a receiver that never answers times out per attempt; a closed port fails fast; only the chosen kinds are sent', async () => {
-    script.set('/hang', Array.from({ length: 5 }, () => () => undefined));
-    const t0 = Date.now();
-    const slow = await new Notifier([{ type: 'webhook', url: `${base}/hang`, secret: 's3cret-s3cret' }], { attempts: 2, timeoutMs: 300, backoffMs: 10 }).notify(notice('start'));
-    expect(slow[0]).toMatchObject({ ok: false, attempts: 2, error: 'no answer within 300 ms' });
-    expect(Date.now() - t0).toBeLessThan(3_000);
-
-    const closed = createServer();
-    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
-    const port = (closed.address() as AddressInfo).port;
-    await new Promise((r) => closed.close(r));
-    const refused = await new Notifier([{ type: 'slack', url: `http://127.0.0.1:${port}/x` }], { attempts: 2, backoffMs: 10 }).notify(notice('start'));
-    expect(refused[0]).toMatchObject({ ok: false, attempts: 2, error: 'ECONNREFUSED' });
-
-    const picky = new Notifier([{ type: 'webhook', url: `${base}/picky`, secret: 's3cret-s3cret', on: ['failure', 'rollback'] }], { attempts: 1 });
-    expect(await picky.notify(notice('start'))).toEqual([]);
-    expect((await picky.notify(notice('rollback')))[0].ok).toBe(true);
-    expect(at('/picky')).toHaveLength(1);
-  });
-
-  it('signedWebhook is deterministic over its body for a given time and delivery', () => {
-    const { body, headers } = signedWebhook('k3y-k3y-k3y', notice('success'), {}, new Date(1_700_000_000_000));
-    expect(JSON.parse(body)).toMatchObject({ type: 'deployment.success', timestamp: 1_700_000_000 });
-    expect(verifyHmacSha256('k3y-k3y-k3y', Buffer.from(body), headers['x-gantry-signature'])).toBe(true);
+  it('--notify-webhook without GANTRY_NOTIFY_SECRET is a usage error (the secret never goes on argv)', async () => {
+    const r = await gantry(['server', '--data-dir', newDataDir(), '--port', '0', '--notify-webhook', 'http://127.0.0.1:9/hook'], { cwd: dir, env: { GANTRY_NOTIFY_SECRET: undefined }, timeoutMs: 20_000 });
+    expect(r.code).not.toBe(0);
+    expect(r.stdout + r.stderr).toContain('GANTRY_NOTIFY_SECRET');
   });
 });

@@ -40,7 +40,7 @@ afterAll(async () => {
 });
 
 const PARAMS: Record<string, () => string> = { app: () => APP, project: () => 'alpha', name: () => 'API_TOKEN', platform: () => 'process' };
-const BODIES: Record<string, unknown> = { 'PUT /api/v1/apps/{app}/secrets/{name}': { value: 'not-a-real-secret' }, 'POST /api/v1/projects/{project}/apps': { manifest_path: '/nonexistent/gantry.yaml' }, 'POST /api/v1/projects': { id: 'zeta' }, 'POST /api/v1/keys': { role: 'viewer', name: 'x' }, 'POST /api/v1/deploy/unified': { app: APP, deployment_type: 'process' } };
+const BODIES: Record<string, unknown> = { 'PUT /api/v1/apps/{app}/secrets/{name}': { value: 'not-a-real-secret' }, 'POST /api/v1/projects/{project}/apps': { manifest_path: '/nonexistent/gantry.yaml' }, 'POST /api/v1/projects': { id: 'zeta' }, 'POST /api/v1/keys': { role: 'viewer', name: 'x' }, 'POST /api/v1/deploy/unified': { app: APP, deployment_type: 'process' }, 'PUT /api/v1/apps/{app}/git-hook': { branches: { main: ['local'] } } };
 
 function fill(path: string): string {
   return path.replace(/\{(\w+)\}/g, (_m, p: string) => (p === 'id' ? (path.startsWith('/api/v1/keys') ? alphaKeyId : DEP_ID) : PARAMS[p]!()));
@@ -94,10 +94,20 @@ describe('every route of the OpenAPI document', () => {
     expect(await docs.text()).toMatch(/swagger/i);
   });
 
-  it('the git hook has its place and answers 501 until triggers are wired in; nothing is queued', async () => {
-    const r = await api(srv.url, 'POST', `/api/v1/hooks/git/${APP}`, { raw: '{"ref":"refs/heads/main"}', headers: { 'x-github-event': 'push' } });
-    expect(r.status).toBe(501);
+  it('the git hook: an unsigned push is 401 and queues nothing; an app without a hook is 404', async () => {
+    const push = '{"ref":"refs/heads/main"}';
+    expect((await api(srv.url, 'POST', `/api/v1/hooks/git/${APP}`, { raw: push, headers: { 'x-github-event': 'push' } })).status).toBe(404);
+    const set = await api(srv.url, 'PUT', `/api/v1/apps/${APP}/git-hook`, { token: keys.alphaAdmin, body: { branches: { main: ['local'] } } });
+    expect(set.status, set.text).toBe(200);
+    expect(set.body.secret).toMatch(/^[0-9a-f]{64}$/);
+    const r = await api(srv.url, 'POST', `/api/v1/hooks/git/${APP}`, { raw: push, headers: { 'x-github-event': 'push' } });
+    expect(r.status, r.text).toBe(401);
     expect((await api(srv.url, 'GET', `/api/v1/apps/${APP}/deployments`, { token: keys.viewer })).body.deployments).toHaveLength(1);
+    // The secret is shown once: never by GET, never in the log.
+    const got = await api(srv.url, 'GET', `/api/v1/apps/${APP}/git-hook`, { token: keys.viewer });
+    expect(got.status).toBe(200);
+    expect(got.text).not.toContain(set.body.secret);
+    expect(srv.output()).not.toContain(set.body.secret);
   });
 
   it('logs are structured JSON (pino) and hold no key or secret value', async () => {

@@ -51,11 +51,13 @@ export function registerServer(program: Command): void {
     .option('--auth-limit <n>', 'failed authentications per client address per minute before 429', String(DEFAULTS.server.authFailuresPerWindow))
     .option('--init-admin', 'when no key exists yet, create a server-wide admin key and print it once')
     .option('--log-level <level>', 'pino log level', 'info')
+    .addOption(new Option('--notify-webhook <url>', 'POST signed JSON notices (deploy start, success, failure, rollback) here; the HMAC secret is read from GANTRY_NOTIFY_SECRET (never argv). A Slack-compatible url may be given in GANTRY_NOTIFY_SLACK_URL').env('GANTRY_NOTIFY_WEBHOOK'))
     .addHelpText('after', '\nExamples:\n  gantry server --init-admin --data-dir /var/lib/gantry\n  gantry server --database postgres://gantry@127.0.0.1/gantry --port 7070')
     .action(
-      act<DataOpts & { host: string; port: string; workers: string; lease: string; initAdmin?: boolean; logLevel: string; authLimit: string }>(async (opts, out) => {
+      act<DataOpts & { host: string; port: string; workers: string; lease: string; initAdmin?: boolean; logLevel: string; authLimit: string; notifyWebhook?: string }>(async (opts, out) => {
         const port = Number(opts.port);
         if (!Number.isInteger(port) || port < 0 || port > 65535) throw new GantryError('USAGE', `--port wants a port number, got "${opts.port}"`, 'e.g. --port 7070');
+        const notify = notifyChannels(opts.notifyWebhook, process.env);
         if (opts.initAdmin) {
           const token = await withDb(opts, async (db) => {
             const { createKey } = await import('../../server/auth/keys.js');
@@ -66,7 +68,7 @@ export function registerServer(program: Command): void {
           else out.info('--init-admin: keys exist already; no new key was made (`gantry keys create` makes one)');
         }
         const { startServer } = await import('../../server/server.js');
-        const s = await startServer({ dataDir: opts.dataDir, database: opts.database, host: opts.host, port, workers: Number(opts.workers), leaseMs: Number(opts.lease), logLevel: opts.logLevel, authFailureLimit: Number(opts.authLimit) });
+        const s = await startServer({ dataDir: opts.dataDir, database: opts.database, host: opts.host, port, workers: Number(opts.workers), leaseMs: Number(opts.lease), logLevel: opts.logLevel, authFailureLimit: Number(opts.authLimit), notify });
         process.stdout.write(`listening on ${s.url}\n`);
         // The first signal stops taking requests and jobs and lets running jobs end; a second exits at once
         // (a job cut short is resumed from the engine's stored plan by the next server on this data dir).
@@ -139,4 +141,26 @@ export function registerServer(program: Command): void {
         return 0;
       }),
     );
+}
+
+/** The notification channels of `gantry server`: secrets and Slack urls (credentials themselves) come from the environment only. */
+function notifyChannels(webhook: string | undefined, env: NodeJS.ProcessEnv): Array<{ type: 'webhook'; url: string; secret: string } | { type: 'slack'; url: string }> {
+  const out: Array<{ type: 'webhook'; url: string; secret: string } | { type: 'slack'; url: string }> = [];
+  const httpUrl = (u: string, what: string): string => {
+    let ok = false;
+    try {
+      ok = ['http:', 'https:'].includes(new URL(u).protocol);
+    } catch {
+      ok = false;
+    }
+    if (!ok) throw new GantryError('USAGE', `${what} is not an http(s) url`, 'e.g. https://hooks.example.com/gantry');
+    return u;
+  };
+  if (webhook) {
+    const secret = env.GANTRY_NOTIFY_SECRET;
+    if (!secret || secret.length < 16) throw new GantryError('USAGE', '--notify-webhook needs GANTRY_NOTIFY_SECRET (at least 16 characters) to sign its notices', 'export GANTRY_NOTIFY_SECRET=$(openssl rand -hex 32)');
+    out.push({ type: 'webhook', url: httpUrl(webhook, '--notify-webhook'), secret });
+  }
+  if (env.GANTRY_NOTIFY_SLACK_URL) out.push({ type: 'slack', url: httpUrl(env.GANTRY_NOTIFY_SLACK_URL, 'GANTRY_NOTIFY_SLACK_URL') });
+  return out;
 }

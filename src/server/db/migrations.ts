@@ -94,4 +94,17 @@ export const MIGRATIONS: Record<string, Migration> = {
         .execute();
     },
   },
+  '0002_git_hooks': {
+    async up(db: Kysely<any>) {
+      // An app's git-push hook: which branch deploys to which targets. Its secret is not here
+      // (it is age-encrypted in <data>/hook-secrets, see src/server/hooks/config.ts).
+      await db.schema
+        .createTable('git_hooks')
+        .addColumn('app', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('branches', 'text', (c) => c.notNull())
+        .addColumn('repo_url', 'text')
+        .addColumn('updated_at', 'varchar(32)', (c) => c.notNull())
+        .execute();
+    },
+  },
 };

@@ -100,6 +100,15 @@ export interface HookDeliveriesTable {
   status: number;
 }
 
+export interface GitHooksTable {
+  app: string;
+  /** JSON: branch -> the target names a push to it deploys. */
+  branches: string;
+  /** The registered repository (fetched instead of the url a payload names), or null. */
+  repo_url: string | null;
+  updated_at: string;
+}
+
 export interface ServerDatabase {
   projects: ProjectsTable;
   apps: AppsTable;
@@ -108,4 +117,5 @@ export interface ServerDatabase {
   job_events: JobEventsTable;
   audit: AuditTable;
   hook_deliveries: HookDeliveriesTable;
+  git_hooks: GitHooksTable;
 }

@@ -27,7 +27,7 @@ declare module 'fastify' {
 export type App = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, ZodTypeProvider>;
 
 /** Redacted from every log line: credentials and anything that may hold a secret value. */
-export const LOG_REDACT = ['req.headers.authorization', 'req.headers["x-hub-signature-256"]', 'req.headers["x-gitlab-token"]', '*.token', '*.value', '*.password', '*.credentials', '*.env_vars', '*.secretEnv'];
+export const LOG_REDACT = ['req.headers.authorization', 'req.headers["x-hub-signature-256"]', 'req.headers["x-gitlab-token"]', '*.token', '*.value', '*.password', '*.credentials', '*.env_vars', '*.secretEnv', '*.secret'];
 
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 

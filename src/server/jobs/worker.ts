@@ -15,6 +15,7 @@ export interface WorkerOptions {
   leaseMs: number;
   pollMs: number;
   log: { info(o: object, msg: string): void; error(o: object, msg: string): void };
+  onStarted?: (job: Job) => void;
   onFinished?: (job: Job, state: string, ms: number) => void;
 }
 
@@ -83,6 +84,7 @@ export class Workers {
   private async run(job: Job, workerId: string, i: number): Promise<void> {
     const started = Date.now();
     this.opts.log.info({ job: job.id, app: job.app, target: job.target, kind: job.kind, attempt: job.attempts }, 'job claimed');
+    this.opts.onStarted?.(job);
     const renew = setInterval(() => {
       this.heartbeats[i] = Date.now();
       void this.queue.renew(job.id, workerId, this.opts.leaseMs).catch(() => false);

@@ -3,3 +3,4 @@ export { noticeBody, type DeploymentNotice, type NotifyKind } from './event.js';
 export { slackPayload } from './slack.js';
 export { postWithRetries, type DeliveryOptions, type DeliveryResult } from './deliver.js';
 export { verifyHmacSha256 } from '../triggers/signature.js';
+export { jobNotices, endKind, type JobNotices } from './job-notices.js';

@@ -25,7 +25,7 @@ export function opsRoutes(app: App, ctx: ServerContext): void {
   app.get('/api/v1/openapi.json', { config: { role: 'public' }, schema: { hide: true } }, async () => app.swagger());
 
   // The git-push trigger (HMAC-signed, no key): the body is kept as its exact bytes (the signature is over them),
-  // whatever its content type. src/server/triggers exports handleGitPush; until it is handed in, 501.
+  // whatever its content type. The handler is src/server/hooks/git-push.ts unless another is handed in.
   void app.register(async (plain) => {
     const scope = plain.withTypeProvider<ZodTypeProvider>();
     scope.removeAllContentTypeParsers();

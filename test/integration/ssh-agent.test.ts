@@ -231,7 +231,7 @@ describeHosts('the node agent on real systemd hosts', () => {
     const [inst] = await n.rt.instances();
     expect(inst).toMatchObject({ state: 'running', restarts: 1, lastExit: { code: null, signal: 'SIGKILL' } });
     expect((await request(`http://${n.host.ip}:${PROXY_PORT}/health`)).statusCode).toBe(200);
-  }, 60_000);
+  }, 120_000);
 
   it('runs a one-off task in the release directory with the env, the secret in a 0600 file removed afterwards', async () => {
     const n = nodes[1]!;
@@ -282,7 +282,7 @@ describeHosts('the node agent on real systemd hosts', () => {
     expect((await n.host.exec('systemctl', 'show', '-p', 'MainPID', '--value', `gantry-agent-${APP}.service`)).trim()).toBe(newPid);
     expect(await n.rt.instances()).toEqual([expect.objectContaining({ id: n.handle!.id, state: 'running' })]);
     expect((await n.host.exec('systemctl', 'show', '-p', 'MainPID', '--value', unit)).trim()).toBe(pid);
-  }, 60_000);
+  }, 180_000);
 
   it('stopping an instance removes its unit and its env file', async () => {
     const n = nodes[0]!;
@@ -303,5 +303,5 @@ describeHosts('the node agent on real systemd hosts', () => {
       expect((await sh(n.host, `systemctl is-enabled gantry-agent-${APP}.service`)).out).toBe('disabled');
       expect((await sh(n.host, `ls ${ROOT}/${APP}/agent/env`)).out).toBe('');
     }
-  }, 60_000);
+  }, 180_000);
 });

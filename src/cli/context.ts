@@ -12,9 +12,14 @@ import { secretsDir } from '../secrets/paths.js';
 import type { SecretStore } from '../secrets/index.js';
 import { Store } from '../store/index.js';
 import { ensureStateDir } from './git-guard.js';
+import { manifestNotFoundHint, manifestNotFoundMessage, type ManifestLocation } from './manifest-file.js';
 
 export interface GlobalOptions {
+  /** Absolute once `run()` located it (see manifest-file.ts). */
   file: string;
+  /** How `file` was found, and the command's name: for the MANIFEST_NOT_FOUND hint of that command. */
+  manifestHow?: ManifestLocation['how'];
+  commandName?: string;
   target?: string;
   env?: string;
   json?: boolean;
@@ -29,9 +34,16 @@ export function manifestPath(opts: GlobalOptions): string {
   return resolve(opts.file || DEFAULTS.manifestFile);
 }
 
-export function loadFor(opts: GlobalOptions): LoadedManifest {
+/** The manifest's path, or MANIFEST_NOT_FOUND with the hint right for the command. */
+export function requireManifest(opts: GlobalOptions): string {
   const file = manifestPath(opts);
-  if (!existsSync(file)) throw new GantryError('MANIFEST_NOT_FOUND', `no manifest at ${file}`, 'run `gantry init` to write one, or pass -f path/to/gantry.yaml');
+  if (existsSync(file)) return file;
+  const how = opts.manifestHow ?? 'given';
+  throw new GantryError('MANIFEST_NOT_FOUND', manifestNotFoundMessage({ file, how }, process.cwd()), manifestNotFoundHint(opts.commandName ?? 'deploy', how));
+}
+
+export function loadFor(opts: GlobalOptions): LoadedManifest {
+  const file = requireManifest(opts);
   return loadManifest(file, {
     env: opts.env,
     knownTargetTypes: registry.types(),

@@ -18,6 +18,8 @@ const program = new Command('gantry')
 
 // Before the commands are added: subcommands copy this setting when created.
 program.exitOverride();
+// `gantry -f x.yaml logs -f`: options before the command are the program's (-f = the manifest), after it the command's (logs: -f = --follow).
+program.enablePositionalOptions().option('-f, --file <path>', 'manifest file for the command that follows (default: gantry.yaml here or in the nearest parent directory)');
 registerInit(program);
 registerValidate(program);
 registerLifecycle(program);

@@ -1,6 +1,8 @@
 /** Every default Gantry applies, in one place. Durations are in milliseconds. */
 export const DEFAULTS = {
   manifestFile: 'gantry.yaml',
+  /** Names a manifest is looked for under, in each directory from the working one up to the root. */
+  manifestFileNames: ['gantry.yaml', 'gantry.yml'],
   stateDirName: '.gantry',
   defaultTargetName: 'local',
   defaultTargetType: 'process',

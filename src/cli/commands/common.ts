@@ -3,13 +3,18 @@ import { join } from 'node:path';
 import { DEFAULTS } from '../../core/defaults.js';
 import type { DeployResult } from '../../engine/index.js';
 import { manifestPath, openSession, stateDirFor, type GlobalOptions, type Session } from '../context.js';
+import { locateManifest } from '../manifest-file.js';
 import { c, Output, reportError } from '../output.js';
 
-/** Options every command takes (the CLI contract). `logs` keeps -f for --follow, so it gets --file only. */
+/**
+ * Options every command takes (the CLI contract). `logs` keeps -f for --follow,
+ * so it gets --file only (and `gantry -f FILE logs -f` names the file before it).
+ * No default for the file: `run()` looks for one upwards from here when none is given.
+ */
 export function withGlobals(cmd: Command, opts: { shortFile?: boolean } = {}): Command {
   const fileFlags = opts.shortFile === false ? '--file <path>' : '-f, --file <path>';
   return cmd
-    .addOption(new Option(fileFlags, 'manifest file').default(DEFAULTS.manifestFile))
+    .addOption(new Option(fileFlags, `manifest file (default: ${DEFAULTS.manifestFile} here or in the nearest parent directory)`))
     .option('-t, --target <name>', 'target from the manifest (default: the first one)')
     .option('-e, --env <name>', 'environment overlay from the manifest')
     .option('--json', 'print one JSON document on stdout');
@@ -22,6 +27,7 @@ export function run<O>(action: Action<O>) {
   return async (...argv: unknown[]): Promise<void> => {
     const cmd = argv[argv.length - 1] as Command;
     const opts = cmd.opts() as O & GlobalOptions;
+    locateFor(cmd, opts);
     const positional = argv.slice(0, -2).filter((a): a is string => typeof a === 'string');
     const out = new Output(Boolean(opts.json));
     let code: number;
@@ -32,6 +38,20 @@ export function run<O>(action: Action<O>) {
     }
     process.exitCode = code;
   };
+}
+
+/** Fill `opts.file` from -f after the command, else -f before it, else a search upwards (not for `init`: it writes here). */
+function locateFor(cmd: Command, opts: GlobalOptions): void {
+  const names: string[] = [];
+  let given: string | undefined = opts.file;
+  for (let c: Command | null = cmd; c; c = c.parent) {
+    if (c.parent) names.unshift(c.name());
+    given ??= (c.opts() as { file?: string }).file;
+  }
+  opts.commandName = names.join(' ');
+  const loc = locateManifest(given, process.cwd(), { search: opts.commandName !== 'init' });
+  opts.file = loc.file;
+  opts.manifestHow = loc.how;
 }
 
 export async function withSession<T>(opts: GlobalOptions, out: Output, fn: (s: Session) => Promise<T>): Promise<T> {

@@ -11,7 +11,7 @@ import type { ReleaseInfo } from './types.js';
 export async function releases(engine: EngineContext, loaded: LoadedManifest, targetName?: string): Promise<ReleaseInfo[]> {
   const name = resolveTargetName(loaded, targetName);
   const record = engine.store.getTarget(loaded.manifest.app, name);
-  return engine.store.listReleases(loaded.manifest.app, name).map((r) => ({ release: r.id, created_at: r.createdAt, status: r.status, current: r.id === record?.currentRelease, last_good_at: r.lastGoodAt }));
+  return engine.store.listReleases(loaded.manifest.app, name).map((r) => ({ release: r.id, version: `v${r.version}`, created_at: r.createdAt, status: r.status, current: r.id === record?.currentRelease, last_good_at: r.lastGoodAt, commit: r.git?.commit, branch: r.git?.branch, dirty: r.git?.dirty, author: r.git?.author }));
 }
 
 /** The app's output; on a many-node target from every node (or those named with `--host`), each line tagged with its node, followed on all at once. */

@@ -23,6 +23,13 @@ export interface Target<C = Record<string, unknown>> extends TargetDescriptor<C>
   /** Retention: delete an artifact that is no longer kept. */
   removeArtifact(artifact: Artifact, ctx: TargetContext<C>): Promise<void>;
   /**
+   * The artifact of a new release made from an earlier release's artifact, without
+   * building (only env or secret values changed): e.g. a release directory of hard
+   * links, the same image under the new release's tag. It must outlive the removal
+   * of `previous` by retention. Absent: the target builds again.
+   */
+  reuseArtifact?(previous: Artifact, input: BuildInput, ctx: TargetContext<C>): Promise<Artifact>;
+  /**
    * A handle for runtime operations on this app+target. On a many-node target it
    * answers for all nodes together (status, logs, the access point); rollouts use
    * the runtime of each node (see `nodes`).
@@ -157,6 +164,8 @@ export interface BuildInput {
   env: Record<string, string>;
   /** Paths kept across releases (`persist`). */
   persist?: string[];
+  /** The git commit the code comes from, when the app is in a git work tree (e.g. for an image label). */
+  source?: { commit: string; branch?: string; dirty: boolean };
 }
 
 /** What a target built. `ref` identifies it (a path, an image id ...). Must be JSON-serializable. */

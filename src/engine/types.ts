@@ -86,6 +86,8 @@ export interface DeployResult {
   target: string;
   kind: DeploymentRecord['kind'];
   release?: string;
+  /** The release's version (v1, v2 ...). */
+  version?: string;
   previous_release?: string;
   status: DeployStatus;
   url?: string;
@@ -144,6 +146,12 @@ export interface PlanResult {
   /** What the build would use (e.g. the Dockerfile, generated or not). */
   build?: Record<string, unknown>;
   steps: Step[];
+  /** The commit the release would record (a git work tree only). */
+  git?: { commit: string; branch?: string; dirty: boolean; author?: string };
+  /** Set when the work tree has uncommitted changes: what that means for this release. */
+  dirty?: string;
+  /** Only env or secrets change: the release would reuse this release's artifact (e.g. "v3"), no build. */
+  reuses_artifact_of?: string;
 }
 
 export interface InstanceStatus {
@@ -193,10 +201,16 @@ export interface TargetStatus {
 
 export interface ReleaseInfo {
   release: string;
+  /** v1, v2 ... per app+target. */
+  version: string;
   created_at: string;
   status: string;
   current: boolean;
   last_good_at?: string;
+  commit?: string;
+  branch?: string;
+  dirty?: boolean;
+  author?: string;
 }
 
 /** Everything the engine needs for one app+target, opened once per operation. */

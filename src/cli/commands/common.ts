@@ -68,12 +68,14 @@ export function printDeployResult(out: Output, r: DeployResult): number {
   out.result(r, () => {
     const lines: string[] = [];
     const verb = r.kind === 'deploy' ? 'deploy' : r.kind;
-    if (r.unchanged) {
+    if (r.unchanged && r.kind === 'rollback') {
+      lines.push(`${c.green('✓')} release ${c.bold(r.version ?? '')} (${r.release ?? ''}) of ${r.app} on ${r.target} is already the current release: nothing to roll back`);
+    } else if (r.unchanged) {
       lines.push(`${c.green('✓')} nothing to deploy: release ${c.bold(r.release ?? '')} of ${r.app} on ${r.target} already has this code, manifest, env and secrets (--force redeploys)`);
       if (r.url) lines.push(`  ${c.bold('url:')} ${r.url}`);
     } else if (r.status === 'succeeded') {
       const scaled = 'from' in r ? ` (${String((r as { from: number }).from)} → ${String((r as unknown as { to: number }).to)} instances)` : '';
-      lines.push(`${c.green('✓')} ${verb} of ${c.bold(r.app)} ${r.release ? `release ${c.bold(r.release)} ` : ''}to ${r.target} succeeded in ${(r.duration_ms / 1000).toFixed(1)}s${scaled}`);
+      lines.push(`${c.green('✓')} ${verb} of ${c.bold(r.app)} ${r.release ? `release ${r.version ? `${c.bold(r.version)} (${r.release})` : c.bold(r.release)} ` : ''}to ${r.target} succeeded in ${(r.duration_ms / 1000).toFixed(1)}s${scaled}`);
       if (r.url) lines.push(`  ${c.bold('url:')} ${r.url}`);
     } else {
       lines.push(`${c.red('✗')} ${verb} of ${c.bold(r.app)} ${r.release ? `release ${r.release} ` : ''}${r.status === 'rolled_back' ? c.yellow('rolled back') : c.red('failed')}`);

@@ -32,12 +32,12 @@ export function registerInspect(program: Command): void {
     );
 
   withGlobals(program.command('releases'))
-    .description('kept releases, newest first; marks the current one')
+    .description('kept releases, newest first, with their version (v1, v2 ...) and git commit; marks the current one')
     .action(
       run(async (opts, out) =>
         withSession(opts, out, async (s) => {
           const list = await s.engine.releases(s.loaded, opts.target);
-          out.result(list, () => (list.length ? list.map((r) => `${r.current ? c.green('*') : ' '} ${r.release}  ${r.status.padEnd(10)}  ${r.created_at}`) : ['no releases yet']));
+          out.result(list, () => (list.length ? list.map((r) => `${r.current ? c.green('*') : ' '} ${r.version.padEnd(4)} ${r.release}  ${r.status.padEnd(10)}  ${r.created_at}${r.commit ? `  ${r.commit.slice(0, 10)}${r.dirty ? c.yellow('+dirty') : ''}${r.branch ? ` (${r.branch})` : ''}${r.author ? c.dim(`  ${r.author}`) : ''}` : ''}`) : ['no releases yet']));
           return 0;
         }),
       ),

@@ -34,9 +34,9 @@ export function registerLifecycle(program: Command): void {
     .action(run(async (opts, out) => withSession(opts, out, async (s) => printPlan(await s.engine.plan(s.loaded, opts.target), out))));
 
   withHostOption(withGlobals(program.command('rollback [release]')), 'refused: a rollback is fleet-wide')
-    .description('return to the last known-good release (or RELEASE) without rebuilding')
+    .description('return to the last known-good release (or RELEASE: a version like v12, an id or its start, or a git commit) without rebuilding')
     .option('--wait', 'queue behind a deploy in progress instead of failing')
-    .addHelpText('after', `\nExamples:\n  gantry rollback\n  gantry rollback 20261124T101500123Z-3f2a9c0d1e\n\n${FLEET_WIDE('rollback')}`)
+    .addHelpText('after', `\nExamples:\n  gantry rollback\n  gantry rollback v12\n  gantry rollback 20261124T1015       # the start of a release id\n  gantry rollback 3f2a9c0             # the newest release of that git commit\n\n${FLEET_WIDE('rollback')}`)
     .action(run<WaitOpt & HostOpts>(async (opts, out, release) => withSession(opts, out, async (s) => (await interruptible(out, 'rollback', (signal) => s.engine.rollback(s.loaded, opts.target, release, { wait: opts.wait, signal, hosts: hostsOf(opts) }))).code)));
 
   for (const [name, what, host, more] of [
@@ -116,6 +116,9 @@ export function registerCanaryControls(program: Command): void {
 function printPlan(plan: Awaited<ReturnType<import('../../engine/index.js').Engine['plan']>>, out: import('../output.js').Output): number {
   out.result(plan, () => [
     `${c.bold('plan')} for ${plan.app} → ${plan.target}: ${plan.nothing_to_do ? `nothing to deploy (release ${plan.release} is current and unchanged)` : `${plan.new_release ? `new release ${c.bold(plan.release)}` : `release ${plan.release}`}, ${plan.strategy}, ${plan.instances} instance(s)`}`,
+    ...(plan.dirty ? [c.yellow(`  note: ${plan.dirty}`)] : []),
+    ...(plan.git && !plan.dirty ? [`  commit: ${plan.git.commit.slice(0, 10)}${plan.git.branch ? ` (${plan.git.branch})` : ''}`] : []),
+    ...(plan.reuses_artifact_of ? [`  only env or secrets change: reuses the artifact of ${plan.reuses_artifact_of} (no build)`] : []),
     ...(plan.missing_secrets.length ? [c.red(`  missing secrets: ${plan.missing_secrets.join(', ')} (a deploy would stop here)`)] : []),
     ...(plan.persist.length ? [`  persistent paths: ${plan.persist.join(', ')}`] : []),
     ...(plan.start.length ? [`  start: ${plan.start.join(', ')}`] : []),

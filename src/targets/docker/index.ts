@@ -6,7 +6,7 @@ import { dockerClient, engineLabel, engineMessage, requireEngine } from './engin
 import { dockerDescriptor } from './descriptor.js';
 import { pushImage } from './push.js';
 import { DockerRuntime } from './runtime.js';
-import { volumeName } from './names.js';
+import { imageRef, imageRepo, volumeName } from './names.js';
 import { validateDocker } from './validate.js';
 
 /** Containers on a Docker engine (dockerode, DOCKER_HOST honoured), behind Gantry's proxy; images pushed to a registry. */
@@ -29,8 +29,18 @@ export const dockerTarget: Target<DockerConfig> = {
   async build(input: BuildInput, ctx: TargetContext<DockerConfig>): Promise<Artifact> {
     const docker = dockerClient(ctx.config.docker_host);
     await requireEngine(docker, ctx.config.docker_host);
-    const r = await buildImage(docker, { app: ctx.app, target: ctx.targetName, release: input.releaseId, sourceDir: input.sourceDir, stateDir: ctx.stateDir, dockerfile: input.build?.dockerfile, context: input.build?.context, buildCommand: input.build?.command, runCommand: input.run?.command, port: input.run?.port ?? 3000 }, ctx.emit);
+    const r = await buildImage(docker, { app: ctx.app, target: ctx.targetName, release: input.releaseId, sourceDir: input.sourceDir, stateDir: ctx.stateDir, dockerfile: input.build?.dockerfile, context: input.build?.context, buildCommand: input.build?.command, runCommand: input.run?.command, port: input.run?.port ?? 3000, commit: input.source?.commit }, ctx.emit);
     return { kind: 'image', ref: r.imageId, tag: r.tag, generatedDockerfile: r.generatedDockerfile };
+  },
+
+  async reuseArtifact(previous: Artifact, input: BuildInput, ctx: TargetContext<DockerConfig>): Promise<Artifact> {
+    // The same image under the new release's tag: retention removing the old tag leaves this one.
+    const docker = dockerClient(ctx.config.docker_host);
+    await requireEngine(docker, ctx.config.docker_host);
+    const image = docker.getImage(String(previous.ref));
+    const id = (await image.inspect()).Id;
+    await image.tag({ repo: imageRepo(ctx.app), tag: input.releaseId });
+    return { ...previous, kind: 'image', ref: id, tag: imageRef(ctx.app, input.releaseId), reusedFrom: previous.tag };
   },
 
   describeBuild(input: BuildInput, ctx: TargetContext<DockerConfig>) {

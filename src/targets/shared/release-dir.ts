@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { GantryError } from '../../core/errors.js';
@@ -45,6 +45,43 @@ export async function buildReleaseDir(opts: {
     }
   }
   renameSync(workDir, finalDir);
+  return finalDir;
+}
+
+/**
+ * A new release directory made of hard links to an earlier one's files (only env or
+ * secrets changed: nothing to build), symlinks (persistent paths) copied as they are.
+ * Written under `.partial` and renamed into place, like a build.
+ */
+export function linkReleaseDir(fromDir: string, releasesDir: string, releaseId: string): string {
+  const finalDir = join(releasesDir, releaseId);
+  if (existsSync(finalDir)) return finalDir;
+  if (!lstatSync(fromDir, { throwIfNoEntry: false })?.isDirectory()) throw new GantryError('INTERNAL', `release directory ${fromDir} is gone`);
+  const workDir = `${finalDir}.partial`;
+  rmSync(workDir, { recursive: true, force: true });
+  const dirModes: Array<[string, number]> = [];
+  const walk = (from: string, to: string): void => {
+    const st = lstatSync(from);
+    mkdirSync(to);
+    dirModes.push([to, st.mode & 0o7777]);
+    // (A name that is not UTF-8 fails the reuse; the engine then builds instead.)
+    for (const name of readdirSync(from)) {
+      const src = join(from, name);
+      const dst = join(to, name);
+      const s = lstatSync(src);
+      if (s.isDirectory()) walk(src, dst);
+      else if (s.isSymbolicLink()) symlinkSync(readlinkSync(src, { encoding: 'buffer' }), dst);
+      else if (s.isFile()) linkSync(src, dst);
+    }
+  };
+  try {
+    walk(fromDir, workDir);
+    for (const [dir, mode] of dirModes.reverse()) chmodSync(dir, mode);
+    renameSync(workDir, finalDir);
+  } catch (err) {
+    rmSync(workDir, { recursive: true, force: true });
+    throw err;
+  }
   return finalDir;
 }
 

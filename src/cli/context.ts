@@ -4,7 +4,8 @@ import { dirname, join, resolve } from 'node:path';
 import { DEFAULTS } from '../core/defaults.js';
 import { GantryError } from '../core/errors.js';
 import { Engine, type EngineEvent } from '../engine/index.js';
-import { loadManifest, type LoadedManifest } from '../manifest/index.js';
+import { loadManifest, withEnvVars, type LoadedManifest } from '../manifest/index.js';
+import { EnvStore } from './env-store.js';
 import { registry } from '../registry/index.js';
 import { backupService } from './backup-service.js';
 import { setCommand } from '../secrets/command.js';
@@ -42,7 +43,8 @@ export function requireManifest(opts: GlobalOptions): string {
   throw new GantryError('MANIFEST_NOT_FOUND', manifestNotFoundMessage({ file, how }, process.cwd()), manifestNotFoundHint(opts.commandName ?? 'deploy', how));
 }
 
-export function loadFor(opts: GlobalOptions): LoadedManifest {
+/** The manifest as the file says, without the values set with `gantry env set`. */
+export function loadFileOnly(opts: GlobalOptions): LoadedManifest {
   const file = requireManifest(opts);
   return loadManifest(file, {
     env: opts.env,
@@ -50,6 +52,12 @@ export function loadFor(opts: GlobalOptions): LoadedManifest {
     targetSchemas: (type) => registry.configSchema(type),
     targetCapabilities: (type) => registry.describe(type)?.capabilities,
   });
+}
+
+/** The manifest with the env layer of `gantry env set` over its env: what every command deploys. */
+export function loadFor(opts: GlobalOptions): LoadedManifest {
+  const loaded = loadFileOnly(opts);
+  return withEnvVars(loaded, new EnvStore(stateDirFor(loaded.file)).effective(loaded.manifest.app, opts.env));
 }
 
 function actor(): string {

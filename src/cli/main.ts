@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { registerDoctor } from './commands/doctor.js';
+import { registerEnv } from './commands/env.js';
 import { registerInit } from './commands/init.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerAutoscaler, registerCanaryControls, registerLifecycle, registerPush } from './commands/lifecycle.js';
@@ -29,6 +30,7 @@ registerAutoscaler(program);
 registerInspect(program);
 registerOperate(program);
 registerSecrets(program);
+registerEnv(program);
 registerDoctor(program);
 
 try {

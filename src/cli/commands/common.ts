@@ -28,7 +28,8 @@ export function run<O>(action: Action<O>) {
     const cmd = argv[argv.length - 1] as Command;
     const opts = cmd.opts() as O & GlobalOptions;
     locateFor(cmd, opts);
-    const positional = argv.slice(0, -2).filter((a): a is string => typeof a === 'string');
+    // A variadic argument (`<NAME=VALUE...>`) comes as an array: its items are positional too.
+    const positional = argv.slice(0, -2).flat().filter((a): a is string => typeof a === 'string');
     const out = new Output(Boolean(opts.json));
     let code: number;
     try {
@@ -112,7 +113,7 @@ export const INTERRUPTED_EXIT = 130;
  * exits 130; a second one exits at once, and the next gantry command's
  * reconciliation finishes the roll back.
  */
-export async function interruptible(out: Output, verb: string, fn: (signal: AbortSignal) => Promise<DeployResult>): Promise<{ result: DeployResult; code: number }> {
+export async function interruptible(out: Output, verb: string, fn: (signal: AbortSignal) => Promise<DeployResult>, print: (out: Output, r: DeployResult) => number = printDeployResult): Promise<{ result: DeployResult; code: number }> {
   const ac = new AbortController();
   let received: NodeJS.Signals | undefined;
   const onSignal = (sig: NodeJS.Signals): void => {
@@ -128,8 +129,8 @@ export async function interruptible(out: Output, verb: string, fn: (signal: Abor
   process.on('SIGTERM', onSignal);
   try {
     const r = await fn(ac.signal);
-    if (!received) return { result: r, code: printDeployResult(out, r) };
-    printDeployResult(out, { ...r, interrupted: received } as DeployResult);
+    if (!received) return { result: r, code: print(out, r) };
+    print(out, { ...r, interrupted: received } as DeployResult);
     // On stderr even with --json (like the line at the signal): the JSON document on stdout stays one document.
     process.stderr.write(`${r.status === 'succeeded' ? `interrupted by ${received}, but the ${verb} had already completed: release ${r.release ?? ''} is current` : `interrupted by ${received}: the ${verb} ended ${r.status}${r.status === 'rolled_back' && r.previous_release ? `; release ${r.previous_release} serves` : ''}`}\n`);
     return { result: r, code: INTERRUPTED_EXIT };

@@ -88,6 +88,7 @@ export function openSession(opts: GlobalOptions, onEvent?: (e: EngineEvent) => v
   const provider = {
     resolve: async (app: string, env: string | undefined, names: string[]) => (await secrets()).resolve(app, env, names),
     atVersions: async (app: string, env: string | undefined, versions: Record<string, string>) => (await secrets()).atVersions(app, env, versions),
+    setAtOf: async (app: string, env: string | undefined, name: string, version: string) => (await secrets()).setAtOf(app, env, name, version),
     setCommand: (name: string, env: string | undefined) => setCommand(name, env),
     appDir: (app: string) => join(secretsDir(stateDir), app),
   };

@@ -46,7 +46,7 @@ export class Engine {
     return deploy(this.engine, loaded, targetName, opts);
   }
 
-  rollback(loaded: LoadedManifest, targetName: string | undefined, releaseId: string | undefined, opts: { wait?: boolean; signal?: AbortSignal } & HostOption = {}): Promise<DeployResult> {
+  rollback(loaded: LoadedManifest, targetName: string | undefined, releaseId: string | undefined, opts: { wait?: boolean; signal?: AbortSignal; keepSecrets?: boolean } & HostOption = {}): Promise<DeployResult> {
     return rollback(this.engine, loaded, targetName, releaseId, opts);
   }
 

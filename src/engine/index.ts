@@ -7,3 +7,4 @@ export * from './plan.js';
 export { hashSource } from './source.js';
 export { validateTargets, assertTargetValid, type TargetValidation } from './validate-targets.js';
 export type { HostOption } from './hosts.js';
+export { describeChanges } from './rollback-changes.js';

@@ -22,6 +22,8 @@ export interface EngineEvent {
 export interface SecretProvider {
   resolve(app: string, env: string | undefined, names: string[]): Promise<{ values: Record<string, string>; versions: Record<string, string>; missing: string[] }>;
   atVersions(app: string, env: string | undefined, versions: Record<string, string>): Promise<Record<string, string>>;
+  /** When a version of a secret was set, if the store still keeps it (for what a rollback reverts). */
+  setAtOf?(app: string, env: string | undefined, name: string, version: string): Promise<string | undefined>;
   setCommand(name: string, env: string | undefined): string;
   /** The directory of the app's encrypted secrets, archived and restored as a whole by backups that include secrets. */
   appDir(app: string): string;
@@ -88,6 +90,8 @@ export interface DeployResult {
   release?: string;
   /** The release's version (v1, v2 ...). */
   version?: string;
+  /** A rollback: what it takes back (code, env keys, secret versions). */
+  reverts?: RollbackChanges;
   previous_release?: string;
   status: DeployStatus;
   url?: string;
@@ -230,3 +234,19 @@ export interface Opened {
 }
 
 
+
+/** What a rollback changes, said before it runs and in its result: code, env keys, secret versions. */
+export interface RollbackChanges {
+  code: { from?: ReleaseSide; to: ReleaseSide; same_code: boolean };
+  /** Env keys whose value changes (values are not shown). */
+  env: Array<{ name: string; change: 'added' | 'removed' | 'changed' }>;
+  /** Secrets going back to another version (or kept at the current one with --keep-secrets). */
+  secrets: Array<{ name: string; from?: string; from_set_at?: string; to?: string; to_set_at?: string; kept?: boolean }>;
+}
+
+export interface ReleaseSide {
+  release: string;
+  version: string;
+  commit?: string;
+  dirty?: boolean;
+}

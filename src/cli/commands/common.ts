@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { join } from 'node:path';
 import { DEFAULTS } from '../../core/defaults.js';
-import type { DeployResult } from '../../engine/index.js';
+import { describeChanges, type DeployResult } from '../../engine/index.js';
 import { manifestPath, openSession, stateDirFor, type GlobalOptions, type Session } from '../context.js';
 import { locateManifest } from '../manifest-file.js';
 import { c, Output, reportError } from '../output.js';
@@ -86,6 +86,7 @@ export function printDeployResult(out: Output, r: DeployResult): number {
       if (r.logs?.length) lines.push(`  ${c.bold('last log lines:')}`, ...r.logs.map((l) => `    ${l}`));
       if (r.url && r.status === 'rolled_back') lines.push(`  ${c.bold('still serving:')} ${r.url}`);
     }
+    if (r.reverts && !r.unchanged) lines.push(`  ${c.bold(r.status === 'succeeded' ? 'reverted:' : 'would have reverted:')}`, ...describeChanges(r.reverts).map((l) => `    ${l}`));
     if (r.nodes?.length) lines.push(...nodeLines(r.nodes));
     for (const rc of r.reconciled ?? []) lines.push(c.yellow(`  note: an interrupted deployment ${rc.deployment} (at ${rc.interrupted_at}) was reconciled: ${rc.outcome}${rc.resumed ? ` (resumed its stored plan: ${rc.resumed.step} ${rc.resumed.result})` : ''}`));
     return lines;

@@ -36,8 +36,9 @@ export function registerLifecycle(program: Command): void {
   withHostOption(withGlobals(program.command('rollback [release]')), 'refused: a rollback is fleet-wide')
     .description('return to the last known-good release (or RELEASE: a version like v12, an id or its start, or a git commit) without rebuilding')
     .option('--wait', 'queue behind a deploy in progress instead of failing')
-    .addHelpText('after', `\nExamples:\n  gantry rollback\n  gantry rollback v12\n  gantry rollback 20261124T1015       # the start of a release id\n  gantry rollback 3f2a9c0             # the newest release of that git commit\n\n${FLEET_WIDE('rollback')}`)
-    .action(run<WaitOpt & HostOpts>(async (opts, out, release) => withSession(opts, out, async (s) => (await interruptible(out, 'rollback', (signal) => s.engine.rollback(s.loaded, opts.target, release, { wait: opts.wait, signal, hosts: hostsOf(opts) }))).code)));
+    .option('--keep-secrets', 'keep the current secret versions (a rotated credential stays rotated) instead of the ones the older release ran with')
+    .addHelpText('after', `\nExamples:\n  gantry rollback\n  gantry rollback v3 --keep-secrets\n  gantry rollback v12\n  gantry rollback 20261124T1015       # the start of a release id\n  gantry rollback 3f2a9c0             # the newest release of that git commit\n\n${FLEET_WIDE('rollback')}`)
+    .action(run<WaitOpt & HostOpts & { keepSecrets?: boolean }>(async (opts, out, release) => withSession(opts, out, async (s) => (await interruptible(out, 'rollback', (signal) => s.engine.rollback(s.loaded, opts.target, release, { wait: opts.wait, signal, hosts: hostsOf(opts), keepSecrets: opts.keepSecrets }))).code)));
 
   for (const [name, what, host, more] of [
     ['start', 'start the current release again after `gantry stop`', 'many-node targets: start only this host and stop holding it', '--host starts only those hosts and releases them: later deploys, heals and scaling include them again. Without --host every host starts and none stays held.\nExamples:\n  gantry start\n  gantry start --host web2'],

@@ -77,6 +77,8 @@ export const DEFAULTS = {
   },
   /** A release's build log beside it (`<release>.build.log`) is rotated to `.build.log.1` past this size. */
   buildLogMaxBytes: 2 * 1024 * 1024,
+  /** The proxy's access log per app+target (then rotated once to `.1`). */
+  accessLogMaxBytes: 5 * 1024 * 1024,
   /** Build logs of failed builds (no release kept) that are kept; older ones are deleted. */
   failedBuildLogsKept: 5,
 
@@ -143,6 +145,8 @@ export const DEFAULTS = {
     httpsPort: 443,
   },
   logsTailLines: 100,
+  /** `gantry logs --since/--grep`: lines read per instance (newest first) to find those that match. */
+  logsFilterScanLines: 10_000,
   autoscale: {
     cooldownMs: 30_000,
     /** Sampling interval: a quarter of the cooldown, within these bounds. */

@@ -14,6 +14,7 @@ import { doctor } from './doctor.js';
 import { restart, rollback, start, stop } from './lifecycle.js';
 import { targetNames } from './open.js';
 import { plan } from './preview.js';
+import type { LogFilter } from './read.js';
 import { push } from './push.js';
 import { events, history, logs, releases } from './read.js';
 import { autoscaleTick, scale } from './scale.js';
@@ -106,7 +107,7 @@ export class Engine {
     return releases(this.engine, loaded, targetName);
   }
 
-  logs(loaded: LoadedManifest, targetName: string | undefined, opts: { lines: number; follow: boolean; signal?: AbortSignal } & HostOption) {
+  logs(loaded: LoadedManifest, targetName: string | undefined, opts: { lines: number; follow: boolean; signal?: AbortSignal; access?: boolean } & LogFilter & HostOption) {
     return logs(this.engine, loaded, targetName, opts);
   }
 

@@ -234,9 +234,11 @@ export interface LogLine {
   /** On a many-node target: the node the line comes from. */
   node?: string;
   instance: string;
-  /** `sys`: the supervisor's own lines (started, exited, restarting). */
-  stream: 'out' | 'err' | 'sys';
+  /** `sys`: the supervisor's own lines (started, exited, restarting); `access`: a request through Gantry's proxy. */
+  stream: 'out' | 'err' | 'sys' | 'access';
   text: string;
+  /** An access log line: the request (the path without its query). */
+  request?: { method: string; path: string; status: number; ms: number; release?: string };
 }
 
 /** Settings of Gantry's proxy from the manifest (`proxy:`); targets without that proxy ignore them. */
@@ -274,6 +276,8 @@ export interface TargetRuntime {
   runTask(task: { release: ReleaseRef; command: string; env: Record<string, string>; secretEnv: Record<string, string>; timeoutMs: number }): Promise<{ exitCode: number; output: string }>;
   instances(): Promise<ObservedInstance[]>;
   logs(opts: { lines: number; follow: boolean; instances?: string[]; signal?: AbortSignal }): AsyncIterable<LogLine>;
+  /** The proxy's access log (stream `access`, one line per request), newest `lines` then followed. Absent: the target has none to read. */
+  accessLog?(opts: { lines: number; follow: boolean; signal?: AbortSignal }): AsyncIterable<LogLine>;
   /** One health probe of an instance, where it runs (http, tcp, or the manifest's command in its environment). Never throws. */
   probe(instance: InstanceHandle, spec: HealthSpec): Promise<{ ok: boolean; detail: string }>;
   /**

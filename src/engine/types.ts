@@ -15,7 +15,16 @@ export interface EngineEvent {
   deploymentId?: string;
   step?: string;
   message: string;
+  /**
+   * Also, for live progress on a terminal: `{ live: { label, totalMs? } }` starts a wait that lasts up to
+   * totalMs; `{ transient: true }` is a passing line (build output) shown live and never stored.
+   */
   data?: unknown;
+}
+
+/** Event data of a wait a terminal may show as a live line with its time ("waiting for /health, 12 s of 30 s"). */
+export interface LiveWait {
+  live: { label: string; totalMs?: number };
 }
 
 /** Where secret values come from (the age store in the CLI); the engine never persists a value. */

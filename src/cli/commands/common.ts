@@ -35,8 +35,10 @@ export function run<O>(action: Action<O>) {
     try {
       code = await action(opts, out, ...positional);
     } catch (err) {
+      out.endProgress();
       code = reportError(err, Boolean(opts.json), join(stateDirFor(manifestPath(opts)), 'gantry-error.log'));
     }
+    out.endProgress();
     process.exitCode = code;
   };
 }

@@ -4,7 +4,8 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { GantryError } from '../../core/errors.js';
 import { walkSourceTree } from '../../core/source-tree.js';
-import { capTailLines } from '../../core/bounded.js';
+import { stripAnsi } from '../../core/ansi.js';
+import { capLine, capTailLines } from '../../core/bounded.js';
 import { DEFAULTS } from '../../core/defaults.js';
 import { LogFile, tailLines } from '../../supervisor/index.js';
 
@@ -23,7 +24,7 @@ export async function buildReleaseDir(opts: {
   /** Paths kept outside releases (`persist`), linked into this one. */
   persist: string[];
   sharedDir: string;
-  emit: (level: 'info' | 'warn' | 'error', message: string) => void;
+  emit: (level: 'info' | 'warn' | 'error', message: string, data?: unknown) => void;
 }): Promise<string> {
   const finalDir = join(opts.releasesDir, opts.releaseId);
   if (existsSync(finalDir)) return finalDir;
@@ -36,9 +37,10 @@ export async function buildReleaseDir(opts: {
   if (opts.command) {
     const logFile = join(opts.releasesDir, `${opts.releaseId}.build.log`);
     opts.emit('info', `build: ${opts.command}`);
-    const code = await runShell(opts.command, workDir, opts.env, logFile);
+    // Each line also passes by as a transient event: a terminal shows the build's tail live.
+    const code = await runShell(opts.command, workDir, opts.env, logFile, (line) => opts.emit('info', `build: ${capLine(line)}`, { transient: true }));
     if (code !== 0) {
-      const tail = capTailLines(await tailLines(logFile, 20).catch(() => []), { maxBytes: DEFAULTS.output.errorTailBytes });
+      const tail = capTailLines((await tailLines(logFile, 20).catch(() => [])).map(stripAnsi), { maxBytes: DEFAULTS.output.errorTailBytes });
       rmSync(workDir, { recursive: true, force: true });
       pruneFailedBuildLogs(opts.releasesDir, opts.releaseId);
       throw new GantryError('BUILD_FAILED', `build command exited with code ${code}:\n${tail.join('\n')}`, `run the build command by hand in ${opts.sourceDir} to reproduce; the end of its output is in ${logFile}`);
@@ -159,7 +161,7 @@ function pruneFailedBuildLogs(releasesDir: string, current: string): void {
  * The user's build command runs through an explicit shell with their text as a single argument.
  * Its output goes to a size-capped log (rotated once to `.1`), so a chatty build cannot fill the disk.
  */
-function runShell(command: string, cwd: string, env: Record<string, string>, logFile: string): Promise<number> {
+function runShell(command: string, cwd: string, env: Record<string, string>, logFile: string, onLine?: (line: string) => void): Promise<number> {
   for (const f of [logFile, `${logFile}.1`]) rmSync(f, { force: true });
   return new Promise((resolvePromise) => {
     const out = new LogFile(logFile, DEFAULTS.buildLogMaxBytes);
@@ -167,7 +169,9 @@ function runShell(command: string, cwd: string, env: Record<string, string>, log
     const decoders = [child.stdout, child.stderr].map((stream) => {
       const decoder = new StringDecoder('utf8');
       stream.on('data', (d: Buffer) => {
-        if (out.write(decoder.write(d))) return;
+        const text = decoder.write(d);
+        if (onLine) for (const l of stripAnsi(text).split('\n')) if (l.trim()) onLine(l);
+        if (out.write(text)) return;
         child.stdout.pause();
         child.stderr.pause();
         out.once('drain', () => {

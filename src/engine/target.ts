@@ -108,6 +108,8 @@ export interface TargetContext<C = Record<string, unknown>> {
   config: C;
   /** Directory holding the manifest (the app's source). */
   appDir: string;
+  /** The manifest's build section (where a Dockerfile and the context are), for checks such as doctor's. */
+  build?: { dockerfile?: string; context?: string; command?: string };
   /** Gantry's state directory (`.gantry` or $GANTRY_HOME). */
   stateDir: string;
   /** Target-owned persistent settings (e.g. the proxy port it reserved). */

@@ -1,6 +1,7 @@
 import { GantryError } from '../../core/errors.js';
-import type { Artifact, BuildInput, DoctorCheck, PushInput, Target, TargetContext, TargetProblem, ValidateContext } from '../../engine/target.js';
+import type { Artifact, BuildInput, DoctorCheck, DoctorContext, PushInput, Target, TargetContext, TargetProblem, ValidateContext } from '../../engine/target.js';
 import { buildImage, resolveDockerfile } from './build.js';
+import { buildChecks } from './build-doctor.js';
 import { type DockerConfig } from './config.js';
 import { dockerClient, engineLabel, engineMessage, requireEngine } from './engine-client.js';
 import { dockerDescriptor } from './descriptor.js';
@@ -17,10 +18,13 @@ export const dockerTarget: Target<DockerConfig> = {
     return validateDocker(cfg, ctx);
   },
 
-  async doctor(): Promise<DoctorCheck[]> {
+  async doctor(dctx: DoctorContext<DockerConfig>): Promise<DoctorCheck[]> {
     try {
-      const v = await requireEngine(dockerClient());
-      return [{ name: 'docker: engine', ok: true, detail: `Docker ${v.version} (API ${v.apiVersion}) at ${engineLabel()}` }];
+      const docker = dockerClient(dctx.target?.config.docker_host);
+      const v = await requireEngine(docker, dctx.target?.config.docker_host);
+      // With the manifest at hand: would its build work here (pip in the base image, the registry from a container)?
+      const builds = dctx.target ? await buildChecks(docker, dctx.target) : [];
+      return [{ name: 'docker: engine', ok: true, detail: `Docker ${v.version} (API ${v.apiVersion}) at ${engineLabel()}` }, ...builds];
     } catch (err) {
       return [{ name: 'docker: engine', ok: false, detail: (err as Error).message, hint: (err as GantryError).hint }];
     }

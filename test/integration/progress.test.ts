@@ -67,6 +67,7 @@ describe('progress on long steps (issue 20, point 9)', () => {
     // The second deploy under a terminal: a previous release, so a watch window too.
     const tty = await underTty(['deploy'], dir);
     expect(tty).toContain('\r\x1b[2K');
+    // eslint-disable-next-line no-control-regex
     expect(tty).toMatch(/\r\x1b\[2K\S build: building part 2/);
     expect(tty).toMatch(/waiting for health of \S+ \(http \/health\), \d+ s of \d+ s/);
     expect(tty).toMatch(/watch window \(the previous release stays warm\), \d+ s of 1 s/);

@@ -71,7 +71,7 @@ export function registerEnv(program: Command): void {
             const loaded = loadFor(opts);
             let kept = false;
             try {
-              const { result, code } = await interruptible(out, 'deploy', (signal) => s.engine.deploy(loaded, opts.target, { wait: opts.wait, signal }), (o, r) => {
+              const { code } = await interruptible(out, 'deploy', (signal) => s.engine.deploy(loaded, opts.target, { wait: opts.wait, signal }), (o, r) => {
                 kept = r.status === 'succeeded';
                 o.result({ app, env: scope, changed, kept, deploy: r }, () => printEnvResult(r, what, kept));
                 return kept ? 0 : 1;

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, renameSync, writeFileSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { GantryProxy } from '../proxy/index.js';
-import { Supervisor, type InstanceState } from '../supervisor/index.js';
+import { LogFile, Supervisor, type InstanceState } from '../supervisor/index.js';
 import { SystemdInstances, type SystemdInstanceSpec } from './systemd-instances.js';
 import { DEFAULTS } from '../core/defaults.js';
 import { freePort, portInUse } from './free-port.js';
@@ -19,6 +19,7 @@ import { ContainerWatcher } from './container-watch.js';
 import { DockerClients } from './docker-clients.js';
 import { FALLBACK_HEALTH, probeInstance, waitHealthy } from './health.js';
 import {
+  ACCESS_LOG_FILE,
   AGENT_ERROR_FILE,
   AGENT_INFO_FILE,
   AGENT_STATE_FILE,
@@ -72,7 +73,9 @@ export async function runAgent(opts: Options): Promise<void> {
   const supervisor: InstanceRunner = systemd ?? new Supervisor();
   const ports = new Map<string, number>();
   const specs = new Map<string, AgentInstanceSpec & { port: number }>();
-  const proxy = new GantryProxy({ host: opts.proxyHost, port: opts.proxyPort });
+  // Size-capped like the app's logs (rotated once to access.log.1); `gantry logs --access` reads it.
+  const accessLog = new LogFile(join(opts.dir, ACCESS_LOG_FILE), DEFAULTS.accessLogMaxBytes);
+  const proxy = new GantryProxy({ host: opts.proxyHost, port: opts.proxyPort, onAccess: (e) => void accessLog.write(`${JSON.stringify(e)}\n`) });
 
   let proxyAddr: { host: string; port: number };
   try {
@@ -238,6 +241,7 @@ export async function runAgent(opts: Options): Promise<void> {
     specs.clear();
     persist();
     await proxy.close();
+    await accessLog.close().catch(() => undefined);
     rmSync(join(opts.dir, AGENT_INFO_FILE), { force: true });
     log('agent stopped');
     setTimeout(() => process.exit(0), 50);
@@ -386,6 +390,7 @@ export async function runAgent(opts: Options): Promise<void> {
     systemd?.detach();
     persist();
     await proxy.close();
+    await accessLog.close().catch(() => undefined);
     rmSync(join(opts.dir, AGENT_INFO_FILE), { force: true });
     log('agent stopped; instance units left running');
     setTimeout(() => process.exit(0), 50);

@@ -121,4 +121,6 @@ export interface AgentPersistedState {
 export const AGENT_INFO_FILE = 'agent.json';
 export const AGENT_STATE_FILE = 'state.json';
 export const AGENT_LOG_FILE = 'agent.log';
+/** The proxy's access log: one JSON object per request (time, method, path without query, status, ms, instance, release). */
+export const ACCESS_LOG_FILE = 'access.log';
 export const AGENT_ERROR_FILE = 'agent.error.json';

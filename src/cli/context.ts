@@ -4,7 +4,8 @@ import { dirname, join, resolve } from 'node:path';
 import { DEFAULTS } from '../core/defaults.js';
 import { GantryError } from '../core/errors.js';
 import { Engine, type EngineEvent } from '../engine/index.js';
-import { loadManifest, type LoadedManifest } from '../manifest/index.js';
+import { loadManifest, withEnvVars, type LoadedManifest } from '../manifest/index.js';
+import { EnvStore } from './env-store.js';
 import { registry } from '../registry/index.js';
 import { backupService } from './backup-service.js';
 import { setCommand } from '../secrets/command.js';
@@ -12,9 +13,14 @@ import { secretsDir } from '../secrets/paths.js';
 import type { SecretStore } from '../secrets/index.js';
 import { Store } from '../store/index.js';
 import { ensureStateDir } from './git-guard.js';
+import { manifestNotFoundHint, manifestNotFoundMessage, type ManifestLocation } from './manifest-file.js';
 
 export interface GlobalOptions {
+  /** Absolute once `run()` located it (see manifest-file.ts). */
   file: string;
+  /** How `file` was found, and the command's name: for the MANIFEST_NOT_FOUND hint of that command. */
+  manifestHow?: ManifestLocation['how'];
+  commandName?: string;
   target?: string;
   env?: string;
   json?: boolean;
@@ -29,15 +35,29 @@ export function manifestPath(opts: GlobalOptions): string {
   return resolve(opts.file || DEFAULTS.manifestFile);
 }
 
-export function loadFor(opts: GlobalOptions): LoadedManifest {
+/** The manifest's path, or MANIFEST_NOT_FOUND with the hint right for the command. */
+export function requireManifest(opts: GlobalOptions): string {
   const file = manifestPath(opts);
-  if (!existsSync(file)) throw new GantryError('MANIFEST_NOT_FOUND', `no manifest at ${file}`, 'run `gantry init` to write one, or pass -f path/to/gantry.yaml');
+  if (existsSync(file)) return file;
+  const how = opts.manifestHow ?? 'given';
+  throw new GantryError('MANIFEST_NOT_FOUND', manifestNotFoundMessage({ file, how }, process.cwd()), manifestNotFoundHint(opts.commandName ?? 'deploy', how));
+}
+
+/** The manifest as the file says, without the values set with `gantry env set`. */
+export function loadFileOnly(opts: GlobalOptions): LoadedManifest {
+  const file = requireManifest(opts);
   return loadManifest(file, {
     env: opts.env,
     knownTargetTypes: registry.types(),
     targetSchemas: (type) => registry.configSchema(type),
     targetCapabilities: (type) => registry.describe(type)?.capabilities,
   });
+}
+
+/** The manifest with the env layer of `gantry env set` over its env: what every command deploys. */
+export function loadFor(opts: GlobalOptions): LoadedManifest {
+  const loaded = loadFileOnly(opts);
+  return withEnvVars(loaded, new EnvStore(stateDirFor(loaded.file)).effective(loaded.manifest.app, opts.env));
 }
 
 function actor(): string {
@@ -68,6 +88,7 @@ export function openSession(opts: GlobalOptions, onEvent?: (e: EngineEvent) => v
   const provider = {
     resolve: async (app: string, env: string | undefined, names: string[]) => (await secrets()).resolve(app, env, names),
     atVersions: async (app: string, env: string | undefined, versions: Record<string, string>) => (await secrets()).atVersions(app, env, versions),
+    setAtOf: async (app: string, env: string | undefined, name: string, version: string) => (await secrets()).setAtOf(app, env, name, version),
     setCommand: (name: string, env: string | undefined) => setCommand(name, env),
     appDir: (app: string) => join(secretsDir(stateDir), app),
   };

@@ -22,10 +22,14 @@ export function hostsOf(opts: HostOpts): string[] | undefined {
   return opts.host?.length ? opts.host : undefined;
 }
 
-/** One log line for the terminal: its time, its node (many-node targets), its instance, its text. */
-export function formatLogLine(l: LogLine): string {
-  const where = [l.at ? c.dim(l.at) : undefined, l.node ? c.cyan(l.node) : undefined, c.dim(l.instance)].filter(Boolean).join(' ');
-  return `${where} ${l.stream === 'err' ? c.red(l.text) : l.text}`;
+/**
+ * One log line for the terminal: its time (with `timestamps`), its node (many-node targets), its instance, its
+ * text; Gantry's own supervisor lines (started, exited, restarting) are marked `[gantry]`, stderr is red.
+ */
+export function formatLogLine(l: LogLine, opts: { timestamps?: boolean } = {}): string {
+  const where = [opts.timestamps ? c.dim(l.at ?? '-'.padEnd(24)) : undefined, l.node ? c.cyan(l.node) : undefined, c.dim(l.instance)].filter(Boolean).join(' ');
+  const text = l.stream === 'err' ? c.red(l.text) : l.stream === 'sys' ? c.yellow(`[gantry] ${l.text}`) : l.text;
+  return `${where} ${text}`;
 }
 
 type InstanceLine = (i: TargetStatus['instances'][number]) => string;

@@ -1,5 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { GantryError } from '../core/errors.js';
 
 export interface Detected {
   runtime: 'node' | 'python' | 'unknown';
@@ -7,6 +8,51 @@ export interface Detected {
   build?: string;
   command: string;
   why: string;
+  /** The health route found in the source (or asked for); undefined: none found. */
+  health?: { path: string; found: string };
+}
+
+/** Health routes looked for in the source, in order of preference. */
+const HEALTH_ROUTES = ['/healthz', '/health', '/up', '/ready', '/livez'];
+const SOURCE_EXT = /\.(m?js|cjs|ts|py)$/;
+const SKIP_DIRS = new Set(['node_modules', '.git', '.gantry', '.venv', 'venv', '__pycache__', 'dist', 'build']);
+
+/** Source files of the app (bounded: a few hundred files of at most 256 KB, a few levels deep). */
+function sourceFiles(dir: string, depth = 0, out: string[] = []): string[] {
+  if (depth > 3 || out.length >= 300) return out;
+  for (const name of readdirSync(dir).sort()) {
+    if (SKIP_DIRS.has(name) || name.startsWith('.')) continue;
+    const abs = join(dir, name);
+    const st = statSync(abs, { throwIfNoEntry: false });
+    if (st?.isDirectory()) sourceFiles(abs, depth + 1, out);
+    else if (st?.isFile() && SOURCE_EXT.test(name) && st.size <= 256 * 1024) out.push(abs);
+    if (out.length >= 300) break;
+  }
+  return out;
+}
+
+/** A health route the app's code answers (a quoted '/healthz', "/health", '/up' ...), and where it was seen. */
+export function findHealthRoute(dir: string): { path: string; found: string } | undefined {
+  const files = sourceFiles(dir);
+  for (const route of HEALTH_ROUTES) {
+    const re = new RegExp(`['"\`]${route.replace('/', '\\/')}['"\`?]`);
+    for (const f of files) {
+      if (re.test(readFileSync(f, 'utf8'))) return { path: route, found: f.slice(dir.length + 1) };
+    }
+  }
+  return undefined;
+}
+
+/** Packages a requirements.txt lists (blank lines, comments and pip options aside). */
+function requirements(dir: string): string[] {
+  const f = join(dir, 'requirements.txt');
+  if (!existsSync(f)) return [];
+  return readFileSync(f, 'utf8').split('\n').map((l) => l.replace(/#.*/, '').trim()).filter((l) => l && !l.startsWith('-'));
+}
+
+/** Nothing to deploy here: no file but dotfiles (.git, .gantry ...). */
+function isEmptyApp(dir: string): boolean {
+  return readdirSync(dir).every((n) => n.startsWith('.'));
 }
 
 function appName(dir: string, fromPackage?: string): string {
@@ -15,8 +61,13 @@ function appName(dir: string, fromPackage?: string): string {
   return name || 'app';
 }
 
-/** Look at a directory and guess how its app is built and started. */
+/** Look at a directory and guess how its app is built, started and checked. */
 export function detectApp(dir: string): Detected {
+  if (isEmptyApp(dir)) throw new GantryError('USAGE', `${dir} is empty: there is no app here to describe`, 'run `gantry init` in the folder of your app (a Node app with package.json, or a Python app), or pass -f path/to/app/gantry.yaml');
+  return { ...detectRuntime(dir), health: findHealthRoute(dir) };
+}
+
+function detectRuntime(dir: string): Detected {
   const pkgFile = join(dir, 'package.json');
   if (existsSync(pkgFile)) {
     const pkg = JSON.parse(readFileSync(pkgFile, 'utf8')) as { name?: string; main?: string; scripts?: Record<string, string>; dependencies?: Record<string, string> };
@@ -30,8 +81,9 @@ export function detectApp(dir: string): Detected {
     return {
       runtime: 'python',
       app: appName(dir),
-      build: existsSync(join(dir, 'requirements.txt')) ? 'python3 -m venv .venv && .venv/bin/pip install -r requirements.txt' : undefined,
-      command: `${existsSync(join(dir, 'requirements.txt')) ? '.venv/bin/python' : 'python3'} ${py ?? 'app.py'}`,
+      // A stdlib-only app (no requirements, or an empty requirements.txt) needs no venv and no pip.
+      build: requirements(dir).length ? 'python3 -m venv .venv && .venv/bin/pip install -r requirements.txt' : undefined,
+      command: `${requirements(dir).length ? '.venv/bin/python' : 'python3'} ${py ?? 'app.py'}`,
       why: py ? `found ${py}` : 'found Python project files',
     };
   }
@@ -51,7 +103,7 @@ run:
   instances: 1
 
 health:
-  path: /health               # must answer 2xx/3xx before traffic moves
+  path: ${d.health?.path ?? '/'}${' '.repeat(Math.max(1, 22 - (d.health?.path ?? '/').length))}# ${d.health ? (d.health.found === 'asked' ? 'the route you named' : `found in ${d.health.found}`) : 'no health route found in the source: the app must answer 2xx/3xx here'}; it must answer before traffic moves
   interval: 1s
   timeout: 2s
   retries: 3
@@ -60,9 +112,11 @@ health:
 # env:
 #   LOG_LEVEL: info
 # secrets: [DATABASE_URL]     # values come from \`gantry secrets set NAME\`, never this file
+# persist: [data]             # folders kept across releases (a volume on docker); \`exclusive: true\` for SQLite-like apps
 
 strategy:
   type: rolling               # recreate | rolling | blue-green | canary
+  # watch: 10s                # keep checking health after the switch; a failure switches back
 
 targets:
   local:

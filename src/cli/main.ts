@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { registerDay2 } from './commands/day2.js';
 import { registerDoctor } from './commands/doctor.js';
+import { registerEnv } from './commands/env.js';
 import { registerInit } from './commands/init.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerAutoscaler, registerCanaryControls, registerLifecycle, registerPush } from './commands/lifecycle.js';
@@ -20,6 +21,8 @@ const program = new Command('gantry')
 
 // Before the commands are added: subcommands copy this setting when created.
 program.exitOverride();
+// `gantry -f x.yaml logs -f`: options before the command are the program's (-f = the manifest), after it the command's (logs: -f = --follow).
+program.enablePositionalOptions().option('-f, --file <path>', 'manifest file for the command that follows (default: gantry.yaml here or in the nearest parent directory)');
 registerInit(program);
 registerValidate(program);
 registerLifecycle(program);
@@ -30,6 +33,7 @@ registerInspect(program);
 registerOperate(program);
 registerSecrets(program);
 registerDay2(program);
+registerEnv(program);
 registerDoctor(program);
 registerServer(program);
 

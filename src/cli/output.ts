@@ -2,6 +2,7 @@ import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { GantryError, isGantryError, type Problem } from '../core/errors.js';
 import type { EngineEvent } from '../engine/index.js';
+import { LiveLine } from './live-line.js';
 
 const useColor = (): boolean => Boolean(process.stderr.isTTY) && !process.env.NO_COLOR;
 const paint = (code: string, s: string): string => (useColor() ? `\x1b[${code}m${s}\x1b[0m` : s);
@@ -16,18 +17,43 @@ export const c = {
 
 /** Human output goes to stdout (results) and stderr (progress); --json prints exactly one document on stdout. */
 export class Output {
-  constructor(readonly json: boolean) {}
+  /** On a terminal: the live line under the progress (a build's tail, a wait and its time). */
+  private readonly live: LiveLine | undefined;
 
-  /** Progress of engine events: colored with timestamps on a terminal, plain lines otherwise; silent with --json. */
+  constructor(readonly json: boolean) {
+    this.live = !json && process.stderr.isTTY ? new LiveLine(process.stderr) : undefined;
+  }
+
+  /**
+   * Progress of engine events: colored with timestamps and a live line on a terminal, plain lines otherwise
+   * (no escape codes, no passing build output); silent with --json.
+   */
   progress = (e: EngineEvent): void => {
     if (this.json) return;
+    const data = e.data as { transient?: boolean; live?: { label: string; totalMs?: number } } | undefined;
+    if (data?.transient) {
+      this.live?.passing(e.message);
+      return;
+    }
     const time = e.at.slice(11, 19);
+    if (!this.live) {
+      process.stderr.write(`${time} ${e.level} ${e.message}\n`);
+      return;
+    }
     const mark = e.level === 'error' ? c.red('✗') : e.level === 'warn' ? c.yellow('!') : c.cyan('›');
     const text = e.level === 'error' ? c.red(e.message) : e.message;
-    process.stderr.write(process.stderr.isTTY ? `${c.dim(time)} ${mark} ${text}\n` : `${time} ${e.level} ${e.message}\n`);
+    this.live.stop();
+    this.live.print(`${c.dim(time)} ${mark} ${text}`);
+    if (data?.live) this.live.startWait(data.live.label, data.live.totalMs);
   };
 
+  /** Take the live line away (before a result or an error is printed). */
+  endProgress(): void {
+    this.live?.stop();
+  }
+
   result(doc: unknown, human: () => string | string[]): void {
+    this.endProgress();
     if (this.json) {
       process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
       return;

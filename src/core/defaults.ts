@@ -1,6 +1,8 @@
 /** Every default Gantry applies, in one place. Durations are in milliseconds. */
 export const DEFAULTS = {
   manifestFile: 'gantry.yaml',
+  /** Names a manifest is looked for under, in each directory from the working one up to the root. */
+  manifestFileNames: ['gantry.yaml', 'gantry.yml'],
   stateDirName: '.gantry',
   defaultTargetName: 'local',
   defaultTargetType: 'process',
@@ -75,6 +77,8 @@ export const DEFAULTS = {
   },
   /** A release's build log beside it (`<release>.build.log`) is rotated to `.build.log.1` past this size. */
   buildLogMaxBytes: 2 * 1024 * 1024,
+  /** The proxy's access log per app+target (then rotated once to `.1`). */
+  accessLogMaxBytes: 5 * 1024 * 1024,
   /** Build logs of failed builds (no release kept) that are kept; older ones are deleted. */
   failedBuildLogsKept: 5,
 
@@ -191,6 +195,8 @@ export const DEFAULTS = {
     /** SSE: events sent per poll and how often a stream polls the store. */
     ssePollMs: 200,
   },
+  /** `gantry logs --since/--grep`: lines read per instance (newest first) to find those that match. */
+  logsFilterScanLines: 10_000,
   autoscale: {
     cooldownMs: 30_000,
     /** Sampling interval: a quarter of the cooldown, within these bounds. */

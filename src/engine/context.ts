@@ -34,8 +34,10 @@ export function engineContext(opts: EngineOptions): EngineContext {
       // Printed and stored: bounded whatever a command printed, and never a secret value.
       const message = capText(redactSecrets(text, knownSecrets(where.app)));
       const data = redactDeep(rawData, knownSecrets(where.app));
-      const e = store.insertEvent({ app: where.app, target: where.target, deploymentId: where.deploymentId, level, message, step, data });
-      opts.onEvent?.({ at: e.at, level, app: where.app, target: where.target, deploymentId: where.deploymentId, step, message, data });
+      // A passing line (a build's output, shown live on a terminal) is not an event worth keeping.
+      const transient = (data as { transient?: boolean } | undefined)?.transient === true;
+      const at = transient ? new Date().toISOString() : store.insertEvent({ app: where.app, target: where.target, deploymentId: where.deploymentId, level, message, step, data }).at;
+      opts.onEvent?.({ at, level, app: where.app, target: where.target, deploymentId: where.deploymentId, step, message, data });
     },
   };
 }

@@ -17,13 +17,27 @@ import type { EngineEventLevel } from './types.js';
 import { resolveTargetName } from './open.js';
 import { assertTargetValid } from './validate-targets.js';
 import { withTarget } from './with-target.js';
+import { dirtyTreeNote, openReleaseSource, type ReleaseSource } from './release-source.js';
+import { reuseArtifact } from './reuse-artifact.js';
+import type { Opened, ReconcileReport, ReleaseSecrets } from './types.js';
 
 export async function deploy(engine: EngineContext, loaded: LoadedManifest, targetName: string | undefined, opts: { wait?: boolean; force?: boolean; signal?: AbortSignal } = {}): Promise<DeployResult> {
   // The target's own checks (e.g. run.command where it is needed) refuse a manifest before anything starts.
   await assertTargetValid(engine.opts.registry, loaded, resolveTargetName(loaded, targetName));
   return withTarget(engine, loaded, targetName, 'deploy', opts.wait ?? false, async (o, reconciled) => {
     const secrets = await currentSecrets(engine, o);
-    const hash = contentHash(engine, o, secrets);
+    const src = await openReleaseSource(engine, o);
+    try {
+      return await deployFrom(engine, o, src, secrets, reconciled, opts);
+    } finally {
+      src.dispose();
+    }
+  });
+}
+
+async function deployFrom(engine: EngineContext, o: Opened, src: ReleaseSource, secrets: ReleaseSecrets, reconciled: ReconcileReport[], opts: { force?: boolean; signal?: AbortSignal }): Promise<DeployResult> {
+  {
+    const hash = contentHash(o, secrets, src);
     const current = o.record.currentRelease ? engine.store.getRelease(o.app, o.name, o.record.currentRelease) : undefined;
     if (!opts.force && current && current.contentHash === hash && o.record.desiredState === 'running') {
       // "Nothing to deploy" only when every desired instance serves; otherwise the same release is healed.
@@ -46,6 +60,8 @@ export async function deploy(engine: EngineContext, loaded: LoadedManifest, targ
       return heal(engine, o, current, serving, expected, reconciled);
     }
     const releaseId = newReleaseId(hash);
+    const dirty = dirtyTreeNote(src);
+    if (dirty) engine.emit({ app: o.app, target: o.name }, 'warn', dirty, 'plan');
     if (o.manifest.backup?.before_deploy && current) {
       await backupOpened(engine, o, { reason: 'before deploy' }).catch((err: unknown) => {
         const e = toGantryError(err);
@@ -66,15 +82,16 @@ export async function deploy(engine: EngineContext, loaded: LoadedManifest, targ
       reconciled,
       signal: opts.signal,
       build: async () => {
-        const artifact = await o.target.build({ releaseId, sourceDir: o.loaded.dir, build: o.manifest.build, run: o.manifest.run, env: stringEnv(o.manifest.env), persist: o.manifest.persist, manifest: releaseManifest(o.manifest) as StoredManifest }, o.ctx).catch((err: unknown) => {
+        const input = { releaseId, sourceDir: src.dir, build: o.manifest.build, run: o.manifest.run, env: stringEnv(o.manifest.env), persist: o.manifest.persist, source: src.git, manifest: releaseManifest(o.manifest) as StoredManifest };
+        const artifact = (await reuseArtifact(engine, o, src.buildKey, input)) ?? (await o.target.build(input, o.ctx).catch((err: unknown) => {
           // A failed build's message carries its output's tail.
           if (err instanceof Error) err.message = engine.redactFor(o.app)(err.message);
           throw err;
-        });
-        return engine.store.insertRelease({ id: releaseId, app: o.app, target: o.name, contentHash: hash, artifact, manifest: { ...releaseManifest(o.manifest), gantry_secrets: secrets }, status: 'built' });
+        }));
+        return engine.store.insertRelease({ id: releaseId, app: o.app, target: o.name, contentHash: hash, artifact, manifest: { ...releaseManifest(o.manifest), gantry_secrets: secrets }, status: 'built', git: src.git, buildKey: src.buildKey });
       },
     });
     if (forget && result.status === 'succeeded') engine.store.updateTarget(o.app, o.name, { scaledFromManifest: undefined });
     return result;
-  });
+  }
 }

@@ -17,6 +17,7 @@ import { doctor } from './doctor.js';
 import { restart, rollback, start, stop } from './lifecycle.js';
 import { targetNames } from './open.js';
 import { plan } from './preview.js';
+import type { LogFilter } from './read.js';
 import { push } from './push.js';
 import { events, history, logs, releases } from './read.js';
 import { autoscaleTick, scale } from './scale.js';
@@ -49,7 +50,7 @@ export class Engine {
     return deploy(this.engine, loaded, targetName, opts);
   }
 
-  rollback(loaded: LoadedManifest, targetName: string | undefined, releaseId: string | undefined, opts: { wait?: boolean; signal?: AbortSignal } & HostOption = {}): Promise<DeployResult> {
+  rollback(loaded: LoadedManifest, targetName: string | undefined, releaseId: string | undefined, opts: { wait?: boolean; signal?: AbortSignal; keepSecrets?: boolean } & HostOption = {}): Promise<DeployResult> {
     return rollback(this.engine, loaded, targetName, releaseId, opts);
   }
 
@@ -124,7 +125,7 @@ export class Engine {
     return releases(this.engine, loaded, targetName);
   }
 
-  logs(loaded: LoadedManifest, targetName: string | undefined, opts: { lines: number; follow: boolean; signal?: AbortSignal } & HostOption) {
+  logs(loaded: LoadedManifest, targetName: string | undefined, opts: { lines: number; follow: boolean; signal?: AbortSignal; access?: boolean } & LogFilter & HostOption) {
     return logs(this.engine, loaded, targetName, opts);
   }
 

@@ -33,7 +33,7 @@ export interface ExecutionContext {
   stopTimeoutMs: number;
   emit: (level: EngineEventLevel, message: string, step?: string, data?: unknown) => void;
   /** Told what each wait waits for, while it lasts (shown by `status`). */
-  onWait?: (what: string | undefined) => void;
+  onWait?: (what: string | undefined, totalMs?: number) => void;
   /** Builds the new release (deploys only). */
   build?: () => Promise<ReleaseRecord>;
   /** A stored release made startable (its secrets resolved at their recorded versions). */

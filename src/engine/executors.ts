@@ -87,7 +87,8 @@ export const EXECUTORS: { [K in StepKind]: Executor<K> } = {
   checkHealth: async (step, ctx) => {
     const h = ctx.handles.get(step.instance);
     if (!h) throw new GantryError('INTERNAL', `no handle for instance ${step.instance}`);
-    ctx.onWait?.(`health of ${step.instance} (${ctx.health.type}${ctx.health.type === 'http' ? ` ${ctx.health.path}` : ''})`);
+    // Up to the start period plus the retries: how long the gate may take (the live line's "12 s of 30 s").
+    ctx.onWait?.(`health of ${step.instance} (${ctx.health.type}${ctx.health.type === 'http' ? ` ${ctx.health.path}` : ''})`, ctx.health.startPeriodMs + ctx.health.retries * (ctx.health.intervalMs + ctx.health.timeoutMs));
     const r = await ctx.runtime.waitHealthy(h, ctx.health, ctx.abort?.signal);
     ctx.abort?.check();
     if (!r.ok) throw new HealthGateError(step.instance, r.detail, await lastLogLines(ctx.runtime, step.instance, 10));
@@ -104,7 +105,7 @@ export const EXECUTORS: { [K in StepKind]: Executor<K> } = {
   },
 
   drain: async (step, ctx) => {
-    ctx.onWait?.(`in-flight requests of ${step.instances.join(', ')} (up to ${ctx.drainTimeoutMs}ms)`);
+    ctx.onWait?.(`in-flight requests of ${step.instances.join(', ')} (up to ${ctx.drainTimeoutMs}ms)`, ctx.drainTimeoutMs);
     await untilAborted(ctx.runtime.drain(step.instances, ctx.drainTimeoutMs), ctx.abort?.signal);
   },
 

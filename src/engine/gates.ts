@@ -33,6 +33,7 @@ export async function analyzeCanary(store: Store, o: Opened, deploymentId: strin
   const pauseMs = manual ? Number.POSITIVE_INFINITY : (step.pause as number);
   const giveUpMs = manual ? Number.POSITIVE_INFINITY : Math.max(pauseMs * d.maxPauses, pauseMs + 30_000);
   store.updateDeployment(deploymentId, { waiting: manual ? `\`gantry promote\` or \`gantry abort\` (canary at ${step.percent}%)` : `canary analysis at ${step.percent}% (${Math.round(pauseMs / 1000)}s window)` });
+  emit('info', `canary at ${step.percent}%: ${manual ? 'paused until `gantry promote` or `gantry abort`' : `analysis for ${Math.round(pauseMs / 1000)}s`}`, 'analyze', { live: { label: `canary at ${step.percent}%: ${manual ? 'waiting for `gantry promote` / `gantry abort`' : 'analysis'}`, totalMs: manual ? undefined : pauseMs } });
   let told = false;
   for (;;) {
     await sleep(d.checkEveryMs, signal);
@@ -74,11 +75,11 @@ async function judgeStep(o: Opened, step: Extract<Step, { kind: 'analyze' }>, st
  * bringing back can answer most probes), fail the deploy, and the caller
  * switches back to the warm previous release.
  */
-export async function watchAfterSwitch(store: Store, o: Opened, deploymentId: string, step: Extract<Step, { kind: 'watch' }>, health: ReturnType<typeof resolveHealth>, emit: (level: EngineEventLevel, message: string, step?: string) => void, signal?: AbortSignal): Promise<void> {
+export async function watchAfterSwitch(store: Store, o: Opened, deploymentId: string, step: Extract<Step, { kind: 'watch' }>, health: ReturnType<typeof resolveHealth>, emit: (level: EngineEventLevel, message: string, step?: string, data?: unknown) => void, signal?: AbortSignal): Promise<void> {
   const started = Date.now();
   const until = started + step.ms;
   store.updateDeployment(deploymentId, { waiting: `the watch window: health of ${step.instances.length} new instance(s) until ${new Date(until).toISOString()}` });
-  emit('info', `watching ${step.instances.length} instance(s) for ${step.ms}ms; the previous release stays warm`, 'watch');
+  emit('info', `watching ${step.instances.length} instance(s) for ${step.ms}ms; the previous release stays warm`, 'watch', { live: { label: 'watch window (the previous release stays warm)', totalMs: step.ms } });
   const fail = (id: string, detail: string): never => {
     throw new GantryError('WATCH_FAILED', `release ${step.release} turned unhealthy ${((Date.now() - started) / 1000).toFixed(1)}s after the switch, inside the ${step.ms / 1000}s watch window (${id}: ${detail})`, 'the previous release was switched back in; `gantry logs` shows what the new one printed');
   };

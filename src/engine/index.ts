@@ -10,3 +10,4 @@ export type { HostOption } from './hosts.js';
 export type { ExecResult } from './exec.js';
 export type { DestroyResult } from './destroy.js';
 export type { MaintenanceResult } from './maintenance.js';
+export { describeChanges } from './rollback-changes.js';

@@ -5,21 +5,35 @@ import type { EngineContext } from './context.js';
 import { converge } from './converge.js';
 import { refuseHosts, selectHosts, type HostOption } from './hosts.js';
 import { openNodes } from './nodes.js';
-import { currentRelease, lastKnownGood } from './releases.js';
+import { currentRelease, findRelease, lastKnownGood } from './releases.js';
+import { describeChanges, rollbackChanges, withCurrentSecrets } from './rollback-changes.js';
 import { rollout } from './rollout.js';
 import { stopHosts } from './stop-hosts.js';
-import type { DeployResult, Opened } from './types.js';
+import type { DeployResult, Opened, ReleaseSecrets } from './types.js';
 import { runPlanned } from './run-plan.js';
 import { withTarget } from './with-target.js';
 
-export async function rollback(engine: EngineContext, loaded: LoadedManifest, targetName: string | undefined, releaseId: string | undefined, opts: { wait?: boolean; signal?: AbortSignal } & HostOption = {}): Promise<DeployResult> {
+export async function rollback(engine: EngineContext, loaded: LoadedManifest, targetName: string | undefined, releaseId: string | undefined, opts: { wait?: boolean; signal?: AbortSignal; keepSecrets?: boolean } & HostOption = {}): Promise<DeployResult> {
   refuseHosts('rollback', opts.hosts);
   return withTarget(engine, loaded, targetName, 'rollback', opts.wait ?? false, async (o, reconciled) => {
-    const rel = releaseId ? engine.store.getRelease(o.app, o.name, releaseId) : lastKnownGood(engine, o);
+    const rel = releaseId ? findRelease(engine, o, releaseId) : lastKnownGood(engine, o);
     if (!rel || rel.deleted) {
-      throw new GantryError('RELEASE_NOT_FOUND', releaseId ? `release ${releaseId} is not kept for ${o.app} on ${o.name}` : `there is no earlier known-good release of ${o.app} on ${o.name} to roll back to`, 'list the kept releases with `gantry releases`');
+      throw new GantryError('RELEASE_NOT_FOUND', `there is no earlier known-good release of ${o.app} on ${o.name} to roll back to`, 'list the kept releases with `gantry releases`');
     }
-    return rollout(engine, o, { kind: 'rollback', releaseId: rel.id, count: o.record.instances, reconciled, existing: rel, signal: opts.signal });
+    if (rel.id === o.record.currentRelease && o.record.desiredState === 'running') {
+      // Already there: say so and change nothing (a stopped target is started by `gantry start`).
+      engine.emit({ app: o.app, target: o.name }, 'info', `release v${rel.version} (${rel.id}) is already the current release: nothing to roll back`, 'plan');
+      return { id: '', app: o.app, target: o.name, kind: 'rollback', release: rel.id, version: `v${rel.version}`, status: 'succeeded', unchanged: true, url: await o.runtime.accessUrl(), duration_ms: 0, reason: 'already the current release', reconciled: reconciled.length ? reconciled : undefined };
+    }
+    const current = o.record.currentRelease ? engine.store.getRelease(o.app, o.name, o.record.currentRelease) : undefined;
+    let target = rel;
+    let kept: ReleaseSecrets | undefined;
+    if (opts.keepSecrets) ({ release: target, secrets: kept } = await withCurrentSecrets(engine, o, rel));
+    // Say what goes back before anything changes: the code, env keys, secret versions.
+    const reverts = await rollbackChanges(engine, o, current, rel, kept);
+    for (const line of describeChanges(reverts)) engine.emit({ app: o.app, target: o.name }, 'info', `rollback reverts ${line}`, 'plan');
+    const result = await rollout(engine, o, { kind: 'rollback', releaseId: target.id, count: o.record.instances, reconciled, existing: target, signal: opts.signal });
+    return { ...result, reverts };
   });
 }
 

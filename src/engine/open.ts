@@ -31,6 +31,7 @@ export async function open(engine: EngineContext, loaded: LoadedManifest, name?:
     targetName,
     config: parsed.data,
     appDir: loaded.dir,
+    build: loaded.manifest.build,
     stateDir: engine.opts.stateDir,
     settings: record.settings,
     saveSettings: (next) => {

@@ -11,6 +11,9 @@ import { contentHash } from './releases.js';
 import { deploymentSteps } from './rollout.js';
 import type { PlanResult, ReleaseSecrets } from './types.js';
 import { releaseManifest, stringEnv } from './util.js';
+import { dirtyTreeNote, openReleaseSource, type ReleaseSource } from './release-source.js';
+import { reusableRelease } from './reuse-artifact.js';
+import type { Opened } from './types.js';
 
 export async function plan(engine: EngineContext, loaded: LoadedManifest, targetName?: string): Promise<PlanResult> {
   const o = await open(engine, loaded, targetName);
@@ -23,14 +26,27 @@ export async function plan(engine: EngineContext, loaded: LoadedManifest, target
       if (!(isGantryError(err) && err.code === 'SECRET_MISSING')) throw err;
       missingSecrets = ((err.details as { missing?: string[] }) ?? {}).missing ?? [];
     }
-    const hash = contentHash(engine, o, secrets);
+    const src = await openReleaseSource(engine, o);
+    try {
+      return await planFrom(engine, o, src, secrets, missingSecrets);
+    } finally {
+      src.dispose();
+    }
+  } finally {
+    await o.runtime.close();
+  }
+}
+
+async function planFrom(engine: EngineContext, o: Opened, src: ReleaseSource, secrets: ReleaseSecrets, missingSecrets: string[]): Promise<PlanResult> {
+  {
+    const hash = contentHash(o, secrets, src);
     const current = o.record.currentRelease ? engine.store.getRelease(o.app, o.name, o.record.currentRelease) : undefined;
     const release = current && current.contentHash === hash ? current.id : newReleaseId(hash);
     const count = desiredInstances(o);
     const steps: Step[] = await deploymentSteps(engine, o, { kind: 'deploy', releaseId: release, count, build: true });
     let build: Record<string, unknown> | undefined;
     try {
-      build = o.target.describeBuild?.({ releaseId: release, sourceDir: o.loaded.dir, build: o.manifest.build, run: o.manifest.run, env: stringEnv(o.manifest.env), persist: o.manifest.persist, manifest: releaseManifest(o.manifest) as StoredManifest }, o.ctx);
+      build = o.target.describeBuild?.({ releaseId: release, sourceDir: src.dir, build: o.manifest.build, run: o.manifest.run, env: stringEnv(o.manifest.env), persist: o.manifest.persist, manifest: releaseManifest(o.manifest) as StoredManifest }, o.ctx);
     } catch (err) {
       build = { problem: (err as Error).message };
     }
@@ -50,8 +66,14 @@ export async function plan(engine: EngineContext, loaded: LoadedManifest, target
       url: await o.runtime.accessUrl(),
       build,
       steps: unchanged ? [] : steps,
+      git: src.git,
+      dirty: dirtyTreeNote(src),
+      reuses_artifact_of: !unchanged && release !== current?.id && o.target.reuseArtifact ? reusableVersion(engine, o, src.buildKey) : undefined,
     };
-  } finally {
-    await o.runtime.close();
   }
+}
+
+function reusableVersion(engine: EngineContext, o: Opened, buildKey: string): string | undefined {
+  const r = reusableRelease(engine, o, buildKey);
+  return r ? `v${r.version}` : undefined;
 }

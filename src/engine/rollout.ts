@@ -49,7 +49,7 @@ export async function rollout(
   const mode = o.manifest.exclusive ? 'exclusive' : o.manifest.strategy.type;
   const headline = `${spec.kind} ${o.app} release ${spec.releaseId} to ${o.name}${o.hosts ? ` on ${o.hosts.join(', ')} only` : ''} (${o.target.type}, ${mode}, ${spec.count} instance${spec.count === 1 ? '' : 's'})`;
   if (o.manifest.exclusive) engine.emit({ app: o.app, target: o.name }, 'info', 'exclusive: the old release stops (after draining) before the new one starts; new requests are held meanwhile', 'plan');
-  return runPlanned(engine, o, {
+  const result = await runPlanned(engine, o, {
     ...spec,
     previous,
     headline,
@@ -57,4 +57,6 @@ export async function rollout(
     fallback: fallbackFor(o, { kind: spec.kind, release: spec.releaseId, previousRelease: previous }),
     plan: () => deploymentSteps(engine, o, { kind: spec.kind, releaseId: spec.releaseId, count: spec.count, build: Boolean(spec.build) }),
   });
+  const version = engine.store.getRelease(o.app, o.name, spec.releaseId)?.version;
+  return version ? { ...result, version: `v${version}` } : result;
 }

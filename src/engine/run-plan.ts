@@ -20,7 +20,7 @@ import { prune, releaseRef } from './releases.js';
 import { releaseManifestOf } from './stored.js';
 import type { TargetRuntime } from './target.js';
 import type { DeployResult, DeployStatus, EngineEventLevel, NodeReport, Opened, ReconcileReport, RunnableRelease } from './types.js';
-import { newDeploymentId, redact, toGantryError } from './util.js';
+import { headline, newDeploymentId, redact, toGantryError } from './util.js';
 
 type Emit = (level: EngineEventLevel, message: string, step?: string, data?: unknown) => void;
 
@@ -81,9 +81,9 @@ export async function executionContext(engine: EngineContext, o: Opened, d: Pick
     drainTimeoutMs: o.manifest.strategy.drain_timeout,
     stopTimeoutMs: o.manifest.strategy.stop_timeout,
     emit,
-    onWait: (what) => {
+    onWait: (what, totalMs) => {
       engine.store.updateDeployment(d.id, { waiting: what });
-      if (what && opts.live) emit('info', `waiting for ${what}`, 'wait');
+      if (what && opts.live) emit('info', `waiting for ${what}`, 'wait', { live: { label: `waiting for ${what}`, totalMs } });
     },
     build: opts.build,
     runnable: (rel) => releaseRef(engine, rel),
@@ -157,11 +157,11 @@ export async function runPlanned(engine: EngineContext, o: Opened, spec: Planned
   });
   const emit = emitterFor(engine, o, d.id);
   let url: string | undefined;
-  const finish = (status: DeployStatus, extra: Partial<DeployResult> = {}): DeployResult => {
+  const finish = (status: DeployStatus, extra: Partial<DeployResult> = {}, shortReason?: string): DeployResult => {
     const result: DeployResult = { id: d.id, app: o.app, target: o.name, kind: spec.kind, release: spec.releaseId || undefined, previous_release: spec.previous, status, url, duration_ms: Date.now() - started, reconciled: spec.reconciled.length ? spec.reconciled : undefined, ...extra };
     engine.store.updateDeployment(d.id, { status, reason: result.reason, accessUrl: result.url, waiting: undefined });
     engine.store.audit(engine.opts.actor, spec.kind, o.app, o.name, { deployment: d.id, release: spec.releaseId, status });
-    emit(status === 'succeeded' ? 'info' : 'error', `${spec.kind} ${status}${result.reason ? `: ${result.reason}` : ''}`, 'result', { status });
+    emit(status === 'succeeded' ? 'info' : 'error', `${spec.kind} ${status}${result.reason ? `: ${shortReason ?? headline(result.reason)}` : ''}`, 'result', { status });
     return result;
   };
   const abort = watchAbort(engine.store, d.id, spec.signal);
@@ -183,15 +183,18 @@ export async function runPlanned(engine: EngineContext, o: Opened, spec: Planned
     return finish('succeeded', { reason: spec.reason, analysis: analyses.length ? analyses : undefined, nodes: nodeReport(ctx, steps) });
   } catch (err) {
     const e = toGantryError(err);
-    emit('error', e.message, 'error', e.toJSON());
+    // Printed once in full by the result; the events say it in one line (the full text stays in their data).
+    emit('error', headline(e.message), 'error', e.toJSON());
     const attempted = ctx?.outcome.built ?? spec.existing;
     if (attempted && spec.kind === 'deploy') engine.store.setReleaseStatus(o.app, o.name, attempted.id, 'failed');
-    const restored = await runCompensation(engine, o, d, spec.fallback, e.message);
+    // The failure itself was just said (above) and the result says it in full: later lines name it by its code.
+    const what = e.code.toLowerCase().replace(/_/g, ' ');
+    const restored = await runCompensation(engine, o, d, spec.fallback, what);
     const analyses: AnalysisVerdict[] = [...(ctx?.outcome.analyses ?? []), ...(err instanceof CanaryFailedError ? [err.verdict] : [])];
     const back = restored && spec.fallback.release ? `; release ${spec.fallback.release} keeps serving` : '';
     // A rollout that failed is rolled back when what served before serves again; a start or scale that failed simply failed.
     const status: DeployStatus = restored && spec.rollout ? 'rolled_back' : 'failed';
-    return finish(status, { reason: `${e.message}${back}`, error: e.toJSON(), logs: err instanceof HealthGateError ? err.logTail : undefined, analysis: analyses.length ? analyses : undefined, nodes: nodeReport(ctx, steps, restored) });
+    return finish(status, { reason: `${e.message}${back}`, error: e.toJSON(), logs: err instanceof HealthGateError ? err.logTail : undefined, analysis: analyses.length ? analyses : undefined, nodes: nodeReport(ctx, steps, restored) }, `${what}${back}`);
   } finally {
     abort.dispose();
   }

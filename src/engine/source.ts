@@ -9,16 +9,36 @@ import { walkSourceTree } from '../core/source-tree.js';
  * or `.git` at any depth, not the state dir (`extraExcluded`).
  */
 export function hashSource(dir: string, extraExcluded: string[] = []): string {
+  return hashSourceParts(dir, extraExcluded).hash;
+}
+
+/**
+ * The same hash, and in the same walk one that leaves out the file at `apartRel`
+ * (the manifest: an env change edits it, yet the build it describes is the same).
+ */
+export function hashSourceParts(dir: string, extraExcluded: string[] = [], apartRel?: string): { hash: string; hashApart: string } {
   const h = createHash('sha256');
+  const apart = createHash('sha256');
+  const apartBuf = apartRel === undefined ? undefined : Buffer.from(apartRel);
   for (const { abs, rel, stat } of walkSourceTree(dir, extraExcluded)) {
+    const hs = apartBuf && rel.equals(apartBuf) ? [h] : [h, apart];
+    const update = (b: string | Buffer): void => hs.forEach((x) => x.update(b));
     if (stat.isDirectory()) {
-      h.update('d ').update(rel).update('\n');
+      update('d ');
+      update(rel);
+      update('\n');
     } else if (stat.isSymbolicLink()) {
-      h.update('l ').update(rel).update(' ').update(readlinkSync(abs, { encoding: 'buffer' })).update('\n');
+      update('l ');
+      update(rel);
+      update(' ');
+      update(readlinkSync(abs, { encoding: 'buffer' }));
+      update('\n');
     } else if (stat.isFile()) {
-      h.update('f ').update(rel).update(` ${stat.mode & 0o111 ? 'x' : '-'} ${stat.size}\n`);
-      h.update(readFileSync(abs));
+      update('f ');
+      update(rel);
+      update(` ${stat.mode & 0o111 ? 'x' : '-'} ${stat.size}\n`);
+      update(readFileSync(abs));
     }
   }
-  return h.digest('hex');
+  return { hash: h.digest('hex'), hashApart: apart.digest('hex') };
 }

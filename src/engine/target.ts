@@ -24,6 +24,13 @@ export interface Target<C = Record<string, unknown>> extends TargetDescriptor<C>
   /** Retention: delete an artifact that is no longer kept. */
   removeArtifact(artifact: Artifact, ctx: TargetContext<C>): Promise<void>;
   /**
+   * The artifact of a new release made from an earlier release's artifact, without
+   * building (only env or secret values changed): e.g. a release directory of hard
+   * links, the same image under the new release's tag. It must outlive the removal
+   * of `previous` by retention. Absent: the target builds again.
+   */
+  reuseArtifact?(previous: Artifact, input: BuildInput, ctx: TargetContext<C>): Promise<Artifact>;
+  /**
    * A handle for runtime operations on this app+target. On a many-node target it
    * answers for all nodes together (status, logs, the access point); rollouts use
    * the runtime of each node (see `nodes`).
@@ -149,6 +156,8 @@ export interface TargetContext<C = Record<string, unknown>> {
   config: C;
   /** Directory holding the manifest (the app's source). */
   appDir: string;
+  /** The manifest's build section (where a Dockerfile and the context are), for checks such as doctor's. */
+  build?: { dockerfile?: string; context?: string; command?: string };
   /** Gantry's state directory (`.gantry` or $GANTRY_HOME). */
   stateDir: string;
   /** Target-owned persistent settings (e.g. the proxy port it reserved). */
@@ -210,6 +219,8 @@ export interface BuildInput {
    * that render it into the platform's own description of the app (e.g. a Helm chart).
    */
   manifest?: StoredManifest;
+  /** The git commit the code comes from, when the app is in a git work tree (e.g. for an image label). */
+  source?: { commit: string; branch?: string; dirty: boolean };
 }
 
 /** What a target built. `ref` identifies it (a path, an image id ...). Must be JSON-serializable. */
@@ -278,9 +289,11 @@ export interface LogLine {
   /** On a many-node target: the node the line comes from. */
   node?: string;
   instance: string;
-  /** `sys`: the supervisor's own lines (started, exited, restarting). */
-  stream: 'out' | 'err' | 'sys';
+  /** `sys`: the supervisor's own lines (started, exited, restarting); `access`: a request through Gantry's proxy. */
+  stream: 'out' | 'err' | 'sys' | 'access';
   text: string;
+  /** An access log line: the request (the path without its query). */
+  request?: { method: string; path: string; status: number; ms: number; release?: string };
 }
 
 /** Settings of Gantry's proxy from the manifest (`proxy:`); targets without that proxy ignore them. */
@@ -326,6 +339,8 @@ export interface TargetRuntime {
   runTask(task: { release: ReleaseRef; command: string; env: Record<string, string>; secretEnv: Record<string, string>; timeoutMs: number }): Promise<{ exitCode: number; output: string }>;
   instances(): Promise<ObservedInstance[]>;
   logs(opts: { lines: number; follow: boolean; instances?: string[]; signal?: AbortSignal }): AsyncIterable<LogLine>;
+  /** The proxy's access log (stream `access`, one line per request), newest `lines` then followed. Absent: the target has none to read. */
+  accessLog?(opts: { lines: number; follow: boolean; signal?: AbortSignal }): AsyncIterable<LogLine>;
   /** One health probe of an instance, where it runs (http, tcp, or the manifest's command in its environment). Never throws. */
   probe(instance: InstanceHandle, spec: HealthSpec): Promise<{ ok: boolean; detail: string }>;
   /**

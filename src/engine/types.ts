@@ -15,13 +15,24 @@ export interface EngineEvent {
   deploymentId?: string;
   step?: string;
   message: string;
+  /**
+   * Also, for live progress on a terminal: `{ live: { label, totalMs? } }` starts a wait that lasts up to
+   * totalMs; `{ transient: true }` is a passing line (build output) shown live and never stored.
+   */
   data?: unknown;
+}
+
+/** Event data of a wait a terminal may show as a live line with its time ("waiting for /health, 12 s of 30 s"). */
+export interface LiveWait {
+  live: { label: string; totalMs?: number };
 }
 
 /** Where secret values come from (the age store in the CLI); the engine never persists a value. */
 export interface SecretProvider {
   resolve(app: string, env: string | undefined, names: string[]): Promise<{ values: Record<string, string>; versions: Record<string, string>; missing: string[] }>;
   atVersions(app: string, env: string | undefined, versions: Record<string, string>): Promise<Record<string, string>>;
+  /** When a version of a secret was set, if the store still keeps it (for what a rollback reverts). */
+  setAtOf?(app: string, env: string | undefined, name: string, version: string): Promise<string | undefined>;
   setCommand(name: string, env: string | undefined): string;
   /** The directory of the app's encrypted secrets, archived and restored as a whole by backups that include secrets. */
   appDir(app: string): string;
@@ -86,6 +97,10 @@ export interface DeployResult {
   target: string;
   kind: DeploymentRecord['kind'];
   release?: string;
+  /** The release's version (v1, v2 ...). */
+  version?: string;
+  /** A rollback: what it takes back (code, env keys, secret versions). */
+  reverts?: RollbackChanges;
   previous_release?: string;
   status: DeployStatus;
   url?: string;
@@ -144,6 +159,12 @@ export interface PlanResult {
   /** What the build would use (e.g. the Dockerfile, generated or not). */
   build?: Record<string, unknown>;
   steps: Step[];
+  /** The commit the release would record (a git work tree only). */
+  git?: { commit: string; branch?: string; dirty: boolean; author?: string };
+  /** Set when the work tree has uncommitted changes: what that means for this release. */
+  dirty?: string;
+  /** Only env or secrets change: the release would reuse this release's artifact (e.g. "v3"), no build. */
+  reuses_artifact_of?: string;
 }
 
 export interface InstanceStatus {
@@ -205,10 +226,16 @@ export interface TargetStatus {
 
 export interface ReleaseInfo {
   release: string;
+  /** v1, v2 ... per app+target. */
+  version: string;
   created_at: string;
   status: string;
   current: boolean;
   last_good_at?: string;
+  commit?: string;
+  branch?: string;
+  dirty?: boolean;
+  author?: string;
 }
 
 /** Everything the engine needs for one app+target, opened once per operation. */
@@ -228,3 +255,19 @@ export interface Opened {
 }
 
 
+
+/** What a rollback changes, said before it runs and in its result: code, env keys, secret versions. */
+export interface RollbackChanges {
+  code: { from?: ReleaseSide; to: ReleaseSide; same_code: boolean };
+  /** Env keys whose value changes (values are not shown). */
+  env: Array<{ name: string; change: 'added' | 'removed' | 'changed' }>;
+  /** Secrets going back to another version (or kept at the current one with --keep-secrets). */
+  secrets: Array<{ name: string; from?: string; from_set_at?: string; to?: string; to_set_at?: string; kept?: boolean }>;
+}
+
+export interface ReleaseSide {
+  release: string;
+  version: string;
+  commit?: string;
+  dirty?: boolean;
+}

@@ -43,3 +43,13 @@ export function toGantryError(err: unknown): GantryError {
   const e = err as Error;
   return new GantryError('INTERNAL', e?.message ?? String(err), 'this is a bug in Gantry; the stack is in .gantry/gantry-error.log', { stack: e?.stack });
 }
+
+/**
+ * The first line of a message that may quote output (a failed build's tail):
+ * events repeat a failure as this one line, and the full text is printed once,
+ * in the result (and kept in the event's data and the deployment's reason).
+ */
+export function headline(message: string): string {
+  const nl = message.indexOf('\n');
+  return nl < 0 ? message : `${message.slice(0, nl)} (output in the result)`;
+}

@@ -3,3 +3,4 @@ export { ManifestSchema, StoredManifestSchema, DURATION_FORMATS, type StoredMani
 export { interpolateString, RESERVED_VARS } from './interpolate.js';
 export { manifestJsonSchema } from './json-schema.js';
 export { formatPath, type PathSegment, type Pos } from './positions.js';
+export { envVarNameProblem, withEnvVars } from './env-vars.js';

@@ -134,6 +134,7 @@ const Build = z
     command: command('Command run in the app directory to build a release, e.g. "npm ci --omit=dev".').optional(),
     dockerfile: field(z.string(), 'Dockerfile used by container targets (relative to the context).').optional(),
     context: field(z.string(), 'Build context directory, relative to gantry.yaml.').optional(),
+    from: field(z.enum(['worktree', 'commit']), 'What a release is built from: "worktree" (the files as they are, the default) or "commit" (a clean checkout of HEAD: uncommitted changes are left out; needs a git work tree).').optional(),
   })
   .describe('How to build a release. Every key is optional.');
 

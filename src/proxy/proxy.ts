@@ -36,7 +36,24 @@ export interface ProxyOptions {
    * start), hold new requests up to this long instead of answering 503. 0 = never hold.
    */
   holdTimeoutMs?: number;
+  /** Called once per request when its response ends (the access log); off when absent. */
+  onAccess?: (e: AccessEntry) => void;
 }
+
+/** One request as the access log records it: the path without its query (which may carry tokens). */
+export interface AccessEntry {
+  at: string;
+  method: string;
+  path: string;
+  /** 0 when the client went away before a status was sent. */
+  status: number;
+  ms: number;
+  instance?: string;
+  release?: string;
+}
+
+/** The backend that served (or last tried) a response, for its access log line. */
+const servedBy = new WeakMap<http.ServerResponse, BackendEntry>();
 
 /** The settings a manifest may change on a running proxy. */
 export interface ProxyTimeouts {
@@ -121,6 +138,7 @@ export class GantryProxy {
   private readonly drainWaiters = new Map<string, Set<() => void>>();
   private readonly upgradeSockets = new Set<Duplex>();
   private readonly holdTimeoutMs: number;
+  private readonly onAccess?: (e: AccessEntry) => void;
   /** Requests waiting for a backend to be routed, oldest first. */
   private held: Array<{ req: http.IncomingMessage; res: http.ServerResponse; timer: NodeJS.Timeout }> = [];
   private closed = false;
@@ -133,6 +151,7 @@ export class GantryProxy {
     this.responseTimeoutMs = opts.responseTimeoutMs ?? DEFAULTS.proxy.responseTimeoutMs;
     this.idleTimeoutMs = opts.idleTimeoutMs ?? DEFAULTS.proxy.idleTimeoutMs;
     this.holdTimeoutMs = opts.holdTimeoutMs ?? DEFAULTS.proxy.holdTimeoutMs;
+    this.onAccess = opts.onAccess;
     this.server = this.createServer();
   }
 
@@ -416,6 +435,7 @@ export class GantryProxy {
   // ---- internals -------------------------------------------------------------------------------
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    if (this.onAccess) this.logAccess(req, res, this.onAccess);
     if (this.maintenance) {
       answerMaintenance(res, this.maintenance);
       return;
@@ -431,6 +451,15 @@ export class GantryProxy {
       return;
     }
     noBackend(res);
+  }
+
+  private logAccess(req: http.IncomingMessage, res: http.ServerResponse, onAccess: (e: AccessEntry) => void): void {
+    const t0 = performance.now();
+    res.once('close', () => {
+      const b = servedBy.get(res);
+      const path = (req.url ?? '/').split('?')[0]!.slice(0, 512);
+      onAccess({ at: new Date().toISOString(), method: (req.method ?? 'GET').slice(0, 16), path, status: res.headersSent ? res.statusCode : 0, ms: Math.round((performance.now() - t0) * 10) / 10, instance: b?.id, release: b?.release });
+    });
   }
 
   private handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -553,6 +582,7 @@ class Exchange {
     this.entry = entry;
     this.abortUpstream = undefined;
     this.resumeUpstream = undefined;
+    servedBy.set(this.res, entry);
     this.connected = false;
     this.attempts++;
     this.proxy.begin(entry);

@@ -142,6 +142,18 @@ export class SecretStore {
     for (const old of mine.slice(DEFAULTS.secretVersionsKept)) unlinkSync(join(dir, old.f));
   }
 
+  /** When this version of a secret was set (its kept copy's time), or undefined when it is no longer kept. */
+  setAtOf(app: string, env: string | undefined, name: string, version: string): string | undefined {
+    assertSecretName(name);
+    if (!/^[a-f0-9]{4,64}$/.test(version)) return undefined;
+    const scope = normalizeEnv(env);
+    for (const sc of scope === DEFAULT_ENV ? [DEFAULT_ENV] : [scope, DEFAULT_ENV]) {
+      const st = statSync(join(scopeDir(this.dir, app, sc), HISTORY_DIR, `${name}@${version}${SECRET_EXT}`), { throwIfNoEntry: false });
+      if (st) return st.mtime.toISOString();
+    }
+    return undefined;
+  }
+
   /** Values at the given versions (what a release recorded); a version no longer kept is SECRET_MISSING with the set command. */
   async atVersions(app: string, env: string | undefined, versions: Record<string, string>): Promise<Record<string, string>> {
     const scope = normalizeEnv(env);

@@ -112,4 +112,19 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE targets ADD COLUMN held_nodes TEXT;
   `,
+  // 4: releases people can name. `version` numbers an app+target's releases 1, 2 ...
+  // (shown as v1, v2); `git` is the commit, branch, dirty flag and author the release
+  // was made from (JSON; NULL outside a git work tree); `build_key` says what its artifact
+  // was built from (code and build inputs, never env or secrets), so a release that
+  // changes only env or secret values reuses the artifact of one with the same key.
+  `
+  ALTER TABLE releases ADD COLUMN version INTEGER;
+  ALTER TABLE releases ADD COLUMN git TEXT;
+  ALTER TABLE releases ADD COLUMN build_key TEXT;
+  UPDATE releases SET version = (
+    SELECT COUNT(*) FROM releases r2
+    WHERE r2.app = releases.app AND r2.target = releases.target
+      AND (r2.created_at < releases.created_at OR (r2.created_at = releases.created_at AND r2.id <= releases.id))
+  );
+  `,
 ];

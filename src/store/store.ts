@@ -122,10 +122,14 @@ export class Store {
 
   // ---- releases ---------------------------------------------------------
 
-  insertRelease(r: Omit<ReleaseRecord, 'createdAt' | 'lastGoodAt' | 'deleted'>): ReleaseRecord {
+  /** Record a release; its version is the next of its app+target (counting deleted ones: a version is never reused). */
+  insertRelease(r: Omit<ReleaseRecord, 'createdAt' | 'lastGoodAt' | 'deleted' | 'version'>): ReleaseRecord {
     this.db
-      .prepare('INSERT INTO releases(id, app, target, created_at, content_hash, artifact, manifest, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(r.id, r.app, r.target, now(), r.contentHash, JSON.stringify(r.artifact), JSON.stringify(r.manifest), r.status);
+      .prepare(
+        `INSERT INTO releases(id, app, target, created_at, content_hash, artifact, manifest, status, git, build_key, version)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(version), 0) + 1 FROM releases WHERE app = ? AND target = ?))`,
+      )
+      .run(r.id, r.app, r.target, now(), r.contentHash, JSON.stringify(r.artifact), JSON.stringify(r.manifest), r.status, r.git ? JSON.stringify(r.git) : null, r.buildKey ?? null, r.app, r.target);
     return this.getRelease(r.app, r.target, r.id)!;
   }
 
@@ -344,6 +348,9 @@ function toRelease(r: Row): ReleaseRecord {
     status: r.status as ReleaseRecord['status'],
     lastGoodAt: (r.last_good_at as string) ?? undefined,
     deleted: Number(r.deleted) === 1,
+    version: Number(r.version ?? 0),
+    git: r.git ? (JSON.parse(String(r.git)) as ReleaseRecord['git']) : undefined,
+    buildKey: (r.build_key as string) ?? undefined,
   };
 }
 

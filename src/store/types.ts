@@ -28,7 +28,16 @@ export interface ReleaseRecord {
   status: 'built' | 'active' | 'superseded' | 'failed';
   lastGoodAt?: string;
   deleted: boolean;
+  /** 1, 2 ... per app+target (shown as v1, v2). */
+  version: number;
+  /** The git commit the release was made from, when the app is in a git work tree. */
+  git?: GitSource;
+  /** What the artifact was built from (code and build inputs, not env or secrets). */
+  buildKey?: string;
 }
+
+export type { GitSource } from '../core/git.js';
+import type { GitSource } from '../core/git.js';
 
 export interface DeploymentRecord {
   id: string;

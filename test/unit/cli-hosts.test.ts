@@ -4,9 +4,12 @@ import { Command } from 'commander';
 import { formatLogLine, hostsOf, instanceLines, withHostOption } from '../../dist/cli/hosts.js';
 
 describe('cli --host views', () => {
-  it('a log line keeps its timestamp and is prefixed with its node (none on a one-place target)', () => {
-    expect(formatLogLine({ at: '2026-01-02T03:04:05.678Z', node: 'web1', instance: 'i-1', stream: 'out', text: 'listening on 3000' })).toBe('2026-01-02T03:04:05.678Z web1 i-1 listening on 3000');
-    expect(formatLogLine({ at: '2026-01-02T03:04:05.678Z', instance: 'i-1', stream: 'out', text: 'x' })).toBe('2026-01-02T03:04:05.678Z i-1 x');
+  it('a log line keeps its timestamp (--timestamps) and is prefixed with its node (none on a one-place target)', () => {
+    expect(formatLogLine({ at: '2026-01-02T03:04:05.678Z', node: 'web1', instance: 'i-1', stream: 'out', text: 'listening on 3000' }, { timestamps: true })).toBe('2026-01-02T03:04:05.678Z web1 i-1 listening on 3000');
+    expect(formatLogLine({ at: '2026-01-02T03:04:05.678Z', instance: 'i-1', stream: 'out', text: 'x' }, { timestamps: true })).toBe('2026-01-02T03:04:05.678Z i-1 x');
+    // Without --timestamps: no time; Gantry's supervisor lines marked as such.
+    expect(formatLogLine({ at: '2026-01-02T03:04:05.678Z', node: 'web1', instance: 'i-1', stream: 'out', text: 'listening on 3000' })).toBe('web1 i-1 listening on 3000');
+    expect(formatLogLine({ at: '2026-01-02T03:04:05.678Z', instance: 'i-1', stream: 'sys', text: 'started pid 7' })).toBe('i-1 [gantry] started pid 7');
   });
 
   it('--host is repeatable and takes comma lists', () => {

@@ -1,16 +1,21 @@
 import { Command, Option } from 'commander';
 import { join } from 'node:path';
 import { DEFAULTS } from '../../core/defaults.js';
-import type { DeployResult } from '../../engine/index.js';
+import { describeChanges, type DeployResult } from '../../engine/index.js';
 import { manifestPath, openSession, stateDirFor, type GlobalOptions, type Session } from '../context.js';
+import { locateManifest } from '../manifest-file.js';
 import { c, Output, reportError } from '../output.js';
 import { refuseRemote } from '../remote.js';
 
-/** Options every command takes (the CLI contract). `logs` keeps -f for --follow, so it gets --file only. */
+/**
+ * Options every command takes (the CLI contract). `logs` keeps -f for --follow,
+ * so it gets --file only (and `gantry -f FILE logs -f` names the file before it).
+ * No default for the file: `run()` looks for one upwards from here when none is given.
+ */
 export function withGlobals(cmd: Command, opts: { shortFile?: boolean } = {}): Command {
   const fileFlags = opts.shortFile === false ? '--file <path>' : '-f, --file <path>';
   return cmd
-    .addOption(new Option(fileFlags, 'manifest file').default(DEFAULTS.manifestFile))
+    .addOption(new Option(fileFlags, `manifest file (default: ${DEFAULTS.manifestFile} here or in the nearest parent directory)`))
     .option('-t, --target <name>', 'target from the manifest (default: the first one)')
     .option('-e, --env <name>', 'environment overlay from the manifest')
     .option('--json', 'print one JSON document on stdout');
@@ -23,16 +28,34 @@ export function run<O>(action: Action<O>) {
   return async (...argv: unknown[]): Promise<void> => {
     const cmd = argv[argv.length - 1] as Command;
     const opts = cmd.opts() as O & GlobalOptions;
-    const positional = argv.slice(0, -2).filter((a): a is string => typeof a === 'string');
+    locateFor(cmd, opts);
+    // A variadic argument (`<NAME=VALUE...>`) comes as an array: its items are positional too.
+    const positional = argv.slice(0, -2).flat().filter((a): a is string => typeof a === 'string');
     const out = new Output(Boolean(opts.json));
     let code: number;
     try {
       code = await action(opts, out, ...positional);
     } catch (err) {
+      out.endProgress();
       code = reportError(err, Boolean(opts.json), join(stateDirFor(manifestPath(opts)), 'gantry-error.log'));
     }
+    out.endProgress();
     process.exitCode = code;
   };
+}
+
+/** Fill `opts.file` from -f after the command, else -f before it, else a search upwards (not for `init`: it writes here). */
+function locateFor(cmd: Command, opts: GlobalOptions): void {
+  const names: string[] = [];
+  let given: string | undefined = opts.file;
+  for (let c: Command | null = cmd; c; c = c.parent) {
+    if (c.parent) names.unshift(c.name());
+    given ??= (c.opts() as { file?: string }).file;
+  }
+  opts.commandName = names.join(' ');
+  const loc = locateManifest(given, process.cwd(), { search: opts.commandName !== 'init' });
+  opts.file = loc.file;
+  opts.manifestHow = loc.how;
 }
 
 export async function withSession<T>(opts: GlobalOptions, out: Output, fn: (s: Session) => Promise<T>): Promise<T> {
@@ -51,12 +74,14 @@ export function printDeployResult(out: Output, r: DeployResult): number {
   out.result(r, () => {
     const lines: string[] = [];
     const verb = r.kind === 'deploy' ? 'deploy' : r.kind;
-    if (r.unchanged) {
+    if (r.unchanged && r.kind === 'rollback') {
+      lines.push(`${c.green('✓')} release ${c.bold(r.version ?? '')} (${r.release ?? ''}) of ${r.app} on ${r.target} is already the current release: nothing to roll back`);
+    } else if (r.unchanged) {
       lines.push(`${c.green('✓')} nothing to deploy: release ${c.bold(r.release ?? '')} of ${r.app} on ${r.target} already has this code, manifest, env and secrets (--force redeploys)`);
       if (r.url) lines.push(`  ${c.bold('url:')} ${r.url}`);
     } else if (r.status === 'succeeded') {
       const scaled = 'from' in r ? ` (${String((r as { from: number }).from)} → ${String((r as unknown as { to: number }).to)} instances)` : '';
-      lines.push(`${c.green('✓')} ${verb} of ${c.bold(r.app)} ${r.release ? `release ${c.bold(r.release)} ` : ''}to ${r.target} succeeded in ${(r.duration_ms / 1000).toFixed(1)}s${scaled}`);
+      lines.push(`${c.green('✓')} ${verb} of ${c.bold(r.app)} ${r.release ? `release ${r.version ? `${c.bold(r.version)} (${r.release})` : c.bold(r.release)} ` : ''}to ${r.target} succeeded in ${(r.duration_ms / 1000).toFixed(1)}s${scaled}`);
       if (r.url) lines.push(`  ${c.bold('url:')} ${r.url}`);
     } else {
       lines.push(`${c.red('✗')} ${verb} of ${c.bold(r.app)} ${r.release ? `release ${r.release} ` : ''}${r.status === 'rolled_back' ? c.yellow('rolled back') : c.red('failed')}`);
@@ -66,6 +91,7 @@ export function printDeployResult(out: Output, r: DeployResult): number {
       if (r.logs?.length) lines.push(`  ${c.bold('last log lines:')}`, ...r.logs.map((l) => `    ${l}`));
       if (r.url && r.status === 'rolled_back') lines.push(`  ${c.bold('still serving:')} ${r.url}`);
     }
+    if (r.reverts && !r.unchanged) lines.push(`  ${c.bold(r.status === 'succeeded' ? 'reverted:' : 'would have reverted:')}`, ...describeChanges(r.reverts).map((l) => `    ${l}`));
     if (r.nodes?.length) lines.push(...nodeLines(r.nodes));
     for (const rc of r.reconciled ?? []) lines.push(c.yellow(`  note: an interrupted deployment ${rc.deployment} (at ${rc.interrupted_at}) was reconciled: ${rc.outcome}${rc.resumed ? ` (resumed its stored plan: ${rc.resumed.step} ${rc.resumed.result})` : ''}`));
     return lines;
@@ -93,7 +119,7 @@ export const INTERRUPTED_EXIT = 130;
  * exits 130; a second one exits at once, and the next gantry command's
  * reconciliation finishes the roll back.
  */
-export async function interruptible(out: Output, verb: string, fn: (signal: AbortSignal) => Promise<DeployResult>): Promise<{ result: DeployResult; code: number }> {
+export async function interruptible(out: Output, verb: string, fn: (signal: AbortSignal) => Promise<DeployResult>, print: (out: Output, r: DeployResult) => number = printDeployResult): Promise<{ result: DeployResult; code: number }> {
   const ac = new AbortController();
   let received: NodeJS.Signals | undefined;
   const onSignal = (sig: NodeJS.Signals): void => {
@@ -109,8 +135,8 @@ export async function interruptible(out: Output, verb: string, fn: (signal: Abor
   process.on('SIGTERM', onSignal);
   try {
     const r = await fn(ac.signal);
-    if (!received) return { result: r, code: printDeployResult(out, r) };
-    printDeployResult(out, { ...r, interrupted: received } as DeployResult);
+    if (!received) return { result: r, code: print(out, r) };
+    print(out, { ...r, interrupted: received } as DeployResult);
     // On stderr even with --json (like the line at the signal): the JSON document on stdout stays one document.
     process.stderr.write(`${r.status === 'succeeded' ? `interrupted by ${received}, but the ${verb} had already completed: release ${r.release ?? ''} is current` : `interrupted by ${received}: the ${verb} ended ${r.status}${r.status === 'rolled_back' && r.previous_release ? `; release ${r.previous_release} serves` : ''}`}\n`);
     return { result: r, code: INTERRUPTED_EXIT };

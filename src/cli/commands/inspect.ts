@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { DEFAULTS } from '../../core/defaults.js';
+import { parseDuration } from '../../core/duration.js';
 import { GantryError } from '../../core/errors.js';
 import { formatLogLine, hostsOf, instanceLines, withHostOption, type HostOpts } from '../hosts.js';
 import { c, type Output } from '../output.js';
@@ -50,33 +51,46 @@ export function registerInspect(program: Command): void {
     );
 
   withGlobals(program.command('releases'))
-    .description('kept releases, newest first; marks the current one')
+    .description('kept releases, newest first, with their version (v1, v2 ...) and git commit; marks the current one')
     .action(
       run(async (opts, out) =>
         withSession(opts, out, async (s) => {
           const list = await s.engine.releases(s.loaded, opts.target);
-          out.result(list, () => (list.length ? list.map((r) => `${r.current ? c.green('*') : ' '} ${r.release}  ${r.status.padEnd(10)}  ${r.created_at}`) : ['no releases yet']));
+          out.result(list, () => (list.length ? list.map((r) => `${r.current ? c.green('*') : ' '} ${r.version.padEnd(4)} ${r.release}  ${r.status.padEnd(10)}  ${r.created_at}${r.commit ? `  ${r.commit.slice(0, 10)}${r.dirty ? c.yellow('+dirty') : ''}${r.branch ? ` (${r.branch})` : ''}${r.author ? c.dim(`  ${r.author}`) : ''}` : ''}`) : ['no releases yet']));
           return 0;
         }),
       ),
     );
 
   withHostOption(withGlobals(program.command('logs'), { shortFile: false }), 'many-node targets: only this host\'s lines')
-    .description("the app's own output (stdout and stderr of its instances), each line with its time; on a many-node target from every host (or --host), prefixed with the host")
-    .option('-n, --lines <n>', 'lines to show (per host on a many-node target)', String(DEFAULTS.logsTailLines))
+    .description("the app's own output (stdout and stderr of its instances; Gantry's supervisor lines marked [gantry]), or the proxy's access log; on a many-node target from every host (or --host), prefixed with the host")
+    .option('-n, --lines <n>', 'lines to show (per host on a many-node target; with --since/--grep: matching lines)', String(DEFAULTS.logsTailLines))
     .option('-f, --follow', 'keep printing new lines, from every host at once as they come (Ctrl-C to stop)')
     .option('--server <url>', 'read them through this `gantry server` (default: GANTRY_SERVER; the key is GANTRY_TOKEN)')
-    .addHelpText('after', '\nExamples:\n  gantry logs -n 20\n  gantry logs -f\n  gantry logs -f --host web1,web2\n  gantry logs --file examples/hello-node/gantry.yaml --json   # each line has "node" on a many-node target')
+    .option('--timestamps', 'print each line\'s time (ISO 8601, UTC)')
+    .option('--since <when>', 'only lines from this long ago (10m, 2h, 30s) or since this time (2026-11-24T10:00:00Z)')
+    .option('--grep <pattern>', 'only lines matching this regular expression')
+    .option('--instance <id>', 'only this instance\'s lines (its id, or the start of it; see `gantry status`)')
+    .option('--access', 'the proxy\'s access log (one line per request: method, path without query, status, time) instead of the app\'s output')
+    .addHelpText('after', '\nExamples:\n  gantry logs -n 20 --timestamps\n  gantry logs --since 10m --grep "error|warn"\n  gantry logs -f --instance 3f2a9c-0\n  gantry logs --access --since 5m\n  gantry -f deploy/gantry.yaml logs -f   # -f before the command names the manifest\n  gantry logs -f --host web1,web2\n  gantry logs --file examples/hello-node/gantry.yaml --json   # each line has "node" on a many-node target')
     .action(
-      run<{ lines: string; follow?: boolean } & HostOpts & RemoteOpts>(async (opts, out) => {
+      run<{ lines: string; follow?: boolean; timestamps?: boolean; since?: string; grep?: string; instance?: string; access?: boolean } & HostOpts & RemoteOpts>(async (opts, out) => {
         const n = Number(opts.lines);
         if (!Number.isInteger(n) || n < 0) throw new GantryError('USAGE', `-n wants a whole number, got "${opts.lines}"`, 'e.g. gantry logs -n 50');
+        const since = opts.since === undefined ? undefined : sinceTime(opts.since);
+        let grep: RegExp | undefined;
+        try {
+          grep = opts.grep === undefined ? undefined : new RegExp(opts.grep);
+        } catch (e) {
+          throw new GantryError('USAGE', `--grep: ${(e as Error).message}`, 'e.g. gantry logs --grep "error|timeout"');
+        }
         const remote = remoteOf(opts);
         if (remote) {
+          if (since || grep || opts.instance || opts.access) throw new GantryError('USAGE', '--since, --grep, --instance and --access are not available through a server yet', 'run `gantry logs` on the server host, or without those options');
           const ac = new AbortController();
           process.once('SIGINT', () => ac.abort());
           const lines: unknown[] = [];
-          await remoteLogs(remote, opts, n, Boolean(opts.follow) && !opts.json, (l) => (opts.json ? lines.push(l) : process.stdout.write(`${formatLogLine(l)}\n`)), ac.signal);
+          await remoteLogs(remote, opts, n, Boolean(opts.follow) && !opts.json, (l) => (opts.json ? lines.push(l) : process.stdout.write(`${formatLogLine(l, { timestamps: opts.timestamps })}\n`)), ac.signal);
           if (opts.json) out.result(lines, () => []);
           return 0;
         }
@@ -84,9 +98,9 @@ export function registerInspect(program: Command): void {
           const ac = new AbortController();
           process.once('SIGINT', () => ac.abort());
           const lines = [];
-          for await (const l of s.engine.logs(s.loaded, opts.target, { lines: n, follow: Boolean(opts.follow) && !opts.json, signal: ac.signal, hosts: hostsOf(opts) })) {
+          for await (const l of s.engine.logs(s.loaded, opts.target, { lines: n, follow: Boolean(opts.follow) && !opts.json, signal: ac.signal, hosts: hostsOf(opts), since, grep, instance: opts.instance, access: opts.access })) {
             if (opts.json) lines.push(l);
-            else process.stdout.write(`${formatLogLine(l)}\n`);
+            else process.stdout.write(`${formatLogLine(l, { timestamps: opts.timestamps })}\n`);
           }
           if (opts.json) out.result(lines, () => []);
           return 0;
@@ -138,4 +152,13 @@ function printStatus(out: Output, st: { app: string; targets: TargetStatus[] }):
     ]),
   );
   return 0;
+}
+
+/** `--since`: a duration back from now (10m) or a time (ISO 8601), as an ISO time. */
+function sinceTime(v: string): string {
+  const ms = parseDuration(v);
+  if (ms !== undefined) return new Date(Date.now() - ms).toISOString();
+  const t = Date.parse(v);
+  if (!Number.isNaN(t)) return new Date(t).toISOString();
+  throw new GantryError('USAGE', `--since wants a duration (10m, 2h, 30s) or a time (2026-11-24T10:00:00Z), got "${v}"`, 'e.g. gantry logs --since 10m');
 }

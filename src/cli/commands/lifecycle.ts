@@ -38,15 +38,16 @@ export function registerLifecycle(program: Command): void {
     .action(run(async (opts, out) => withSession(opts, out, async (s) => printPlan(await s.engine.plan(s.loaded, opts.target), out))));
 
   withHostOption(withGlobals(program.command('rollback [release]')), 'refused: a rollback is fleet-wide')
-    .description('return to the last known-good release (or RELEASE) without rebuilding')
+    .description('return to the last known-good release (or RELEASE: a version like v12, an id or its start, or a git commit) without rebuilding')
     .option('--wait', 'queue behind a deploy in progress instead of failing')
     .option('--server <url>', 'roll back through this `gantry server` (default: GANTRY_SERVER; the key is GANTRY_TOKEN)')
-    .addHelpText('after', `\nExamples:\n  gantry rollback\n  gantry rollback 20261124T101500123Z-3f2a9c0d1e\n\n${FLEET_WIDE('rollback')}`)
+    .option('--keep-secrets', 'keep the current secret versions (a rotated credential stays rotated) instead of the ones the older release ran with')
+    .addHelpText('after', `\nExamples:\n  gantry rollback\n  gantry rollback v3 --keep-secrets\n  gantry rollback v12\n  gantry rollback 20261124T1015       # the start of a release id\n  gantry rollback 3f2a9c0             # the newest release of that git commit\n\n${FLEET_WIDE('rollback')}`)
     .action(
-      run<WaitOpt & HostOpts & RemoteOpts>(async (opts, out, release) => {
+      run<WaitOpt & HostOpts & RemoteOpts & { keepSecrets?: boolean }>(async (opts, out, release) => {
         const remote = remoteOf(opts);
         if (remote) return printDeployResult(out, await remoteRollback(remote, opts, out, release));
-        return withSession(opts, out, async (s) => (await interruptible(out, 'rollback', (signal) => s.engine.rollback(s.loaded, opts.target, release, { wait: opts.wait, signal, hosts: hostsOf(opts) }))).code);
+        return withSession(opts, out, async (s) => (await interruptible(out, 'rollback', (signal) => s.engine.rollback(s.loaded, opts.target, release, { wait: opts.wait, signal, hosts: hostsOf(opts), keepSecrets: opts.keepSecrets }))).code);
       }),
     );
 
@@ -130,6 +131,9 @@ export function registerCanaryControls(program: Command): void {
 function printPlan(plan: Awaited<ReturnType<import('../../engine/index.js').Engine['plan']>>, out: import('../output.js').Output): number {
   out.result(plan, () => [
     `${c.bold('plan')} for ${plan.app} → ${plan.target}: ${plan.nothing_to_do ? `nothing to deploy (release ${plan.release} is current and unchanged)` : `${plan.new_release ? `new release ${c.bold(plan.release)}` : `release ${plan.release}`}, ${plan.strategy}, ${plan.instances} instance(s)`}`,
+    ...(plan.dirty ? [c.yellow(`  note: ${plan.dirty}`)] : []),
+    ...(plan.git && !plan.dirty ? [`  commit: ${plan.git.commit.slice(0, 10)}${plan.git.branch ? ` (${plan.git.branch})` : ''}`] : []),
+    ...(plan.reuses_artifact_of ? [`  only env or secrets change: reuses the artifact of ${plan.reuses_artifact_of} (no build)`] : []),
     ...(plan.missing_secrets.length ? [c.red(`  missing secrets: ${plan.missing_secrets.join(', ')} (a deploy would stop here)`)] : []),
     ...(plan.persist.length ? [`  persistent paths: ${plan.persist.join(', ')}`] : []),
     ...(plan.start.length ? [`  start: ${plan.start.join(', ')}`] : []),

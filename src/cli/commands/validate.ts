@@ -1,10 +1,9 @@
 import type { Command } from 'commander';
-import { existsSync } from 'node:fs';
 import { GantryError, type Problem } from '../../core/errors.js';
 import { validateTargets } from '../../engine/index.js';
 import { validateManifest } from '../../manifest/index.js';
 import { registry } from '../../registry/index.js';
-import { manifestPath } from '../context.js';
+import { requireManifest } from '../context.js';
 import { c, formatProblemLine } from '../output.js';
 import { run, withGlobals } from './common.js';
 
@@ -14,8 +13,7 @@ export function registerValidate(program: Command): void {
     .addHelpText('after', '\nExamples:\n  gantry validate\n  gantry validate -f deploy/gantry.yaml --env production --json')
     .action(
       run(async (opts, out) => {
-        const file = manifestPath(opts);
-        if (!existsSync(file)) throw new GantryError('MANIFEST_NOT_FOUND', `no manifest at ${file}`, 'run `gantry init` to write one, or pass -f path/to/gantry.yaml');
+        const file = requireManifest(opts);
         const r = validateManifest(file, { env: opts.env, knownTargetTypes: registry.types(), targetSchemas: (t) => registry.configSchema(t), targetCapabilities: (t) => registry.describe(t)?.capabilities });
         if (opts.target !== undefined && r.manifest && !(opts.target in r.manifest.manifest.targets)) {
           throw new GantryError('TARGET_UNKNOWN', `no target named "${opts.target}" in ${file}`, `targets defined: ${Object.keys(r.manifest.manifest.targets).join(', ')}`);

@@ -1,6 +1,7 @@
 import type Docker from 'dockerode';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { stripAnsi } from '../../core/ansi.js';
 import { capLine, capTailLines } from '../../core/bounded.js';
 import { DEFAULTS } from '../../core/defaults.js';
 import { GantryError } from '../../core/errors.js';
@@ -45,7 +46,7 @@ interface BuildMessage {
 }
 
 /** Build with the engine's API (streaming the context), keep the output, and name the failing step on error. */
-export async function buildImage(docker: Docker, spec: DockerBuildSpec, emit: (level: 'info' | 'warn' | 'error', message: string) => void): Promise<{ imageId: string; tag: string; generatedDockerfile?: string }> {
+export async function buildImage(docker: Docker, spec: DockerBuildSpec, emit: (level: 'info' | 'warn' | 'error', message: string, data?: unknown) => void): Promise<{ imageId: string; tag: string; generatedDockerfile?: string }> {
   const df = resolveDockerfile(spec);
   const tag = imageRef(spec.app, spec.release);
   const tar = contextTar(df.contextDir, { exclude: [spec.stateDir], extra: df.generated ? { [GENERATED_DOCKERFILE]: df.generated } : {} });
@@ -67,13 +68,14 @@ export async function buildImage(docker: Docker, spec: DockerBuildSpec, emit: (l
   let imageId = '';
   const messages = await new Promise<BuildMessage[]>((res, rej) => docker.modem.followProgress(stream, (err: Error | null, out: BuildMessage[]) => (err ? rej(err) : res(out)), (m: BuildMessage) => {
     if (m.stream) {
-      for (const line of m.stream.split('\n').filter((l) => l.trim()).map((l) => capLine(l))) {
+      // Colours and cursor moves of the build's tools never reach a log, an event or a non-terminal.
+      for (const line of stripAnsi(m.stream).split('\n').filter((l) => l.trim()).map((l) => capLine(l))) {
         output.push(line);
         if (output.length > 200) output.splice(0, output.length - 100); // only the tail is ever shown
         if (/^Step \d+\/\d+ :/.test(line)) {
           currentStep = line;
           emit('info', `build: ${line}`);
-        }
+        } else emit('info', `build: ${line}`, { transient: true });
       }
     }
     if (m.aux?.ID) imageId = m.aux.ID;
@@ -81,7 +83,7 @@ export async function buildImage(docker: Docker, spec: DockerBuildSpec, emit: (l
   const failure = messages.find((m) => m.error);
   if (failure) {
     const tail = capTailLines(output.slice(-15), { maxBytes: DEFAULTS.output.errorTailBytes }).join('\n');
-    throw new GantryError('BUILD_FAILED', `docker build failed at ${currentStep || 'the first step'}: ${capLine(failure.errorDetail?.message ?? failure.error ?? '')}\n${tail}`, 'fix the failing step; the running release is untouched');
+    throw new GantryError('BUILD_FAILED', `docker build failed at ${currentStep || 'the first step'}: ${capLine(stripAnsi(failure.errorDetail?.message ?? failure.error ?? ''))}\n${tail}`, 'fix the failing step; the running release is untouched');
   }
   if (!imageId) imageId = (await docker.getImage(tag).inspect()).Id;
   return { imageId, tag, generatedDockerfile: df.generated };

@@ -1,12 +1,13 @@
 import { GantryError } from '../../core/errors.js';
-import type { Artifact, BuildInput, DoctorCheck, PushInput, Target, TargetContext, TargetProblem, ValidateContext } from '../../engine/target.js';
+import type { Artifact, BuildInput, DoctorCheck, DoctorContext, PushInput, Target, TargetContext, TargetProblem, ValidateContext } from '../../engine/target.js';
 import { buildImage, resolveDockerfile } from './build.js';
+import { buildChecks } from './build-doctor.js';
 import { type DockerConfig } from './config.js';
 import { dockerClient, engineLabel, engineMessage, requireEngine } from './engine-client.js';
 import { dockerDescriptor } from './descriptor.js';
 import { pushImage } from './push.js';
 import { DockerRuntime } from './runtime.js';
-import { volumeName } from './names.js';
+import { imageRef, imageRepo, volumeName } from './names.js';
 import { validateDocker } from './validate.js';
 import { destroyDocker } from './destroy.js';
 
@@ -18,10 +19,13 @@ export const dockerTarget: Target<DockerConfig> = {
     return validateDocker(cfg, ctx);
   },
 
-  async doctor(): Promise<DoctorCheck[]> {
+  async doctor(dctx: DoctorContext<DockerConfig>): Promise<DoctorCheck[]> {
     try {
-      const v = await requireEngine(dockerClient());
-      return [{ name: 'docker: engine', ok: true, detail: `Docker ${v.version} (API ${v.apiVersion}) at ${engineLabel()}` }];
+      const docker = dockerClient(dctx.target?.config.docker_host);
+      const v = await requireEngine(docker, dctx.target?.config.docker_host);
+      // With the manifest at hand: would its build work here (pip in the base image, the registry from a container)?
+      const builds = dctx.target ? await buildChecks(docker, dctx.target) : [];
+      return [{ name: 'docker: engine', ok: true, detail: `Docker ${v.version} (API ${v.apiVersion}) at ${engineLabel()}` }, ...builds];
     } catch (err) {
       return [{ name: 'docker: engine', ok: false, detail: (err as Error).message, hint: (err as GantryError).hint }];
     }
@@ -30,8 +34,18 @@ export const dockerTarget: Target<DockerConfig> = {
   async build(input: BuildInput, ctx: TargetContext<DockerConfig>): Promise<Artifact> {
     const docker = dockerClient(ctx.config.docker_host);
     await requireEngine(docker, ctx.config.docker_host);
-    const r = await buildImage(docker, { app: ctx.app, target: ctx.targetName, release: input.releaseId, sourceDir: input.sourceDir, stateDir: ctx.stateDir, dockerfile: input.build?.dockerfile, context: input.build?.context, buildCommand: input.build?.command, runCommand: input.run?.command, port: input.run?.port ?? 3000 }, ctx.emit);
+    const r = await buildImage(docker, { app: ctx.app, target: ctx.targetName, release: input.releaseId, sourceDir: input.sourceDir, stateDir: ctx.stateDir, dockerfile: input.build?.dockerfile, context: input.build?.context, buildCommand: input.build?.command, runCommand: input.run?.command, port: input.run?.port ?? 3000, commit: input.source?.commit }, ctx.emit);
     return { kind: 'image', ref: r.imageId, tag: r.tag, generatedDockerfile: r.generatedDockerfile };
+  },
+
+  async reuseArtifact(previous: Artifact, input: BuildInput, ctx: TargetContext<DockerConfig>): Promise<Artifact> {
+    // The same image under the new release's tag: retention removing the old tag leaves this one.
+    const docker = dockerClient(ctx.config.docker_host);
+    await requireEngine(docker, ctx.config.docker_host);
+    const image = docker.getImage(String(previous.ref));
+    const id = (await image.inspect()).Id;
+    await image.tag({ repo: imageRepo(ctx.app), tag: input.releaseId });
+    return { ...previous, kind: 'image', ref: id, tag: imageRef(ctx.app, input.releaseId), reusedFrom: previous.tag };
   },
 
   describeBuild(input: BuildInput, ctx: TargetContext<DockerConfig>) {

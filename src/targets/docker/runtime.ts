@@ -213,7 +213,9 @@ export class DockerRuntime extends ProxiedRuntime implements TargetRuntime {
         const rl = createInterface({ input: s });
         rl.on('line', (line: string) => {
           const m = /^(\S+) (.*)$/s.exec(line);
-          queue.push({ at: m?.[1], instance: id, stream: name, text: m?.[2] ?? line });
+          // Docker's RFC 3339 times (ns) as ISO 8601 with ms, like every other target's lines.
+          const t = m ? Date.parse(m[1]!) : Number.NaN;
+          queue.push({ at: Number.isNaN(t) ? m?.[1] : new Date(t).toISOString(), instance: id, stream: name, text: m?.[2] ?? line });
           wake?.();
         });
         rl.on('close', () => {

@@ -2,7 +2,7 @@ import { accessSync, constants, existsSync, readdirSync, rmSync } from 'node:fs'
 import { resolve, sep } from 'node:path';
 import { GantryError } from '../../core/errors.js';
 import type { Artifact, BuildInput, DoctorCheck, Target, TargetContext, TargetProblem, ValidateContext } from '../../engine/target.js';
-import { buildReleaseDir } from '../shared/release-dir.js';
+import { buildReleaseDir, linkReleaseDir } from '../shared/release-dir.js';
 import { type ProcessConfig } from './config.js';
 import { processDescriptor } from './descriptor.js';
 import { processPaths } from './paths.js';
@@ -50,6 +50,13 @@ export const processTarget: Target<ProcessConfig> = {
       emit: ctx.emit,
     });
     return { kind: 'directory', ref: dir };
+  },
+
+  async reuseArtifact(previous: Artifact, input: BuildInput, ctx: TargetContext<ProcessConfig>): Promise<Artifact> {
+    // Hard links to the previous release's files: no copy, no build; each release keeps its own directory.
+    const paths = processPaths(ctx.stateDir, ctx.app, ctx.targetName);
+    const dir = linkReleaseDir(previous.ref, paths.releasesDir, input.releaseId);
+    return { kind: 'directory', ref: dir, reusedFrom: previous.ref };
   },
 
   async removeArtifact(artifact: Artifact, ctx: TargetContext<ProcessConfig>): Promise<void> {

@@ -55,7 +55,11 @@ export class AgentRouter {
     private readonly cfg: RouterSettings,
   ) {
     this.host = typeof agent === 'string' ? localAgentHost(agent) : agent;
+    this.localDir = typeof agent === 'string' ? agent : undefined;
   }
+
+  /** The agent's directory when it runs on this machine (its access log is there). */
+  readonly localDir: string | undefined;
 
   /** The running agent, if any (never starts one). */
   async running(): Promise<AgentClient | undefined> {

@@ -7,7 +7,11 @@
 import type { AgentHealthVerdict, AgentProbeRequest, AgentProbeWhere, AgentProxyTimeouts } from '../../agent/protocol.js';
 import { sleep } from '../../engine/abort.js';
 import type { HealthSpec } from '../../engine/health.js';
-import type { InstanceHandle, MaintenanceState, ObservedInstance } from '../../engine/target.js';
+import type { InstanceHandle, LogLine, MaintenanceState, ObservedInstance } from '../../engine/target.js';
+import { ACCESS_LOG_FILE } from '../../agent/protocol.js';
+import { GantryError } from '../../core/errors.js';
+import { join } from 'node:path';
+import { readAccessLog } from './access-log.js';
 import type { AgentRouter, RouterRoute } from './agent-router.js';
 
 /** How often, while the agent waits for health, to ask whether the instance still runs (an exit fails the wait at once). */
@@ -26,6 +30,12 @@ export abstract class ProxiedRuntime {
   abstract instances(): Promise<ObservedInstance[]>;
   /** Where the agent runs the manifest's health command for this instance (a shell beside it, or an exec in its container). */
   protected abstract probeWhere(instance: InstanceHandle): AgentProbeWhere;
+
+  /** The local agent's access log (process, docker); a remote agent's is not read from here. */
+  async *accessLog(opts: { lines: number; follow: boolean; signal?: AbortSignal }): AsyncIterable<LogLine> {
+    if (!this.router.localDir) throw new GantryError('USAGE', 'this target keeps its access log on its hosts', 'read it there: <path>/<app>/agent/access.log');
+    yield* readAccessLog(join(this.router.localDir, ACCESS_LOG_FILE), opts);
+  }
 
   ensureRouter(opts?: AgentProxyTimeouts): Promise<{ url: string }> {
     return this.router.ensureRouter(opts);

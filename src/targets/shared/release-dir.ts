@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { GantryError } from '../../core/errors.js';
 import { walkSourceTree } from '../../core/source-tree.js';
-import { capTailLines } from '../../core/bounded.js';
+import { stripAnsi } from '../../core/ansi.js';
+import { capLine, capTailLines } from '../../core/bounded.js';
 import { DEFAULTS } from '../../core/defaults.js';
 import { LogFile, tailLines } from '../../supervisor/index.js';
 
@@ -23,7 +24,7 @@ export async function buildReleaseDir(opts: {
   /** Paths kept outside releases (`persist`), linked into this one. */
   persist: string[];
   sharedDir: string;
-  emit: (level: 'info' | 'warn' | 'error', message: string) => void;
+  emit: (level: 'info' | 'warn' | 'error', message: string, data?: unknown) => void;
 }): Promise<string> {
   const finalDir = join(opts.releasesDir, opts.releaseId);
   if (existsSync(finalDir)) return finalDir;
@@ -36,15 +37,53 @@ export async function buildReleaseDir(opts: {
   if (opts.command) {
     const logFile = join(opts.releasesDir, `${opts.releaseId}.build.log`);
     opts.emit('info', `build: ${opts.command}`);
-    const code = await runShell(opts.command, workDir, opts.env, logFile);
+    // Each line also passes by as a transient event: a terminal shows the build's tail live.
+    const code = await runShell(opts.command, workDir, opts.env, logFile, (line) => opts.emit('info', `build: ${capLine(line)}`, { transient: true }));
     if (code !== 0) {
-      const tail = capTailLines(await tailLines(logFile, 20).catch(() => []), { maxBytes: DEFAULTS.output.errorTailBytes });
+      const tail = capTailLines((await tailLines(logFile, 20).catch(() => [])).map(stripAnsi), { maxBytes: DEFAULTS.output.errorTailBytes });
       rmSync(workDir, { recursive: true, force: true });
       pruneFailedBuildLogs(opts.releasesDir, opts.releaseId);
       throw new GantryError('BUILD_FAILED', `build command exited with code ${code}:\n${tail.join('\n')}`, `run the build command by hand in ${opts.sourceDir} to reproduce; the end of its output is in ${logFile}`);
     }
   }
   renameSync(workDir, finalDir);
+  return finalDir;
+}
+
+/**
+ * A new release directory made of hard links to an earlier one's files (only env or
+ * secrets changed: nothing to build), symlinks (persistent paths) copied as they are.
+ * Written under `.partial` and renamed into place, like a build.
+ */
+export function linkReleaseDir(fromDir: string, releasesDir: string, releaseId: string): string {
+  const finalDir = join(releasesDir, releaseId);
+  if (existsSync(finalDir)) return finalDir;
+  if (!lstatSync(fromDir, { throwIfNoEntry: false })?.isDirectory()) throw new GantryError('INTERNAL', `release directory ${fromDir} is gone`);
+  const workDir = `${finalDir}.partial`;
+  rmSync(workDir, { recursive: true, force: true });
+  const dirModes: Array<[string, number]> = [];
+  const walk = (from: string, to: string): void => {
+    const st = lstatSync(from);
+    mkdirSync(to);
+    dirModes.push([to, st.mode & 0o7777]);
+    // (A name that is not UTF-8 fails the reuse; the engine then builds instead.)
+    for (const name of readdirSync(from)) {
+      const src = join(from, name);
+      const dst = join(to, name);
+      const s = lstatSync(src);
+      if (s.isDirectory()) walk(src, dst);
+      else if (s.isSymbolicLink()) symlinkSync(readlinkSync(src, { encoding: 'buffer' }), dst);
+      else if (s.isFile()) linkSync(src, dst);
+    }
+  };
+  try {
+    walk(fromDir, workDir);
+    for (const [dir, mode] of dirModes.reverse()) chmodSync(dir, mode);
+    renameSync(workDir, finalDir);
+  } catch (err) {
+    rmSync(workDir, { recursive: true, force: true });
+    throw err;
+  }
   return finalDir;
 }
 
@@ -122,7 +161,7 @@ function pruneFailedBuildLogs(releasesDir: string, current: string): void {
  * The user's build command runs through an explicit shell with their text as a single argument.
  * Its output goes to a size-capped log (rotated once to `.1`), so a chatty build cannot fill the disk.
  */
-function runShell(command: string, cwd: string, env: Record<string, string>, logFile: string): Promise<number> {
+function runShell(command: string, cwd: string, env: Record<string, string>, logFile: string, onLine?: (line: string) => void): Promise<number> {
   for (const f of [logFile, `${logFile}.1`]) rmSync(f, { force: true });
   return new Promise((resolvePromise) => {
     const out = new LogFile(logFile, DEFAULTS.buildLogMaxBytes);
@@ -130,7 +169,9 @@ function runShell(command: string, cwd: string, env: Record<string, string>, log
     const decoders = [child.stdout, child.stderr].map((stream) => {
       const decoder = new StringDecoder('utf8');
       stream.on('data', (d: Buffer) => {
-        if (out.write(decoder.write(d))) return;
+        const text = decoder.write(d);
+        if (onLine) for (const l of stripAnsi(text).split('\n')) if (l.trim()) onLine(l);
+        if (out.write(text)) return;
         child.stdout.pause();
         child.stderr.pause();
         out.once('drain', () => {

@@ -231,7 +231,11 @@ describe('access port changes (process)', () => {
     expect(afterwards.failed, afterwards.errors.join('\n')).toBe(0);
     expect(afterwards.ok).toBeGreaterThan(10);
     let closed = false;
-    for (let k = 0; k < 40 && !closed; k++) closed = await get(`http://127.0.0.1:${a}/`, 1000).then(() => false, () => true);
+    // The former port closes after a grace of a few seconds: ask every 250 ms, for up to 15 s.
+    for (let k = 0; k < 60 && !closed; k++) {
+      closed = await get(`http://127.0.0.1:${a}/`, 1000).then(() => false, () => true);
+      if (!closed) await new Promise((res) => setTimeout(res, 250));
+    }
     expect(closed, `port ${a} still answers after the move`).toBe(true);
     expect((await gantry(['status', '--json'], { cwd: dir })).json.targets[0].url).toBe(`http://127.0.0.1:${b}`);
 

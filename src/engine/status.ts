@@ -57,7 +57,12 @@ export async function targetStatus(engine: EngineContext, o: Opened): Promise<Ta
   const health = resolveHealth(rel ? releaseManifestOf(rel).health : o.manifest.health);
   const instances: InstanceStatus[] = [];
   const observed = await o.runtime.instances();
-  const used = await usage(o.runtime, observed.filter((i) => i.state === 'running').length);
+  // Which nodes could not be read, as of the routes and instances just read (a later figure read may fail on its own).
+  const unreachable = new Map(o.runtime.unreachableNodes?.() ?? []);
+  // CPU takes two readings apart; while a rollout runs (its lock held) status answers at once instead,
+  // so a watcher polling status sees each phase (the figures come back once it is done).
+  const busy = engine.store.getLock(o.app, o.name) !== undefined;
+  const used = busy ? { cpu: {} as Record<string, number>, rss: {} as Record<string, number> } : await usage(o.runtime, observed.filter((i) => i.state === 'running').length);
   for (const i of observed) {
     const p = i.state === 'running' || i.state === 'starting' ? await o.runtime.probe(i, health) : { ok: false, detail: i.state };
     const up = i.state === 'running' && i.startedAt ? Math.max(0, Math.floor((Date.now() - Date.parse(i.startedAt)) / 1000)) : undefined;
@@ -107,7 +112,6 @@ export async function targetStatus(engine: EngineContext, o: Opened): Promise<Ta
   const maintenance = await o.runtime.maintenance?.().catch(() => undefined);
   const last = engine.store.listDeployments(o.app, o.name, 1)[0];
   const stats = await o.runtime.trafficStats().catch(() => undefined);
-  const unreachable = o.runtime.unreachableNodes?.() ?? new Map<string, string>();
   return {
     target: o.name,
     type: o.target.type,

@@ -99,7 +99,8 @@ describe('docker target: failures, rollback, push', () => {
     const exits = await gantry(['deploy', '--json'], { cwd: dir });
     expect(exits.code).toBe(1);
     expect(exits.json.status).toBe('rolled_back');
-    expect(exits.json.reason).toMatch(/exited with code 4|not running/);
+    // On a loaded machine the health wait may give up before the exit is seen: either names the failure.
+    expect(exits.json.reason).toMatch(/exited with code 4|not running|did not become healthy/);
     write({ env: { UNHEALTHY_AFTER_MS: '1' }, health: 'path: /health, start_period: 2s' });
     const unhealthy = await gantry(['deploy', '--json'], { cwd: dir });
     expect(unhealthy.code).toBe(1);

@@ -140,7 +140,7 @@ describe('backups and deploys (issue 14 point 10)', () => {
     expect(waited, 'the deploy was never seen in progress').toBeDefined();
     expect(waited!.code, waited!.stdout + waited!.stderr).toBe(0);
     expect((await inspectBackup(waited!.json.file)).entries.some((e) => e.path.includes('.partial'))).toBe(false);
-  });
+  }, 300_000);
 });
 
 describe('a symlink leading out of the app (issue 14 point 11)', () => {

@@ -41,7 +41,7 @@ describe('CLI remote mode', () => {
 
     const second = await gantry(['deploy', '--force'], { cwd: dir, env });
     expect(second.code, second.stderr).toBe(0);
-    expect(second.stdout).toMatch(new RegExp(`✓ deploy of ${APP} release \\S+ to local succeeded in \\d+\\.\\ds`));
+    expect(second.stdout).toMatch(new RegExp(`✓ deploy of ${APP} release (?:v\\d+ \\()?\\S+?\\)? to local succeeded in \\d+\\.\\ds`));
     expect(second.stdout).toContain(`url: ${first.json.url}`);
     expect(second.stderr).toMatch(/queued as deployment dep_/);
     expect(second.stderr).toMatch(/info route traffic to /);

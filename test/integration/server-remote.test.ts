@@ -45,7 +45,7 @@ describe('CLI remote mode', () => {
     expect(second.stdout).toContain(`url: ${first.json.url}`);
     expect(second.stderr).toMatch(/queued as deployment dep_/);
     expect(second.stderr).toMatch(/info route traffic to /);
-    const secondRelease = /release (\S+) to local/.exec(second.stdout)![1]!;
+    const secondRelease = /release (?:v\d+ \()?([^\s)]+)\)? to local/.exec(second.stdout)![1]!;
 
     const st = await gantry(['status', '--json'], { cwd: dir, env });
     expect(st.code).toBe(0);

@@ -369,6 +369,7 @@ export async function runAgent(opts: Options): Promise<void> {
       res.end(JSON.stringify({ message: (err as Error).message }));
     }
   });
+  admin.keepAliveTimeout = DEFAULTS.agent.adminKeepAliveMs;
   await new Promise<void>((resolve) => admin.listen(0, '127.0.0.1', resolve));
   const adminAddr = admin.address();
   // A port change (POST /v1/proxy/listen) rewrites its proxy address.

@@ -110,6 +110,12 @@ export const DEFAULTS = {
   agent: {
     startTimeoutMs: 10_000,
     requestTimeoutMs: 30_000,
+    /**
+     * How long the admin API keeps an idle connection. Far longer than a client's own idle limit
+     * (undici's 4 s), so the client always closes first: were the agent to close just as a request
+     * went out on the kept connection (slow over an SSH channel), a POST would fail with "closed".
+     */
+    adminKeepAliveMs: 65_000,
   },
   /** The ssh target (hosts reached over SSH). */
   ssh: {
@@ -179,6 +185,11 @@ export const DEFAULTS = {
     port: 7070,
     /** Request bodies larger than this are refused with 413 (a manifest is a few KB). */
     bodyLimitBytes: 1_048_576,
+    /**
+     * A body over the limit but under this is read and dropped before the 413 goes out, so the
+     * client, still sending, reads the answer instead of a broken pipe; larger ones close the connection.
+     */
+    oversizeDrainBytes: 16 * 1_048_576,
     /** A worker's claim on a job lasts this long; it renews it every third of it while the job runs. */
     jobLeaseMs: 15_000,
     /** How often an idle worker looks for a queued job. */

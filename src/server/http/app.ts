@@ -61,6 +61,14 @@ export async function buildApp(ctx: ServerContext, opts: { logLevel?: string; bo
     await authenticate(ctx, req, reply, need ?? 'admin');
   });
 
+  const bodyLimit = opts.bodyLimit ?? DEFAULTS.server.bodyLimitBytes;
+  app.addHook('preParsing', async (req, _reply, payload) => {
+    const declared = Number(req.headers['content-length']);
+    if (!(declared > bodyLimit)) return payload;
+    if (declared <= DEFAULTS.server.oversizeDrainBytes) for await (const _chunk of payload) void _chunk;
+    throw new ApiError(413, 'BODY_TOO_LARGE', `the request body (${declared} bytes) is over the limit`, `the body limit is ${bodyLimit} bytes`);
+  });
+
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';
     const started = (req as FastifyRequest & { startedAt?: bigint }).startedAt;
@@ -75,7 +83,7 @@ export async function buildApp(ctx: ServerContext, opts: { logLevel?: string; bo
     }
     const fe = err as { statusCode?: number; code?: string; message?: string };
     if (typeof fe.statusCode === 'number' && fe.statusCode < 500 && !(err instanceof ApiError)) {
-      const hint = fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? `the body limit is ${opts.bodyLimit ?? DEFAULTS.server.bodyLimitBytes} bytes` : fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'send Content-Type: application/json' : 'send a JSON body that matches the OpenAPI document';
+      const hint = fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? `the body limit is ${bodyLimit} bytes` : fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'send Content-Type: application/json' : 'send a JSON body that matches the OpenAPI document';
       return reply.status(fe.statusCode).send({ error: { code: fe.code ?? 'BAD_REQUEST', message: fe.message ?? 'bad request', hint } });
     }
     const { status, body } = errorBody(err);

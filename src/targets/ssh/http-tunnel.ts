@@ -33,6 +33,10 @@ export function tunnelHttpAgent(conn: SshConnection, remotePort: number, remoteH
 /** For undici (`request(url, { dispatcher })`): connections are channels, kept alive and reused by undici. */
 export function tunnelDispatcher(conn: SshConnection, remotePort: number, remoteHost = '127.0.0.1'): UndiciAgent {
   return new UndiciAgent({
+    // Idle channels close well before the agent's admin API would drop them (DEFAULTS.agent.adminKeepAliveMs):
+    // the close must never race a request on a slow channel.
+    keepAliveTimeout: 4_000,
+    keepAliveMaxTimeout: 10_000,
     connect: (_opts, cb) => {
       conn.openTcp(remoteHost, remotePort).then(
         (ch) => cb(null, socketLike(ch) as never),

@@ -16,7 +16,7 @@ import { nowIso } from './ids.js';
 
 export type AppRow = Selectable<AppsTable>;
 
-const LOAD_OPTS: LoadOptions = {
+export const LOAD_OPTS: LoadOptions = {
   knownTargetTypes: registry.types(),
   targetSchemas: (type) => registry.configSchema(type),
   targetCapabilities: (type) => registry.describe(type)?.capabilities,

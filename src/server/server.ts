@@ -21,6 +21,7 @@ import { deploymentRoutes } from './routes/deployments.js';
 import { gitHookRoutes } from './routes/git-hook.js';
 import { opsRoutes } from './routes/ops.js';
 import { seedRoutes } from './routes/seeds.js';
+import { SourceWatchers } from './sources/source-watchers.js';
 
 export interface ServerOptions {
   dataDir: string;
@@ -72,6 +73,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       metrics.durations.observe({ kind: job.kind, target: job.target }, ms / 1000);
     },
   });
+  ctx.sources = new SourceWatchers(ctx, { info: (o, m) => app.log.info(o, m), error: (o, m) => app.log.error(o, m) });
   adminRoutes(app, ctx);
   appRoutes(app, ctx);
   gitHookRoutes(app, ctx);
@@ -81,6 +83,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   await app.ready();
   const address = await app.listen({ host: opts.host ?? DEFAULTS.server.host, port: opts.port ?? DEFAULTS.server.port });
   ctx.workers.start();
+  await ctx.sources.startAll();
   app.log.info({ url: address, database: sdb.where, dataDir }, 'gantry server listening');
   let closing: Promise<void> | undefined;
   return {
@@ -89,6 +92,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     url: address,
     close: () =>
       (closing ??= (async () => {
+        await ctx.sources.stopAll();
         await app.close();
         await ctx.workers.stop();
         await notices?.settled();

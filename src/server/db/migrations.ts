@@ -107,4 +107,21 @@ export const MIGRATIONS: Record<string, Migration> = {
         .execute();
     },
   },
+  '0003_git_sources': {
+    async up(db: Kysely<any>) {
+      // An app registered from a git repository: where it comes from, the commit registered now,
+      // and whether the branch is polled (watch) for hosts that cannot receive webhooks.
+      await db.schema
+        .createTable('git_sources')
+        .addColumn('app', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('repo_url', 'text', (c) => c.notNull())
+        .addColumn('branch', 'varchar(255)', (c) => c.notNull())
+        .addColumn('path', 'text', (c) => c.notNull())
+        .addColumn('commit_sha', 'varchar(40)', (c) => c.notNull())
+        .addColumn('watch_interval_ms', 'integer')
+        .addColumn('watch_targets', 'text')
+        .addColumn('updated_at', 'varchar(32)', (c) => c.notNull())
+        .execute();
+    },
+  },
 };

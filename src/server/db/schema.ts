@@ -109,6 +109,21 @@ export interface GitHooksTable {
   updated_at: string;
 }
 
+export interface GitSourcesTable {
+  app: string;
+  repo_url: string;
+  branch: string;
+  /** The app's directory inside the repository ('.' for its root). */
+  path: string;
+  /** The commit the app is registered at now (its manifest and source). */
+  commit_sha: string;
+  /** Poll the branch this often and deploy each new head; null: no polling. */
+  watch_interval_ms: number | null;
+  /** JSON: the targets a new head deploys to; null: the manifest's first target. */
+  watch_targets: string | null;
+  updated_at: string;
+}
+
 export interface ServerDatabase {
   projects: ProjectsTable;
   apps: AppsTable;
@@ -118,4 +133,5 @@ export interface ServerDatabase {
   audit: AuditTable;
   hook_deliveries: HookDeliveriesTable;
   git_hooks: GitHooksTable;
+  git_sources: GitSourcesTable;
 }

@@ -9,6 +9,7 @@ import { Kysely, Migrator, SqliteDialect, PostgresDialect, type MigrationProvide
 import { GantryError } from '../../core/errors.js';
 import { MIGRATIONS } from './migrations.js';
 import type { ServerDatabase } from './schema.js';
+import { withStatementCache } from './statement-cache.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -35,7 +36,9 @@ export async function openServerDb(database: string): Promise<ServerDb> {
     const sqlite = new Database(database);
     sqlite.pragma('journal_mode = WAL');
     sqlite.pragma('busy_timeout = 5000');
-    const db = new Kysely<ServerDatabase>({ dialect: new SqliteDialect({ database: sqlite }) });
+    // WAL's own durability level: a commit survives a crash of the process (not of the machine's power).
+    sqlite.pragma('synchronous = NORMAL');
+    const db = new Kysely<ServerDatabase>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
     out = { db, dialect: 'sqlite', where: database, close: () => db.destroy() };
   }
   const { error, results } = await new Migrator({ db: out.db, provider }).migrateToLatest();

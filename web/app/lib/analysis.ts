@@ -1,0 +1,27 @@
+/** Canary analysis figures out of a deployment's `analyze` events (live) and its result (final). */
+import type { StepEvent } from '../api/types';
+
+export interface AnalysisPoint {
+  percent: number;
+  verdict: string;
+  requests: number;
+  errorRate: number;
+  p99Ms: number;
+  stableErrorRate?: number;
+  stableP99Ms?: number;
+}
+
+interface Verdict {
+  percent: number;
+  verdict: string;
+  canary: { requests: number; errorRate: number; p99Ms: number };
+  stable?: { errorRate: number; p99Ms: number };
+}
+
+const isVerdict = (v: any): v is Verdict => v && typeof v.percent === 'number' && v.canary && typeof v.canary.errorRate === 'number';
+
+export function analysisPoints(events: StepEvent[], result?: Record<string, any>): AnalysisPoint[] {
+  const verdicts: Verdict[] = events.filter((e) => e.step === 'analyze' && isVerdict(e.data)).map((e) => e.data as Verdict);
+  if (verdicts.length === 0 && Array.isArray(result?.analysis)) verdicts.push(...(result!.analysis as unknown[]).filter(isVerdict));
+  return verdicts.map((v) => ({ percent: v.percent, verdict: v.verdict, requests: v.canary.requests, errorRate: v.canary.errorRate, p99Ms: v.canary.p99Ms, stableErrorRate: v.stable?.errorRate, stableP99Ms: v.stable?.p99Ms }));
+}

@@ -10,15 +10,18 @@ import { StatusBadge } from './StatusBadge';
 export function Controls({ app, target, onDone }: { app: string; target: string; onDone?: () => void }) {
   const [job, setJob] = useState<{ kind: string; id: string }>();
   const [error, setError] = useState<unknown>();
-  const stream = useDeploymentStream(job?.id);
+  const stream = useDeploymentStream(job?.id || undefined);
   const busy = job !== undefined && stream.final === undefined && !stream.error;
 
   const run = async (kind: 'start' | 'stop' | 'restart') => {
     setError(undefined);
+    // The previous job's outcome goes at once: it must not read as this one's.
+    setJob({ kind, id: '' });
     try {
       const d = await api<Deployment>(`/api/v1/apps/${enc(app)}/${kind}`, { method: 'POST', body: { target } });
       setJob({ kind, id: d.id });
     } catch (e) {
+      setJob(undefined);
       setError(e);
     }
   };
@@ -35,7 +38,7 @@ export function Controls({ app, target, onDone }: { app: string; target: string;
       ))}
       {job && (
         <span className="control-status" role="status" aria-live="polite">
-          {job.kind}: {stream.final ? <StatusBadge status={stream.final} /> : 'running…'} <Link to={`/deployments/${enc(job.id)}`}>details</Link>
+          {job.kind}: {stream.final ? <StatusBadge status={stream.final} /> : job.id ? 'running…' : 'sending…'} {job.id ? <Link to={`/deployments/${enc(job.id)}`}>details</Link> : null}
         </span>
       )}
       <ErrorNote error={error} />

@@ -5,6 +5,8 @@ import { openSse } from '../api/sse';
 import type { Deployment, StepEvent } from '../api/types';
 
 export interface DeploymentStream {
+  /** The deployment this state is of (a new id starts empty: nothing of the previous one shows). */
+  id?: string;
   deployment?: Deployment;
   events: StepEvent[];
   /** The final status once the stream has ended. */
@@ -16,7 +18,7 @@ export function useDeploymentStream(id: string | undefined): DeploymentStream {
   const [state, setState] = useState<DeploymentStream>({ events: [] });
   useEffect(() => {
     if (!id) return;
-    setState({ events: [] });
+    setState({ id, events: [] });
     let live = true;
     const refresh = () =>
       api<Deployment>(`/api/v1/deployments/${enc(id)}`)
@@ -41,5 +43,5 @@ export function useDeploymentStream(id: string | undefined): DeploymentStream {
       close();
     };
   }, [id]);
-  return state;
+  return state.id === id ? state : { id, events: [] };
 }

@@ -19,6 +19,7 @@ import { api, killServerAgents, makeKey, startServer, stopServer, waitFinal, typ
 
 const APP = 'dash-hello';
 const BURST = 'dash-burst';
+const CANARY = 'dash-canary';
 const ARTIFACTS = join(ROOT, 'test/artifacts');
 /** Bounds of every poll (vitest's default is 1 s). */
 const POLL = { timeout: 30_000 };
@@ -55,13 +56,17 @@ beforeAll(async () => {
   writeFileSync(join(burst, 'server.js'), "const http = require('node:http');\nhttp.createServer((req, res) => {\n  if (req.url === '/burst') {\n    let s = '';\n    for (let i = 1; i <= 100000; i++) {\n      s += `burst line ${String(i).padStart(6, '0')}\\n`;\n      if (i % 1000 === 0) { process.stdout.write(s); s = ''; }\n    }\n  }\n  res.end('ok');\n}).listen(Number(process.env.PORT), process.env.HOST, () => console.log('burst ready'));\n");
   writeFileSync(join(burst, 'gantry.yaml'), [`app: ${BURST}`, 'run: { command: node server.js, instances: 1 }', 'health: { path: /, interval: 300ms, start_period: 10s }', 'strategy: { type: recreate, watch: 0s }', 'targets: { local: { type: process } }'].join('\n'));
 
+  // A canary that waits for promotion at 50 %.
+  const canary = copyExample('hello-node');
+  writeFileSync(join(canary, 'gantry.yaml'), [`app: ${CANARY}`, 'run: { command: node server.js, instances: 1 }', 'health: { path: /health, interval: 300ms, start_period: 10s }', 'strategy: { type: canary, steps: [50, 100], pause: manual, watch: 0s }', 'targets: { local: { type: process } }'].join('\n'));
+
   srv = await startServer();
   admin = await makeKey(srv.dataDir, 'admin');
   for (const id of ['web', 'other']) expect((await api(srv.url, 'POST', '/api/v1/projects', { token: admin, body: { id } })).status).toBe(201);
-  for (const dir of [hello, burst]) expect((await api(srv.url, 'POST', '/api/v1/projects/web/apps', { token: admin, body: { manifest_path: join(dir, 'gantry.yaml') } })).status).toBe(201);
-  const [first, burstDeploy] = await Promise.all([deployApi({ app: APP, deployment_type: 'process' }), deployApi({ app: BURST, deployment_type: 'process' })]);
+  for (const dir of [hello, burst, canary]) expect((await api(srv.url, 'POST', '/api/v1/projects/web/apps', { token: admin, body: { manifest_path: join(dir, 'gantry.yaml') } })).status).toBe(201);
+  const [first, ...others] = await Promise.all([deployApi({ app: APP, deployment_type: 'process' }), deployApi({ app: BURST, deployment_type: 'process' }), deployApi({ app: CANARY, deployment_type: 'process' })]);
   expect(first.status).toBe('succeeded');
-  expect(burstDeploy.status).toBe('succeeded');
+  for (const d of others) expect(d.status).toBe('succeeded');
   firstRelease = first.external_id;
 
   browser = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'gantry-chromium-')), {
@@ -84,7 +89,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close().catch(() => undefined);
-  if (srv && admin) for (const app of [APP, BURST]) await api(srv.url, 'POST', `/api/v1/apps/${app}/stop`, { token: admin, body: {} }).then((r) => (r.status === 202 ? waitFinal(srv.url, admin, r.body.id) : undefined)).catch(() => undefined);
+  if (srv && admin) for (const app of [APP, BURST, CANARY]) await api(srv.url, 'POST', `/api/v1/apps/${app}/stop`, { token: admin, body: {} }).then((r) => (r.status === 202 ? waitFinal(srv.url, admin, r.body.id) : undefined)).catch(() => undefined);
   await stopServer(srv);
   if (srv) killServerAgents(srv.dataDir);
 });
@@ -251,6 +256,23 @@ describe('dashboard in a real browser', () => {
     await page.getByRole('button', { name: 'Pause' }).click();
     expect(await page.getByRole('button', { name: 'Resume' }).getAttribute('aria-pressed')).toBe('true');
     await shot('logs');
+  });
+
+  it('a canary paused for promotion: live figures per release, then Promote finishes it', async () => {
+    const d = await api(srv.url, 'POST', `/api/v1/apps/${CANARY}/deployments`, { token: admin, body: { force: true } });
+    expect(d.status, d.text).toBe(202);
+    await page.goto(`${srv.url}/apps/${CANARY}/history?target=local`);
+    const panel = page.locator('section[aria-labelledby="canary-title"]');
+    await panel.waitFor({ timeout: 60_000 });
+    // Requests through the proxy give the live figures something to count.
+    const url = (await api(srv.url, 'GET', `/api/v1/apps/${CANARY}/status`, { token: admin })).body.targets[0].url;
+    for (let i = 0; i < 20; i++) expect((await get(`${url}/`)).status).toBe(200);
+    await expect.poll(() => panel.locator('figure table').first().textContent(), POLL).toMatch(/canary/);
+    expect(await panel.locator('svg').count()).toBeGreaterThan(0);
+    await shot('canary');
+    await panel.getByRole('button', { name: 'Promote' }).click();
+    expect((await waitFinal(srv.url, admin, d.body.id)).status).toBe('succeeded');
+    await panel.waitFor({ state: 'detached', timeout: 30_000 });
   });
 
   it('a narrow screen has no sideways scrolling; keyboard reaches the main navigation first', async () => {

@@ -48,7 +48,7 @@ export function HistoryPage({ app }: { app: string }) {
         <h1>History of {app}{target ? ` on ${target}` : ''}</h1>
         <Link to={`/apps/${enc(app)}`}>Back to {app}</Link>
       </div>
-      {ts?.deploying && running && canDeploy(s) && <CanaryPanel app={app} target={target!} jobId={running.id} phase={ts.deploying.phase} />}
+      {ts?.deploying && running && canDeploy(s) && <CanaryPanel app={app} target={target!} jobId={running.id} phase={ts.deploying.phase} traffic={(ts as { traffic?: unknown }).traffic} release={ts.deploying.release} />}
       <ErrorNote error={releases.error ?? error} />
       {rollbackJob && <RollbackProgress id={rollbackJob} onEnd={() => { releases.reload(); status.reload(); deps.reload(); }} />}
       <h2>Releases</h2>

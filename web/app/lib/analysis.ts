@@ -33,7 +33,8 @@ export function trafficPoints(traffic: any, canaryRelease?: string): AnalysisPoi
   const releases: any[] = Array.isArray(traffic?.releases) ? traffic.releases : [];
   return releases.map((r) => ({
     percent: 0,
-    label: `${r.release === canaryRelease ? 'canary' : 'stable'} ${String(r.release).slice(-6)}`,
+    // A release id is <UTC time>-<content hash>: the time tells two builds of the same content apart.
+    label: `${r.release === canaryRelease ? 'canary' : 'stable'} ${String(r.release).split('-')[0]!.slice(9, 15)}`,
     verdict: r.release === canaryRelease ? 'canary' : 'stable',
     requests: Number(r.requests ?? 0),
     errorRate: Number(r.errorRate ?? 0),

@@ -9,7 +9,7 @@
  * One server and one browser for the whole file.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
@@ -252,6 +252,12 @@ describe('dashboard in a real browser', () => {
     await page.getByLabel('Search the logs').fill('burst line 099999');
     await expect.poll(() => count.getAttribute('data-matches'), POLL).toBe('1');
     expect(await page.locator('.log-line').first().textContent()).toContain('burst line 099999');
+    // Download: every line held, as a file (a blob from the page, no request anywhere).
+    const [dl] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download' }).click()]);
+    expect(dl.suggestedFilename()).toBe(`${BURST}-local.log`);
+    const file = readFileSync((await dl.path())!, 'utf8');
+    expect(file).toContain('burst line 000001');
+    expect(file).toContain('burst line 100000');
     // Pause holds the view; the page still answers.
     await page.getByRole('button', { name: 'Pause' }).click();
     expect(await page.getByRole('button', { name: 'Resume' }).getAttribute('aria-pressed')).toBe('true');

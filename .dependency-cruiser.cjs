@@ -29,6 +29,8 @@ const ALLOWED = {
 const allowed = [
   // Anything outside src/ (node builtins, npm packages).
   { from: { path: `${S}` }, to: { pathNot: `${S}` } },
+  // The dashboard: itself and npm packages, nothing of src/ (it talks to the server over HTTP).
+  { from: { path: '^web/app/' }, to: { pathNot: `${S}` } },
   ...Object.entries(ALLOWED).map(([name, deps]) => ({
     from: from(name),
     to: { path: [...el(name), ...el(...deps)] },
@@ -53,6 +55,19 @@ module.exports = {
       severity: 'error',
       from: { path: `${S}engine/` },
       to: { path: ['^(node:)?(net|http|https|http2|tls|dgram)$', '(^|/)node_modules/undici/'] },
+    },
+    {
+      name: 'web-talks-http-only',
+      comment: 'The dashboard (web/) reaches the server over HTTP only: it imports nothing from src/, and nothing in src/ imports it.',
+      severity: 'error',
+      from: { path: '^web/' },
+      to: { path: `${S}` },
+    },
+    {
+      name: 'src-imports-no-web',
+      severity: 'error',
+      from: { path: `${S}` },
+      to: { path: '^web/' },
     },
     {
       name: 'unknown-element',

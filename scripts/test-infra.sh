@@ -34,6 +34,18 @@ fi
 # The server's tests: a real PostgreSQL on 127.0.0.1:55432 (independent of Docker).
 "$(dirname "$0")/postgres-setup.sh"
 
+# The dashboard's browser tests drive Debian's Chromium (playwright-core never downloads a browser).
+chromium_ok() { [ -x /usr/bin/chromium ] && /usr/bin/chromium --version 2>/dev/null | grep -q '^Chromium [0-9]'; }
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing chromium (apt)"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=600 chromium) >>"$LOG" 2>&1 || say "ERROR: apt-get install chromium failed (see $LOG): the dashboard's browser tests will fail"
+  else
+    say "ERROR: /usr/bin/chromium is missing and cannot be installed (not root or no apt-get): the dashboard's browser tests will fail"
+  fi
+fi
+if chromium_ok; then say "$(/usr/bin/chromium --version 2>/dev/null | head -n1)"; else say "ERROR: /usr/bin/chromium does not run (chromium --version failed): the dashboard's browser tests will fail"; fi
+
 if ! engine_up && command -v dockerd >/dev/null 2>&1; then
   say "starting dockerd"
   # setsid: the engine must outlive this script and the test runner's process group.

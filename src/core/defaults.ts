@@ -205,6 +205,13 @@ export const DEFAULTS = {
     maxConcurrentDeploys: 4,
     /** SSE: events sent per poll and how often a stream polls the store. */
     ssePollMs: 200,
+    /** The dashboard's content-hashed assets (dist/web/assets): cached this long, immutable. */
+    webAssetMaxAgeMs: 365 * 24 * 3600 * 1000,
+    /** Other files at the top of the dashboard's build (favicon ...). index.html is never cached. */
+    webFileMaxAgeMs: 3600 * 1000,
+    /** GET /api/v1/targets: each target's doctor checks are run at most this often, each bounded by the timeout. */
+    doctorCacheMs: 30_000,
+    doctorTimeoutMs: 15_000,
   },
   /** `gantry logs --since/--grep`: lines read per instance (newest first) to find those that match. */
   logsFilterScanLines: 10_000,

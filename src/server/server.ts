@@ -22,6 +22,9 @@ import { gitHookRoutes } from './routes/git-hook.js';
 import { opsRoutes } from './routes/ops.js';
 import { seedRoutes } from './routes/seeds.js';
 import { SourceWatchers } from './sources/source-watchers.js';
+import { releaseConfigRoutes } from './routes/release-config.js';
+import { targetRoutes } from './routes/targets.js';
+import { serveDashboard } from './web/serve-dashboard.js';
 
 export interface ServerOptions {
   dataDir: string;
@@ -39,6 +42,8 @@ export interface ServerOptions {
   notify?: NotifyChannel[];
   /** The git-push trigger; default: src/server/hooks/git-push.ts (the triggers' handleGitPush on this server's store). */
   handleGitPush?: GitPushHandler;
+  /** The built dashboard served at `/`; default dist/web of this package. */
+  webDir?: string;
 }
 
 export interface RunningServer {
@@ -80,6 +85,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   deploymentRoutes(app, ctx);
   seedRoutes(app, ctx);
   opsRoutes(app, ctx);
+  targetRoutes(app, ctx);
+  releaseConfigRoutes(app, ctx);
+  await serveDashboard(app, opts.webDir);
   await app.ready();
   const address = await app.listen({ host: opts.host ?? DEFAULTS.server.host, port: opts.port ?? DEFAULTS.server.port });
   ctx.workers.start();

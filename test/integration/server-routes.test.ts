@@ -39,7 +39,7 @@ afterAll(async () => {
   await stopServer(srv);
 });
 
-const PARAMS: Record<string, () => string> = { app: () => APP, project: () => 'alpha', name: () => 'API_TOKEN', platform: () => 'process' };
+const PARAMS: Record<string, () => string> = { app: () => APP, project: () => 'alpha', name: () => 'API_TOKEN', platform: () => 'process', type: () => 'process', release: () => '20260101T000000Z-abcd' };
 const BODIES: Record<string, unknown> = { 'PUT /api/v1/apps/{app}/secrets/{name}': { value: 'not-a-real-secret' }, 'POST /api/v1/projects/{project}/apps': { manifest_path: '/nonexistent/gantry.yaml' }, 'POST /api/v1/projects': { id: 'zeta' }, 'POST /api/v1/keys': { role: 'viewer', name: 'x' }, 'POST /api/v1/deploy/unified': { app: APP, deployment_type: 'process' }, 'PUT /api/v1/apps/{app}/git-hook': { branches: { main: ['local'] } } };
 
 function fill(path: string): string {

@@ -6,6 +6,7 @@ import type { JobKind } from '../db/schema.js';
 import { ApiError } from '../http/api-error.js';
 import { projectOf } from '../http/app.js';
 import type { JobParams } from './run-job.js';
+import { redactedConfig, triggerOf } from './redact-config.js';
 import type { Job } from './queue.js';
 
 export async function enqueueFor(ctx: ServerContext, req: FastifyRequest, appName: string, kind: JobKind, target: string | undefined, params: JobParams): Promise<{ job: Job; type: string }> {
@@ -53,6 +54,10 @@ export function deploymentView(job: Job) {
     /** The worker holding (or last holding) the job: host:pid:id#loop, so an operator can tell which replica runs it. */
     worker: job.worker_id,
     requested_by: job.requested_by,
+    trigger: triggerOf(job.requested_by, p),
+    /** What it was asked with, redacted: env values never, credential-like platform fields `[redacted]`. */
+    config: redactedConfig(p),
+    duration_ms: job.started_at && job.finished_at ? Date.parse(job.finished_at) - Date.parse(job.started_at) : null,
     created_at: job.created_at,
     started_at: job.started_at,
     finished_at: job.finished_at,

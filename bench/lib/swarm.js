@@ -39,7 +39,9 @@ export async function ensureSwarm(client, log) {
 
 /**
  * A service of `replicas` tasks of `image` (PORT=3000, published on `port` through the
- * routing mesh), with the manifest's health check (interval 1 s) and
+ * routing mesh), with the manifest's health check (interval 1 s; a 10 s timeout, as
+ * `docker exec` of a probe can take seconds on a busy machine, and a timeout only bounds
+ * a slow probe, it never delays a fast one) and
  * start-first updates one task at a time. Resolves once every task runs; its removal is
  * registered (and waits, bounded, for its containers to go).
  */
@@ -54,10 +56,10 @@ export async function createService(client, { name, image, app, port, replicas }
   await docker(['service', 'create', '--detach', '--name', name, '--replicas', String(replicas), '--no-resolve-image',
     '--label', 'dev.gantry.bench=swarm', '--container-label', `dev.gantry.app=${app}`, '--container-label', 'dev.gantry.role=bench-swarm',
     '--env', 'PORT=3000', '--env', 'HOST=0.0.0.0', '--env', 'GREETING=swarm-0', '--publish', `published=${port},target=3000`,
-    '--health-cmd', HEALTH_CMD, '--health-interval', '1s', '--health-timeout', '2s', '--health-retries', '3', '--health-start-period', '20s',
+    '--health-cmd', HEALTH_CMD, '--health-interval', '1s', '--health-timeout', '10s', '--health-retries', '3', '--health-start-period', '60s',
     '--update-order', 'start-first', '--update-parallelism', '1', '--update-delay', '0s', '--update-failure-action', 'pause', '--stop-grace-period', '10s',
     image]);
-  await waitTasks(client, name, replicas, 120_000);
+  await waitTasks(client, name, replicas, 180_000);
   return { remove };
 }
 

@@ -10,6 +10,9 @@
 // from the same image, timed to its first healthy /health (polled every 10 ms).
 // Then 2 instances and 10 consecutive deploys of changing releases (an env value)
 // under a fixed-rate load on the access URL: failed requests, goal 0.
+// Peer: Docker Swarm's rolling update (start-first, one task at a time) of a 2-task
+// service of the same image, as many updates (an env value), under the same load
+// when Swarm's routing mesh answers here (it needs the kernel's IPVS).
 //
 // Everything labelled dev.gantry.app=<app> (containers, images, volumes) is
 // removed in a finally, after `gantry stop`; without a usable engine the section
@@ -21,6 +24,7 @@ import { deployBreakdown, editManifest, gantry, makeApp, succeeded } from './lib
 import { startLoad } from './lib/load.js';
 import { medianPhases } from './deploy.js';
 import { perDeploy } from './zero-downtime.js';
+import { createService, ensureSwarm, meshProblem, updateService } from './lib/swarm.js';
 import { median, ratio, sleep, summarize } from './lib/timing.js';
 
 const round = (x) => Math.round(x * 10) / 10;
@@ -114,6 +118,18 @@ export async function benchDocker({ quick, log }) {
     log(`  ${result.failed} failed / ${result.sent} requests across ${runs.length} redeploys (median ${median(runs.map((r) => r.wall_ms))} ms)${bad.length ? `, ${bad.length} NOT succeeded` : ''}`);
     const { failures, ...loadSummary } = result;
 
+    let swarm;
+    try {
+      swarm = await swarmUpdates(docker, { image: `gantry/${appName}:${runs.at(-1)?.release ?? releases.v2}`, app: appName, replicas: 2, updates: redeploys, rate, log });
+    } catch (err) {
+      log(`  swarm peer failed: ${err.message}`);
+      swarm = { error: err.message };
+    }
+    if (swarm.update_wall_ms) {
+      swarm.gantry_ratio = ratio(median(runs.map((r) => r.wall_ms)), swarm.update_wall_ms.median);
+      log(`  gantry redeploy ${median(runs.map((r) => r.wall_ms))} ms / swarm update ${swarm.update_wall_ms.median} ms = ${swarm.gantry_ratio}x; failed: gantry ${result.failed}, swarm ${swarm.load ? swarm.load.failed : 'not measured'}`);
+    }
+
     const g = rollbacks.map((r) => r.wall_ms);
     const bl = base.map((b) => b.ready_ms);
     return {
@@ -142,10 +158,59 @@ export async function benchDocker({ quick, log }) {
         first_failures: failures.slice(0, 20),
         runs: runs.map(({ from: _from, to: _to, ...r }) => r),
       },
+      swarm,
     };
   } finally {
     if (app) await app.cleanup();
     await removeResources();
+  }
+}
+
+/**
+ * Peer: a Swarm service of the same image (2 tasks), `updates` rolling updates
+ * (start-first, an env value each), timed; under the same open-loop load when the
+ * routing mesh answers, else with the reason it does not.
+ */
+async function swarmUpdates(docker, { image, app, replicas, updates, rate, log }) {
+  let swarm;
+  try {
+    swarm = await ensureSwarm(docker, log);
+  } catch (err) {
+    log(`  swarm peer skipped: ${err.message}`);
+    return { skipped: err.message };
+  }
+  const name = `gantry-bench-swarm-${process.pid}`;
+  const port = await freePort();
+  log(`  swarm: service ${name}, ${replicas} tasks of ${image}, ${updates} start-first updates`);
+  const svc = await createService(docker, { name, image, app, port, replicas });
+  try {
+    const problem = await meshProblem(port);
+    if (problem) log(`  swarm: ${problem}`);
+    const load = problem ? undefined : startLoad({ url: `http://127.0.0.1:${port}`, rate });
+    const runs = [];
+    let result;
+    try {
+      await sleep(500);
+      for (let i = 1; i <= updates; i++) {
+        runs.push(await updateService(docker, name, `swarm-${i}`));
+        await sleep(300);
+      }
+    } finally {
+      result = await load?.stop();
+    }
+    const wall = runs.map((r) => Math.round(r.wall_ms));
+    log(`  swarm: ${updates} updates, median ${median(wall)} ms${result ? `; ${result.failed} failed / ${result.sent} requests` : ''}`);
+    const { failures, ...loadSummary } = result ?? {};
+    return {
+      swarm_initialised_by_bench: swarm.initialised,
+      replicas,
+      updates: runs.length,
+      update_wall_ms: summarize(wall),
+      load: result ? { ...loadSummary, failed_per_update: perDeploy(failures, runs), first_failures: failures.slice(0, 20) } : undefined,
+      load_not_measured: problem,
+    };
+  } finally {
+    await svc.remove();
   }
 }
 

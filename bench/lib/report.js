@@ -72,6 +72,11 @@ export function tableRows(r) {
       }
       rows.push([`zero downtime: ${name}`, `${st.failed} failed / ${st.sent}; p99 ${ms(st.latency_ms.p99)}, max ${ms(st.latency_ms.max)}`, `naive ${z.naive.failed} failed / ${z.naive.sent}`, `${st.deploys_succeeded}/${st.deploys} ok, ${s(st.deploy_wall_ms_median)}/deploy`]);
     }
+    const pm = z.pm2;
+    if (pm?.reload_wall_ms) {
+      const roll = z.strategies.rolling;
+      rows.push([`zero downtime peer: pm2 reload (${pm.instances}-worker cluster)`, `${pm.failed} failed / ${pm.sent}; ${s(pm.reload_wall_ms.median)}/reload; p99 ${ms(pm.latency_ms.p99)}`, roll && !roll.error ? `gantry rolling ${roll.failed} failed, ${s(roll.deploy_wall_ms_median)}/deploy` : '', roll && !roll.error ? `${x(pm.gantry_rolling_ratio)} (gantry ÷ pm2 time)` : '']);
+    } else if (pm) rows.push(['zero downtime peer: pm2', `not measured: ${pm.skipped ?? pm.error}`, '', '']);
   }
   const p = r.proxy;
   if (p && !p.error) {
@@ -98,6 +103,11 @@ export function tableRows(r) {
     for (const [k, v] of Object.entries(dk.rollback.phases_median_ms)) rows.push([`  docker rollback phase ${k}`, ms(v), '', '']);
     const z = dk.zero_downtime;
     rows.push([`docker: zero downtime, ${z.deploys} redeploys of ${z.instances} (${z.strategy})`, `${z.failed} failed / ${z.sent}; p99 ${ms(z.latency_ms.p99)}, max ${ms(z.latency_ms.max)}`, '', `${z.deploys_succeeded}/${z.deploys} ok, ${s(z.deploy_wall_ms.median)}/deploy`]);
+    const sw = dk.swarm;
+    if (sw?.update_wall_ms) {
+      rows.push([`docker peer: swarm start-first update (${sw.replicas} tasks)`, `${s(sw.update_wall_ms.median)}/update; ${sw.load ? `${sw.load.failed} failed / ${sw.load.sent}` : 'failed requests not measured'}`, `gantry ${s(z.deploy_wall_ms.median)}/redeploy, ${z.failed} failed`, `${x(sw.gantry_ratio)} (gantry ÷ swarm time)`]);
+      if (sw.load_not_measured) rows.push(['  swarm load', sw.load_not_measured, '', '']);
+    } else if (sw) rows.push(['docker peer: swarm', `not measured: ${sw.skipped ?? sw.error}`, '', '']);
   }
   const sc = r.scale;
   if (sc && !sc.error) {
@@ -155,7 +165,9 @@ export function summaryLines(r) {
   const z = r['zero-downtime'];
   if (z && !z.error) {
     const per = Object.entries(z.strategies).map(([k, v]) => `${k} ${v.error ? 'ERROR' : v.failed}`).join(', ');
-    out.push(`zero downtime        ${z.total.failed} failed / ${z.total.requests} requests across ${z.total.deploys} deploys${z.total.not_succeeded ? ` (${z.total.not_succeeded} deploys NOT succeeded)` : ''}${z.total.strategies_in_error.length ? ` (in error: ${z.total.strategies_in_error.join(', ')})` : ''} [${per}] (naive restart: ${z.naive.failed} failed / ${z.naive.sent})`);
+    const pm = z.pm2;
+    const pmText = pm?.reload_wall_ms ? `pm2 reload: ${pm.failed} failed / ${pm.sent}, gantry rolling ÷ pm2 reload time ${x(pm.gantry_rolling_ratio)}` : `pm2: ${pm ? `not measured (${pm.skipped ?? pm.error})` : 'not run'}`;
+    out.push(`zero downtime        ${z.total.failed} failed / ${z.total.requests} requests across ${z.total.deploys} deploys${z.total.not_succeeded ? ` (${z.total.not_succeeded} deploys NOT succeeded)` : ''}${z.total.strategies_in_error.length ? ` (in error: ${z.total.strategies_in_error.join(', ')})` : ''} [${per}] (naive restart: ${z.naive.failed} failed / ${z.naive.sent}; ${pmText})`);
   } else out.push(`zero downtime        ${z?.error ? `error: ${z.error}` : 'not run'}`);
   const p = r.proxy;
   if (p && !p.error) {
@@ -169,7 +181,9 @@ export function summaryLines(r) {
   if (dk?.skipped) out.push(`docker deploy        docker section skipped: ${dk.skipped}`);
   else if (dk && !dk.error) {
     const z = dk.zero_downtime;
-    out.push(`docker deploy        ${x(dk.ratio)} floor (rollback to a built image ${s(dk.rollback.wall_ms.median)} vs container start+healthy ${s(dk.baseline.ready_ms.median)}); ${z.failed} failed / ${z.sent} requests across ${z.deploys} redeploys${z.deploys_succeeded < z.deploys ? ` (${z.deploys - z.deploys_succeeded} NOT succeeded)` : ''}`);
+    const sw = dk.swarm;
+    const swText = sw?.update_wall_ms ? `swarm start-first update: gantry ÷ swarm time ${x(sw.gantry_ratio)}, ${sw.load ? `${sw.load.failed} failed / ${sw.load.sent}` : 'failed requests not measured (routing mesh down)'}` : `swarm: ${sw ? `not measured (${sw.skipped ?? sw.error})` : 'not run'}`;
+    out.push(`docker deploy        ${x(dk.ratio)} floor (rollback to a built image ${s(dk.rollback.wall_ms.median)} vs container start+healthy ${s(dk.baseline.ready_ms.median)}); ${z.failed} failed / ${z.sent} requests across ${z.deploys} redeploys${z.deploys_succeeded < z.deploys ? ` (${z.deploys - z.deploys_succeeded} NOT succeeded)` : ''}; ${swText}`);
   } else out.push(`docker deploy        ${dk?.error ? `error: ${dk.error}` : 'not run'}`);
   const sc = r.scale;
   out.push(sc && !sc.error ? `scale N→N+1          ${x(sc.ratio)} one instance start-to-healthy (${s(sc.scale_up.wall_ms.median)} vs ${s(sc.floor.median)})` : `scale N→N+1          ${sc?.error ? `error: ${sc.error}` : 'not run'}`);

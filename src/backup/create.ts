@@ -6,6 +6,7 @@ import { basename, dirname, join, resolve, sep } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { GantryError } from '../core/errors.js';
 import { syncDir } from './fsutil.js';
+import { tagMember } from './gzip-members.js';
 import { ParallelGzipWriter, writeAll } from './gzip-writer.js';
 import { BACKUP_FORMAT, BACKUP_VERSION, isValidDataName, MANIFEST_NAME, STATE_DB_PATH, type BackupEntry, type BackupManifest } from './manifest.js';
 import { TarWriter, type ByteSink } from './tar-writer.js';
@@ -201,5 +202,5 @@ async function manifestMember(manifest: BackupManifest, level: number): Promise<
   const parts: Buffer[] = [];
   const sink: ByteSink = { write: async (b) => void parts.push(b) };
   await new TarWriter(sink).buffer(MANIFEST_NAME, Buffer.from(JSON.stringify(manifest, null, 2) + '\n'), 0o600, new Date(manifest.createdAt));
-  return gzipSync(Buffer.concat(parts), { level });
+  return tagMember(gzipSync(Buffer.concat(parts), { level }));
 }

@@ -1,11 +1,13 @@
 import type { FileHandle } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { deflateRaw, gzip, type ZlibOptions } from 'node:zlib';
+import { tagMember } from './gzip-members.js';
 
 /**
  * Writes a gzip file as a series of independent gzip members, compressed in
  * parallel on libuv's thread pool (like pigz). A multi-member gzip file is plain
- * RFC 1952: gzip, GNU/BSD tar, Python and Node read it as one stream.
+ * RFC 1952: gzip, GNU/BSD tar, Python and Node read it as one stream. Each member
+ * names its length in its header, so Gantry's reader inflates them in parallel too.
  *
  * Input is cut into `blockSize` blocks; up to `parallel` blocks compress at once
  * and are written in order, so memory stays at about blockSize × parallel × 2.
@@ -45,8 +47,9 @@ async function incompressible(block: Buffer): Promise<boolean> {
   return true;
 }
 
+/** One member, its length in its header (gzip-members.ts) so a reader can inflate members in parallel. */
 async function compressBlock(block: Buffer, opts: ZlibOptions): Promise<Buffer> {
-  return gzipBlock(block, (await incompressible(block)) ? { ...opts, level: 0 } : opts);
+  return tagMember(await gzipBlock(block, (await incompressible(block)) ? { ...opts, level: 0 } : opts));
 }
 
 export class ParallelGzipWriter {

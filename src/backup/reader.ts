@@ -1,13 +1,14 @@
-import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { createGunzip } from 'node:zlib';
+import { Readable } from 'node:stream';
 import { Parser, type ReadEntry } from 'tar';
 import { GantryError, isGantryError } from '../core/errors.js';
 import { invalid, notOurs } from './manifest.js';
+import { gunzipFile } from './parallel-gunzip.js';
 
 /**
  * Streams a .tar.gz's entries, one at a time, to `visit` (node-tar's Parser behind our own
- * gunzip, which reads multi-member gzip and reports truncation). `visit` should consume the
+ * gunzip, which inflates tagged members in parallel, reads any multi-member gzip and reports
+ * truncation). `visit` should consume the
  * entry's data; whatever it leaves is drained. Returning 'stop' ends the read early.
  * Every read or format problem becomes BACKUP_INVALID naming the file.
  */
@@ -19,23 +20,35 @@ export const entryPath = (entry: ReadEntry): string => entry.path.replace(/\/+$/
 export async function readArchive(file: string, visit: EntryVisitor): Promise<void> {
   await checkGzipMagic(file);
   return new Promise<void>((resolve, reject) => {
-    const rs = createReadStream(file, { highWaterMark: 1024 * 1024 });
-    const gunzip = createGunzip({ chunkSize: 256 * 1024 });
+    // Tagged members inflate in parallel; at most two inflated blocks wait for the parser.
+    const gunzip = Readable.from(gunzipFile(file), { objectMode: false, highWaterMark: 2 * 1024 * 1024 });
     const parser = new Parser({ strict: true });
     let done = false;
     let chain: Promise<void> = Promise.resolve();
     let index = 0;
+    let current: ReadEntry | undefined;
     const finish = (err?: unknown): void => {
       if (done) return;
       done = true;
-      rs.destroy();
       gunzip.destroy();
-      if (err === undefined) resolve();
-      else reject(isGantryError(err) ? err : invalid(file, `cannot read it (${(err as Error).message ?? String(err)})`));
+      if (err === undefined) return resolve();
+      const e = isGantryError(err) ? err : invalid(file, `cannot read it (${(err as Error).message ?? String(err)})`);
+      // The entry a visitor still reads ends now, and the failure is reported once the visitor has
+      // returned: a caller cleaning up after it never races a write the visitor was still making.
+      current?.destroy();
+      void chain.then(
+        () => reject(e),
+        () => reject(e),
+      );
     };
-    rs.on('error', (e) => finish(invalid(file, `cannot read it (${e.message})`)));
     gunzip.on('error', (e: NodeJS.ErrnoException) =>
-      finish(e.code === 'Z_BUF_ERROR' ? invalid(file, 'truncated: the compressed data ends early (an interrupted copy?)') : invalid(file, `damaged compressed data (${e.message})`)),
+      finish(
+        e.code === 'Z_BUF_ERROR'
+          ? invalid(file, 'truncated: the compressed data ends early (an interrupted copy?)')
+          : e.code?.startsWith('Z_')
+            ? invalid(file, `damaged compressed data (${e.message})`)
+            : invalid(file, `cannot read it (${e.message})`),
+      ),
     );
     parser.on('error', (e: Error) => finish(/Unrecognized archive format/.test(e.message) ? notOurs(file, 'not a tar archive') : invalid(file, `damaged archive (${e.message})`)));
     parser.on('ignoredEntry', (entry: ReadEntry) => finish(invalid(file, `entry "${entry.path}" has a type a Gantry backup never holds (${entry.type})`)));
@@ -43,14 +56,15 @@ export async function readArchive(file: string, visit: EntryVisitor): Promise<vo
       const i = index++;
       chain = chain.then(async () => {
         if (done) return void entry.resume();
-        const r = await visit(entry, i);
+        current = entry;
+        const r = await visit(entry, i).finally(() => (current = undefined));
         if (r === 'stop') return finish();
         if (!entry.emittedEnd) entry.resume();
       });
       chain.catch(finish);
     });
     parser.on('end', () => void chain.then(() => finish(), finish));
-    rs.pipe(gunzip).pipe(parser as unknown as NodeJS.WritableStream);
+    gunzip.pipe(parser as unknown as NodeJS.WritableStream);
   });
 }
 

@@ -1,15 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, open, realpath, rm, symlink } from 'node:fs/promises';
+import { chmod, mkdir, open, realpath, rm, symlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import type { ReadEntry } from 'tar';
 import { GantryError } from '../core/errors.js';
 import { syncAll, syncDir } from './fsutil.js';
-import { writeAll } from './gzip-writer.js';
 import { StreamDigest } from './hash.js';
 import { entryRoot, invalid, isValidDataName, STATE_DB_PATH, type BackupEntry, type BackupManifest } from './manifest.js';
 import { readArchive } from './reader.js';
 import { swapIntoPlace } from './swap.js';
-import { EntryChecker, inspectBackup, readManifestEntry, verifyBackup } from './verify.js';
+import { EntryChecker, inspectBackup, readManifestEntry } from './verify.js';
 
 export interface RestoreBackupOptions {
   file: string;
@@ -42,18 +41,20 @@ interface Target {
 }
 
 /**
- * Restores a backup: checks every checksum first (verifyBackup), then extracts into
- * temporary copies beside each destination, checking every entry again as it is
- * written, then swaps them into place with renames. A failure before the swap
- * leaves everything as it was; a failure during the swap puts the old copies back.
+ * Restores a backup in one read of the archive: extracts into temporary copies beside
+ * each destination, checking every entry's size and SHA-256 as it is written (the
+ * engine has verified the whole file once already, before it stopped anything), and
+ * swaps them into place with renames only once every entry has matched. A failure
+ * before the swap leaves everything as it was (the copies are deleted); a failure
+ * during the swap puts the old copies back.
  */
 export async function restoreBackup(opts: RestoreBackupOptions): Promise<BackupManifest> {
   const file = opts.file;
   for (const d of opts.dataDirs) {
     if (!isValidDataName(d.name)) throw new GantryError('USAGE', `restore: data dir name "${d.name}" is not usable in an archive path`, 'use the names the backup was made with');
   }
-  refuseIfUnsafe(file, await inspectBackup(file), opts);
-  const manifest = await verifyBackup(file);
+  const manifest = await inspectBackup(file);
+  refuseIfUnsafe(file, manifest, opts);
 
   const id = `${process.pid}-${randomBytes(3).toString('hex')}`;
   const targets = planTargets(manifest, opts, id);
@@ -120,39 +121,44 @@ async function extract(file: string, manifest: BackupManifest, targets: Target[]
   for (const t of targets) if (t.kind === 'dir') await mkdir(t.stage, { mode: 0o700 });
   const dirs: Array<{ dest: string; mode: number }> = [];
   const links: Array<{ dest: string; link: string; entry: BackupEntry; t: Target }> = [];
-  const written: string[] = [];
+  const writes = new FileWrites();
   let checker: EntryChecker | undefined;
 
-  await readArchive(file, async (entry, i) => {
-    if (i === 0) {
-      const m = await readManifestEntry(file, entry);
-      if (JSON.stringify(m) !== JSON.stringify(manifest)) throw invalid(file, 'it changed since it was verified');
-      checker = new EntryChecker(file, m);
-      return;
-    }
-    const want = checker!.expect(entry);
-    const digest = new StreamDigest();
-    const t = byRoot.get(entryRoot(want.path)!);
-    if (!t || want.type !== 'file') {
-      for await (const chunk of entry) digest.update(chunk as Buffer);
-      checker!.confirm(want, digest);
-      if (!t) return;
-    }
-    const dest = t.kind === 'file' ? t.stage : join(t.stage, ...want.path.slice(t.root.length).split('/').filter(Boolean));
-    if (want.type === 'dir') {
-      await mkdir(dest, { recursive: true, mode: 0o700 });
-      dirs.push({ dest, mode: t.secrets ? want.mode & 0o700 : want.mode & PERMISSION_BITS });
-    } else if (want.type === 'symlink') {
-      links.push({ dest, link: want.link!, entry: want, t });
-    } else {
-      const mode = want.path === STATE_DB_PATH ? 0o600 : t.secrets ? want.mode & 0o600 : want.mode & PERMISSION_BITS;
-      await writeFile(entry, dest, digest, mode);
-      checker!.confirm(want, digest);
-      written.push(dest);
-    }
-  });
-  if (!checker) throw invalid(file, 'the archive is empty');
-  checker.finish();
+  try {
+    await readArchive(file, async (entry, i) => {
+      if (i === 0) {
+        const m = await readManifestEntry(file, entry);
+        if (JSON.stringify(m) !== JSON.stringify(manifest)) throw invalid(file, 'it changed since it was verified');
+        checker = new EntryChecker(file, m);
+        return;
+      }
+      const want = checker!.expect(entry);
+      const digest = new StreamDigest();
+      const t = byRoot.get(entryRoot(want.path)!);
+      if (!t || want.type !== 'file') {
+        for await (const chunk of entry) digest.update(chunk as Buffer);
+        checker!.confirm(want, digest);
+        if (!t) return;
+      }
+      const dest = t.kind === 'file' ? t.stage : join(t.stage, ...want.path.slice(t.root.length).split('/').filter(Boolean));
+      if (want.type === 'dir') {
+        await mkdir(dest, { recursive: true, mode: 0o700 });
+        dirs.push({ dest, mode: t.secrets ? want.mode & 0o700 : want.mode & PERMISSION_BITS });
+      } else if (want.type === 'symlink') {
+        links.push({ dest, link: want.link!, entry: want, t });
+      } else {
+        const mode = want.path === STATE_DB_PATH ? 0o600 : t.secrets ? want.mode & 0o600 : want.mode & PERMISSION_BITS;
+        await writes.file(entry, dest, digest, mode);
+        checker!.confirm(want, digest);
+      }
+    });
+    if (!checker) throw invalid(file, 'the archive is empty');
+    checker.finish();
+  } finally {
+    // Every write settles before this returns or throws: nothing lands in a stage after it is deleted.
+    await writes.settle();
+  }
+  writes.throwIfFailed();
 
   // Links last: nothing above was written through one, and no entry lies under one (the manifest
   // refuses that). A link marked `outside` is recreated as the link it was and never followed;
@@ -171,20 +177,98 @@ async function extract(file: string, manifest: BackupManifest, targets: Target[]
   dirs.sort((a, b) => b.dest.length - a.dest.length);
   for (const d of dirs) await chmod(d.dest, d.mode);
   // Durable before it replaces anything (the old copies are deleted right after the swap).
-  await syncAll([...written, ...dirs.map((d) => d.dest), ...targets.filter((t) => t.kind === 'dir').map((t) => t.stage)]);
+  // (Each file was fsynced when its last byte was written.)
+  await syncAll([...dirs.map((d) => d.dest), ...targets.filter((t) => t.kind === 'dir').map((t) => t.stage)]);
 }
 
-async function writeFile(entry: ReadEntry, dest: string, digest: StreamDigest, mode: number): Promise<void> {
-  await mkdir(dirname(dest), { recursive: true, mode: 0o700 });
-  const fh = await open(dest, 'wx', 0o600);
-  try {
-    for await (const chunk of entry) {
-      digest.update(chunk as Buffer);
-      await writeAll(fh, chunk as Buffer);
+/**
+ * Writes restored files without waiting for the disk: an entry's bytes are hashed as the
+ * archive streams past and handed to positional writes on libuv's pool, and each file is
+ * finished (mode, mtime, fsync, close) in the background while the next entries are read.
+ * At most `maxBytes` wait to be written, so memory stays bounded; the first failure is
+ * reported at the next entry and by throwIfFailed.
+ */
+class FileWrites {
+  private readonly tasks = new Set<Promise<void>>();
+  private failure: Error | undefined;
+  private queued = 0;
+  private waiters: Array<() => void> = [];
+
+  constructor(private readonly maxBytes = 64 * 1024 * 1024) {}
+
+  async file(entry: ReadEntry, dest: string, digest: StreamDigest, mode: number): Promise<void> {
+    this.throwIfFailed();
+    await mkdir(dirname(dest), { recursive: true, mode: 0o700 });
+    const fh = await open(dest, 'wx', 0o600);
+    const pending: Array<Promise<void>> = [];
+    let pos = 0;
+    try {
+      const chunks = entry[Symbol.asyncIterator]();
+      for (;;) {
+        // Checked right before each read: a read begun after the archive failed (the reader
+        // destroys the entry then) would wait forever.
+        if (entry.destroyed) throw new Error('the archive read stopped');
+        const next = await chunks.next();
+        if (next.done) break;
+        const buf = next.value as Buffer;
+        digest.update(buf);
+        await this.room(buf.length);
+        this.throwIfFailed();
+        const w = writeAt(fh, buf, pos).finally(() => this.release(buf.length));
+        w.catch((e: Error) => (this.failure ??= e));
+        pending.push(w);
+        pos += buf.length;
+      }
+    } catch (e) {
+      this.track(Promise.allSettled(pending).then(() => fh.close()));
+      throw e;
     }
-    await fh.chmod(mode);
-    if (entry.mtime) await fh.utimes(entry.mtime, entry.mtime);
-  } finally {
-    await fh.close();
+    const mtime = entry.mtime;
+    this.track(
+      (async () => {
+        try {
+          await Promise.all(pending);
+          await fh.chmod(mode);
+          if (mtime) await fh.utimes(mtime, mtime);
+          await fh.sync();
+        } finally {
+          await fh.close();
+        }
+      })(),
+    );
+  }
+
+  /** Waits for every write and file to finish (never throws). */
+  async settle(): Promise<void> {
+    while (this.tasks.size > 0) await Promise.allSettled([...this.tasks]);
+  }
+
+  throwIfFailed(): void {
+    if (this.failure) throw this.failure;
+  }
+
+  private track(p: Promise<void>): void {
+    const t = p.catch((e: Error) => void (this.failure ??= e)).finally(() => this.tasks.delete(t));
+    this.tasks.add(t);
+  }
+
+  private async room(bytes: number): Promise<void> {
+    while (this.queued > 0 && this.queued + bytes > this.maxBytes && !this.failure) await new Promise<void>((r) => this.waiters.push(r));
+    this.queued += bytes;
+  }
+
+  private release(bytes: number): void {
+    this.queued -= bytes;
+    const w = this.waiters;
+    this.waiters = [];
+    for (const r of w) r();
+  }
+}
+
+async function writeAt(fh: FileHandle, buf: Buffer, pos: number): Promise<void> {
+  let off = 0;
+  while (off < buf.length) {
+    const { bytesWritten } = await fh.write(buf, off, buf.length - off, pos + off);
+    off += bytesWritten;
   }
 }

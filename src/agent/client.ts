@@ -5,7 +5,7 @@
  */
 import { pidAlive } from '../core/pid.js';
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { request, type Dispatcher } from 'undici';
@@ -29,22 +29,9 @@ import {
 } from './protocol.js';
 
 const AGENT_MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
-/** The same agent as one file (scripts/bundle-agent.mjs, what SSH hosts run): it starts in about half the time. */
-const AGENT_BUNDLE = fileURLToPath(new URL('./gantry-agent.mjs', import.meta.url));
 
-function mtime(file: string): number {
-  try {
-    return statSync(file).mtimeMs;
-  } catch {
-    return -1;
-  }
-}
-
-/** The file `AgentClient.ensure` runs with node to start a local agent: the bundle, unless tsc wrote main.js after it (stale) or it is absent. */
-export function agentEntry(): string {
-  const bundle = mtime(AGENT_BUNDLE);
-  return bundle >= 0 && bundle >= mtime(AGENT_MAIN) ? AGENT_BUNDLE : AGENT_MAIN;
-}
+/** The file `AgentClient.ensure` runs with node to start a local agent. */
+export const agentEntry = (): string => AGENT_MAIN;
 
 function readJson<T>(file: string): T | undefined {
   try {

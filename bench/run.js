@@ -1,7 +1,7 @@
 // `npm run bench` = build, then this: every section against its baseline measured
 // in the same run; a table, a summary and bench/results/<timestamp>.json.
 //
-//   node bench/run.js [--quick] [--only deploy,zero-downtime,proxy,rollback,docker,scale,backup,server,ssh-fleet]
+//   node bench/run.js [--quick] [--only startup,deploy,zero-downtime,proxy,rollback,docker,scale,config,backup,server,ssh-fleet]
 import os from 'node:os';
 import { abort, aborted, cleanupAll } from './lib/cleanup.js';
 import { cpuBusyPercent, formatTable, machine, summaryLines, tableRows, writeResults } from './lib/report.js';
@@ -14,9 +14,11 @@ import { benchScale } from './scale.js';
 import { benchBackup } from './backup.js';
 import { benchSshFleet } from './ssh-fleet.js';
 import { benchServer } from './server.js';
+import { benchStartup } from './startup.js';
+import { benchConfig } from './config.js';
 
-const SECTIONS = { deploy: benchDeploy, 'zero-downtime': benchZeroDowntime, proxy: benchProxy, rollback: benchRollback, docker: benchDocker, scale: benchScale, backup: benchBackup, server: benchServer, 'ssh-fleet': benchSshFleet };
-const ALIASES = { zd: 'zero-downtime', zero: 'zero-downtime', 'zero_downtime': 'zero-downtime', ssh: 'ssh-fleet', fleet: 'ssh-fleet' };
+const SECTIONS = { startup: benchStartup, deploy: benchDeploy, 'zero-downtime': benchZeroDowntime, proxy: benchProxy, rollback: benchRollback, docker: benchDocker, scale: benchScale, config: benchConfig, backup: benchBackup, server: benchServer, 'ssh-fleet': benchSshFleet };
+const ALIASES = { zd: 'zero-downtime', zero: 'zero-downtime', 'zero_downtime': 'zero-downtime', ssh: 'ssh-fleet', fleet: 'ssh-fleet', env: 'config' };
 /** The sections before ssh-fleet must end well inside 10 minutes: past this, clean up and exit 1. */
 const DEADLINE_MS = 9.5 * 60_000;
 /** ssh-fleet (30 hosts booted, Ansible beside Gantry at 1, 10 and 30 hosts) adds its own budget. */

@@ -52,6 +52,12 @@ const n = (v) => (Number.isFinite(v) ? Math.round(v).toLocaleString('en-US').rep
 /** Rows [measurement, value, baseline, ratio] for every section that ran. */
 export function tableRows(r) {
   const rows = [];
+  const st = r.startup;
+  if (st && !st.error) {
+    rows.push(['startup: gantry --version (median)', ms(st.version_ms.median), `node -e 0 ${ms(st.node_e0_ms.median)}`, x(st.version_ratio)]);
+    rows.push(['startup: CLI start to the plan (redeploy)', ms(st.cli_to_plan_ms.median), `node -e 0 ${ms(st.node_e0_ms.median)}; goal ≤ 60 ms`, x(st.cli_to_plan_ratio)]);
+    rows.push(['startup: agent spawn to ready', ms(st.agent_ready_ms.median), `node -e 0 ${ms(st.node_e0_ms.median)}; goal ≤ 100 ms`, x(st.agent_ready_ratio)]);
+  }
   const d = r.deploy;
   if (d && !d.error) {
     rows.push(['deploy: redeploy (median wall)', s(d.redeploy.wall_ms.median), `floor ${s(d.floor.median)}`, x(d.ratio)]);
@@ -117,6 +123,12 @@ export function tableRows(r) {
     rows.push(['scale N→N+1 CLI start to first event (median)', s(sc.scale_up.cli_to_first_event_ms.median), '', '']);
     rows.push(['scale 3→1 (median wall, drain included)', s(sc.scale_down.wall_ms.median), '', '']);
   }
+  const cf = r.config;
+  if (cf && !cf.error) {
+    rows.push(['config-only redeploy: gantry env set (median wall)', s(cf.env_set.wall_ms.median), `floor ${s(cf.floor.median)}`, x(cf.ratio)]);
+    rows.push(['config-only redeploy: engine duration_ms (median)', s(cf.env_set.engine_ms.median), `floor ${s(cf.floor.median)}`, x(cf.engine_ratio)]);
+    for (const [k, v] of Object.entries(cf.env_set.phases_median_ms)) rows.push([`  env-set phase ${k}`, ms(v), '', '']);
+  }
   const bk = r.backup;
   if (bk && !bk.error) {
     const mb = (b) => `${(b / 1e6).toFixed(1)} MB`;
@@ -160,6 +172,9 @@ export function formatTable(rows) {
 /** The headline ratios, one line per section ("not run" for the others). */
 export function summaryLines(r) {
   const out = [];
+  const st = r.startup;
+  if (st && !st.error) out.push(`startup              gantry --version ${x(st.version_ratio)} node -e 0 (${ms(st.version_ms.median)} vs ${ms(st.node_e0_ms.median)}; goal ≤ 1.5x); CLI start to plan ${ms(st.cli_to_plan_ms.median)} (goal ≤ 60 ms); agent ready ${ms(st.agent_ready_ms.median)} (goal ≤ 100 ms)`);
+  else if (st?.error) out.push(`startup              error: ${st.error}`);
   const d = r.deploy;
   out.push(d && !d.error ? `deploy overhead      ${x(d.ratio)} floor (deploy ${s(d.redeploy.wall_ms.median)} vs floor ${s(d.floor.median)}; first deploy ${s(d.first_deploy.wall_ms.median)} = ${x(d.first_ratio)})` : `deploy overhead      ${d?.error ? `error: ${d.error}` : 'not run'}`);
   const z = r['zero-downtime'];
@@ -187,6 +202,9 @@ export function summaryLines(r) {
   } else out.push(`docker deploy        ${dk?.error ? `error: ${dk.error}` : 'not run'}`);
   const sc = r.scale;
   out.push(sc && !sc.error ? `scale N→N+1          ${x(sc.ratio)} one instance start-to-healthy (${s(sc.scale_up.wall_ms.median)} vs ${s(sc.floor.median)})` : `scale N→N+1          ${sc?.error ? `error: ${sc.error}` : 'not run'}`);
+  const cf = r.config;
+  if (cf && !cf.error) out.push(`config-only redeploy ${x(cf.ratio)} the app's start-to-healthy (gantry env set ${s(cf.env_set.wall_ms.median)} vs ${s(cf.floor.median)}; engine ${x(cf.engine_ratio)}; goal ≤ 1.5x)`);
+  else if (cf?.error) out.push(`config-only redeploy error: ${cf.error}`);
   const bk = r.backup;
   out.push(bk && !bk.error ? `backup               gantry ${n(bk.backup.mb_s)} MB/s vs tar czf ${n(bk.tar_czf.mb_s)} MB/s (${x(bk.backup_ratio)}); restore ${n(bk.restore.mb_s)} MB/s vs tar xzf ${n(bk.tar_xzf.mb_s)} MB/s (${x(bk.restore_ratio)}) [${n(bk.data_set.mb)} MB in ${bk.data_set.files} files; archives ${n(bk.backup.archive_bytes / 1e6)} MB vs ${n(bk.tar_czf.archive_bytes / 1e6)} MB]` : `backup               ${bk?.error ? `error: ${bk.error}` : 'not run'}`);
   const sv = r.server;

@@ -30,6 +30,9 @@ import {
 
 const AGENT_MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
 
+/** The file `AgentClient.ensure` runs with node to start a local agent. */
+export const agentEntry = (): string => AGENT_MAIN;
+
 function readJson<T>(file: string): T | undefined {
   try {
     return JSON.parse(readFileSync(file, 'utf8')) as T;
@@ -92,7 +95,7 @@ export class AgentClient {
     if (found) return found;
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const logFd = openSync(join(dir, AGENT_LOG_FILE), 'a', 0o600);
-    const child = spawn(process.execPath, [AGENT_MAIN, '--dir', dir, '--host', proxy.host, '--port', String(proxy.port)], {
+    const child = spawn(process.execPath, [agentEntry(), '--dir', dir, '--host', proxy.host, '--port', String(proxy.port)], {
       detached: true,
       stdio: ['ignore', logFd, logFd],
       env: daemonEnv({ GANTRY_AGENT: '1' }),
@@ -105,7 +108,7 @@ export class AgentClient {
       const info = readJson<AgentInfo>(join(dir, AGENT_INFO_FILE));
       if (info && info.pid === pid) return new AgentClient(dir, info);
       if (!pidAlive(pid)) break;
-      await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, 10));
     }
     const err = readJson<{ code?: string; message: string; port: number }>(join(dir, AGENT_ERROR_FILE));
     if (err?.code === 'EADDRINUSE') {

@@ -75,14 +75,14 @@ export class ContainerWatcher {
     return ok;
   }
 
-  private client(host: string | undefined): Docker {
+  private client(host: string | undefined): Promise<Docker> {
     return this.docker.get(host);
   }
 
   private async tick(): Promise<void> {
     for (const c of [...this.watched.values()]) {
       if (this.busy.has(c.id)) continue;
-      const info = await this.client(c.dockerHost)
+      const info = await (await this.client(c.dockerHost))
         .getContainer(c.container)
         .inspect()
         .catch((e: { statusCode?: number }) => (e.statusCode === 404 ? null : undefined));
@@ -114,7 +114,7 @@ export class ContainerWatcher {
     await new Promise((r) => setTimeout(r, delay));
     if (!this.watched.has(c.id)) return;
     try {
-      await this.client(c.dockerHost).getContainer(c.container).start();
+      await (await this.client(c.dockerHost)).getContainer(c.container).start();
     } catch (err) {
       this.hooks.log(`could not start container ${c.container}: ${(err as Error).message}`);
       return;

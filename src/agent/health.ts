@@ -36,7 +36,7 @@ function tcpProbe(host: string, port: number, timeoutMs: number): Promise<AgentP
 
 /** The health command in a container of the instance (`docker exec`), output bounded. */
 async function execInContainer(docker: DockerClients, where: Extract<AgentProbeWhere, { kind: 'container' }>, command: string, timeoutMs: number): Promise<{ ok: boolean; output: string }> {
-  const client = docker.get(where.dockerHost);
+  const client = await docker.get(where.dockerHost);
   const exec = await client.getContainer(where.container).exec({ Cmd: ['/bin/sh', '-c', command], AttachStdout: true, AttachStderr: true });
   const stream = await exec.start({ hijack: true, stdin: false });
   const output = new TailBuffer();

@@ -1,15 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
-import { registerDay2 } from './commands/day2.js';
-import { registerDoctor } from './commands/doctor.js';
-import { registerEnv } from './commands/env.js';
-import { registerInit } from './commands/init.js';
-import { registerInspect } from './commands/inspect.js';
-import { registerAutoscaler, registerCanaryControls, registerLifecycle, registerPush } from './commands/lifecycle.js';
-import { registerOperate } from './commands/operate.js';
-import { registerSecrets } from './commands/secrets.js';
-import { registerServer } from './commands/server.js';
-import { registerValidate } from './commands/validate.js';
+import { registerCommands } from './command-groups.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -23,19 +14,8 @@ const program = new Command('gantry')
 program.exitOverride();
 // `gantry -f x.yaml logs -f`: options before the command are the program's (-f = the manifest), after it the command's (logs: -f = --follow).
 program.enablePositionalOptions().option('-f, --file <path>', 'manifest file for the command that follows (default: gantry.yaml here or in the nearest parent directory)');
-registerInit(program);
-registerValidate(program);
-registerLifecycle(program);
-registerCanaryControls(program);
-registerPush(program);
-registerAutoscaler(program);
-registerInspect(program);
-registerOperate(program);
-registerSecrets(program);
-registerDay2(program);
-registerEnv(program);
-registerDoctor(program);
-registerServer(program);
+// Only the module of the command being run (start-up time): see command-groups.ts.
+await registerCommands(program, process.argv.slice(2));
 
 try {
   await program.parseAsync(process.argv);

@@ -256,12 +256,14 @@ export class Supervisor extends EventEmitter {
 
 /** Waits until the leader has exited and no live process is left in its group, or the deadline passes. */
 async function waitGone(child: ChildProcess, pgid: number, deadline: number): Promise<boolean> {
+  // The leader's exit wakes the wait at once (the usual case: the app exits on SIGTERM); the poll covers the rest of the group.
+  const leaderExited = new Promise<void>((r) => (child.exitCode !== null || child.signalCode !== null ? r() : child.once('exit', () => r())));
   for (;;) {
     const leaderGone = child.exitCode !== null || child.signalCode !== null;
     if (leaderGone && !(await groupAlive(pgid))) return true;
     const left = deadline - Date.now();
     if (left <= 0) return false;
-    await delay(Math.min(GROUP_POLL_MS, left));
+    await (leaderGone ? delay(Math.min(GROUP_POLL_MS, left)) : Promise.race([leaderExited, delay(Math.min(GROUP_POLL_MS, left))]));
   }
 }
 

@@ -104,7 +104,7 @@ export async function benchProxy({ quick, log }) {
       }
     }
     for (const [name, runs] of Object.entries(perRound)) {
-      // The round with the median throughput stands for the peer; CPU per request over all rounds.
+      // The round with the median throughput (of two, the slower) stands for the peer; CPU per request over all rounds.
       const sorted = [...runs].sort((a, b) => a.rps - b.rps);
       out.load[name] = { ...sorted[Math.floor((sorted.length - 1) / 2)], rps_rounds: runs.map((x) => Math.round(x.rps)) };
       if (cpuOf[name]) out.cpu_us_per_request[name] = Math.round((runs.reduce((s, x) => s + x.cpu_ms, 0) * 1000) / Math.max(1, runs.reduce((s, x) => s + x.total, 0)));

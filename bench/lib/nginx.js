@@ -1,18 +1,11 @@
-// nginx as a peer reverse proxy (only when already installed; the bench never installs it).
-import { execFileSync, spawn } from 'node:child_process';
+// nginx as a peer reverse proxy, configured fairly: a worker per CPU, keep-alive both ways
+// (upstream pool, and client connections not recycled after 1000 requests).
+import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { killPid, onCleanup } from './cleanup.js';
 import { sleep } from './timing.js';
-
-export function nginxPath() {
-  try {
-    return execFileSync('/bin/sh', ['-c', 'command -v nginx'], { encoding: 'utf8' }).trim() || undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /** Start nginx in the foreground in `dir`, proxying 127.0.0.1:listenPort to upstreamPort with keep-alive. */
 export async function startNginx(bin, dir, listenPort, upstreamPort) {
@@ -22,18 +15,19 @@ export async function startNginx(bin, dir, listenPort, upstreamPort) {
     conf,
     `daemon off;
 master_process on;
-worker_processes 1;
+worker_processes auto;
 pid ${join(dir, 'nginx.pid')};
 error_log ${join(dir, 'logs', 'error.log')} warn;
 events { worker_connections 4096; }
 http {
   access_log off;
+  keepalive_requests 1000000;
   client_body_temp_path ${join(dir, 'body')};
   proxy_temp_path ${join(dir, 'proxy')};
   fastcgi_temp_path ${join(dir, 'fastcgi')};
   uwsgi_temp_path ${join(dir, 'uwsgi')};
   scgi_temp_path ${join(dir, 'scgi')};
-  upstream app { server 127.0.0.1:${upstreamPort}; keepalive 64; }
+  upstream app { server 127.0.0.1:${upstreamPort}; keepalive 64; keepalive_requests 1000000; }
   server {
     listen 127.0.0.1:${listenPort};
     location / {

@@ -91,7 +91,10 @@ export function tableRows(r) {
     for (const [peer, v] of Object.entries(p.latency)) if (peer !== 'direct') rows.push([`proxy c=1 ${peer} req/s (autocannon)`, n(v.rps), `direct ${n(p.latency.direct.rps)}`, x(v.rps / p.latency.direct.rps)]);
     const us = (v) => (Number.isFinite(v) ? `${v.toFixed(3)} ms` : 'n/a');
     for (const [peer, v] of Object.entries(p.sequential)) if (peer !== 'direct') rows.push([`proxy c=1 ${peer} p50 / p99 (undici)`, `${us(v.p50_ms)} / ${us(v.p99_ms)}`, `direct ${us(p.sequential.direct.p50_ms)} / ${us(p.sequential.direct.p99_ms)}`, '']);
-    if (!p.load.nginx) rows.push(['proxy peer nginx', p.nginx, '', '']);
+    for (const [peer, v] of Object.entries(p.cpu_us_per_request ?? {})) rows.push([`proxy CPU per request ${peer} (c=${p.connections})`, `${v} µs`, '', '']);
+    for (const [peer, v] of Object.entries(p.slow ?? {})) if (peer !== 'direct') rows.push([`proxy 5 ms app c=${p.connections} ${peer} req/s, p99`, `${n(v.rps)}, ${ms(v.p99_ms)}`, `direct ${n(p.slow.direct.rps)}, ${ms(p.slow.direct.p99_ms)}`, x(v.rps / p.slow.direct.rps)]);
+    for (const [peer, v] of Object.entries(p.gantry_vs ?? {})) rows.push([`proxy gantry ÷ ${peer} (c=${p.connections} / c=1)`, `${x(v.c32)} / ${x(v.c1)}`, peer, '']);
+    for (const peer of ['nginx', 'haproxy']) if (!p.load[peer] && p.peers_note?.[peer]) rows.push([`proxy peer ${peer}`, p.peers_note[peer], '', '']);
   }
   const rb = r.rollback;
   if (rb && !rb.error) {
@@ -188,7 +191,12 @@ export function summaryLines(r) {
   if (p && !p.error) {
     const sign = (v) => `${v >= 0 ? '+' : ''}${v}`;
     const peers = Object.entries(p.peer_throughput_ratio).filter(([k]) => k !== 'gantry').map(([k, v]) => `${k} ${x(v)}`).join(', ');
-    out.push(`proxy throughput     ${x(p.throughput_ratio)} direct (${n(p.load.gantry.rps)} vs ${n(p.load.direct.rps)} req/s); p99 ${sign(p.p99_delta_ms)} ms; c=1 p50 ${sign(p.c1_p50_delta_ms)} ms (peers: ${peers}${p.load.nginx ? '' : `; ${p.nginx}`})`);
+    const missing = ['nginx', 'haproxy'].filter((k) => !p.load[k] && p.peers_note?.[k]).map((k) => `; ${p.peers_note[k]}`).join('');
+    const vs = Object.entries(p.gantry_vs ?? {}).map(([k, v]) => `${k} ${x(v.c32)} at c=${p.connections}, ${x(v.c1)} at c=1`).join('; ');
+    out.push(`proxy throughput     ${x(p.throughput_ratio)} direct (${n(p.load.gantry.rps)} vs ${n(p.load.direct.rps)} req/s); p99 ${sign(p.p99_delta_ms)} ms; c=1 p50 ${sign(p.c1_p50_delta_ms)} ms (peers: ${peers}${missing})`);
+    if (vs) out.push(`proxy vs peers       gantry ÷ ${vs}`);
+    if (p.slow?.gantry) out.push(`proxy, 5 ms app      ${x(p.slow_ratio)} direct; p99 ${sign(p.slow_p99_delta_ms)} ms`);
+    if (p.cpu_us_per_request) out.push(`proxy CPU/request    ${Object.entries(p.cpu_us_per_request).map(([k, v]) => `${k} ${v} µs`).join(', ')}`);
   } else out.push(`proxy throughput     ${p?.error ? `error: ${p.error}` : 'not run'}`);
   const rb = r.rollback;
   out.push(rb && !rb.error ? `rollback             ${x(rb.ratio)} floor (rollback ${s(rb.rollback.wall_ms.median)} vs floor ${s(rb.floor.median)})` : `rollback             ${rb?.error ? `error: ${rb.error}` : 'not run'}`);

@@ -40,6 +40,15 @@ const server = http.createServer((req, res) => {
     res.end(JSON.stringify({ burned: ms, instance }));
     return;
   }
+  // For benchmarks of a proxy in front of an app that waits (I/O, not CPU): answer after ?ms= milliseconds.
+  if (req.url.startsWith('/sleep')) {
+    const ms = Math.min(1000, Number(new URL(req.url, 'http://x').searchParams.get('ms') || 5));
+    setTimeout(() => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ slept: ms, instance }));
+    }, ms);
+    return;
+  }
   // For tests of persistent data: a counter kept in DATA_DIR (default ./data).
   if (req.url === '/count') {
     const dir = process.env.DATA_DIR || 'data';

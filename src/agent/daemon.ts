@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, renameSync, writeFileSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { GantryProxy } from '../proxy/index.js';
+import { BatchedAccessLog } from './access-log.js';
 import { LogFile, Supervisor, type InstanceState } from '../supervisor/index.js';
 import { SystemdInstances, type SystemdInstanceSpec } from './systemd-instances.js';
 import { DEFAULTS } from '../core/defaults.js';
@@ -74,8 +75,8 @@ export async function runAgent(opts: Options): Promise<void> {
   const ports = new Map<string, number>();
   const specs = new Map<string, AgentInstanceSpec & { port: number }>();
   // Size-capped like the app's logs (rotated once to access.log.1); `gantry logs --access` reads it.
-  const accessLog = new LogFile(join(opts.dir, ACCESS_LOG_FILE), DEFAULTS.accessLogMaxBytes);
-  const proxy = new GantryProxy({ host: opts.proxyHost, port: opts.proxyPort, onAccess: (e) => void accessLog.write(`${JSON.stringify(e)}\n`) });
+  const accessLog = new BatchedAccessLog(new LogFile(join(opts.dir, ACCESS_LOG_FILE), DEFAULTS.accessLogMaxBytes), DEFAULTS.proxy.accessLogFlushMs);
+  const proxy = new GantryProxy({ host: opts.proxyHost, port: opts.proxyPort, onAccess: accessLog.record });
 
   let proxyAddr: { host: string; port: number };
   try {

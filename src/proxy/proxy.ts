@@ -52,8 +52,17 @@ export interface AccessEntry {
   release?: string;
 }
 
-/** The backend that served (or last tried) a response, for its access log line. */
-const servedBy = new WeakMap<http.ServerResponse, BackendEntry>();
+/** Access log times: a fresh ISO string at most once per millisecond (many requests share one). */
+let isoMs = 0;
+let isoText = '';
+function isoNow(): string {
+  const ms = Date.now();
+  if (ms !== isoMs) {
+    isoMs = ms;
+    isoText = new Date(ms).toISOString();
+  }
+  return isoText;
+}
 
 /** The settings a manifest may change on a running proxy. */
 export interface ProxyTimeouts {
@@ -138,9 +147,10 @@ export class GantryProxy {
   private readonly drainWaiters = new Map<string, Set<() => void>>();
   private readonly upgradeSockets = new Set<Duplex>();
   private readonly holdTimeoutMs: number;
-  private readonly onAccess?: (e: AccessEntry) => void;
+  /** @internal read by Exchange, which writes the access log line of the requests it carries */
+  readonly onAccess?: (e: AccessEntry) => void;
   /** Requests waiting for a backend to be routed, oldest first. */
-  private held: Array<{ req: http.IncomingMessage; res: http.ServerResponse; timer: NodeJS.Timeout }> = [];
+  private held: HeldRequest[] = [];
   private closed = false;
 
   constructor(opts: ProxyOptions) {
@@ -277,7 +287,10 @@ export class GantryProxy {
       if (h.res.destroyed || h.res.writableEnded) continue;
       const entry = this.table.pick();
       if (entry === undefined) this.held.push(h);
-      else new Exchange(this, h.req, h.res).start(entry);
+      else {
+        h.handedOver = true;
+        new Exchange(this, h.req, h.res, h.t0).start(entry);
+      }
     }
     for (const h of this.held) h.timer = this.holdTimer(h.res);
   }
@@ -435,31 +448,43 @@ export class GantryProxy {
   // ---- internals -------------------------------------------------------------------------------
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
-    if (this.onAccess) this.logAccess(req, res, this.onAccess);
+    const t0 = performance.now();
     if (this.maintenance) {
+      if (this.onAccess) this.logOnClose(req, res, t0, undefined);
       answerMaintenance(res, this.maintenance);
       return;
     }
     const entry = this.table.pick();
     if (entry !== undefined) {
-      new Exchange(this, req, res).start(entry);
+      // The hot path: the exchange writes the access log line from its own close listener.
+      new Exchange(this, req, res, t0).start(entry);
       return;
     }
     if (this.holdTimeoutMs > 0 && this.current.length === 0 && this.held.length < DEFAULTS.proxy.maxHeldRequests && !this.closed) {
       req.pause();
-      this.held.push({ req, res, timer: this.holdTimer(res) });
+      const h: HeldRequest = { req, res, t0, handedOver: false, timer: this.holdTimer(res) };
+      // Logged here unless an exchange took the request over (it logs then).
+      if (this.onAccess) this.logOnClose(req, res, t0, h);
+      this.held.push(h);
       return;
     }
+    if (this.onAccess) this.logOnClose(req, res, t0, undefined);
     noBackend(res);
   }
 
-  private logAccess(req: http.IncomingMessage, res: http.ServerResponse, onAccess: (e: AccessEntry) => void): void {
-    const t0 = performance.now();
+  /** The access log line of a request no exchange carries (maintenance, no backend, still held). */
+  private logOnClose(req: http.IncomingMessage, res: http.ServerResponse, t0: number, held: HeldRequest | undefined): void {
     res.once('close', () => {
-      const b = servedBy.get(res);
-      const path = (req.url ?? '/').split('?')[0]!.slice(0, 512);
-      onAccess({ at: new Date().toISOString(), method: (req.method ?? 'GET').slice(0, 16), path, status: res.headersSent ? res.statusCode : 0, ms: Math.round((performance.now() - t0) * 10) / 10, instance: b?.id, release: b?.release });
+      if (held?.handedOver !== true) this.logAccess(req, res, t0, undefined);
     });
+  }
+
+  /** @internal One access log line, when the response is over; `b` served (or last tried) it. */
+  logAccess(req: http.IncomingMessage, res: http.ServerResponse, t0: number, b: BackendEntry | undefined): void {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = (q < 0 ? url : url.slice(0, q)).slice(0, 512);
+    this.onAccess?.({ at: isoNow(), method: (req.method ?? 'GET').slice(0, 16), path, status: res.headersSent ? res.statusCode : 0, ms: Math.round((performance.now() - t0) * 10) / 10, instance: b?.id, release: b?.release });
   }
 
   private handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -511,6 +536,16 @@ export class GantryProxy {
     set.delete(fn);
     if (set.size === 0 && this.drainWaiters.get(id) === set) this.drainWaiters.delete(id);
   }
+}
+
+interface HeldRequest {
+  req: http.IncomingMessage;
+  res: http.ServerResponse;
+  timer: NodeJS.Timeout;
+  /** When the request arrived (access log). */
+  t0: number;
+  /** An exchange carries it now (and writes its access log line). */
+  handedOver: boolean;
 }
 
 function noBackend(res: http.ServerResponse): void {
@@ -567,6 +602,8 @@ class Exchange {
     private readonly proxy: GantryProxy,
     private readonly req: http.IncomingMessage,
     private readonly res: http.ServerResponse,
+    /** When the request arrived (access log). */
+    private readonly t0: number,
   ) {
     const fwd = forwardRequestHeaders(req.rawHeaders, proxy.forwardContext(req.socket));
     this.headers = fwd.headers;
@@ -574,7 +611,7 @@ class Exchange {
   }
 
   start(entry: BackendEntry): void {
-    this.res.on('close', this.onClientClose);
+    this.res.on('close', this.onResponseClose);
     this.dispatch(entry);
   }
 
@@ -582,7 +619,6 @@ class Exchange {
     this.entry = entry;
     this.abortUpstream = undefined;
     this.resumeUpstream = undefined;
-    servedBy.set(this.res, entry);
     this.connected = false;
     this.attempts++;
     this.proxy.begin(entry);
@@ -726,7 +762,9 @@ class Exchange {
     this.abortUpstream?.(new Error('the client read nothing for the idle timeout'));
   };
 
-  private readonly onClientClose = (): void => {
+  /** The response is over: finished, or the client went away first. */
+  private readonly onResponseClose = (): void => {
+    if (this.proxy.onAccess !== undefined) this.proxy.logAccess(this.req, this.res, this.t0, this.entry);
     if (this.done || this.res.writableFinished) return;
     // The client went away: abort upstream (or as soon as the attempt starts, if still queued).
     this.clientGone = true;

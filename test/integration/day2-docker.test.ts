@@ -176,7 +176,7 @@ describe('day-2 operations on docker', () => {
     expect(keep.code, keep.stdout + keep.stderr).toBe(0);
     expect(await labelled(app)).toEqual({ containers: 0, images: 0, volumes: 1 });
 
-    expect((await gantry(['env', 'set', 'FEATURE=on'], { cwd: dir })).code).toBe(0);
+    expect((await gantry(['env', 'set', '--no-deploy', 'FEATURE=on'], { cwd: dir })).code).toBe(0);
     expect((await gantry(['deploy'], { cwd: dir })).code).toBe(0);
     const all = await gantry(['destroy', '--yes', '--json'], { cwd: dir });
     expect(all.code, all.stdout + all.stderr).toBe(0);

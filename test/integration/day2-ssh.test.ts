@@ -72,9 +72,9 @@ describeHosts('day-2 operations on the ssh target (two real systemd hosts)', () 
     const [h1, h2] = fleet.hosts as [TestHost, TestHost];
     const inst = (await gantry(['status', '--json'], { cwd: dir })).json.targets[0].instances.find((i: { node: string }) => i.node === h1.ip);
     const script = 'console.log(JSON.stringify({cwd:process.cwd(),greeting:process.env.GREETING,port:process.env.PORT,token:process.env.API_TOKEN===process.argv[1],arg:process.argv[2]}));console.error(require("os").hostname());process.exit(7)';
-    const r = await gantry(['exec', '--', 'node', '-e', script, CANARY, "$HOME;echo 'hi' `id`"], { cwd: dir, timeoutMs: 120_000 });
+    const r = await gantry(['exec', '--', 'node', '-e', script, CANARY, "$HOME;echo 'hi' `id` ${X} %n"], { cwd: dir, timeoutMs: 120_000 });
     expect(r.code, r.stderr).toBe(7);
-    expect(JSON.parse(r.stdout.trim().split('\n').pop()!)).toEqual({ cwd: `/opt/gantry/${APP}/releases/${release}`, greeting: 'hi-from-ssh', port: String(inst.url ? new URL(inst.url).port : inst.port ?? ''), token: true, arg: "$HOME;echo 'hi' `id`" });
+    expect(JSON.parse(r.stdout.trim().split('\n').pop()!)).toEqual({ cwd: `/opt/gantry/${APP}/releases/${release}`, greeting: 'hi-from-ssh', port: String(inst.url ? new URL(inst.url).port : inst.port ?? ''), token: true, arg: "$HOME;echo 'hi' `id` ${X} %n" });
     expect(r.stderr.trim().split('\n').pop()).toBe((await h1.exec('hostname')).trim());
 
     // --host (or --node) picks the host; --json is one document with the output, secret values redacted.
@@ -212,7 +212,7 @@ describeHosts('day-2 operations on the ssh target (two real systemd hosts)', () 
   }, 300_000);
 
   it('destroy leaves nothing of the apps on the hosts (directories, agent units, nginx site) nor in .gantry', async () => {
-    expect((await gantry(['env', 'set', 'FEATURE=on'], { cwd: dir })).code).toBe(0);
+    expect((await gantry(['env', 'set', '--no-deploy', 'FEATURE=on'], { cwd: dir })).code).toBe(0);
     const gone = await gantry(['destroy', '--yes', '--include-secrets', '--json'], { cwd: dir, timeoutMs: 180_000 });
     expect(gone.code, gone.stdout + gone.stderr).toBe(0);
     const ngxGone = await gantry(['destroy', '--yes', '--json'], { cwd: ngxDir, timeoutMs: 180_000 });

@@ -6,7 +6,7 @@
  * (kept across a restart of the agent's unit), and destroy removing the apps from the hosts.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, copyExample, gantry, setSecret, spawnGantry } from '../helpers/cli.js';
@@ -219,6 +219,7 @@ describeHosts('day-2 operations on the ssh target (two real systemd hosts)', () 
     expect(ngxGone.code, ngxGone.stdout + ngxGone.stderr).toBe(0);
     expect((await gantry(['releases', '--json'], { cwd: dir })).json).toEqual([]);
     expect(existsSync(join(dir, '.gantry', 'env', APP))).toBe(false);
+    for (const d of [dir, ngxDir]) expect(readdirSync(join(d, '.gantry'), { recursive: true }).map(String).filter((p) => p.includes(APP))).toEqual([]);
     for (const h of fleet.hosts) {
       await expect(get(`http://${h.ip}:${PORT_B}/`, 2000)).rejects.toThrow();
       const left = await h.exec('sh', '-c', 'for p in "$@"; do test -e "$p" && echo "$p"; done; systemctl list-units --all --no-legend "gantry-*" | cat; true', 'sh', `/opt/gantry/${APP}`, `/opt/gantry/${NGX}`, `/etc/systemd/system/gantry-agent-${APP}.service`, `/etc/systemd/system/gantry-agent-${NGX}.service`, `/etc/nginx/sites-enabled/gantry-${NGX}.conf`, `/etc/nginx/sites-available/gantry-${NGX}.conf`);

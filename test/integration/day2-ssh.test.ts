@@ -224,7 +224,7 @@ describeHosts('day-2 operations on the ssh target (two real systemd hosts)', () 
     for (const d of [dir, ngxDir].filter(Boolean)) expect(readdirSync(join(d, '.gantry'), { recursive: true }).map(String).filter((p) => p.includes(APP))).toEqual([]);
     for (const h of fleet.hosts) {
       await expect(get(`http://${h.ip}:${PORT_B}/`, 2000)).rejects.toThrow();
-      const left = await h.exec('sh', '-c', 'for p in "$@"; do test -e "$p" && echo "$p"; done; systemctl list-units --all --no-legend "gantry-*" | cat; true', 'sh', `/opt/gantry/${APP}`, `/opt/gantry/${NGX}`, `/etc/systemd/system/gantry-agent-${APP}.service`, `/etc/systemd/system/gantry-agent-${NGX}.service`, `/etc/nginx/sites-enabled/gantry-${NGX}.conf`, `/etc/nginx/sites-available/gantry-${NGX}.conf`);
+      const left = await h.exec('sh', '-c', 'for p in "$@"; do test -e "$p" && echo "$p"; done; systemctl list-units --all --no-legend "gantry-agent-day2-ssh*" "gantry-day2-ssh*" | cat; true', 'sh', `/opt/gantry/${APP}`, `/opt/gantry/${NGX}`, `/etc/systemd/system/gantry-agent-${APP}.service`, `/etc/systemd/system/gantry-agent-${NGX}.service`, `/etc/nginx/sites-enabled/gantry-${NGX}.conf`, `/etc/nginx/sites-available/gantry-${NGX}.conf`);
       expect(left.trim()).toBe('');
     }
   }, 400_000);

@@ -48,4 +48,12 @@ export class EnvStore {
     writeFileSync(tmp, `${JSON.stringify(values, null, 2)}\n`, { mode: 0o600 });
     renameSync(tmp, f);
   }
+
+  /** `gantry destroy` of the app's last target: every scope's values go. True when there were any. */
+  removeApp(app: string): boolean {
+    const dir = join(this.stateDir, 'env', assertSafeSegment('app name', app));
+    if (!existsSync(dir)) return false;
+    rmSync(dir, { recursive: true, force: true });
+    return true;
+  }
 }

@@ -5,7 +5,7 @@
  * access port taking effect on the next deploy without a failed request.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -176,11 +176,14 @@ describe('day-2 operations on docker', () => {
     expect(keep.code, keep.stdout + keep.stderr).toBe(0);
     expect(await labelled(app)).toEqual({ containers: 0, images: 0, volumes: 1 });
 
+    expect((await gantry(['env', 'set', '--no-deploy', 'FEATURE=on'], { cwd: dir })).code).toBe(0);
     expect((await gantry(['deploy'], { cwd: dir })).code).toBe(0);
     const all = await gantry(['destroy', '--yes', '--json'], { cwd: dir });
     expect(all.code, all.stdout + all.stderr).toBe(0);
     expect(all.json).toMatchObject({ app, target: 'box', destroyed: true });
     expect(await labelled(app)).toEqual({ containers: 0, images: 0, volumes: 0 });
     expect((await gantry(['releases', '--json'], { cwd: dir })).json).toEqual([]);
+    // Nothing under .gantry is named after the app (the env values of `gantry env set` went too).
+    expect(readdirSync(join(dir, '.gantry'), { recursive: true }).map(String).filter((p) => p.includes(app))).toEqual([]);
   });
 });

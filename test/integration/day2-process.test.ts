@@ -129,13 +129,19 @@ describe('gantry destroy (process)', () => {
     expect((await gantry(['deploy'], { cwd: dir })).code).toBe(0);
     expect(readFileSync(join(appDir, 'shared', 'data', 'keep.txt'), 'utf8')).toBe('precious');
     expect((await setSecret(dir, 'UNUSED_TOKEN', 'abcdef-123')).code).toBe(0);
+    expect((await gantry(['env', 'set', 'FEATURE=on'], { cwd: dir })).code).toBe(0);
+    expect(existsSync(join(dir, '.gantry', 'env', name))).toBe(true);
     const all = await gantry(['destroy', '--yes'], { cwd: dir });
     expect(all.code, all.stderr).toBe(0);
     expect(existsSync(appDir), readdirSync(join(dir, '.gantry', 'apps')).join(',')).toBe(false);
+    // The values of `gantry env set` went with the app's last target (issue 20: .gantry/env/<app>/ was left behind).
+    expect(existsSync(join(dir, '.gantry', 'env', name))).toBe(false);
     expect((await gantry(['secrets', 'list', '--json'], { cwd: dir })).stdout).toContain('UNUSED_TOKEN');
     const secretsToo = await gantry(['destroy', '--yes', '--include-secrets', '--json'], { cwd: dir });
     expect(secretsToo.code, secretsToo.stdout).toBe(0);
     expect((await gantry(['secrets', 'list', '--json'], { cwd: dir })).stdout).not.toContain('UNUSED_TOKEN');
+    // Nothing under .gantry is named after the app any more.
+    expect(readdirSync(join(dir, '.gantry'), { recursive: true }).map(String).filter((p) => p.includes(name))).toEqual([]);
   }, 180_000);
 });
 

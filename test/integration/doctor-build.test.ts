@@ -8,13 +8,26 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gantry } from '../helpers/cli.js';
-import { baseImageProblem, docker } from '../helpers/docker.js';
+import { baseImageProblem, cleanupApp, docker } from '../helpers/docker.js';
+import { get } from '../helpers/http.js';
 
 const NOPIP = `gantry-test-nopip:${process.pid}`;
 const WITHPIP = `gantry-test-withpip:${process.pid}`;
+const NPM_APP = `d2b-npmca-${process.pid}`;
 afterAll(async () => {
   if (!baseImageProblem) for (const i of [NOPIP, WITHPIP]) await docker.getImage(i).remove({ force: true }).catch(() => undefined);
+  if (!baseImageProblem) await cleanupApp(NPM_APP);
 });
+
+/** A command's output in a throwaway container of `image`. */
+async function inImage(image: string, cmd: string[]): Promise<string> {
+  const { PassThrough } = await import('node:stream');
+  const out = new PassThrough();
+  let text = '';
+  out.on('data', (d: Buffer) => (text += d.toString()));
+  await docker.run(image, cmd, out, { Entrypoint: [], HostConfig: { AutoRemove: true } });
+  return text;
+}
 
 /** A local image from a Dockerfile text (no network: both images derive from the local python:3.11-slim). */
 async function image(tag: string, dockerfile: string): Promise<void> {
@@ -69,4 +82,22 @@ describe('doctor predicts a failed docker build (issue 20, point 13)', () => {
       expect(r.code).toBe(1);
     } else expect(c.detail).toMatch(/reaches|not checked/);
   }, 120_000);
+
+  (baseImageProblem ? it.skip : it)(`a build that installs from the npm registry gets the host's CA and npm settings in a build-only stage: it works here, and the final image holds neither${baseImageProblem ? ` (skipped: ${baseImageProblem})` : ''}`, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gantry-npmca-'));
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'npmca', version: '1.0.0', dependencies: { ms: '2.1.3' } }));
+    writeFileSync(join(dir, 'server.js'), 'const ms=require("ms");require("http").createServer((q,s)=>{s.setHeader("content-type","application/json");s.end(JSON.stringify({ms:ms(60000),release:process.env.GANTRY_RELEASE}))}).listen(process.env.PORT);\n');
+    writeFileSync(join(dir, 'gantry.yaml'), `app: ${NPM_APP}\nbuild: { command: "npm install --omit=dev --no-audit --no-fund" }\nrun: { command: "node server.js", port: 3000 }\nhealth: { path: /, interval: 500ms, start_period: 60s }\nstrategy: { watch: 0s }\ntargets:\n  box: { type: docker }\n`);
+    const d = await gantry(['deploy', '--json'], { cwd: dir, timeoutMs: 300_000 });
+    expect(d.code, d.stdout + d.stderr).toBe(0);
+    expect(JSON.parse((await get(d.json.url)).body)).toMatchObject({ ms: '1m' });
+    const image = `gantry/${NPM_APP}:${d.json.release}`;
+    // Nothing of the host's settings in the final image: no files, no variables, no history line.
+    const look = await inImage(image, ['sh', '-c', 'ls -a /app; test -e /gantry-build && echo HAS-SETTINGS-DIR; env']);
+    expect(look).toContain('node_modules');
+    expect(look).not.toMatch(/gantry-build|HAS-SETTINGS-DIR|NODE_EXTRA_CA_CERTS|NPM_CONFIG_USERCONFIG|npmrc/i);
+    const info = await docker.getImage(image).inspect();
+    expect(JSON.stringify(info.Config.Env)).not.toMatch(/CA_CERTS|USERCONFIG|PIP_CERT/);
+    expect(JSON.stringify(await docker.getImage(image).history())).not.toMatch(/BEGIN CERTIFICATE|gantry-build\/ca/);
+  }, 360_000);
 });

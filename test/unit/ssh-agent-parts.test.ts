@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { envFileLine } from '../../src/agent/systemd-instances.js';
-import { agentUnitText, instanceUnitName } from '../../src/targets/ssh/agent-unit.js';
+import { agentUnitText, differsOnlyInProxyPort, instanceUnitName } from '../../src/targets/ssh/agent-unit.js';
 import { atLeast, parseNodeVersion } from '../../src/targets/ssh/host-node.js';
 import { parseJournal } from '../../src/targets/ssh/journal.js';
 
@@ -43,5 +43,13 @@ describe('ssh agent parts', () => {
       { at: '2026-12-01T13:47:18.818Z', instance: 'a-0-x', stream: 'sys', text: 'Main process exited' },
       { instance: 'b-1-y', stream: 'err', text: 'hi' },
     ]);
+  });
+
+  it('a unit that differs only in the proxy port needs no agent restart; any other change does', () => {
+    const unit = (o: { port?: number; host?: string; bundle?: string }) => agentUnitText({ root: '/opt/gantry', app: 'hello' }, { node: '/usr/bin/node', bundle: o.bundle ?? '/opt/gantry/.gantry/agent/h/gantry-agent.mjs', proxyHost: o.host ?? '0.0.0.0', proxyPort: o.port ?? 8080 });
+    expect(differsOnlyInProxyPort(unit({}), unit({ port: 8081 }))).toBe(true);
+    expect(differsOnlyInProxyPort(unit({}), unit({}))).toBe(false);
+    expect(differsOnlyInProxyPort(unit({}), unit({ host: '127.0.0.1' }))).toBe(false);
+    expect(differsOnlyInProxyPort(unit({}), unit({ port: 8081, bundle: '/opt/gantry/.gantry/agent/other/gantry-agent.mjs' }))).toBe(false);
   });
 });

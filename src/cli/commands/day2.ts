@@ -2,7 +2,11 @@
 import type { Command } from 'commander';
 import { createInterface } from 'node:readline';
 import { GantryError } from '../../core/errors.js';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { stopAutoscaler } from '../autoscaler.js';
+import type { Session } from '../context.js';
+import { EnvStore } from '../env-store.js';
 import { c } from '../output.js';
 import { run, withGlobals, withSession } from './common.js';
 
@@ -20,14 +24,37 @@ async function confirmByName(app: string, target: string): Promise<boolean> {
   }
 }
 
+/** `--host` or its alias `--node`: one host. */
+function hostOf(opts: { host?: string; node?: string }): string | undefined {
+  if (opts.host && opts.node && opts.host !== opts.node) throw new GantryError('USAGE', `--host ${opts.host} and --node ${opts.node} name different hosts`, 'give one of them');
+  return opts.host ?? opts.node;
+}
+
+/**
+ * The values of `gantry env set` belong to the app, not to one target: they go with the app's
+ * last target still in the state (they would otherwise reach a later deploy of a new app of the
+ * same name). Backups stay (they are how a destroyed app comes back) and are named as kept.
+ */
+function forgetEnvValues(s: Session, app: string, r: { removed: string[]; kept: string[] }): void {
+  const others = s.engine.targetNames(s.loaded).filter((t) => s.store.getTarget(app, t));
+  if (others.length) r.kept.push(`env values of ${app} (gantry env set): still used by ${others.join(', ')}`);
+  else if (new EnvStore(s.stateDir).removeApp(app)) r.removed.push(`env values of ${app} (gantry env set, every environment)`);
+  const backups = join(s.stateDir, 'backups');
+  const prefixes = s.engine.targetNames(s.loaded).map((t) => `${app}-${t}-`);
+  const mine = existsSync(backups) ? readdirSync(backups).filter((f) => prefixes.some((p) => f.startsWith(p))) : [];
+  if (mine.length) r.kept.push(`${mine.length} backup${mine.length === 1 ? '' : 's'} in ${backups} (gantry restore brings the app back; delete them by hand when no longer needed)`);
+}
+
 export function registerDay2(program: Command): void {
   withGlobals(program.command('exec'))
     .argument('<command...>', 'the command and its arguments, after --')
-    .description("run a command in the current release's environment (its env, secrets and persistent paths): in its directory on process, in a running container (or a one-off one) on docker; interactive with a TTY when stdin is one; exits with the command's exit code")
+    .description("run a command in the current release's environment (its env, secrets and persistent paths): in its directory on process, in a running container (or a one-off one) on docker, as a transient systemd unit in the release's directory on an ssh host; interactive with a TTY when stdin is one; exits with the command's exit code")
     .option('--instance <id>', 'beside (or inside) this running instance, with its release')
-    .addHelpText('after', '\nExamples:\n  gantry exec -- node scripts/migrate.js\n  gantry exec -- sh                       # interactive shell on a terminal\n  gantry exec --instance web-2 -- env\n  gantry exec --json -- ls data           # { exit_code, stdout, stderr }, secret values redacted\n\nThe command is run as given (argv), never through a shell: write `-- sh -c "a && b"` for one.')
+    .option('--host <name>', 'many-node targets: run it on this host (default: the instance\'s host, else the first host)')
+    .option('--node <name>', 'the same as --host')
+    .addHelpText('after', '\nExamples:\n  gantry exec -- node scripts/migrate.js\n  gantry exec -- sh                       # interactive shell on a terminal\n  gantry exec --instance web-2 -- env\n  gantry exec --host web2 -- ls data      # ssh: on that host (default: the first host)\n  gantry exec --json -- ls data           # { exit_code, stdout, stderr }, secret values redacted\n\nThe command is run as given (argv), never through a shell: write `-- sh -c "a && b"` for one.')
     .action((argv: string[], o: unknown, cmd: Command) =>
-      run<{ instance?: string }>(async (opts, out) =>
+      run<{ instance?: string; host?: string; node?: string }>(async (opts, out) =>
         withSession(opts, out, async (s) => {
           const tty = Boolean(process.stdin.isTTY && process.stdout.isTTY) && !opts.json;
           // The command gets Ctrl-C itself (same terminal, or as a byte through the TTY): this CLI waits for its exit code.
@@ -37,6 +64,7 @@ export function registerDay2(program: Command): void {
             const r = await s.engine.exec(s.loaded, opts.target, {
               argv,
               instance: opts.instance,
+              host: hostOf(opts),
               capture: Boolean(opts.json),
               io: { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, tty, columns: process.stdout.columns, rows: process.stdout.rows },
             });
@@ -89,6 +117,7 @@ export function registerDay2(program: Command): void {
           }
           const r = await s.engine.destroy(s.loaded, opts.target, { includeSecrets: opts.includeSecrets, keepData: opts.keepData, wait: opts.wait });
           stopAutoscaler(s, opts);
+          forgetEnvValues(s, app, r);
           out.result(r, () => [`${c.green('✓')} destroyed ${c.bold(r.app)} on ${r.target}`, ...r.removed.map((x) => c.dim(`  removed ${x}`)), ...r.kept.map((x) => `  kept ${x}`)]);
           return 0;
         }),

@@ -5,6 +5,7 @@ import { stripAnsi } from '../../core/ansi.js';
 import { capLine, capTailLines } from '../../core/bounded.js';
 import { DEFAULTS } from '../../core/defaults.js';
 import { GantryError } from '../../core/errors.js';
+import { BUILD_SETTINGS_DIR, hostBuildSettings, proxyBuildArgs, type HostBuildSettings } from './build-settings.js';
 import { contextTar } from './context.js';
 import { detectRuntime, generateDockerfile } from './dockerfile.js';
 import { engineMessage } from './engine-client.js';
@@ -27,7 +28,7 @@ export interface DockerBuildSpec {
 }
 
 /** Which Dockerfile a build uses: the app's own, or one generated for Node/Python (shown by `gantry plan`). */
-export function resolveDockerfile(spec: DockerBuildSpec): { contextDir: string; dockerfile: string; generated?: string } {
+export function resolveDockerfile(spec: DockerBuildSpec): { contextDir: string; dockerfile: string; generated?: string; settings?: HostBuildSettings } {
   const contextDir = resolve(spec.sourceDir, spec.context ?? '.');
   const own = spec.dockerfile ?? 'Dockerfile';
   if (existsSync(join(contextDir, own))) return { contextDir, dockerfile: own };
@@ -35,7 +36,11 @@ export function resolveDockerfile(spec: DockerBuildSpec): { contextDir: string; 
   const runtime = detectRuntime(contextDir);
   if (!runtime) throw new GantryError('BUILD_FAILED', `no Dockerfile in ${contextDir} and no Node or Python app detected`, 'add a Dockerfile, or set build.dockerfile');
   if (!spec.runCommand) throw new GantryError('BUILD_FAILED', 'a generated Dockerfile needs run.command', 'set run.command in gantry.yaml, or add a Dockerfile');
-  return { contextDir, dockerfile: GENERATED_DOCKERFILE, generated: generateDockerfile(runtime, { dir: contextDir, buildCommand: spec.buildCommand, runCommand: spec.runCommand, port: spec.port }) };
+  // Only a build that installs something needs the host's registry settings.
+  const installs = Boolean(spec.buildCommand) || (runtime === 'python' && existsSync(join(contextDir, 'requirements.txt')));
+  const settings = installs ? hostBuildSettings(runtime) : undefined;
+  const generated = generateDockerfile(runtime, { dir: contextDir, buildCommand: spec.buildCommand, runCommand: spec.runCommand, port: spec.port, ...(settings && Object.keys(settings.files).length ? { buildEnv: settings.env } : {}) });
+  return { contextDir, dockerfile: GENERATED_DOCKERFILE, generated, ...(settings && Object.keys(settings.files).length ? { settings } : {}) };
 }
 
 interface BuildMessage {
@@ -49,8 +54,11 @@ interface BuildMessage {
 export async function buildImage(docker: Docker, spec: DockerBuildSpec, emit: (level: 'info' | 'warn' | 'error', message: string, data?: unknown) => void): Promise<{ imageId: string; tag: string; generatedDockerfile?: string }> {
   const df = resolveDockerfile(spec);
   const tag = imageRef(spec.app, spec.release);
-  const tar = contextTar(df.contextDir, { exclude: [spec.stateDir], extra: df.generated ? { [GENERATED_DOCKERFILE]: df.generated } : {} });
+  const settingFiles = Object.fromEntries(Object.entries(df.settings?.files ?? {}).map(([name, text]) => [`${BUILD_SETTINGS_DIR}/${name}`, text]));
+  const tar = contextTar(df.contextDir, { exclude: [spec.stateDir], extra: df.generated ? { [GENERATED_DOCKERFILE]: df.generated, ...settingFiles } : {} });
   if (df.generated) emit('info', 'no Dockerfile: using a generated one (see `gantry plan`)');
+  if (df.settings) emit('info', `the build steps get this host's ${df.settings.carried.join(' and ')} in a build-only stage`);
+  const proxies = proxyBuildArgs();
   let stream: NodeJS.ReadableStream;
   try {
     stream = await docker.buildImage(tar, {
@@ -59,6 +67,7 @@ export async function buildImage(docker: Docker, spec: DockerBuildSpec, emit: (l
       labels: { [LABEL.app]: spec.app, [LABEL.target]: spec.target, [LABEL.release]: spec.release, [LABEL.commit]: spec.commit ?? '' },
       rm: true,
       forcerm: true,
+      ...(Object.keys(proxies).length ? { buildargs: proxies } : {}),
     });
   } catch (err) {
     throw new GantryError('BUILD_FAILED', `docker build could not start: ${engineMessage(err)}`, 'check the Dockerfile and that the engine is reachable (`gantry doctor`)');

@@ -6,7 +6,7 @@
  */
 import { GantryError } from '../../core/errors.js';
 import type { HealthSpec } from '../../core/health-spec.js';
-import type { InstanceHandle, InstanceRequest, LogLine, MaintenanceState, ObservedInstance, ReleaseRef, Route, RouterOptions, TargetRuntime, TrafficStats } from '../../engine/target.js';
+import type { ExecRequest, InstanceHandle, InstanceRequest, LogLine, MaintenanceState, ObservedInstance, ReleaseRef, Route, RouterOptions, TargetRuntime, TrafficStats } from '../../engine/target.js';
 
 export interface FleetNode {
   name: string;
@@ -103,6 +103,13 @@ export class FleetRuntime implements TargetRuntime {
   /** One-off tasks (hooks such as migrations) run once, on the first node. */
   runTask(task: Parameters<TargetRuntime['runTask']>[0]): ReturnType<TargetRuntime['runTask']> {
     return this.nodes[0]!.runtime.runTask(task);
+  }
+
+  /** `gantry exec`: on the node that runs the instance named, else on the first node (the engine names a node when asked to). */
+  async exec(req: ExecRequest): Promise<{ exitCode: number }> {
+    const n = req.instance ? await this.ownerOf(req.instance) : this.nodes[0]!;
+    if (!n.runtime.exec) throw new GantryError('USAGE', `node ${n.name} cannot run one-off commands`, 'hooks (hooks.pre_deploy) run commands on every target');
+    return n.runtime.exec(req);
   }
 
   async instances(): Promise<ObservedInstance[]> {

@@ -28,7 +28,7 @@ export function lazyRuntime(open: () => Promise<TargetRuntime>, has: { stage: bo
   if (has.stage) runtime.stage = forward('stage') as TargetRuntime['stage'];
   // Optional parts of the contract: answered by the real runtime when it has them (a read gives undefined when not).
   const optional =
-    (name: 'setMaintenance' | 'maintenance' | 'retireFormerAccess' | 'instanceMemoryBytes', refuse?: string) =>
+    (name: 'setMaintenance' | 'maintenance' | 'retireFormerAccess' | 'instanceMemoryBytes' | 'exec', refuse?: string) =>
     async (...args: unknown[]) => {
       const rt = await real();
       const fn = rt[name] as ((...a: unknown[]) => unknown) | undefined;
@@ -42,6 +42,7 @@ export function lazyRuntime(open: () => Promise<TargetRuntime>, has: { stage: bo
   runtime.maintenance = optional('maintenance') as TargetRuntime['maintenance'];
   runtime.retireFormerAccess = optional('retireFormerAccess') as TargetRuntime['retireFormerAccess'];
   runtime.instanceMemoryBytes = optional('instanceMemoryBytes') as TargetRuntime['instanceMemoryBytes'];
+  runtime.exec = optional('exec', 'this node cannot run one-off commands') as TargetRuntime['exec'];
   // Closing what was never opened opens nothing.
   runtime.close = async () => {
     const o = opening;

@@ -48,3 +48,18 @@ export function agentUnitText(p: AgentPlace, opts: { node: string; bundle: strin
     '',
   ].join('\n');
 }
+
+/** `--host H --port P` in the unit's ExecStart: where the agent's proxy first listens. */
+const PROXY_ADDRESS_RE = / --host \S+ --port (\d+) /;
+
+/**
+ * Two unit texts that differ at most in the proxy's address: a running agent moves its
+ * proxy itself (POST /v1/proxy/listen, the former address kept through a grace), so such a
+ * change needs no restart, which would leave the app's port unanswered meanwhile. Only a new
+ * port counts: the same port on another interface could not be bound beside the old one.
+ */
+export function differsOnlyInProxyPort(before: string, after: string): boolean {
+  const strip = (t: string): string => t.replace(PROXY_ADDRESS_RE, ' --host - --port - ');
+  const [was, now] = [PROXY_ADDRESS_RE.exec(before)?.[1], PROXY_ADDRESS_RE.exec(after)?.[1]];
+  return was !== undefined && now !== undefined && was !== now && strip(before) === strip(after);
+}

@@ -48,6 +48,18 @@ export interface ExecOptions {
   readonly retryUnreported?: boolean;
 }
 
+/** The caller's side of a streamed command (`gantry exec`). */
+export interface InteractiveIO {
+  /** Copied to the program's stdin until it ends; absent: EOF at once. */
+  readonly stdin?: NodeJS.ReadableStream;
+  readonly stdout: NodeJS.WritableStream;
+  readonly stderr: NodeJS.WritableStream;
+  /** A terminal for the session (raw bytes both ways; stderr comes on stdout then). */
+  readonly pty?: { term: string; cols: number; rows: number };
+  /** Called with a size change of the caller's terminal; returns how to stop following it. */
+  readonly onResize?: (apply: (cols: number, rows: number) => void) => () => void;
+}
+
 /** The session closed with no exit status: whether the program ran is unknown. */
 const UNREPORTED = Symbol('unreported');
 
@@ -239,6 +251,48 @@ export class SshConnection {
           reject(new GantryError('SSH_CHANNEL_FAILED', `could not send input to ${argv[0]} on ${this.label}: ${e.message}`));
         });
       });
+    } finally {
+      release();
+    }
+  }
+
+  /**
+   * Runs a program with the caller's streams, for as long as it runs (no timeout): its output
+   * is written as it arrives, `stdin` is copied in until it ends, and with `pty` the session
+   * gets a terminal of that size (`resize` follows the caller's). Resolves with its exit status.
+   */
+  async stream(argv: readonly string[], io: InteractiveIO): Promise<{ code: number | null; signal?: string }> {
+    const command = remoteCommandLine(argv);
+    const release = await this.sessions.take();
+    try {
+      const channel = await this.channel((cb) => (io.pty ? this.client.exec(command, { pty: { term: io.pty.term, cols: io.pty.cols, rows: io.pty.rows } }, cb) : this.client.exec(command, cb)), `run ${argv[0]}`);
+      const stopResize = io.onResize?.((cols, rows) => channel.setWindow(rows, cols, 0, 0));
+      const onData = (d: Buffer): void => void channel.write(d);
+      const onEnd = (): void => void channel.end();
+      io.stdin?.on('data', onData);
+      io.stdin?.once('end', onEnd);
+      if (!io.stdin) channel.end();
+      io.stdin?.resume();
+      try {
+        return await new Promise((resolve, reject) => {
+          let code: number | null = null;
+          let signal: string | undefined;
+          let exited = false;
+          channel.on('data', (d: Buffer) => io.stdout.write(d));
+          channel.stderr.on('data', (d: Buffer) => io.stderr.write(d));
+          channel.on('exit', (c: number | null, sig?: string) => {
+            exited = true;
+            code = c ?? null;
+            signal = sig ?? undefined;
+          });
+          channel.on('close', () => (exited || this.isOpen ? resolve({ code, ...(signal ? { signal } : {}) }) : reject(lostError(this.label, `running ${argv[0]}`))));
+        });
+      } finally {
+        io.stdin?.off('data', onData);
+        io.stdin?.off('end', onEnd);
+        io.stdin?.pause();
+        stopResize?.();
+      }
     } finally {
       release();
     }

@@ -1,5 +1,5 @@
-import { rmSync } from 'node:fs';
-import { join, resolve, sep } from 'node:path';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { dirname, join, resolve, sep } from 'node:path';
 import { GantryError } from '../../core/errors.js';
 import type { Artifact, BuildInput, DoctorCheck, DoctorContext, Target, TargetContext, TargetProblem, ValidateContext } from '../../engine/target.js';
 import { buildReleaseDir } from '../shared/release-dir.js';
@@ -88,7 +88,11 @@ export const sshTarget: Target<SshConfig> = {
 
   async destroy(ctx: TargetContext<SshConfig>, opts: { keepData: boolean }): Promise<string[]> {
     const removed = await sessionOf(ctx).removeApp(opts.keepData);
-    rmSync(sshLocalPaths(ctx.stateDir, ctx.app, ctx.targetName).dir, { recursive: true, force: true });
+    const local = sshLocalPaths(ctx.stateDir, ctx.app, ctx.targetName).dir;
+    rmSync(local, { recursive: true, force: true });
+    // The app's folder of local builds goes with its last ssh target.
+    const appDir = dirname(local);
+    if (existsSync(appDir) && readdirSync(appDir).length === 0) rmSync(appDir, { recursive: true, force: true });
     return removed;
   },
 

@@ -5,7 +5,7 @@ import { DEFAULTS } from '../../core/defaults.js';
 import { GantryError } from '../../core/errors.js';
 import type { AgentHost } from '../shared/agent-router.js';
 import { agentBundle } from './agent-bundle.js';
-import { agentDirOf, agentInfoFileOf, agentUnitName, agentUnitText, bundlePathOf, instanceUnitPrefix, unitFileOf, type AgentPlace } from './agent-unit.js';
+import { agentDirOf, agentInfoFileOf, differsOnlyInProxyPort, agentUnitName, agentUnitText, bundlePathOf, instanceUnitPrefix, unitFileOf, type AgentPlace } from './agent-unit.js';
 import type { SshConnection } from './connection.js';
 import { ensureHostNode, type HostNode } from './host-node.js';
 import { tunnelDispatcher } from './http-tunnel.js';
@@ -72,8 +72,10 @@ export class SshAgentHost implements AgentHost {
    * outdated, starts the unit, and waits for the agent it runs to answer.
    */
   async ensure(proxy: { host: string; port: number }): Promise<AgentClient> {
-    const changed = await this.install(proxy);
+    const install = await this.install(proxy);
+    const changed = install === 'changed';
     const before = await this.unitState();
+    // Unchanged, or only the proxy's port moved (the router asks the running agent to listen there too).
     if (!changed && before.active === 'active') {
       const info = await this.readInfo();
       if (info && info.pid === before.pid) {
@@ -113,8 +115,11 @@ export class SshAgentHost implements AgentHost {
     return new GantryError('AGENT_UNREACHABLE', `the Gantry agent (${this.unit}) did not start on ${this.conn.label}${parsed ? `: ${parsed.message}` : last ? `: ${last}` : ''}${tail ? ` (journal: ${tail})` : ''}`, `journalctl -u ${this.unit} on ${this.conn.label}`);
   }
 
-  /** Node, bundle and unit file in place; true when the unit changed (its agent must restart). */
-  private async install(proxy: { host: string; port: number }): Promise<boolean> {
+  /**
+   * Node, bundle and unit file in place. 'changed': the agent must restart to run what the unit
+   * says; 'port': only the proxy's port differs, which a running agent takes on without a restart.
+   */
+  private async install(proxy: { host: string; port: number }): Promise<'unchanged' | 'port' | 'changed'> {
     const bundle = agentBundle();
     this.node = await ensureHostNode(this.conn, this.place.root, bundle.minNode);
     const bundlePath = bundlePathOf(this.place.root, bundle.hash);
@@ -122,10 +127,11 @@ export class SshAgentHost implements AgentHost {
     await execOk(this.conn, ['mkdir', '-p', '-m', '700', agentDirOf(this.place)], 'creating the agent directory');
     const text = agentUnitText(this.place, { node: this.node.binary, bundle: bundlePath, proxyHost: proxy.host, proxyPort: proxy.port });
     const file = unitFileOf(this.place.app);
-    if ((await readRemoteFile(this.conn, file)) === text) return false;
+    const before = await readRemoteFile(this.conn, file);
+    if (before === text) return 'unchanged';
     await writeRemoteFile(this.conn, file, text, '644');
     await execOk(this.conn, ['systemctl', 'daemon-reload'], 'systemctl daemon-reload');
-    return true;
+    return before !== undefined && differsOnlyInProxyPort(before, text) ? 'port' : 'changed';
   }
 
   /** No agent answers: stop the app's instance units it left, and their env files. */

@@ -8,7 +8,7 @@
  */
 import type { AgentProbeWhere, AgentResources } from '../../agent/protocol.js';
 import { GantryError } from '../../core/errors.js';
-import type { InstanceHandle, InstanceRequest, LogLine, ObservedInstance, ReleaseRef, Route, RouterOptions, StageResult, TargetRuntime } from '../../engine/target.js';
+import type { ExecRequest, InstanceHandle, InstanceRequest, LogLine, ObservedInstance, ReleaseRef, Route, RouterOptions, StageResult, TargetRuntime } from '../../engine/target.js';
 import { AgentRouter } from '../shared/agent-router.js';
 import { ProxiedRuntime } from '../shared/proxied-runtime.js';
 import { agentDirOf, instanceUnitName, instanceUnitPrefix, releaseDirOf, type AgentPlace } from './agent-unit.js';
@@ -19,6 +19,7 @@ import { applyNginxSite, removeNginxSite } from './nginx-host.js';
 import { SshAgentHost } from './remote-agent.js';
 import { pruneReleases, switchCurrent, writeMetadata } from './layout.js';
 import { releaseMetadata, type ReleaseSync } from './release-sync.js';
+import { runRemoteExec } from './remote-exec.js';
 import { runRemoteTask } from './remote-task.js';
 
 /** The environment an instance starts from on the host (its unit has nothing else); the manifest's env comes on top. */
@@ -164,6 +165,38 @@ export class SshNodeRuntime extends ProxiedRuntime implements TargetRuntime {
       env: { ...HOST_ENV, ...task.env, ...task.secretEnv },
       timeoutMs: task.timeoutMs,
     });
+  }
+
+  /**
+   * `gantry exec` on this host: beside the instance named, else beside a running instance of the
+   * release here (with that instance's env file: its env, secrets and PORT), else with the release's
+   * environment written for this command alone. In the release's directory (persist paths are linked there).
+   */
+  async exec(req: ExecRequest): Promise<{ exitCode: number }> {
+    const running = (await this.instances()).filter((i) => i.state === 'running');
+    const beside = req.instance ? running.find((i) => i.id === req.instance) : running.find((i) => i.release === req.release.id);
+    const envDir = `${agentDirOf(this.place)}/env`;
+    const instanceEnvFile = beside ? `${envDir}/${safeId('instance id', beside.id)}.env` : undefined;
+    const usable = instanceEnvFile && (await this.opts.conn.exec(['test', '-f', instanceEnvFile])).code === 0;
+    return runRemoteExec(this.opts.conn, {
+      unitPrefix: instanceUnitPrefix(this.place.app),
+      envDir,
+      cwd: releaseDirOf(this.place, safeId('release id', beside?.release ?? req.release.id)),
+      argv: req.argv,
+      ...(usable ? { instanceEnvFile } : {}),
+      env: { ...HOST_ENV, HOST: '127.0.0.1', ...req.env, ...req.secretEnv },
+      io: req.io,
+    });
+  }
+
+  /** Resident memory of each instance unit, from systemd's memory accounting (MemoryCurrent). */
+  async instanceMemoryBytes(): Promise<Record<string, number>> {
+    const running = (await this.instances()).filter((i) => i.state === 'running');
+    if (running.length === 0) return {};
+    const units = running.map((i) => instanceUnitName(this.place.app, i.id));
+    const r = await this.opts.conn.exec(['systemctl', 'show', '-p', 'MemoryCurrent', '--value', ...units]);
+    const values = r.stdout.toString('utf8').split('\n').filter((l) => l !== '');
+    return Object.fromEntries(running.map((i, k) => [i.id, Number(values[k]) > 0 && Number(values[k]) < 2 ** 63 ? Number(values[k]) : 0]));
   }
 
   /** From systemd's CPU accounting of each instance unit. */

@@ -90,6 +90,8 @@ export const DEFAULTS = {
     logMaxBytes: 5 * 1024 * 1024,
   },
   proxy: {
+    /** A proxy port Gantry picked itself and lost before the agent bound it is picked again, this many times in all. */
+    freePortAttempts: 3,
     host: '127.0.0.1',
     /** Connect failures are retried on another backend this many times (the request never reached an app). */
     connectRetries: 3,

@@ -98,6 +98,8 @@ describe('backups and deploys (issue 14 point 10)', () => {
       `app: ${a}`,
       // A build that takes a while, so backups land while its `.partial` dir exists.
       'build: { command: "sleep 2 && echo built > built.txt" }',
+      // And a rollout that holds the lock a while, so `status` sees it in progress (a loaded CI missed a quick one).
+      'hooks: { pre_deploy: "sleep 3" }',
       'run: { command: node server.js }',
       'strategy: { type: rolling, watch: 0s }',
       'targets:',

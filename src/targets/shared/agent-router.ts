@@ -2,6 +2,7 @@
  * Traffic through Gantry's proxy, hosted by the host agent: the half of a
  * runtime that every proxied target (process, docker, later ssh) shares.
  */
+import { DEFAULTS } from '../../core/defaults.js';
 import { AgentClient } from '../../agent/client.js';
 import type { AgentMaintenance, AgentProxyTimeouts } from '../../agent/protocol.js';
 import { freePort } from '../../agent/free-port.js';
@@ -72,25 +73,45 @@ export class AgentRouter {
     return this.agent!;
   }
 
-  /** The proxy port is chosen once (from the manifest or a free port) and kept, so the URL never changes. */
-  private async proxyPort(): Promise<number> {
-    if (this.cfg.port) return this.cfg.port;
+  /**
+   * The proxy port is chosen once (from the manifest or a free port) and kept, so the URL never changes.
+   * `fresh`: chosen now (nobody was given it yet), so another may be taken if it is lost before the bind.
+   */
+  private async proxyPort(): Promise<{ port: number; fresh: boolean }> {
+    if (this.cfg.port) return { port: this.cfg.port, fresh: false };
     const saved = this.cfg.settings().proxyPort;
-    if (typeof saved === 'number') return saved;
+    if (typeof saved === 'number') return { port: saved, fresh: false };
     const port = await this.host.freePort(this.cfg.host);
     this.cfg.saveSettings({ ...this.cfg.settings(), proxyPort: port });
-    return port;
+    return { port, fresh: true };
+  }
+
+  /**
+   * The agent on its port. A port the kernel called free can be taken before the agent binds it
+   * (another program's connection gets it as its local port): a freshly chosen one is chosen again.
+   */
+  private async ensureAgent(): Promise<{ agent: AgentClient; port: number }> {
+    for (let attempt = 1; ; attempt++) {
+      const { port, fresh } = await this.proxyPort();
+      try {
+        this.agent = await this.host.ensure({ host: this.cfg.host, port });
+        return { agent: this.agent, port };
+      } catch (err) {
+        if (!fresh || attempt >= DEFAULTS.proxy.freePortAttempts || (err as { code?: string }).code !== 'PORT_IN_USE') throw err;
+        const { proxyPort: _lost, ...rest } = this.cfg.settings();
+        this.cfg.saveSettings(rest);
+      }
+    }
   }
 
   async ensureRouter(opts?: AgentProxyTimeouts): Promise<{ url: string }> {
-    const port = await this.proxyPort();
-    this.agent = await this.host.ensure({ host: this.cfg.host, port });
+    const { agent, port } = await this.ensureAgent();
     // The manifest moved the access point: the running proxy listens there too, and keeps the old address
     // until the rollout that moved it is done (retireFormerAccess), so no client on either sees a refusal.
-    if (this.agent.info.proxyPort !== port) await this.agent.listenProxy(this.cfg.host, port);
+    if (agent.info.proxyPort !== port) await agent.listenProxy(this.cfg.host, port);
     // Also for an agent that was already running: the manifest may have changed them.
-    if (opts) await this.agent.setProxyTimeouts(opts);
-    return { url: this.agent.proxyUrl };
+    if (opts) await agent.setProxyTimeouts(opts);
+    return { url: agent.proxyUrl };
   }
 
   /**

@@ -25,7 +25,8 @@ export class Workers {
   readonly id = `${hostname()}:${process.pid}:${newId('w', 4)}`;
   /** When each loop last went round (readiness: workers alive). */
   readonly heartbeats: number[] = [];
-  private wake?: () => void;
+  /** The idle loops' wake-ups: one field for all loops woke a loop that was already busy, and the idle ones slept to their next poll. */
+  private readonly waiters = new Set<() => void>();
 
   constructor(
     private readonly face: EngineFace,
@@ -42,7 +43,7 @@ export class Workers {
 
   /** A new job was queued: look now rather than at the next poll. */
   poke(): void {
-    this.wake?.();
+    for (const wake of this.waiters) wake();
   }
 
   alive(): boolean {
@@ -53,7 +54,7 @@ export class Workers {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    this.wake?.();
+    this.poke();
     await Promise.allSettled(this.loops);
   }
 
@@ -69,11 +70,13 @@ export class Workers {
       }
       if (!job) {
         await new Promise<void>((r) => {
-          const t = setTimeout(r, this.opts.pollMs);
-          this.wake = () => {
+          const wake = (): void => {
             clearTimeout(t);
+            this.waiters.delete(wake);
             r();
           };
+          const t = setTimeout(wake, this.opts.pollMs);
+          this.waiters.add(wake);
         });
         continue;
       }

@@ -3,9 +3,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { request } from 'undici';
-import { killPid, onCleanup } from './cleanup.js';
-import { sleep } from './timing.js';
+import { awaitPeerUp } from './peer-process.js';
 
 /** Start haproxy in the foreground (-db) in `dir`, proxying 127.0.0.1:listenPort to upstreamPort. */
 export async function startHaproxy(bin, dir, listenPort, upstreamPort) {
@@ -33,18 +31,5 @@ backend app
   const child = spawn(bin, ['-db', '-f', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-2000)));
-  const stop = onCleanup(`haproxy pid ${child.pid}`, () => (child.exitCode === null && child.signalCode === null ? killPid(child.pid, { graceMs: 3000 }) : undefined));
-  for (let i = 0; i < 100; i++) {
-    try {
-      const res = await request(`http://127.0.0.1:${listenPort}/health`, { headersTimeout: 1000, bodyTimeout: 1000 });
-      await res.body.dump();
-      if (res.statusCode === 200) return { pid: child.pid, url: `http://127.0.0.1:${listenPort}`, stop };
-    } catch {
-      /* not yet */
-    }
-    if (child.exitCode !== null) break;
-    await sleep(50);
-  }
-  await stop();
-  throw new Error(`haproxy did not come up: ${stderr.trim() || 'no output'}`);
+  return awaitPeerUp('haproxy', child, listenPort, () => stderr.trim() || 'no output');
 }

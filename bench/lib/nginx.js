@@ -3,9 +3,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { request } from 'undici';
-import { killPid, onCleanup } from './cleanup.js';
-import { sleep } from './timing.js';
+import { awaitPeerUp } from './peer-process.js';
 
 /** Start nginx in the foreground in `dir`, proxying 127.0.0.1:listenPort to upstreamPort with keep-alive. */
 export async function startNginx(bin, dir, listenPort, upstreamPort) {
@@ -42,18 +40,5 @@ http {
 `,
   );
   const child = spawn(bin, ['-p', dir, '-c', conf], { stdio: 'ignore' });
-  const stop = onCleanup(`nginx pid ${child.pid}`, () => (child.exitCode === null && child.signalCode === null ? killPid(child.pid, { graceMs: 3000 }) : undefined));
-  for (let i = 0; i < 100; i++) {
-    try {
-      const res = await request(`http://127.0.0.1:${listenPort}/health`, { headersTimeout: 1000, bodyTimeout: 1000 });
-      await res.body.dump();
-      if (res.statusCode === 200) return { pid: child.pid, url: `http://127.0.0.1:${listenPort}`, stop };
-    } catch {
-      /* not yet */
-    }
-    if (child.exitCode !== null) break;
-    await sleep(50);
-  }
-  await stop();
-  throw new Error(`nginx did not come up (see ${join(dir, 'logs', 'error.log')})`);
+  return awaitPeerUp('nginx', child, listenPort, () => `see ${join(dir, 'logs', 'error.log')}`);
 }

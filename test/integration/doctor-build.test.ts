@@ -7,14 +7,17 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gantry } from '../helpers/cli.js';
+import { gantry, killAgents } from '../helpers/cli.js';
 import { baseImageProblem, cleanupApp, docker } from '../helpers/docker.js';
 import { get } from '../helpers/http.js';
 
 const NOPIP = `gantry-test-nopip:${process.pid}`;
 const WITHPIP = `gantry-test-withpip:${process.pid}`;
 const NPM_APP = `d2b-npmca-${process.pid}`;
+/** The npm app's directory: its local agent (the docker target's proxy) is stopped at the end. */
+let npmDir: string | undefined;
 afterAll(async () => {
+  if (npmDir) killAgents(npmDir);
   if (!baseImageProblem) for (const i of [NOPIP, WITHPIP]) await docker.getImage(i).remove({ force: true }).catch(() => undefined);
   if (!baseImageProblem) await cleanupApp(NPM_APP);
 });
@@ -85,6 +88,7 @@ describe('doctor predicts a failed docker build (issue 20, point 13)', () => {
 
   (baseImageProblem ? it.skip : it)(`a build that installs from the npm registry gets the host's CA and npm settings in a build-only stage: it works here, and the final image holds neither${baseImageProblem ? ` (skipped: ${baseImageProblem})` : ''}`, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'gantry-npmca-'));
+    npmDir = dir;
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'npmca', version: '1.0.0', dependencies: { ms: '2.1.3' } }));
     writeFileSync(join(dir, 'server.js'), 'const ms=require("ms");require("http").createServer((q,s)=>{s.setHeader("content-type","application/json");s.end(JSON.stringify({ms:ms(60000),release:process.env.GANTRY_RELEASE}))}).listen(process.env.PORT);\n');
     writeFileSync(join(dir, 'gantry.yaml'), `app: ${NPM_APP}\nbuild: { command: "npm install --omit=dev --no-audit --no-fund" }\nrun: { command: "node server.js", port: 3000 }\nhealth: { path: /, interval: 500ms, start_period: 60s }\nstrategy: { watch: 0s }\ntargets:\n  box: { type: docker }\n`);

@@ -5,6 +5,6 @@
  */
 export { createBackup, GZIP_LEVEL, type CreateBackupOptions, type CreateBackupResult } from './create.js';
 export { inspectBackup, verifyBackup } from './verify.js';
-export { restoreBackup, type RestoreBackupOptions } from './restore.js';
+export { restoreBackup, stageRestore, type RestoreBackupOptions, type StagedRestore } from './restore.js';
 export { backupFileName, listBackups, pruneBackups, type BackupListing } from './list.js';
 export { BACKUP_FORMAT, BACKUP_VERSION, MANIFEST_NAME, type BackupEntry, type BackupEntryType, type BackupManifest } from './manifest.js';

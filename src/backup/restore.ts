@@ -40,15 +40,27 @@ interface Target {
   secrets: boolean;
 }
 
+/** A restore extracted and checked beside its destinations, not yet swapped in. */
+export interface StagedRestore {
+  manifest: BackupManifest;
+  /**
+   * Swaps every staged copy into place with renames (all or nothing) and makes that
+   * durable. The replaced copies are deleted in the background: `cleanup` waits for it.
+   */
+  commit(): Promise<void>;
+  /** Deletes the staged copies (nothing was swapped in). */
+  discard(): Promise<void>;
+  /** Resolves when the copies replaced by `commit` are deleted (never rejects). */
+  cleanup(): Promise<void>;
+}
+
 /**
- * Restores a backup in one read of the archive: extracts into temporary copies beside
- * each destination, checking every entry's size and SHA-256 as it is written (the
- * engine has verified the whole file once already, before it stopped anything), and
- * swaps them into place with renames only once every entry has matched. A failure
- * before the swap leaves everything as it was (the copies are deleted); a failure
- * during the swap puts the old copies back.
+ * Stages a restore in one read of the archive: extracts into temporary copies beside each
+ * destination, checking every entry's size and SHA-256 as it is written. Nothing in place
+ * is touched, so the app can keep running while this reads; a damaged or foreign archive
+ * fails here and leaves nothing behind.
  */
-export async function restoreBackup(opts: RestoreBackupOptions): Promise<BackupManifest> {
+export async function stageRestore(opts: RestoreBackupOptions): Promise<StagedRestore> {
   const file = opts.file;
   for (const d of opts.dataDirs) {
     if (!isValidDataName(d.name)) throw new GantryError('USAGE', `restore: data dir name "${d.name}" is not usable in an archive path`, 'use the names the backup was made with');
@@ -58,22 +70,51 @@ export async function restoreBackup(opts: RestoreBackupOptions): Promise<BackupM
 
   const id = `${process.pid}-${randomBytes(3).toString('hex')}`;
   const targets = planTargets(manifest, opts, id);
-  for (const t of targets) await mkdir(dirname(t.dest), { recursive: true, mode: 0o700 });
-
-  let aside: string[];
-  try {
-    await extract(file, manifest, targets);
-    aside = await swapIntoPlace(
-      targets.map((t) => ({ stage: t.stage, dest: t.dest, sidecars: t.kind === 'file' ? ['-wal', '-shm', '-journal'] : [] })),
-      id,
-    );
-  } catch (e) {
+  const discard = async (): Promise<void> => {
     for (const t of targets) await rm(t.stage, { recursive: true, force: true });
+  };
+  try {
+    for (const t of targets) await mkdir(dirname(t.dest), { recursive: true, mode: 0o700 });
+    await extract(file, manifest, targets);
+  } catch (e) {
+    await discard();
     throw e;
   }
-  for (const dir of new Set(targets.map((t) => dirname(t.dest)))) await syncDir(dir);
-  for (const p of aside) await rm(p, { recursive: true, force: true });
-  return manifest;
+  let removal: Promise<void> = Promise.resolve();
+  return {
+    manifest,
+    discard,
+    cleanup: () => removal,
+    async commit() {
+      let aside: string[];
+      try {
+        aside = await swapIntoPlace(
+          targets.map((t) => ({ stage: t.stage, dest: t.dest, sidecars: t.kind === 'file' ? ['-wal', '-shm', '-journal'] : [] })),
+          id,
+        );
+      } catch (e) {
+        await discard();
+        throw e;
+      }
+      for (const dir of new Set(targets.map((t) => dirname(t.dest)))) await syncDir(dir);
+      removal = Promise.all(aside.map((p) => rm(p, { recursive: true, force: true }))).then(
+        () => undefined,
+        () => undefined,
+      );
+    },
+  };
+}
+
+/**
+ * Restores a backup in one read of the archive (stageRestore), then swaps it into place
+ * and deletes what it replaced. A failure before the swap leaves everything as it was;
+ * a failure during the swap puts the old copies back.
+ */
+export async function restoreBackup(opts: RestoreBackupOptions): Promise<BackupManifest> {
+  const staged = await stageRestore(opts);
+  await staged.commit();
+  await staged.cleanup();
+  return staged.manifest;
 }
 
 function refuseIfUnsafe(file: string, m: BackupManifest, opts: RestoreBackupOptions): void {

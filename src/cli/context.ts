@@ -7,7 +7,7 @@ import { Engine, type EngineEvent } from '../engine/index.js';
 import { loadManifest, withEnvVars, type LoadedManifest } from '../manifest/index.js';
 import { EnvStore } from './env-store.js';
 import { registry } from '../registry/index.js';
-import { backupService } from './backup-service.js';
+import { backupService } from '../backup/service.js';
 import { setCommand } from '../secrets/command.js';
 import { secretsDir } from '../secrets/paths.js';
 import type { SecretStore } from '../secrets/index.js';

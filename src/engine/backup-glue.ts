@@ -75,8 +75,9 @@ export async function backups(engine: EngineContext, loaded: LoadedManifest) {
 }
 
 /**
- * Verify every checksum first, stop what runs, swap state, data and
- * artifacts in, then bring the recorded release back up.
+ * Extract and check the whole backup beside what it replaces while the app still runs,
+ * then stop what runs, swap state, data and secrets in (renames only), and bring the
+ * recorded release back up. A damaged or foreign backup is refused before anything stops.
  */
 export async function restore(engine: EngineContext, loaded: LoadedManifest, targetName: string | undefined, file: string, opts: { force?: boolean; wait?: boolean } = {}) {
   const b = backupService(engine);
@@ -86,34 +87,43 @@ export async function restore(engine: EngineContext, loaded: LoadedManifest, tar
     const wanted = dirs.filter((d) => manifest.entries.some((e) => e.path === `data/${d.name}` || e.path.startsWith(`data/${d.name}/`)));
     const appSecrets = appSecretsDir(engine, o.app);
     if (manifest.includesSecrets && !appSecrets) throw new GantryError('RESTORE_REFUSED', `${file} holds secrets but no secret store is configured to restore them into`, 'run gantry from the CLI, which opens .gantry/secrets');
-    const restoreOpts = {
+    const newest = engine.store.newestDeploymentAt(o.app);
+    // Refusals (foreign, older than what is here, then damaged while staging) come before anything stops.
+    if (!opts.force && newest && newest > manifest.createdAt) {
+      throw new GantryError('RESTORE_REFUSED', `the state here has deployments newer than the backup (${newest} > ${manifest.createdAt})`, 'pass --force to go back to the backup anyway');
+    }
+    if (manifest.app !== o.app) throw new GantryError('RESTORE_REFUSED', `${file} is a backup of app "${manifest.app}", not "${o.app}"`, 'restore it with the manifest of that app');
+    engine.emit({ app: o.app, target: o.name }, 'info', `extracting and checking ${file} beside the current data (the app keeps running)`, 'restore');
+    const staged = await b.stage({
       file,
       stateDbFile: engine.store.file,
       dataDirs: wanted.map(({ name, dir }) => ({ name, dir })),
       secretsDir: manifest.includesSecrets ? appSecrets : undefined,
-      currentState: { app: o.app, newestDeploymentAt: engine.store.newestDeploymentAt(o.app) },
-      force: opts.force,
-    };
-    // Refusals (corrupt, foreign, older than what is here) come before anything stops.
-    await b.verify(file);
-    if (!opts.force && restoreOpts.currentState.newestDeploymentAt && restoreOpts.currentState.newestDeploymentAt > manifest.createdAt) {
-      throw new GantryError('RESTORE_REFUSED', `the state here has deployments newer than the backup (${restoreOpts.currentState.newestDeploymentAt} > ${manifest.createdAt})`, 'pass --force to go back to the backup anyway');
-    }
-    if (manifest.app !== o.app) throw new GantryError('RESTORE_REFUSED', `${file} is a backup of app "${manifest.app}", not "${o.app}"`, 'restore it with the manifest of that app');
-    await o.runtime.shutdown(o.manifest.strategy.stop_timeout);
-    await engine.store.replaceFile(async () => {
-      await b.restore({ ...restoreOpts, force: true });
+      currentState: { app: o.app, newestDeploymentAt: newest },
+      force: true,
     });
+    try {
+      await o.runtime.shutdown(o.manifest.strategy.stop_timeout);
+    } catch (e) {
+      await staged.discard();
+      throw e;
+    }
+    await engine.store.replaceFile(() => staged.commit());
     // Data kept elsewhere (remote hosts) goes back from where the restore wrote it.
     for (const d of wanted) await d.commit?.();
     o.record = engine.store.getTarget(o.app, o.name) ?? engine.store.ensureTarget(o.app, o.name, o.target.type);
     o.ctx.settings = o.record.settings;
     engine.store.audit(engine.opts.actor, 'restore', o.app, o.name, { file, createdAt: manifest.createdAt, release: manifest.release });
     const rel = o.record.currentRelease ? engine.store.getRelease(o.app, o.name, o.record.currentRelease) : undefined;
-    if (rel && o.record.desiredState === 'running') {
-      const n = o.record.instances;
-      const r = await converge(engine, o, { kind: 'start', rel, count: n, reconciled: [], headline: `start ${o.app} release ${rel.id} on ${o.name} after the restore (${n} instance${n === 1 ? '' : 's'})`, reason: 'started after a restore' });
-      if (r.status !== 'succeeded') throw new GantryError('START_FAILED', `the backup was restored, but release ${rel.id} did not start: ${r.reason}`, '`gantry logs` shows what it printed; `gantry start` tries again');
+    try {
+      if (rel && o.record.desiredState === 'running') {
+        const n = o.record.instances;
+        const r = await converge(engine, o, { kind: 'start', rel, count: n, reconciled: [], headline: `start ${o.app} release ${rel.id} on ${o.name} after the restore (${n} instance${n === 1 ? '' : 's'})`, reason: 'started after a restore' });
+        if (r.status !== 'succeeded') throw new GantryError('START_FAILED', `the backup was restored, but release ${rel.id} did not start: ${r.reason}`, '`gantry logs` shows what it printed; `gantry start` tries again');
+      }
+    } finally {
+      // The replaced copies are deleted while the app starts.
+      await staged.cleanup();
     }
     return { file, restored_at: new Date().toISOString(), backup_created_at: manifest.createdAt, app: o.app, target: o.name, release: o.record.currentRelease, files: manifest.entries.length, url: await o.runtime.accessUrl() };
   });

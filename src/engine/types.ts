@@ -59,9 +59,23 @@ export interface BackupService {
   prune(dir: string, keep: number, only: { app?: string; target?: string }): Promise<string[]>;
   /** The backup's manifest, without checking the contents. */
   inspect(file: string): Promise<BackupInfo>;
-  /** Every checksum checked; throws on a damaged or foreign file. */
-  verify(file: string): Promise<BackupInfo>;
-  restore(opts: { file: string; stateDbFile: string; dataDirs: Array<{ name: string; dir: string }>; secretsDir?: string; currentState?: { app: string; newestDeploymentAt?: string }; force?: boolean }): Promise<BackupInfo>;
+  /**
+   * Extracts a backup beside the places it restores, checking every entry as it is written,
+   * without touching what is in place (the app may run meanwhile); throws on a damaged or
+   * foreign file, leaving nothing behind.
+   */
+  stage(opts: { file: string; stateDbFile: string; dataDirs: Array<{ name: string; dir: string }>; secretsDir?: string; currentState?: { app: string; newestDeploymentAt?: string }; force?: boolean }): Promise<StagedBackupRestore>;
+}
+
+/** A restore ready to swap in (BackupService.stage). */
+export interface StagedBackupRestore {
+  manifest: BackupInfo;
+  /** Swaps every staged copy into place, all or nothing. */
+  commit(): Promise<void>;
+  /** Deletes the staged copies. */
+  discard(): Promise<void>;
+  /** Resolves when the copies replaced by commit are deleted. */
+  cleanup(): Promise<void>;
 }
 
 export interface EngineOptions {

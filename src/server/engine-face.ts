@@ -5,23 +5,13 @@
  * app+target (one at a time per app+target, by the engine's lock and the queue).
  */
 import { join } from 'node:path';
-import { Engine, type BackupService, type EngineEvent } from '../engine/index.js';
+import { backupService } from '../backup/service.js';
+import { Engine, type EngineEvent } from '../engine/index.js';
 import { registry } from '../registry/index.js';
 import { setCommand } from '../secrets/command.js';
 import { secretsDir } from '../secrets/paths.js';
 import type { SecretStore } from '../secrets/index.js';
 import { Store } from '../store/index.js';
-
-const loadBackup = () => import('../backup/index.js');
-const backupService: BackupService = {
-  fileName: async (app, target) => (await loadBackup()).backupFileName(app, target),
-  create: async (opts) => (await loadBackup()).createBackup(opts),
-  list: async (dir) => (await loadBackup()).listBackups(dir),
-  prune: async (dir, keep, only) => (await loadBackup()).pruneBackups(dir, keep, only),
-  inspect: async (file) => (await loadBackup()).inspectBackup(file),
-  verify: async (file) => (await loadBackup()).verifyBackup(file),
-  restore: async (opts) => (await loadBackup()).restoreBackup(opts),
-};
 
 export interface EngineFace {
   engine: Engine;

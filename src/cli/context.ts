@@ -8,8 +8,7 @@ import { loadManifest, withEnvVars, type LoadedManifest } from '../manifest/inde
 import { EnvStore } from './env-store.js';
 import { registry } from '../registry/index.js';
 import { backupService } from '../backup/service.js';
-import { setCommand } from '../secrets/command.js';
-import { secretsDir } from '../secrets/paths.js';
+import { secretsUnder } from '../secrets/provider.js';
 import type { SecretStore } from '../secrets/index.js';
 import { Store } from '../store/index.js';
 import { ensureStateDir } from './git-guard.js';
@@ -83,15 +82,7 @@ export function openSession(opts: GlobalOptions, onEvent?: (e: EngineEvent) => v
   const stateDir = stateDirFor(loaded.file);
   ensureStateDir(stateDir);
   const store = new Store(join(stateDir, 'state.db'));
-  let secretStore: Promise<SecretStore> | undefined;
-  const secrets = (): Promise<SecretStore> => (secretStore ??= import('../secrets/index.js').then((m) => new m.SecretStore({ dir: secretsDir(stateDir) })));
-  const provider = {
-    resolve: async (app: string, env: string | undefined, names: string[]) => (await secrets()).resolve(app, env, names),
-    atVersions: async (app: string, env: string | undefined, versions: Record<string, string>) => (await secrets()).atVersions(app, env, versions),
-    setAtOf: async (app: string, env: string | undefined, name: string, version: string) => (await secrets()).setAtOf(app, env, name, version),
-    setCommand: (name: string, env: string | undefined) => setCommand(name, env),
-    appDir: (app: string) => join(secretsDir(stateDir), app),
-  };
+  const { secrets, provider } = secretsUnder(stateDir);
   const engine = new Engine({ store, registry, stateDir, actor: actor(), secrets: provider, backups: backupService, onEvent });
   return { loaded, engine, store, stateDir, secrets, close: () => store.close() };
 }

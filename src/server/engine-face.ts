@@ -8,8 +8,7 @@ import { join } from 'node:path';
 import { backupService } from '../backup/service.js';
 import { Engine, type EngineEvent } from '../engine/index.js';
 import { registry } from '../registry/index.js';
-import { setCommand } from '../secrets/command.js';
-import { secretsDir } from '../secrets/paths.js';
+import { secretsUnder } from '../secrets/provider.js';
 import type { SecretStore } from '../secrets/index.js';
 import { Store } from '../store/index.js';
 
@@ -26,14 +25,7 @@ export interface EngineFace {
 export function openEngineFace(dataDir: string): EngineFace {
   const stateDir = join(dataDir, 'engine');
   const store = new Store(join(stateDir, 'state.db'));
-  let secretStore: Promise<SecretStore> | undefined;
-  const secrets = (): Promise<SecretStore> => (secretStore ??= import('../secrets/index.js').then((m) => new m.SecretStore({ dir: secretsDir(stateDir) })));
-  const provider = {
-    resolve: async (app: string, env: string | undefined, names: string[]) => (await secrets()).resolve(app, env, names),
-    atVersions: async (app: string, env: string | undefined, versions: Record<string, string>) => (await secrets()).atVersions(app, env, versions),
-    setCommand: (name: string, env: string | undefined) => setCommand(name, env),
-    appDir: (app: string) => join(secretsDir(stateDir), app),
-  };
+  const { secrets, provider } = secretsUnder(stateDir);
   const routes = new Map<string, (e: EngineEvent) => void>();
   const key = (app: string, target: string) => `${app}\u0000${target}`;
   const onEvent = (e: EngineEvent) => routes.get(key(e.app, e.target))?.(e);

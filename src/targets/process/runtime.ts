@@ -4,6 +4,7 @@ import type { AgentClient } from '../../agent/client.js';
 import type { AgentProbeWhere } from '../../agent/protocol.js';
 import { runShellCapture } from '../../agent/shell.js';
 import { AgentRouter } from '../shared/agent-router.js';
+import { PushedQueue } from '../shared/pushed-queue.js';
 import { ProxiedRuntime } from '../shared/proxied-runtime.js';
 import { spawnExec } from '../shared/exec-local.js';
 import type { ExecRequest, InstanceHandle, InstanceRequest, LogLine, ObservedInstance, ReleaseRef, TargetContext, TargetRuntime } from '../../engine/target.js';
@@ -117,26 +118,12 @@ export class ProcessRuntime extends ProxiedRuntime implements TargetRuntime {
     backlog.sort((a, b) => (a.at ?? '').localeCompare(b.at ?? ''));
     yield* backlog.slice(-opts.lines);
     if (!opts.follow) return;
-    const queue: LogLine[] = [];
-    let wake: (() => void) | undefined;
-    const ac = new AbortController();
-    opts.signal?.addEventListener('abort', () => {
-      ac.abort();
-      wake?.();
-    });
+    const queue = new PushedQueue<LogLine>(opts.signal);
     const followed = new Set<string>();
     const follow = (id: string, fromStart: boolean): void => {
       if (followed.has(id)) return;
       followed.add(id);
-      followLog(
-        join(this.paths.logsDir, `${id}.log`),
-        (line) => {
-          queue.push(parseLogLine(id, line));
-          wake?.();
-        },
-        ac.signal,
-        { fromStart },
-      );
+      followLog(join(this.paths.logsDir, `${id}.log`), (line) => queue.push(parseLogLine(id, line)), queue.signal, { fromStart });
     };
     for (const f of files) follow(f.id, false);
     // Instances started later (a deploy, a restart, scaling) are followed from their first line.
@@ -145,14 +132,9 @@ export class ProcessRuntime extends ProxiedRuntime implements TargetRuntime {
       void this.instances().then((list) => list.forEach((i) => follow(i.id, true)), () => undefined);
     }, 1000);
     try {
-      while (!ac.signal.aborted) {
-        if (queue.length === 0) await new Promise<void>((r) => (wake = r));
-        wake = undefined;
-        while (queue.length) yield queue.shift()!;
-      }
+      yield* queue.drain();
     } finally {
       clearInterval(poll);
-      ac.abort();
     }
   }
 

@@ -2,6 +2,7 @@
 import { existsSync } from 'node:fs';
 import type { LogLine } from '../../engine/target.js';
 import { followLog, tailLines } from '../../supervisor/index.js';
+import { PushedQueue } from './pushed-queue.js';
 
 function toLine(raw: string): LogLine | undefined {
   try {
@@ -18,30 +19,15 @@ export async function* readAccessLog(file: string, opts: { lines: number; follow
     if (l) yield l;
   }
   if (!opts.follow) return;
-  const queue: LogLine[] = [];
-  let wake: (() => void) | undefined;
-  const ac = new AbortController();
-  opts.signal?.addEventListener('abort', () => {
-    ac.abort();
-    wake?.();
-  });
+  const queue = new PushedQueue<LogLine>(opts.signal);
   followLog(
     file,
     (raw) => {
       const l = toLine(raw);
       if (l) queue.push(l);
-      wake?.();
     },
-    ac.signal,
+    queue.signal,
     { fromStart: !existsSync(file) },
   );
-  try {
-    while (!ac.signal.aborted) {
-      if (queue.length === 0) await new Promise<void>((r) => (wake = r));
-      wake = undefined;
-      while (queue.length) yield queue.shift()!;
-    }
-  } finally {
-    ac.abort();
-  }
+  yield* queue.drain();
 }

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { releaseDir } from './release-files.js';
 import type { ChartInput } from './chart-input.js';
-import { applySecret, type Cluster } from './cluster.js';
+import type { Cluster } from './cluster.js';
 import { historyArgv, rollbackArgv, runHelm, upgradeArgv } from './helm.js';
 import type { KubeconfigFile } from './kubeconfig.js';
 import { chartValues, secretObject, type Phase } from './render.js';
@@ -28,10 +28,10 @@ export interface ApplyContext {
  * change hands over none: the Secret stays as the start of the release wrote it.
  * (One Secret per app: during a canary both tracks read the newest values.)
  */
-export async function writeSecret(a: ApplyContext, input: ChartInput, secretEnv: Record<string, string>): Promise<void> {
+export async function writeSecret(a: Pick<ApplyContext, 'cluster'>, input: ChartInput, secretEnv: Record<string, string>): Promise<void> {
   if (Object.keys(secretEnv).length === 0) return;
   const secret = secretObject(input, Object.fromEntries(input.secretNames.map((n) => [n, secretEnv[n] ?? ''])));
-  if (secret) await applySecret(a.cluster, secret);
+  if (secret) await a.cluster.applySecret(secret);
 }
 
 export async function applyRelease(a: ApplyContext, input: ChartInput, phase: Phase, secretEnv: Record<string, string>, signal?: AbortSignal): Promise<void> {

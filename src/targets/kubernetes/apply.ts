@@ -34,14 +34,17 @@ export async function writeSecret(a: Pick<ApplyContext, 'cluster'>, input: Chart
   if (secret) await a.cluster.applySecret(secret);
 }
 
-export async function applyRelease(a: ApplyContext, input: ChartInput, phase: Phase, secretEnv: Record<string, string>, signal?: AbortSignal): Promise<void> {
+/** `hooks: false`: the upgrade runs no hook Job (a release applied again, going back to it). */
+export async function applyRelease(a: ApplyContext, input: ChartInput, phase: Phase, secretEnv: Record<string, string>, opts: { hooks?: boolean; signal?: AbortSignal } = {}): Promise<void> {
   await writeSecret(a, input, secretEnv);
+  const values = chartValues(input, phase);
+  if (values.hooks && opts.hooks === false) values.hooks = { pre_deploy: false, post_deploy: false };
   const tmp = mkdtempSync(join(tmpdir(), 'gantry-values-'));
   try {
     const valuesFile = join(tmp, 'values.yaml');
-    writeFileSync(valuesFile, stringify(chartValues(input, phase)), { mode: 0o600 });
+    writeFileSync(valuesFile, stringify(values), { mode: 0o600 });
     const argv = upgradeArgv(a.helm, { release: input.name, chartDir: join(releaseDir(a.stateDir, a.targetName, input.release), 'chart'), valuesFile, timeoutMs: input.config.timeout, kubeconfigPath: a.kubeconfig.path, context: a.kubeconfig.context, namespace: input.config.namespace });
-    await runHelm(a.helm, argv, { timeoutMs: input.config.timeout + 60_000, signal });
+    await runHelm(a.helm, argv, { timeoutMs: input.config.timeout + 60_000, signal: opts.signal });
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }

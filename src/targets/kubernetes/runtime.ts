@@ -43,6 +43,8 @@ export class KubernetesRuntime implements TargetRuntime {
   /** Releases applied, started or resized by this command (their later instances are the same workload). */
   private readonly applied = new Set<string>();
   private readonly handles = new Map<string, InstanceHandle>();
+  /** Releases this command brings back (a rollback): their upgrades run no hook Job. */
+  private readonly goingBack = new Set<string>();
   private lastJudge?: { release: string; at: number; verdict: Verdict };
 
   constructor(private readonly ctx: TargetContext<KubernetesConfig>) {}
@@ -127,6 +129,7 @@ export class KubernetesRuntime implements TargetRuntime {
     if (!this.applied.has(release)) {
       const input = this.input(release);
       const kind = req.plan?.kind;
+      if (kind === 'rollback') this.goingBack.add(release);
       // A deploy whose count is not the scaled one: the manifest's count took over (formation.ts).
       if ((kind === 'deploy' || kind === 'rollback') && this.saved.replicas !== undefined && req.plan!.count !== this.saved.replicas) this.save({ replicas: undefined });
       const isStable = this.saved.stable === release;
@@ -273,7 +276,9 @@ export class KubernetesRuntime implements TargetRuntime {
       await rollbackTo(a, input, revision, secretEnv);
     } else {
       this.ctx.emit('info', `helm upgrade --install ${input.name} (release ${release}, ${phase.at})`);
-      await applyRelease(a, this.formed(input), phase, secretEnv);
+      // Hooks run with a release's own deploy: not when a release promoted before, or rolled back to, is applied again.
+      const hooks = this.saved.revisions?.[release] === undefined && !this.goingBack.has(release);
+      await applyRelease(a, this.formed(input), phase, secretEnv, { hooks });
     }
     if (phase.at !== 'promoted') return;
     const rev = await deployedRevision(a, input).catch(() => undefined);
@@ -296,8 +301,13 @@ export class KubernetesRuntime implements TargetRuntime {
     // The previous image leaves the cluster with the promotion; helm rollback brings it back.
   }
 
-  async runTask(): Promise<{ exitCode: number; output: string }> {
-    throw new GantryError('USAGE', 'hooks do not run on the kubernetes target yet', 'run migrations as an init container or a Job of your own, and remove hooks for this target (an environment overlay)');
+  /**
+   * Hooks run on the cluster as Helm hook Jobs inside the release's upgrade (hook-jobs.ts), not as a
+   * separate step: a failing pre_deploy fails that upgrade (nothing switches), a failing post_deploy is
+   * said in its Job's log. The engine's hook step only records that.
+   */
+  async runTask(task: { release: ReleaseRef }): Promise<{ exitCode: number; output: string }> {
+    return { exitCode: 0, output: `runs on the cluster as a Helm hook Job of release ${task.release.id}'s upgrade: pre_deploy before it changes anything (a failure fails the upgrade), post_deploy after it` };
   }
 
   async instances(): Promise<ObservedInstance[]> {

@@ -26,32 +26,55 @@ import { FakeKubeApiServer } from '../helpers/fake-kube-apiserver.js';
 
 const APP = 'k8s-fake-ops';
 const NS = 'shop';
-const LABELS = { 'app.kubernetes.io/name': APP, 'app.kubernetes.io/instance': APP, 'gantry.dev/track': 'stable' };
 
 let fake: FakeKubeApiServer;
 let dir: string;
+const dirs: string[] = [];
 
-/** The state a succeeded `helm upgrade --install` of one release leaves: its chart kept, the release current, 2 instances routed. */
-async function seedDeployed(): Promise<string> {
-  const loaded = loadManifest(join(dir, 'gantry.yaml'));
+/** An app whose manifest targets the fake cluster. */
+function appDir(app: string, top = ''): string {
+  const d = mkdtempSync(join(tmpdir(), 'gantry-k8s-fake-'));
+  dirs.push(d);
+  writeFileSync(join(d, 'kubeconfig'), fake.kubeconfig(NS));
+  writeFileSync(
+    join(d, 'gantry.yaml'),
+    `app: ${app}
+run: { port: 8080, instances: 2 }
+health: { path: /healthz, interval: 1s }
+strategy: { type: rolling }
+${top}targets:
+  k8s:
+    type: kubernetes
+    kubeconfig: ./kubeconfig
+    namespace: ${NS}
+    image: registry.example.com/shop:1.0
+`,
+  );
+  return d;
+}
+
+/** The state a succeeded `helm upgrade --install` of one release leaves: its chart kept, the release current, 2 instances routed, the Deployment on the cluster. */
+async function seedDeployed(d: string): Promise<string> {
+  const loaded = loadManifest(join(d, 'gantry.yaml'));
+  const app = loaded.manifest.app;
   const { type: _, ...raw } = loaded.manifest.targets.k8s as Record<string, unknown>;
   const config = kubernetesTarget.configSchema.parse(raw) as KubernetesConfig;
-  const stateDir = join(dir, '.gantry');
+  const stateDir = join(d, '.gantry');
   const release = newReleaseId('fa4e0c0ffee0');
   const manifest = releaseManifest(loaded.manifest) as StoredManifest;
-  const ctx = { app: APP, targetName: 'k8s', config, appDir: dir, stateDir, settings: {}, saveSettings: () => undefined, emit: () => undefined };
-  const artifact = await kubernetesTarget.build({ releaseId: release, sourceDir: dir, env: {}, manifest, run: loaded.manifest.run }, ctx);
+  const ctx = { app, targetName: 'k8s', config, appDir: d, stateDir, settings: {}, saveSettings: () => undefined, emit: () => undefined };
+  const artifact = await kubernetesTarget.build({ releaseId: release, sourceDir: d, env: {}, manifest, run: loaded.manifest.run }, ctx);
   const store = new Store(join(stateDir, 'state.db'));
   try {
-    store.insertRelease({ id: release, app: APP, target: 'k8s', contentHash: 'fa4e0c0ffee0', artifact, manifest, status: 'built' } as Parameters<Store['insertRelease']>[0]);
-    store.setReleaseStatus(APP, 'k8s', release, 'active', true);
-    store.ensureTarget(APP, 'k8s', 'kubernetes');
-    const routes = [0, 1].map((i) => ({ instance: newInstanceId(release, i), release, url: `http://${APP}.${NS}.svc.cluster.local`, weight: 1 }));
-    store.updateTarget(APP, 'k8s', { currentRelease: release, desiredState: 'running', instances: 2, settings: { kubernetes: { stable: release, routes, revisions: { [release]: 1 } } } });
+    store.insertRelease({ id: release, app, target: 'k8s', contentHash: 'fa4e0c0ffee0', artifact, manifest, status: 'built' } as Parameters<Store['insertRelease']>[0]);
+    store.setReleaseStatus(app, 'k8s', release, 'active', true);
+    store.ensureTarget(app, 'k8s', 'kubernetes');
+    const routes = [0, 1].map((i) => ({ instance: newInstanceId(release, i), release, url: `http://${app}.${NS}.svc.cluster.local`, weight: 1 }));
+    store.updateTarget(app, 'k8s', { currentRelease: release, desiredState: 'running', instances: 2, settings: { kubernetes: { stable: release, routes, revisions: { [release]: 1 } } } });
   } finally {
     store.close();
   }
-  fake.addDeployment(APP, LABELS, 2);
+  fake.addDeployment(app, { 'app.kubernetes.io/name': app, 'app.kubernetes.io/instance': app, 'gantry.dev/track': 'stable' }, 2);
   return release;
 }
 
@@ -60,28 +83,13 @@ const replicas = () => fake.deployments.get(APP)!.spec.replicas as number;
 beforeAll(async () => {
   fake = await new FakeKubeApiServer().start();
   fake.namespaces.add(NS);
-  dir = mkdtempSync(join(tmpdir(), 'gantry-k8s-fake-'));
-  writeFileSync(join(dir, 'kubeconfig'), fake.kubeconfig(NS));
-  writeFileSync(
-    join(dir, 'gantry.yaml'),
-    `app: ${APP}
-run: { port: 8080, instances: 2 }
-health: { path: /healthz, interval: 1s }
-strategy: { type: rolling }
-targets:
-  k8s:
-    type: kubernetes
-    kubeconfig: ./kubeconfig
-    namespace: ${NS}
-    image: registry.example.com/shop:1.0
-`,
-  );
-  await seedDeployed();
+  dir = appDir(APP);
+  await seedDeployed(dir);
 }, 60_000);
 
 afterAll(async () => {
   await fake?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
 describe('kubernetes operations against a FAKE API server (no real kube-apiserver can run here)', () => {
@@ -197,6 +205,23 @@ describe('kubernetes operations against a FAKE API server (no real kube-apiserve
     const after = fake.podsOf(APP).map((p) => p.name);
     expect(after).toHaveLength(before.length);
     expect(after.filter((p) => before.includes(p))).toEqual([]);
+  });
+
+  it('scale under an autoscaler raises its minReplicas (and the pods to it); above its max is refused with a hint', async () => {
+    const hpaApp = 'k8s-fake-hpa';
+    const d = appDir(hpaApp, 'autoscale: { min: 2, max: 5, cpu_percent: 70 }\n');
+    await seedDeployed(d);
+    fake.autoscalers.set(hpaApp, { apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler', metadata: { name: hpaApp, namespace: NS }, spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: hpaApp }, minReplicas: 2, maxReplicas: 5 } });
+    const up = await gantry(['scale', '4', '--json'], { cwd: d });
+    expect(up.code, up.stdout + up.stderr).toBe(0);
+    expect(fake.autoscalers.get(hpaApp)!.spec).toMatchObject({ minReplicas: 4, maxReplicas: 5 });
+    expect(fake.deployments.get(hpaApp)!.spec.replicas).toBe(4);
+    const over = await gantry(['scale', '6', '--json'], { cwd: d });
+    expect(over.code).not.toBe(0);
+    expect(over.json.error?.message ?? over.json.reason).toContain('allows at most 5 pods');
+    expect(JSON.stringify(over.json)).toContain('autoscale.max');
+    expect(fake.autoscalers.get(hpaApp)!.spec.minReplicas).toBe(4);
+    expect(fake.deployments.get(hpaApp)!.spec.replicas).toBe(4);
   });
 
   it('doctor: cluster, namespace, and a permission the SelfSubjectAccessReview denies, with a hint', async () => {

@@ -122,6 +122,7 @@ export class KubernetesRuntime implements TargetRuntime {
    * - the serving release started again (`gantry start`) or resized (`gantry scale`): its Deployments scaled
    *   to the kept formation or the plan's count, the Secret rewritten from the current values;
    * - the serving release restarted: a rollout-restart annotation replaces its pods (no helm run);
+   * - the serving release gone back to (a compensation): left running as it is;
    * - anything else (a new release, a workload that is gone): `helm upgrade --install` at the rollout's phase.
    */
   async startInstance(req: InstanceRequest): Promise<InstanceHandle> {
@@ -133,10 +134,11 @@ export class KubernetesRuntime implements TargetRuntime {
       // A deploy whose count is not the scaled one: the manifest's count took over (formation.ts).
       if ((kind === 'deploy' || kind === 'rollback') && this.saved.replicas !== undefined && req.plan!.count !== this.saved.replicas) this.save({ replicas: undefined });
       const isStable = this.saved.stable === release;
-      const serving = isStable && (this.saved.routes ?? []).some((r) => r.release === release);
       let done = false;
       if (isStable && (kind === 'start' || kind === 'scale')) done = await this.resize(input, kind === 'scale' ? req.plan!.count : undefined, req.secretEnv);
-      else if (isStable && (kind === 'restart' || (kind === undefined && serving))) done = await this.restartWorkloads(input, req.secretEnv);
+      else if (isStable && kind === 'restart') done = await this.restartWorkloads(input, req.secretEnv);
+      // Going back to the serving release (a compensation): it runs as it is, or is started again if stopped.
+      else if (isStable && kind === undefined) done = await this.keepRunning(input, req.secretEnv);
       if (!done) {
         // Nothing serving, or one workload: the Deployment's own rollout is the strategy.
         const phase: Phase = !this.saved.stable || !twoTracks(input) ? { at: 'promoted' } : { at: 'start' };
@@ -183,6 +185,13 @@ export class KubernetesRuntime implements TargetRuntime {
     if (!hpa || count === 0 || (d?.replicas ?? 0) < count) await cluster.scaleDeployment(main.name, count);
     this.save({ replicas: count });
     return true;
+  }
+
+  private async keepRunning(input: ChartInput, secretEnv: Record<string, string>): Promise<boolean> {
+    const main = this.workloads(input)[0];
+    const d = main && (await (await this.cluster()).deployment(main.name));
+    if (!d) return false;
+    return d.replicas > 0 ? true : this.resize(input, undefined, secretEnv);
   }
 
   /** `gantry restart` of the serving release: its Secret rewritten, then a rollout restart of each running track. */

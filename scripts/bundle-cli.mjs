@@ -14,8 +14,8 @@ const outdir = join(dist, 'cli-bundle');
 
 // Left to Node's resolution at run time: native add-ons and their optional parts, and
 // packages that read files next to their own sources (served assets, worker scripts)
-// or that only the server, ssh or docker paths use (loaded lazily there anyway).
-const EXTERNAL = ['better-sqlite3', 'ssh2', 'cpu-features', 'dockerode', 'docker-modem', 'pg', 'pg-native', 'pino', 'pino-*', 'thread-stream', 'fastify', 'fastify-*', '@fastify/*', 'kysely', 'playwright-core', 'vite', 'esbuild', '*.node'];
+// or that only the server, ssh or docker paths use (loaded lazily there anyway), and the Kubernetes client (only the kubernetes target's operations load it).
+const EXTERNAL = ['better-sqlite3', 'ssh2', 'cpu-features', 'dockerode', 'docker-modem', 'pg', 'pg-native', 'pino', 'pino-*', 'thread-stream', 'fastify', 'fastify-*', '@fastify/*', 'kysely', 'playwright-core', 'vite', 'esbuild', '*.node', '@kubernetes/client-node'];
 
 // Our code finds files next to its compiled module (the agent, the reaper, package.json):
 // each module's import.meta.url becomes the URL of its file under dist/, as if it had not moved.

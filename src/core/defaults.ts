@@ -184,6 +184,8 @@ export const DEFAULTS = {
     apiTimeoutMs: 10_000,
     /** A canary step asks the cluster (pods, Prometheus) at most this often. */
     canaryJudgeEveryMs: 2_000,
+    /** `gantry status` shows this many of the app's most recent cluster events. */
+    statusEvents: 10,
   },
   logsTailLines: 100,
   /** `gantry server`: the control-plane API. */

@@ -1,4 +1,4 @@
-import type { ReleaseRecord, Store } from '../store/index.js';
+import type { DeploymentKind, ReleaseRecord, Store } from '../store/index.js';
 import type { AbortWatch } from './abort.js';
 import type { AnalysisVerdict } from './analysis.js';
 import { runBatch } from './batch-run.js';
@@ -23,6 +23,8 @@ export interface ExecutionContext {
   /** The release this rollout moves to, with how many instances, and the release it replaces. */
   release: string;
   count: number;
+  /** The plan's kind (a compensation going back has none): told to startInstance with the count. */
+  kind?: DeploymentKind;
   previous?: string;
   /** Releases instances may be started from, by id. */
   releases: Map<string, RunnableRelease>;

@@ -80,7 +80,7 @@ export const EXECUTORS: { [K in StepKind]: Executor<K> } = {
     if (seen && seen.state !== 'stopped') return;
     const rel = ctx.releases.get(step.release);
     if (!rel) throw new GantryError('RELEASE_NOT_FOUND', `release ${step.release} is not available to start`);
-    const h = await ctx.runtime.startInstance({ id: step.instance, index: step.index, release: rel, env: appEnv(ctx.o, rel, step.instance), secretEnv: rel.secretEnv });
+    const h = await ctx.runtime.startInstance({ id: step.instance, index: step.index, release: rel, env: appEnv(ctx.o, rel, step.instance), secretEnv: rel.secretEnv, plan: ctx.kind && step.release === ctx.release ? { kind: ctx.kind, count: ctx.count } : undefined });
     ctx.handles.set(h.id, h);
   },
 

@@ -77,7 +77,7 @@ export async function continueStoredPlan(engine: EngineContext, o: Opened, d: De
   const steps = stored.map((s) => s.step);
   // As many instances as the plan starts of the new release (a rollback or restart starts the same count).
   const count = steps.filter((s) => s.kind === 'startInstance' && s.release === d.release).length || o.record.instances;
-  const ctx = await executionContext(engine, o, d, { release: d.release ?? '', count, releases: [newRel, prevRel].filter((r) => r !== undefined), live: false, fallback: fallbackFor(o, d) });
+  const ctx = await executionContext(engine, o, d, { release: d.release ?? '', count, kind: d.kind, releases: [newRel, prevRel].filter((r) => r !== undefined), live: false, fallback: fallbackFor(o, d) });
   let remainingMs: number | undefined;
   if (from < steps.length) {
     const r = resumedStep(stored[from]!, Date.now(), ctx.health);

@@ -56,7 +56,7 @@ export function emitterFor(engine: EngineContext, o: Opened, deploymentId: strin
 }
 
 /** Everything a step's executor needs for one deployment; built the same way live and on resume. */
-export async function executionContext(engine: EngineContext, o: Opened, d: Pick<DeploymentRecord, 'id' | 'release' | 'previousRelease'>, opts: { release: string; count: number; releases: ReleaseRecord[]; build?: () => Promise<ReleaseRecord>; abort?: AbortWatch; live: boolean; fallback?: Fallback }): Promise<ExecutionContext> {
+export async function executionContext(engine: EngineContext, o: Opened, d: Pick<DeploymentRecord, 'id' | 'release' | 'previousRelease'>, opts: { release: string; count: number; kind?: DeploymentKind; releases: ReleaseRecord[]; build?: () => Promise<ReleaseRecord>; abort?: AbortWatch; live: boolean; fallback?: Fallback }): Promise<ExecutionContext> {
   const emit = emitterFor(engine, o, d.id);
   const releases = new Map<string, RunnableRelease>();
   for (const rel of opts.releases) releases.set(rel.id, await releaseRef(engine, rel));
@@ -73,6 +73,7 @@ export async function executionContext(engine: EngineContext, o: Opened, d: Pick
     onNodeFailed: fallback ? (node, runtime) => nodeGoesBack(engine, o, d, node, runtime, fallback) : undefined,
     release: opts.release,
     count: opts.count,
+    kind: opts.kind,
     previous: d.previousRelease,
     releases,
     handles: new Map(),
@@ -175,7 +176,7 @@ export async function runPlanned(engine: EngineContext, o: Opened, spec: Planned
     engine.store.updateDeployment(d.id, { plan: steps });
     emit('info', spec.headline, 'plan', { steps: steps.length });
     const releases = [spec.existing, spec.previous && spec.previous !== spec.existing?.id ? engine.store.getRelease(o.app, o.name, spec.previous) : undefined].filter((r): r is ReleaseRecord => Boolean(r));
-    ctx = await executionContext(engine, o, d, { release: spec.releaseId, count: spec.count, releases, build: spec.build, abort, live: true, fallback: spec.fallback });
+    ctx = await executionContext(engine, o, d, { release: spec.releaseId, count: spec.count, kind: spec.kind, releases, build: spec.build, abort, live: true, fallback: spec.fallback });
     await executeSteps(ctx, steps);
     if (spec.needsRouter !== false) await retireFormerAccess(o, emit);
     await prune(engine, o, emit);

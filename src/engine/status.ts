@@ -112,6 +112,7 @@ export async function targetStatus(engine: EngineContext, o: Opened): Promise<Ta
   const maintenance = await o.runtime.maintenance?.().catch(() => undefined);
   const last = engine.store.listDeployments(o.app, o.name, 1)[0];
   const stats = await o.runtime.trafficStats().catch(() => undefined);
+  const platform = record.currentRelease && o.runtime.platformStatus ? await o.runtime.platformStatus().catch((err: unknown) => ({ workloads: [], events: [], error: (err as Error).message })) : undefined;
   return {
     target: o.name,
     type: o.target.type,
@@ -142,6 +143,7 @@ export async function targetStatus(engine: EngineContext, o: Opened): Promise<Ta
     last_deployment: last ? { id: last.id, kind: last.kind, status: last.status, release: last.release, reason: last.reason, finished_at: last.finishedAt } : undefined,
     reconciled: reconciled.length ? reconciled : undefined,
     traffic: stats,
+    platform,
   };
 }
 

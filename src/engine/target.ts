@@ -252,6 +252,12 @@ export interface InstanceRequest {
    * else: never a label, a log line, a persisted file or an argv.
    */
   secretEnv: Record<string, string>;
+  /**
+   * Why the instance starts (the plan's kind) and how many instances of its release the plan
+   * brings it to. A platform that runs one workload per release (e.g. a cluster) sizes, starts
+   * or restarts that workload from these instead of counting instances one by one.
+   */
+  plan?: { kind: 'deploy' | 'rollback' | 'start' | 'stop' | 'restart' | 'scale'; count: number };
 }
 
 export interface InstanceHandle {
@@ -278,6 +284,29 @@ export interface Route {
   release: string;
   url: string;
   weight: number;
+}
+
+/** A workload the platform runs for a release (a Deployment of one track), with its pods. */
+export interface PlatformWorkload {
+  kind: string;
+  name: string;
+  /** The release whose image it runs, and its part in a rollout (stable, canary). */
+  release?: string;
+  track?: string;
+  desired: number;
+  ready: number;
+  pods: Array<{ name: string; ready: boolean; restarts: number; phase: string; reason?: string }>;
+}
+
+/** A recent event of the platform about the app's objects (Warning ones explain most failures). */
+export interface PlatformEvent {
+  at?: string;
+  type: string;
+  reason: string;
+  /** kind/name of the object it is about. */
+  object: string;
+  message: string;
+  count: number;
 }
 
 export interface TrafficStats {
@@ -351,6 +380,12 @@ export interface TargetRuntime {
   trafficStats(): Promise<TrafficStats | undefined>;
   /** Cumulative CPU seconds per running instance (autoscaling turns two readings into a percentage). */
   instanceCpuSeconds(): Promise<Record<string, number>>;
+  /**
+   * Optional: what the platform itself runs for the app (workloads per release and track, their pods'
+   * readiness and restarts) and its recent events, for `gantry status`, when the platform runs the
+   * instances (`health: 'target'`). Absent: the instances are the whole story.
+   */
+  platformStatus?(): Promise<{ workloads: PlatformWorkload[]; events: PlatformEvent[] }>;
   /** Optional: resident memory (bytes) per running instance, for `gantry status`. */
   instanceMemoryBytes?(): Promise<Record<string, number>>;
   /**

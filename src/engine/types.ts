@@ -4,7 +4,7 @@ import type { DeploymentRecord, Store, TargetRecord } from '../store/index.js';
 import type { AnalysisVerdict } from './analysis.js';
 import type { TargetRegistry } from './registry.js';
 import type { Step } from './plan.js';
-import type { ReleaseRef, Target, TargetContext, TargetRuntime } from './target.js';
+import type { PlatformEvent, PlatformWorkload, ReleaseRef, Target, TargetContext, TargetRuntime } from './target.js';
 
 export type EngineEventLevel = 'info' | 'warn' | 'error';
 export interface EngineEvent {
@@ -234,6 +234,8 @@ export interface TargetStatus {
   last_deployment?: { id: string; kind: string; status: string; release?: string; reason?: string; finished_at?: string };
   reconciled?: ReconcileReport[];
   traffic?: unknown;
+  /** Targets whose platform runs the instances: its workloads (per release and track) with their pods, and its recent events. */
+  platform?: { workloads: PlatformWorkload[]; events: PlatformEvent[]; error?: string };
   /** Autoscale bounds and the most recent scaling events with their reasons. */
   autoscale?: { min: number; max: number; cpu_percent?: number; concurrency?: number; events: Array<{ at: string; from: number; to: number; reason: string }> };
 }

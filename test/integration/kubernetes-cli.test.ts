@@ -116,14 +116,21 @@ describe('kubernetes target through the CLI, without a cluster', () => {
   });
 });
 
-describe('kubernetes target: what it does not do yet is refused before the cluster', () => {
-  it('a manifest with hooks is refused at build, naming the reason', async () => {
-    const dir = app('', 'hooks: { pre_deploy: "echo migrate" }\n');
+describe('kubernetes target: hooks', () => {
+  it('become Helm hook Jobs in the plan (the hook one argv argument); a deploy is not refused for them', async () => {
+    const dir = app('', 'hooks: { pre_deploy: "npm run migrate", post_deploy: "echo done" }\n');
     expect((await setSecret(dir, 'DB_PASSWORD', CANARY)).code).toBe(0);
+    const p = await gantry(['plan', '--target', 'k8s', '--json'], { cwd: dir });
+    expect(p.code, p.stdout + p.stderr).toBe(0);
+    const jobs = p.json.build.objects.filter((o: any) => o.kind === 'Job');
+    expect(jobs.map((j: any) => [j.metadata.name, j.metadata.annotations['helm.sh/hook'], j.spec.template.spec.containers[0].args.at(-1)])).toEqual([
+      ['k8s-cli-shop-pre-deploy', 'pre-install,pre-upgrade', 'npm run migrate'],
+      ['k8s-cli-shop-post-deploy', 'post-install,post-upgrade', 'echo done'],
+    ]);
     const r = await gantry(['deploy', '--target', 'k8s', '--json'], { cwd: dir });
-    expect(r.code).not.toBe(0);
-    expect(JSON.stringify(r.json.error)).toContain('hooks do not run on the kubernetes target yet');
-    expect(r.stdout + r.stderr).not.toMatch(/127\.0\.0\.1:1/);
+    expect(r.code).toBe(1);
+    expect(r.stdout + r.stderr).not.toContain(CANARY);
+    expect(r.json.error.code).toBe('TARGET_UNAVAILABLE');
   });
 });
 

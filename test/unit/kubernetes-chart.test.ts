@@ -5,10 +5,10 @@
  * validates against the Kubernetes, Gateway API and Argo Rollouts schemas, and the
  * fields match the manifest (asserted field by field, no snapshots).
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseAllDocuments } from 'yaml';
+import { parseAllDocuments, stringify } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 import { writeChart } from '../../src/targets/kubernetes/chart-files.js';
 import type { ChartInput } from '../../src/targets/kubernetes/chart-input.js';
@@ -24,6 +24,10 @@ const tmp = mkdtempSync(join(tmpdir(), 'gantry-k8s-chart-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 const HEALTH = 'health: { path: /healthz, interval: 5s, timeout: 2s, start_period: 20s, retries: 4 }';
+/** Hook commands with quotes, $ and "{{": they must reach the Job as one argument each, unchanged. */
+const PRE = 'npm run migrate -- --to "$GANTRY_RELEASE" && echo \'{{ done }}\'';
+const POST = 'curl -fsS -X POST http://notify.internal/deployed';
+const HOOKS = `hooks: { pre_deploy: ${JSON.stringify(PRE)}, post_deploy: ${JSON.stringify(POST)} }`;
 const STRATEGIES = ['recreate', 'rolling', 'blue-green', 'canary'] as const;
 
 interface Case {
@@ -36,8 +40,8 @@ interface Case {
 
 const matrix: Case[] = [
   ...STRATEGIES.map((s) => ({ name: `${s}, no ingress`, top: `${HEALTH}\nrun: { port: 8080, instances: 3 }\nstrategy: { type: ${s}, max_surge: 2, max_unavailable: 1, steps: [20, 50, 100] }`, target: '    replicas: 4', stableImage: 'registry.example.com/team/web:1' })),
-  ...STRATEGIES.map((s) => ({ name: `${s}, ingress with TLS, autoscale, secrets, persist, quota`, top: `${HEALTH}\nstrategy: { type: ${s} }\nsecrets: [DB_URL, API_TOKEN]\npersist: [data, uploads/img]\nenv: { MODE: prod, TEMPLATE: "{{ not helm }}" }\nautoscale: { min: 2, max: 7, cpu_percent: 65 }`, target: '    namespace: team-a\n    ingress: { host: web.example.com, tls_secret: web-tls, class: nginx }\n    resources: { cpu: 250m, memory: 256Mi, limits: { cpu: "1" } }\n    quota: { cpu: "4", memory: 8Gi, pods: 20, storage: 50Gi }\n    storage: { size: 5Gi, class: fast }' })),
-  { name: 'canary through Gateway API, mid-rollout', top: `${HEALTH}\nstrategy: { type: canary, steps: [10, 100] }`, target: '    replicas: 5\n    traffic: gateway-api\n    gateway: { name: public, namespace: gateway-system }\n    ingress: { host: web.example.com }', stableImage: 'registry.example.com/team/web:1' },
+  ...STRATEGIES.map((s) => ({ name: `${s}, ingress with TLS, autoscale, secrets, persist, quota, hooks`, top: `${HEALTH}\n${HOOKS}\nstrategy: { type: ${s} }\nsecrets: [DB_URL, API_TOKEN]\npersist: [data, uploads/img]\nenv: { MODE: prod, TEMPLATE: "{{ not helm }}" }\nautoscale: { min: 2, max: 7, cpu_percent: 65 }`, target: '    namespace: team-a\n    ingress: { host: web.example.com, tls_secret: web-tls, class: nginx }\n    resources: { cpu: 250m, memory: 256Mi, limits: { cpu: "1" } }\n    quota: { cpu: "4", memory: 8Gi, pods: 20, storage: 50Gi }\n    storage: { size: 5Gi, class: fast }' })),
+  { name: 'canary through Gateway API, mid-rollout, hooks', top: `${HEALTH}\n${HOOKS}\nstrategy: { type: canary, steps: [10, 100] }`, target: '    replicas: 5\n    traffic: gateway-api\n    gateway: { name: public, namespace: gateway-system }\n    ingress: { host: web.example.com }', stableImage: 'registry.example.com/team/web:1' },
   { name: 'blue-green through Gateway API', top: `${HEALTH}\nstrategy: { type: blue-green }`, target: '    traffic: gateway-api\n    gateway: { name: public }', stableImage: 'registry.example.com/team/web:1' },
   { name: 'canary on Argo Rollouts with Prometheus analysis', top: `${HEALTH}\nstrategy: { type: canary, steps: [10, 50, 100], pause: 1m }`, target: '    replicas: 3\n    engine: argo-rollouts\n    analysis: { prometheus: { address: "http://prometheus.monitoring:9090", query: "sum(rate(errors{release=\\"{{release}}\\"}[1m]))", max: 0.01 } }' },
   { name: 'canary on Argo Rollouts through Gateway API, autoscaled', top: `${HEALTH}\nstrategy: { type: canary, pause: manual }\nautoscale: { min: 1, max: 3, cpu_percent: 50 }`, target: '    engine: argo-rollouts\n    traffic: gateway-api\n    gateway: { name: public }' },
@@ -229,5 +233,70 @@ describe('chart on disk', () => {
     const out = await runHelm(helm, templateArgv('web', dir, 'default'));
     const cm = parseAllDocuments(out).map((d) => d.toJS()).find((o) => o?.kind === 'ConfigMap');
     expect(cm.data.GREETING).toBe('{{ hi }}');
+  });
+});
+
+describe('hooks as Helm hook Jobs', () => {
+  const jobs = (objs: K8sObject[]) => byKind(objs, 'Job') as any[];
+  const first = loadInput(`${HOOKS}\nsecrets: [DB_URL]\nenv: { MODE: prod }\nrun: { port: 8080 }`, '    image_pull_secret: regcred');
+
+  it('run the release image with the hook as one argv argument (no shell text built from the manifest), env and Secret refs, helm hook annotations', () => {
+    const [pre, post] = jobs(renderedObjects(first, { at: 'promoted' }));
+    expect(pre.metadata.name).toBe('web-pre-deploy');
+    expect(pre.metadata.annotations).toEqual({ 'helm.sh/hook': 'pre-install,pre-upgrade', 'helm.sh/hook-delete-policy': 'before-hook-creation,hook-succeeded', 'helm.sh/hook-weight': '0' });
+    expect(post.metadata.annotations['helm.sh/hook']).toBe('post-install,post-upgrade');
+    expect(post.metadata.annotations['helm.sh/hook-delete-policy']).toBe('before-hook-creation,hook-succeeded');
+    const c = pre.spec.template.spec.containers[0];
+    expect(c.image).toBe('registry.example.com/team/web:2');
+    expect(c.command).toEqual(['/bin/sh', '-c']);
+    expect(c.args).toEqual([PRE]);
+    expect(c.env).toEqual([
+      { name: 'PORT', value: '8080' },
+      { name: 'GANTRY_RELEASE', value: first.release },
+      { name: 'GANTRY_HOOK', value: 'pre_deploy' },
+      { name: 'MODE', value: 'prod' },
+    ]);
+    expect(c.envFrom).toEqual([{ secretRef: { name: 'web-secrets' } }]);
+    // post_deploy: a fixed wrapper (no manifest text in it) runs the hook given as $1; its failure never fails the upgrade.
+    const pc = post.spec.template.spec.containers[0];
+    expect(pc.command).toEqual(['/bin/sh', '-c', '/bin/sh -c "$1" || echo "gantry: post_deploy exited with code $?; the release stays deployed" >&2']);
+    expect(pc.args).toEqual(['gantry-post-deploy', POST]);
+    expect(pc.command.join(' ')).not.toContain('curl');
+    expect(pre.spec).toMatchObject({ backoffLimit: 0, template: { spec: { restartPolicy: 'Never', automountServiceAccountToken: false, imagePullSecrets: [{ name: 'regcred' }] } } });
+    // Hook pods carry no instance label: Services, the PDB and Gantry's pod lists leave them out.
+    expect(pre.spec.template.metadata.labels).toEqual({ 'app.kubernetes.io/name': 'web', 'gantry.dev/hook': 'pre-deploy' });
+  });
+
+  it('pre_deploy runs with the release\'s first upgrade, post_deploy with its promotion; none while weights move', () => {
+    const names = (phase: Parameters<typeof renderedObjects>[1], i = first) => jobs(renderedObjects(i, phase)).map((j) => j.metadata.name);
+    // One workload (or a first deploy): its one upgrade runs both.
+    expect(names({ at: 'promoted' })).toEqual(['web-pre-deploy', 'web-post-deploy']);
+    const canary = loadInput(`${HOOKS}\nstrategy: { type: canary, steps: [20, 100] }`, '', { stableImage: 'registry.example.com/team/web:1' });
+    expect(names({ at: 'start' }, canary)).toEqual(['web-pre-deploy']);
+    expect(names({ at: 'weight', percent: 50 }, canary)).toEqual([]);
+    expect(names({ at: 'promoted' }, canary)).toEqual(['web-post-deploy']);
+    const bg = loadInput(`${HOOKS}\nstrategy: { type: blue-green }`, '', { stableImage: 'registry.example.com/team/web:1' });
+    expect(names({ at: 'switched' }, bg)).toEqual([]);
+    // Without hooks the values carry no hooks key (charts of hook-less apps are unchanged).
+    expect(chartValues(loadInput('', '')).hooks).toBeUndefined();
+  });
+
+  it.skipIf(!helm)(`helm template renders a hook Job only when the phase's values turn it on${helm ? '' : ` (${NO_HELM})`}`, async () => {
+    const canary = loadInput(`${HOOKS}\nstrategy: { type: canary, steps: [20, 100] }`, '', { stableImage: 'registry.example.com/team/web:1' });
+    const dir = writeChart(join(tmp, 'hooks-phases'), canary);
+    await runHelm(helm!, lintArgv(dir));
+    for (const [phase, want] of [
+      [{ at: 'start' }, ['web-pre-deploy']],
+      [{ at: 'weight', percent: 20 }, []],
+      [{ at: 'promoted' }, ['web-post-deploy']],
+    ] as const) {
+      const valuesFile = join(tmp, `hooks-${phase.at}.yaml`);
+      writeFileSync(valuesFile, stringify(chartValues(canary, phase)));
+      const out = await runHelm(helm!, [...templateArgv('web', dir, 'default'), '--values', valuesFile]);
+      const rendered = parseAllDocuments(out).map((d) => d.toJS()).filter(Boolean) as K8sObject[];
+      expect(jobs(rendered).map((j) => j.metadata.name)).toEqual(want);
+      expect(jobs(rendered)).toEqual(jobs(renderedObjects(canary, phase)));
+      expect(await schemaProblems(rendered)).toEqual([]);
+    }
   });
 });

@@ -146,12 +146,30 @@ function printStatus(out: Output, st: { app: string; targets: TargetStatus[] }):
       ...(t.state === 'scaled_to_zero' ? [c.dim('  scaled to 0 instances: nothing runs, requests get 503; `gantry scale N` starts N again (deploys keep 0 until run.instances changes)')] : []),
       ...(t.state !== 'scaled_to_zero' && t.desired.by === 'scale' && t.desired.state === 'running' ? [c.dim(`  ${t.desired.instances} instance(s) set by \`gantry scale\`; deploys keep this count until run.instances changes in the manifest`)] : []),
       ...instanceLines(t, (i) => `${i.healthy ? c.green('●') : c.red('●')} ${i.id}  ${i.state}${i.routed ? ' routed' : ''}  pid ${i.pid ?? '-'}  restarts ${i.restarts}  ${usageText(i)}${usageText(i) ? '  ' : ''}${i.url}${i.detail ? c.dim(`  (${i.detail})`) : ''}`),
+      ...(t.platform ? platformLines(t.platform) : []),
       ...(t.deploying ? [c.yellow(`  ${t.deploying.kind ?? 'deploy'} in progress (${t.deploying.phase}): ${t.deploying.holder} since ${t.deploying.since}${t.deploying.waiting ? `, waiting for ${t.deploying.waiting}` : ''}`)] : []),
       ...(t.last_deployment ? [c.dim(`  last: ${t.last_deployment.kind} ${t.last_deployment.status}${t.last_deployment.reason ? ` (${t.last_deployment.reason})` : ''}`)] : []),
       ...(t.reconciled ?? []).map((r) => c.yellow(`  reconciled interrupted deployment ${r.deployment} (at ${r.interrupted_at}): ${r.outcome}${r.resumed ? ` (resumed its stored plan: ${r.resumed.step} ${r.resumed.result})` : ''}`)),
     ]),
   );
   return 0;
+}
+
+/** What the platform runs (workloads per release and track, their pods) and its recent events, Warning ones first. */
+function platformLines(p: NonNullable<TargetStatus['platform']>): string[] {
+  const events = [...p.events.filter((e) => e.type === 'Warning'), ...p.events.filter((e) => e.type !== 'Warning')].slice(0, 8);
+  return [
+    ...(p.error ? [c.yellow(`  platform: ${p.error}`)] : []),
+    ...p.workloads.flatMap((w) => [
+      `  ${w.kind} ${w.name}${w.track ? ` (${w.track}${w.release ? `, release ${w.release}` : ''})` : ''}: ${w.ready}/${w.desired} ready`,
+      ...w.pods.map((pod) => `    ${pod.ready ? c.green('●') : c.red('●')} ${pod.name}  ${pod.phase}  ${pod.ready ? 'ready' : 'not ready'}  restarts ${pod.restarts}${pod.reason ? c.dim(`  (${pod.reason})`) : ''}`),
+    ]),
+    ...(events.length ? ['  recent events:'] : []),
+    ...events.map((e) => {
+      const line = `    ${e.type} ${e.reason} ${e.object}: ${e.message}${e.count > 1 ? ` (x${e.count})` : ''}${e.at ? c.dim(`  ${e.at}`) : ''}`;
+      return e.type === 'Warning' ? c.yellow(line) : line;
+    }),
+  ];
 }
 
 /** `--since`: a duration back from now (10m) or a time (ISO 8601), as an ISO time. */

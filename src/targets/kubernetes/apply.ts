@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { releaseDir } from './release-files.js';
 import type { ChartInput } from './chart-input.js';
-import { applySecret, type Cluster } from './cluster.js';
+import type { Cluster } from './cluster.js';
 import { historyArgv, rollbackArgv, runHelm, upgradeArgv } from './helm.js';
 import type { KubeconfigFile } from './kubeconfig.js';
 import { chartValues, secretObject, type Phase } from './render.js';
@@ -28,20 +28,23 @@ export interface ApplyContext {
  * change hands over none: the Secret stays as the start of the release wrote it.
  * (One Secret per app: during a canary both tracks read the newest values.)
  */
-export async function writeSecret(a: ApplyContext, input: ChartInput, secretEnv: Record<string, string>): Promise<void> {
+export async function writeSecret(a: Pick<ApplyContext, 'cluster'>, input: ChartInput, secretEnv: Record<string, string>): Promise<void> {
   if (Object.keys(secretEnv).length === 0) return;
   const secret = secretObject(input, Object.fromEntries(input.secretNames.map((n) => [n, secretEnv[n] ?? ''])));
-  if (secret) await applySecret(a.cluster, secret);
+  if (secret) await a.cluster.applySecret(secret);
 }
 
-export async function applyRelease(a: ApplyContext, input: ChartInput, phase: Phase, secretEnv: Record<string, string>, signal?: AbortSignal): Promise<void> {
+/** `hooks: false`: the upgrade runs no hook Job (a release applied again, going back to it). */
+export async function applyRelease(a: ApplyContext, input: ChartInput, phase: Phase, secretEnv: Record<string, string>, opts: { hooks?: boolean; signal?: AbortSignal } = {}): Promise<void> {
   await writeSecret(a, input, secretEnv);
+  const values = chartValues(input, phase);
+  if (values.hooks && opts.hooks === false) values.hooks = { pre_deploy: false, post_deploy: false };
   const tmp = mkdtempSync(join(tmpdir(), 'gantry-values-'));
   try {
     const valuesFile = join(tmp, 'values.yaml');
-    writeFileSync(valuesFile, stringify(chartValues(input, phase)), { mode: 0o600 });
+    writeFileSync(valuesFile, stringify(values), { mode: 0o600 });
     const argv = upgradeArgv(a.helm, { release: input.name, chartDir: join(releaseDir(a.stateDir, a.targetName, input.release), 'chart'), valuesFile, timeoutMs: input.config.timeout, kubeconfigPath: a.kubeconfig.path, context: a.kubeconfig.context, namespace: input.config.namespace });
-    await runHelm(a.helm, argv, { timeoutMs: input.config.timeout + 60_000, signal });
+    await runHelm(a.helm, argv, { timeoutMs: input.config.timeout + 60_000, signal: opts.signal });
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }

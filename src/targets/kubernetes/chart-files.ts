@@ -7,6 +7,7 @@ import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import type { ChartInput } from './chart-input.js';
+import { hookJobs } from './hook-jobs.js';
 import { chartObjects, chartValues, type Phase } from './render.js';
 import { toTemplate } from './values-ref.js';
 
@@ -26,6 +27,8 @@ export function chartFiles(i: ChartInput, phase?: Phase): Record<string, string>
   chartObjects(i).forEach((obj, n) => {
     files[`templates/${String(n).padStart(2, '0')}-${obj.kind.toLowerCase()}-${obj.metadata.name}.yaml`] = toTemplate(yaml(obj));
   });
+  // Each hook Job is rendered only by the upgrade whose values turn it on (render.ts, hookValues).
+  for (const { hook, job } of hookJobs(i)) files[`templates/hook-${hook.replace('_', '-')}-job.yaml`] = `{{- if .Values.hooks.${hook} }}\n${toTemplate(yaml(job))}{{- end }}\n`;
   return files;
 }
 

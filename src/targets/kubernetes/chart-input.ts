@@ -24,6 +24,8 @@ export interface ChartInput {
   health: { type: 'http' | 'tcp' | 'command'; path: string; command?: string; intervalMs: number; timeoutMs: number; startPeriodMs: number; retries: number };
   strategy: { type: Strategy; maxSurge: number; maxUnavailable: number; steps: number[]; pause: number | 'manual'; keepPreviousMs: number; drainMs: number; stopMs: number };
   autoscale?: { min: number; max: number; cpuPercent: number };
+  /** The manifest's hooks: run as Helm hook Jobs (hook-jobs.ts). Absent in inputs kept before hooks ran here. */
+  hooks?: { pre_deploy?: string; post_deploy?: string };
   /** The image this release runs. */
   image: string;
   /** The image serving now (blue-green and canary keep it as the stable track); the new image on a first deploy. */
@@ -58,6 +60,7 @@ export function chartInput(o: { app: string; release: string; config: Kubernetes
       stopMs: m.strategy.stop_timeout,
     },
     autoscale: a ? { min: a.min, max: a.max, cpuPercent: Math.round(a.cpu_percent) } : undefined,
+    hooks: m.hooks?.pre_deploy || m.hooks?.post_deploy ? { ...(m.hooks.pre_deploy ? { pre_deploy: m.hooks.pre_deploy } : {}), ...(m.hooks.post_deploy ? { post_deploy: m.hooks.post_deploy } : {}) } : undefined,
     image: o.image,
     stableImage: o.stable?.image ?? o.image,
     stableRelease: o.stable?.release ?? o.release,

@@ -52,8 +52,6 @@ export const kubernetesTarget: Target<KubernetesConfig> = {
 
   /** The release's chart: rendered, schema-checked, written, and linted by helm when helm is here. */
   async build(input: BuildInput, ctx: TargetContext<KubernetesConfig>): Promise<Artifact> {
-    // Refused here, before anything reaches the cluster, rather than at the hook step.
-    if (input.manifest?.hooks?.pre_deploy || input.manifest?.hooks?.post_deploy) throw new GantryError('USAGE', 'hooks do not run on the kubernetes target yet', 'run migrations as an init container or a Job of your own, and leave hooks out for this target (an environment overlay)');
     const ci = inputFor(input, ctx);
     await requireValidObjects(renderedObjects(ci));
     const dir = keepRelease(ctx.stateDir, ctx.targetName, ci);

@@ -5,6 +5,7 @@
  */
 import type { ChartInput } from './chart-input.js';
 import { twoTracks } from './chart-input.js';
+import { hookJobs } from './hook-jobs.js';
 import { httpRoute, ingress, services } from './networking.js';
 import { meta, names } from './object-names.js';
 import { autoscaler, claims, configMap, disruptionBudget, quota, serviceAccount } from './platform-objects.js';
@@ -25,7 +26,24 @@ export const REDACTED = '[redacted]';
  */
 export type Phase = { at: 'start' } | { at: 'weight'; percent: number } | { at: 'switched' } | { at: 'promoted' };
 
+/**
+ * Which hook Jobs an upgrade at `phase` runs: pre_deploy with the release's first upgrade, post_deploy with
+ * its promotion. One workload (or a first deploy) is both at once; two tracks start, move weights
+ * (no hook), then promote. Absent when the release declares no hook.
+ */
+export function hookValues(i: ChartInput, phase: Phase): Values | undefined {
+  if (!i.hooks) return undefined;
+  const single = !twoTracks(i) || i.stableRelease === i.release;
+  return { pre_deploy: Boolean(i.hooks.pre_deploy) && (single || phase.at === 'start'), post_deploy: Boolean(i.hooks.post_deploy) && (single || phase.at === 'promoted') };
+}
+
 export function chartValues(i: ChartInput, phase: Phase = { at: 'start' }): Values {
+  const hooks = hookValues(i, phase);
+  const values = trackValues(i, phase);
+  return hooks ? { ...values, hooks } : values;
+}
+
+function trackValues(i: ChartInput, phase: Phase): Values {
   const promoted: Values = { stable: { image: i.image, release: i.release, replicas: i.replicas }, canary: { image: i.image, release: i.release, replicas: 0 }, active: 'stable', inactive: 'canary', weights: { stable: 100, canary: 0 } };
   if (!twoTracks(i) || i.stableRelease === i.release || phase.at === 'promoted') return promoted;
   const base = { stable: { image: i.stableImage, release: i.stableRelease, replicas: i.replicas }, active: 'stable', inactive: 'canary' };
@@ -60,8 +78,11 @@ export function secretObject(i: ChartInput, values: Record<string, string>): K8s
   };
 }
 
-/** What the cluster gets for this release at `phase`: the chart's objects with values, and the redacted Secret. */
+/** What the cluster gets for this release at `phase`: the chart's objects with values, the hook Jobs the phase runs, and the redacted Secret. */
 export function renderedObjects(i: ChartInput, phase: Phase = { at: 'start' }): K8sObject[] {
   const secret = redactedSecret(i);
-  return [...(secret ? [secret] : []), ...resolveValues(chartObjects(i), chartValues(i, phase))];
+  const values = chartValues(i, phase);
+  const hooks = (values.hooks ?? {}) as Record<string, boolean>;
+  const jobs = hookJobs(i).filter((h) => hooks[h.hook]).map((h) => h.job as K8sObject);
+  return [...(secret ? [secret] : []), ...resolveValues(chartObjects(i), values), ...jobs];
 }

@@ -12,14 +12,14 @@
 import { DEFAULTS } from '../../core/defaults.js';
 import { GantryError } from '../../core/errors.js';
 import type { HealthSpec } from '../../engine/health.js';
-import type { InstanceHandle, InstanceRequest, LogLine, ObservedInstance, ReleaseRef, Route, TargetContext, TargetRuntime, TrafficStats } from '../../engine/target.js';
-import { applyRelease, deployedRevision, rollbackTo, type ApplyContext } from './apply.js';
+import type { InstanceHandle, InstanceRequest, LogLine, ObservedInstance, PlatformEvent, PlatformWorkload, ReleaseRef, Route, TargetContext, TargetRuntime, TrafficStats } from '../../engine/target.js';
+import { applyRelease, deployedRevision, rollbackTo, writeSecret, type ApplyContext } from './apply.js';
 import { queryPrometheus, readinessVerdict, type Verdict } from './canary-judge.js';
-import { connect, deploymentStatus, listPods, podLogs, restartDeployment, scaleDeployment, serverVersion } from './cluster.js';
-import { twoTracks } from './chart-input.js';
+import { connect, type Cluster } from './cluster.js';
+import { twoTracks, usesRollout, type ChartInput } from './chart-input.js';
 import type { KubernetesConfig } from './config.js';
-import { openKubeconfig } from './kubeconfig.js';
-import { names } from './object-names.js';
+import { openKubeconfig, type KubeconfigFile } from './kubeconfig.js';
+import { names, TRACK_LABEL, type Track } from './object-names.js';
 import { readReleaseInput } from './release-files.js';
 import { phaseForRoutes, routeChangeApplies } from './route-phase.js';
 import type { Phase } from './render.js';
@@ -31,13 +31,20 @@ interface Saved {
   stable?: string;
   /** The helm revision that held each release once promoted: going back to it is `helm rollback`. */
   revisions?: Record<string, number>;
+  /** Pods set by `gantry scale` (held by later upgrades while the engine's count stays the same). */
+  replicas?: number;
+  /** `gantry stop`: each Deployment's replicas before it was scaled to 0 (what `gantry start` brings back). */
+  stopped?: Record<string, number>;
 }
 
 export class KubernetesRuntime implements TargetRuntime {
+  private api?: Promise<{ cluster: Cluster; kubeconfig: KubeconfigFile }>;
   private session?: Promise<ApplyContext>;
-  /** Releases applied by this command (their later instances are the same workload). */
+  /** Releases applied, started or resized by this command (their later instances are the same workload). */
   private readonly applied = new Set<string>();
   private readonly handles = new Map<string, InstanceHandle>();
+  /** Releases this command brings back (a rollback): their upgrades run no hook Job. */
+  private readonly goingBack = new Set<string>();
   private lastJudge?: { release: string; at: number; verdict: Verdict };
 
   constructor(private readonly ctx: TargetContext<KubernetesConfig>) {}
@@ -50,16 +57,27 @@ export class KubernetesRuntime implements TargetRuntime {
     this.ctx.saveSettings({ ...this.ctx.settings, kubernetes: { ...this.saved, ...next } });
   }
 
-  private connect(): Promise<ApplyContext> {
-    this.session ??= (async () => {
-      const [helm, kubectl] = await Promise.all([requireTool('helm'), requireTool('kubectl')]);
+  /** The Kubernetes API (client-node, loaded on first use): what status, logs, stop/start, restart and scale need; no tool. */
+  private cluster(): Promise<Cluster> {
+    this.api ??= (async () => {
       const kubeconfig = openKubeconfig(this.ctx.config, this.ctx.appDir);
-      const cluster = connect(kubectl, kubeconfig, this.ctx.config.namespace);
-      // An unreachable cluster is named before anything is applied.
-      await serverVersion(cluster).catch((err: unknown) => {
+      try {
+        return { cluster: await connect(kubeconfig, this.ctx.config.namespace), kubeconfig };
+      } catch (err) {
         kubeconfig.dispose();
         throw err;
-      });
+      }
+    })();
+    return this.api.then((a) => a.cluster);
+  }
+
+  /** helm and the API, for an upgrade or a rollback: an unreachable cluster is named before anything is applied. */
+  private connect(): Promise<ApplyContext> {
+    this.session ??= (async () => {
+      const helm = await requireTool('helm');
+      const cluster = await this.cluster();
+      await cluster.version();
+      const { kubeconfig } = await this.api!;
       return { helm, cluster, kubeconfig, stateDir: this.ctx.stateDir, targetName: this.ctx.targetName };
     })();
     return this.session;
@@ -69,6 +87,18 @@ export class KubernetesRuntime implements TargetRuntime {
     const i = readReleaseInput(this.ctx.stateDir, this.ctx.targetName, release);
     const stable = this.saved.stable;
     return stable && stable !== release ? { ...i, stableImage: readReleaseInput(this.ctx.stateDir, this.ctx.targetName, stable).image, stableRelease: stable } : { ...i, stableImage: i.image, stableRelease: release };
+  }
+
+  /** The release's input with the pods the formation holds (a `gantry scale` count, else the chart's). */
+  private formed(input: ChartInput): ChartInput {
+    return this.saved.replicas === undefined ? input : { ...input, replicas: this.saved.replicas };
+  }
+
+  /** The Deployments that run a release's tracks (none for Argo Rollouts, whose Rollout Gantry does not resize). */
+  private workloads(input: ChartInput): Array<{ name: string; track: Track }> {
+    if (usesRollout(input)) return [];
+    const n = names(input);
+    return twoTracks(input) ? [{ name: n.workload, track: 'stable' }, { name: n.canary, track: 'canary' }] : [{ name: n.workload, track: 'stable' }];
   }
 
   async ensureRouter(): Promise<{ url: string }> {
@@ -87,16 +117,33 @@ export class KubernetesRuntime implements TargetRuntime {
     return { host: `${c.release_name ?? this.ctx.app}.${c.namespace}.svc.cluster.local`, port: c.service.port };
   }
 
+  /**
+   * The first instance of a release (per command) is its whole workload:
+   * - the serving release started again (`gantry start`) or resized (`gantry scale`): its Deployments scaled
+   *   to the kept formation or the plan's count, the Secret rewritten from the current values;
+   * - the serving release restarted: a rollout-restart annotation replaces its pods (no helm run);
+   * - the serving release gone back to (a compensation): left running as it is;
+   * - anything else (a new release, a workload that is gone): `helm upgrade --install` at the rollout's phase.
+   */
   async startInstance(req: InstanceRequest): Promise<InstanceHandle> {
     const release = req.release.id;
     if (!this.applied.has(release)) {
       const input = this.input(release);
-      const serving = this.saved.stable === release && (this.saved.routes ?? []).some((r) => r.release === release);
-      // Nothing serving, or one workload: the Deployment's own rollout is the strategy.
-      const phase: Phase = !this.saved.stable || !twoTracks(input) ? { at: 'promoted' } : { at: 'start' };
-      await this.apply(release, phase, req.secretEnv);
-      // The serving release started again (`gantry restart`): a rollout restart replaces its pods.
-      if (serving) await restartDeployment((await this.connect()).cluster, names(input).workload);
+      const kind = req.plan?.kind;
+      if (kind === 'rollback') this.goingBack.add(release);
+      // A deploy whose count is not the scaled one: the manifest's count took over (formation.ts).
+      if ((kind === 'deploy' || kind === 'rollback') && this.saved.replicas !== undefined && req.plan!.count !== this.saved.replicas) this.save({ replicas: undefined });
+      const isStable = this.saved.stable === release;
+      let done = false;
+      if (isStable && (kind === 'start' || kind === 'scale')) done = await this.resize(input, kind === 'scale' ? req.plan!.count : undefined, req.secretEnv);
+      else if (isStable && kind === 'restart') done = await this.restartWorkloads(input, req.secretEnv);
+      // Going back to the serving release (a compensation): it runs as it is, or is started again if stopped.
+      else if (isStable && kind === undefined) done = await this.keepRunning(input, req.secretEnv);
+      if (!done) {
+        // Nothing serving, or one workload: the Deployment's own rollout is the strategy.
+        const phase: Phase = !this.saved.stable || !twoTracks(input) ? { at: 'promoted' } : { at: 'start' };
+        await this.apply(release, phase, req.secretEnv);
+      }
       this.applied.add(release);
     }
     const h = { id: req.id, release, endpoint: this.endpoint() };
@@ -104,13 +151,73 @@ export class KubernetesRuntime implements TargetRuntime {
     return h;
   }
 
+  /**
+   * The serving release's Deployments to `count` pods (`gantry scale`), or back to what they had before
+   * `gantry stop` (`gantry start`). With an autoscaler the count is its floor (minReplicas), at most its
+   * ceiling. False when the workload is not on the cluster (the caller applies the chart instead).
+   */
+  private async resize(input: ChartInput, count: number | undefined, secretEnv: Record<string, string>): Promise<boolean> {
+    const cluster = await this.cluster();
+    const tracks = this.workloads(input);
+    if (tracks.length === 0) throw new GantryError('USAGE', 'start and scale resize Deployments; this app runs as an Argo Rollout', 'resize it with `kubectl argo rollouts` (or deploy with engine: deployment)');
+    const main = tracks[0]!;
+    if (!(await cluster.deployment(main.name))) return false;
+    await writeSecret({ cluster }, input, secretEnv);
+    if (count === undefined) {
+      // start: each track as it was before the stop; the main one at least the formation.
+      const stopped = this.saved.stopped ?? {};
+      for (const t of tracks) {
+        const n = stopped[t.name] ?? (t === main ? this.formed(input).replicas : 0);
+        if (n > 0) await cluster.scaleDeployment(t.name, n);
+      }
+      this.save({ stopped: undefined });
+      this.ctx.emit('info', `${tracks.map((t) => `${t.name}: ${stopped[t.name] ?? (t === main ? this.formed(input).replicas : 0)}`).join(', ')} pod(s) again`);
+      return true;
+    }
+    const hpa = input.autoscale ? await cluster.autoscaler(main.name) : undefined;
+    if (hpa && count > 0) {
+      if (count > hpa.max) throw new GantryError('USAGE', `cannot scale to ${count}: the autoscaler of ${main.name} allows at most ${hpa.max} pods`, 'raise autoscale.max in the manifest and deploy, or scale to at most that');
+      await cluster.setAutoscalerMin(main.name, count);
+      this.ctx.emit('info', `autoscaler ${main.name}: at least ${count} pod(s) (was ${hpa.min}); it may add more up to ${hpa.max}`);
+    }
+    const d = await cluster.deployment(main.name);
+    // Under an autoscaler only a rise is forced: the autoscaler may already run more than the floor.
+    if (!hpa || count === 0 || (d?.replicas ?? 0) < count) await cluster.scaleDeployment(main.name, count);
+    this.save({ replicas: count });
+    return true;
+  }
+
+  private async keepRunning(input: ChartInput, secretEnv: Record<string, string>): Promise<boolean> {
+    const main = this.workloads(input)[0];
+    const d = main && (await (await this.cluster()).deployment(main.name));
+    if (!d) return false;
+    return d.replicas > 0 ? true : this.resize(input, undefined, secretEnv);
+  }
+
+  /** `gantry restart` of the serving release: its Secret rewritten, then a rollout restart of each running track. */
+  private async restartWorkloads(input: ChartInput, secretEnv: Record<string, string>): Promise<boolean> {
+    const cluster = await this.cluster();
+    const tracks = this.workloads(input);
+    if (tracks.length === 0 || !(await cluster.deployment(tracks[0]!.name))) return false;
+    await writeSecret({ cluster }, input, secretEnv);
+    const at = new Date();
+    for (const t of tracks) {
+      const d = await cluster.deployment(t.name);
+      if (d && d.replicas > 0) {
+        await cluster.restartDeployment(t.name, at);
+        this.ctx.emit('info', `rollout restart of ${t.name} (${d.replicas} pod(s) replaced)`);
+      }
+    }
+    return true;
+  }
+
   /** The release's pods are all Ready (the track that runs its image). */
   private async ready(release: string): Promise<{ ok: boolean; detail: string }> {
-    const a = await this.connect();
     const input = this.input(release);
     const track = twoTracks(input) && this.saved.stable !== release ? names(input).canary : names(input).workload;
     try {
-      const d = await deploymentStatus(a.cluster, track);
+      const d = await (await this.cluster()).deployment(track);
+      if (!d) return { ok: false, detail: `${track}: no such Deployment` };
       return { ok: d.ready >= d.replicas && d.updated >= d.replicas, detail: `${track}: ${d.ready}/${d.replicas} pods ready` };
     } catch (err) {
       return { ok: false, detail: (err as Error).message };
@@ -147,15 +254,22 @@ export class KubernetesRuntime implements TargetRuntime {
     const input = this.input(step.release);
     const p = input.config.analysis?.prometheus;
     if (p) return queryPrometheus(p.address, p.query.replaceAll('{{release}}', step.release), p.max, DEFAULTS.kubernetes.apiTimeoutMs);
-    const a = await this.connect();
     const track = twoTracks(input) ? 'canary' : 'stable';
-    return readinessVerdict(await listPods(a.cluster, `${this.selector()},gantry.dev/track=${track}`));
+    return readinessVerdict(await (await this.cluster()).listPods(`${this.selector()},${TRACK_LABEL}=${track}`));
   }
 
   async setRoutes(routes: Route[]): Promise<void> {
     const next = phaseForRoutes(routes, this.saved.stable, (r) => this.input(r).strategy.type);
     if (next && routeChangeApplies(twoTracks(this.input(next.release)), next, this.saved.stable)) await this.apply(next.release, next.phase, {});
+    else if (this.scaledDown(routes)) await this.resize(this.input(this.saved.stable!), routes.length, {});
     this.save({ routes });
+  }
+
+  /** Fewer routes to the serving release, and nothing started by this command: a `gantry scale` down. */
+  private scaledDown(routes: Route[]): boolean {
+    const stable = this.saved.stable;
+    const before = this.saved.routes ?? [];
+    return stable !== undefined && this.applied.size === 0 && before.length > routes.length && [...before, ...routes].every((r) => r.release === stable);
   }
 
   /**
@@ -171,7 +285,9 @@ export class KubernetesRuntime implements TargetRuntime {
       await rollbackTo(a, input, revision, secretEnv);
     } else {
       this.ctx.emit('info', `helm upgrade --install ${input.name} (release ${release}, ${phase.at})`);
-      await applyRelease(a, input, phase, secretEnv);
+      // Hooks run with a release's own deploy: not when a release promoted before, or rolled back to, is applied again.
+      const hooks = this.saved.revisions?.[release] === undefined && !this.goingBack.has(release);
+      await applyRelease(a, this.formed(input), phase, secretEnv, { hooks });
     }
     if (phase.at !== 'promoted') return;
     const rev = await deployedRevision(a, input).catch(() => undefined);
@@ -194,8 +310,13 @@ export class KubernetesRuntime implements TargetRuntime {
     // The previous image leaves the cluster with the promotion; helm rollback brings it back.
   }
 
-  async runTask(): Promise<{ exitCode: number; output: string }> {
-    throw new GantryError('USAGE', 'hooks do not run on the kubernetes target yet', 'run migrations as an init container or a Job of your own, and remove hooks for this target (an environment overlay)');
+  /**
+   * Hooks run on the cluster as Helm hook Jobs inside the release's upgrade (hook-jobs.ts), not as a
+   * separate step: a failing pre_deploy fails that upgrade (nothing switches), a failing post_deploy is
+   * said in its Job's log. The engine's hook step only records that.
+   */
+  async runTask(task: { release: ReleaseRef }): Promise<{ exitCode: number; output: string }> {
+    return { exitCode: 0, output: `runs on the cluster as a Helm hook Job of release ${task.release.id}'s upgrade: pre_deploy before it changes anything (a failure fails the upgrade), post_deploy after it` };
   }
 
   async instances(): Promise<ObservedInstance[]> {
@@ -204,8 +325,7 @@ export class KubernetesRuntime implements TargetRuntime {
     let restarts = 0;
     let state: ObservedInstance['state'] = 'running';
     try {
-      const a = await this.connect();
-      const pods = await listPods(a.cluster, this.selector());
+      const pods = await (await this.cluster()).listPods(this.selector());
       restarts = pods.reduce((sum, p) => sum + p.restarts, 0);
       if (pods.length === 0) state = 'stopped';
       else if (!pods.every((p) => p.ready)) state = 'starting';
@@ -219,10 +339,30 @@ export class KubernetesRuntime implements TargetRuntime {
     return `app.kubernetes.io/instance=${this.ctx.config.release_name ?? this.ctx.app}`;
   }
 
-  /** The pods' logs (each line names its pod as the instance); `-f` follows every pod. */
+  /** The pods' logs through the Log API (each line names its pod as the instance); `-f` follows every pod. */
   async *logs(opts: { lines: number; follow: boolean; signal?: AbortSignal }): AsyncIterable<LogLine> {
-    const a = await this.connect();
-    for await (const l of podLogs(a.cluster, this.selector(), opts)) yield { instance: l.pod, stream: 'out', text: l.text };
+    const cluster = await this.cluster();
+    for await (const l of cluster.podLogs(this.selector(), opts)) yield { instance: l.pod, stream: 'out', text: l.text };
+  }
+
+  /** Each Deployment of the serving release (per track) with its pods, and the recent events of the app's objects. */
+  async platformStatus(): Promise<{ workloads: PlatformWorkload[]; events: PlatformEvent[] }> {
+    const stable = this.saved.stable;
+    if (!stable) return { workloads: [], events: [] };
+    const cluster = await this.cluster();
+    const input = this.input(stable);
+    const pods = await cluster.listPods(this.selector());
+    const workloads: PlatformWorkload[] = [];
+    for (const t of this.workloads(input)) {
+      const d = await cluster.deployment(t.name);
+      const own = pods.filter((p) => (p.labels[TRACK_LABEL] ?? 'stable') === t.track && p.name.startsWith(`${t.name}-`));
+      if (!d && own.length === 0) continue;
+      if (t.track === 'canary' && (d?.replicas ?? 0) === 0 && own.length === 0) continue;
+      const release = t.track === 'stable' ? stable : (this.saved.routes ?? []).find((r) => r.release !== stable)?.release;
+      workloads.push({ kind: 'Deployment', name: t.name, track: t.track, release, desired: d?.replicas ?? 0, ready: d?.ready ?? 0, pods: own.map((p) => ({ name: p.name, ready: p.ready, restarts: p.restarts, phase: p.phase, reason: p.reason })) });
+    }
+    const events = (await cluster.events(input.name)).slice(-DEFAULTS.kubernetes.statusEvents);
+    return { workloads, events: events.map(({ objectName: _, ...e }) => e) };
   }
 
   async trafficStats(): Promise<TrafficStats | undefined> {
@@ -239,21 +379,28 @@ export class KubernetesRuntime implements TargetRuntime {
     this.save({ stable: release.id });
   }
 
-  /** `gantry stop`: every workload scaled to 0; the chart's values keep the formation for the next start. */
+  /** `gantry stop`: every Deployment scaled to 0, its replicas kept for `gantry start`. */
   async shutdown(): Promise<void> {
     const stable = this.saved.stable;
     if (stable) {
-      const a = await this.connect();
-      const input = this.input(stable);
-      for (const name of twoTracks(input) ? [names(input).workload, names(input).canary] : [names(input).workload]) await scaleDeployment(a.cluster, name, 0).catch(() => undefined);
+      const cluster = await this.cluster();
+      const stopped: Record<string, number> = { ...this.saved.stopped };
+      for (const t of this.workloads(this.input(stable))) {
+        const d = await cluster.deployment(t.name);
+        if (!d) continue;
+        if (d.replicas > 0) stopped[t.name] = d.replicas;
+        await cluster.scaleDeployment(t.name, 0);
+      }
+      this.save({ stopped });
     }
     this.applied.clear();
     this.save({ routes: [] });
   }
 
   async close(): Promise<void> {
-    const s = this.session;
+    const api = this.api;
+    this.api = undefined;
     this.session = undefined;
-    if (s) await s.then((a) => a.kubeconfig.dispose()).catch(() => undefined);
+    if (api) await api.then((a) => a.kubeconfig.dispose()).catch(() => undefined);
   }
 }

@@ -12,9 +12,10 @@ interface Model {
 type ModelClass = new (data: never) => Model;
 
 async function models(): Promise<Record<string, ModelClass>> {
-  const [core, apps, autoscaling, networking, policy, gateway, argo] = await Promise.all([
+  const [core, apps, batch, autoscaling, networking, policy, gateway, argo] = await Promise.all([
     import('kubernetes-models/v1'),
     import('kubernetes-models/apps/v1'),
+    import('kubernetes-models/batch/v1'),
     import('kubernetes-models/autoscaling/v2'),
     import('kubernetes-models/networking.k8s.io/v1'),
     import('kubernetes-models/policy/v1'),
@@ -30,6 +31,7 @@ async function models(): Promise<Record<string, ModelClass>> {
     'v1/ResourceQuota': core.ResourceQuota,
     'v1/LimitRange': core.LimitRange,
     'apps/v1/Deployment': apps.Deployment,
+    'batch/v1/Job': batch.Job,
     'autoscaling/v2/HorizontalPodAutoscaler': autoscaling.HorizontalPodAutoscaler,
     'networking.k8s.io/v1/Ingress': networking.Ingress,
     'policy/v1/PodDisruptionBudget': policy.PodDisruptionBudget,

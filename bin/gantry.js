@@ -20,7 +20,7 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
   const bundle = mtime('../dist/cli-bundle/main.cjs');
   let ran = false;
   if (bundle >= 0 && bundle >= mtime('../dist/cli/main.js')) {
-    // The cache keeps the code of each command run so far: the command names the run.
+    // Each command has a code cache of its own (what its runs compile): the command names the run.
     const key = args.find((a, i) => !a.startsWith('-') && args[i - 1] !== '-f' && args[i - 1] !== '--file') ?? args.join(' ').slice(0, 40);
     const { runBundle } = await import('../dist/core/code-cache.js');
     ran = runBundle(fileURLToPath(new URL('../dist/cli-bundle/main.cjs', import.meta.url)), { key });

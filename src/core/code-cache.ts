@@ -14,18 +14,16 @@
  */
 import { isAscii } from 'node:buffer';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync, type Stats } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync, type Stats } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { Script } from 'node:vm';
 
-const FORMAT = 1;
+const FORMAT = 2;
 // Same line as the bundle's first: line numbers in stack traces stay the bundle's own.
 const WRAP_HEAD = '(function (exports, require, module, __filename, __dirname) { ';
 const WRAP_TAIL = '\n})';
-/** How many different runs (commands) a cache records before it stops growing. */
-const MAX_KEYS = 32;
 
 export interface CacheHeader {
   format: number;
@@ -43,26 +41,36 @@ export interface CacheHeader {
   ino: number;
   /** sha256 of the cached code's bytes. */
   dataSha: string;
-  /** The runs (a command) whose compiled functions the cache holds: a new one adds its own at exit. */
-  keys: string[];
+  /** The kind of run (a command) whose compiled functions the cache holds. */
+  key: string;
 }
 
 export interface RunOptions {
-  /** What this run is (the command's name): a run of a kind the cache has not seen rewrites it with its code. */
+  /**
+   * What this run is (the command's name): each kind has a cache of its own, holding the
+   * code that kind of run compiled (one shared by every command is larger to load for each).
+   * Anything but a plain lowercase word shares the cache "other".
+   */
   key: string;
-  /** Where the cache may live, in order of preference: read from the first holding one, written to the first writable. */
-  cacheFiles?: string[];
+  /** Where the caches may live, in order of preference: read from the first holding one, written to the first writable. */
+  cacheDirs?: string[];
   /** Also write the cache this long after the start (a daemon, whose exit may be far off); else only at exit. */
   saveAfterMs?: number;
 }
 
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
-/** `<bundle>.cache` beside it, then the user's cache dir (a read-only install). */
-export function defaultCacheFiles(bundle: string): string[] {
+/** Beside the bundle, then the user's cache dir (a read-only install), one dir per bundle there. */
+export function defaultCacheDirs(bundle: string): string[] {
   const userDir = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
   const id = createHash('sha256').update(bundle).digest('hex').slice(0, 16);
-  return [`${bundle}.cache`, join(userDir, 'gantry', `${basename(bundle)}-${id}.cache`)];
+  return [dirname(bundle), join(userDir, 'gantry', `code-cache-${id}`)];
+}
+
+/** `<bundle name>.<key>.cache` in each dir. */
+export function cacheFilesFor(bundle: string, key: string, dirs: readonly string[]): string[] {
+  const k = /^[a-z][a-z0-9-]{0,23}$/.test(key) ? key : 'other';
+  return dirs.map((d) => join(d, `${basename(bundle)}.${k}.cache`));
 }
 
 // ASCII (what the bundle is built as) decodes as latin1, much faster than as UTF-8.
@@ -86,7 +94,7 @@ export function readCache(file: string, bundle: Buffer, st: Stats): { header: Ca
   } catch {
     return undefined;
   }
-  if (!header || header.format !== FORMAT || header.node !== process.version || header.arch !== process.arch || !Array.isArray(header.keys)) return undefined;
+  if (!header || header.format !== FORMAT || header.node !== process.version || header.arch !== process.arch) return undefined;
   // A bundle rewritten since (another build) has another stat: then only its hash says whether the cache is still its own.
   if (!sameStat(header, st) && sha256(bundle) !== header.bundleSha) return undefined;
   const data = raw.subarray(nl + 1);
@@ -94,9 +102,22 @@ export function readCache(file: string, bundle: Buffer, st: Stats): { header: Ca
   return { header, data };
 }
 
-function writeCache(files: readonly string[], header: CacheHeader, data: Buffer): void {
+/** More caches than this beside one bundle (typos make keys too): no new one is written there. */
+const MAX_FILES = 48;
+
+function roomFor(file: string, bundleName: string): boolean {
+  if (existsSync(file)) return true;
+  try {
+    return readdirSync(dirname(file)).filter((f) => f.startsWith(`${bundleName}.`) && f.endsWith('.cache')).length < MAX_FILES;
+  } catch {
+    return true;
+  }
+}
+
+function writeCache(files: readonly string[], bundleName: string, header: CacheHeader, data: Buffer): void {
   const bytes = Buffer.concat([Buffer.from(JSON.stringify(header) + '\n'), data]);
   for (const file of files) {
+    if (!roomFor(file, bundleName)) continue;
     // Written whole then renamed: a concurrent run reads the old cache or the new, never half of one.
     const tmp = `${file}.${process.pid}.tmp`;
     try {
@@ -123,7 +144,7 @@ export function runBundle(file: string, opts: RunOptions): boolean {
   let bytes: Buffer;
   let st: Stats;
   let script: Script;
-  const cacheFiles = opts.cacheFiles ?? defaultCacheFiles(file);
+  const cacheFiles = cacheFilesFor(file, opts.key, opts.cacheDirs ?? defaultCacheDirs(file));
   let cached: ReturnType<typeof readCache>;
   try {
     st = statSync(file);
@@ -134,11 +155,10 @@ export function runBundle(file: string, opts: RunOptions): boolean {
     return false;
   }
   const fresh = !cached || script.cachedDataRejected === true;
-  const keys = fresh ? [] : cached!.header.keys;
   // A bundle found the same by its hash but with another stat (copied, touched): the header takes the new stat.
   const restat = !fresh && !sameStat(cached!.header, st);
-  if (fresh || restat || (!keys.includes(opts.key) && keys.length < MAX_KEYS)) {
-    // At exit the script holds the code of every function this run compiled: the next run of this kind compiles none.
+  if (fresh || restat) {
+    // At exit the script holds the code of every function this run compiled: the next run of this kind compiles none of them.
     let saved = false;
     const save = (): void => {
       if (saved) return;
@@ -146,8 +166,8 @@ export function runBundle(file: string, opts: RunOptions): boolean {
       try {
         const data = script.createCachedData();
         const bundleSha = fresh ? sha256(bytes) : cached!.header.bundleSha;
-        const header: CacheHeader = { format: FORMAT, node: process.version, arch: process.arch, bundleSha, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, dataSha: sha256(data), keys: keys.includes(opts.key) ? keys : [...keys, opts.key] };
-        writeCache(cacheFiles, header, data);
+        const header: CacheHeader = { format: FORMAT, node: process.version, arch: process.arch, bundleSha, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, dataSha: sha256(data), key: basename(cacheFiles[0]!) };
+        writeCache(cacheFiles, basename(file), header, data);
       } catch {
         /* no cache this time: the next run compiles */
       }

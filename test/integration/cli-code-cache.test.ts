@@ -23,9 +23,9 @@ function gantry(...args: string[]): { code: number | null; stdout: string; stder
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-const header = (): { keys: string[]; dataSha: string } => {
-  const raw = readFileSync(cache);
-  return JSON.parse(raw.subarray(0, raw.indexOf(10)).toString('utf8')) as { keys: string[]; dataSha: string };
+const header = (file = cache): { key: string; dataSha: string } => {
+  const raw = readFileSync(file);
+  return JSON.parse(raw.subarray(0, raw.indexOf(10)).toString('utf8')) as { key: string; dataSha: string };
 };
 
 let expected: string;
@@ -40,7 +40,8 @@ beforeAll(() => {
   cpSync(join(REPO, 'dist'), join(root, 'dist'), { recursive: true, preserveTimestamps: true, filter: (p) => !p.endsWith('.cache') });
   symlinkSync(join(REPO, 'node_modules'), join(root, 'node_modules'));
   bundle = join(root, 'dist', 'cli-bundle', 'main.cjs');
-  cache = `${bundle}.cache`;
+  // Each command has a cache of its own: `validate`'s.
+  cache = `${bundle}.validate.cache`;
   app = join(root, 'app');
   cpSync(join(REPO, 'examples', 'hello-node'), app, { recursive: true, filter: (p) => !p.split('/').includes('.gantry') });
   // What the unbundled CLI says: every run below must say the same.
@@ -57,15 +58,16 @@ describe('the CLI bundle and its code cache', () => {
   it('writes the cache on the first run of a command and reuses it untouched on the next', () => {
     expect(existsSync(cache)).toBe(false);
     expect(gantry('validate', '--json')).toMatchObject({ code: 0, stdout: expected });
-    expect(header().keys).toEqual(['validate']);
+    expect(header().key).toBe('main.cjs.validate.cache');
     const before = statSync(cache);
     expect(gantry('validate', '--json')).toMatchObject({ code: 0, stdout: expected });
     const after = statSync(cache);
     // Not rewritten: V8 took it (a rejected cache is replaced at exit).
     expect([after.ino, after.mtimeMs]).toEqual([before.ino, before.mtimeMs]);
-    // Another command adds its own compiled code.
+    // Another command has a cache of its own, which leaves validate's alone.
     expect(gantry('plan', '--json').code).toBe(0);
-    expect(header().keys).toEqual(['validate', 'plan']);
+    expect(header(`${bundle}.plan.cache`).key).toBe('main.cjs.plan.cache');
+    expect(statSync(cache).mtimeMs).toBe(before.mtimeMs);
   });
 
   it('ignores a damaged cache (flipped bytes, garbage, a truncated file) and writes a good one', () => {
@@ -79,8 +81,7 @@ describe('the CLI bundle and its code cache', () => {
     for (const bad of [zeroed, flipped, Buffer.from('not a cache\n\x00\x01\x02'), good.subarray(0, 100), Buffer.alloc(0)]) {
       writeFileSync(cache, bad);
       expect(gantry('validate', '--json')).toMatchObject({ code: 0, stdout: expected, stderr: '' });
-      const h = header();
-      expect(h.keys).toEqual(['validate']);
+      expect(header().key).toBe('main.cjs.validate.cache');
       const raw = readFileSync(cache);
       expect(raw.length).toBeGreaterThan(1000);
     }
@@ -150,7 +151,7 @@ describe('the local agent bundle and its code cache', () => {
   }
 
   it('starts from the bundle, writes its cache, and starts again with it or with a damaged one', async () => {
-    const agentCache = join(root, 'dist', 'agent', 'gantry-agent-local.cjs.cache');
+    const agentCache = join(root, 'dist', 'agent', 'gantry-agent-local.cjs.agent.cache');
     expect(existsSync(agentCache)).toBe(false);
     await startAndStopAgent();
     expect(existsSync(agentCache)).toBe(true);

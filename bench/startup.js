@@ -55,7 +55,7 @@ async function agentReady(entry) {
 
 export async function benchStartup({ quick, log }) {
   const rounds = quick ? 5 : 15;
-  const redeploys = quick ? 3 : 6;
+  const redeploys = quick ? 3 : 10;
   const { agentEntry } = await import(pathToFileURL(join(ROOT, 'dist', 'agent', 'client.js')).href);
   const entry = agentEntry();
   const nodeE0 = [];

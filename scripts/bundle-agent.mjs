@@ -38,3 +38,25 @@ await build({
   logLevel: 'warning',
 });
 process.stdout.write(`agent bundle: ${outfile} (${Math.round(statSync(outfile).size / 1024)} KiB)\n`);
+
+// The local agent (dist/agent/launch.js runs it, on the CLI's own Node): the same code as
+// one CommonJS script, compiled with V8's code cache (src/core/code-cache.ts) so that the
+// agent is ready sooner after its spawn. It uses the undici the CLI uses.
+const localFile = `${root}dist/agent/gantry-agent-local.cjs`;
+await build({
+  entryPoints: [`${root}src/agent/main.ts`],
+  outfile: localFile,
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  external: ['cpu-features', '*.node'],
+  // A vm.Script has no loader for import(): a lazy import becomes a require() run on first use.
+  supported: { 'dynamic-import': false },
+  charset: 'ascii',
+  minifyWhitespace: true,
+  minifySyntax: true,
+  legalComments: 'none',
+  logLevel: 'warning',
+});
+process.stdout.write(`local agent bundle: ${localFile} (${Math.round(statSync(localFile).size / 1024)} KiB)\n`);

@@ -1,10 +1,12 @@
-// Builds the CLI (dist/cli/main.js, tsc's output, and everything it imports) into
-// dist/cli-bundle/: main.js plus one chunk per lazily imported part (a command's
-// module, a target), so a run parses a few files instead of hundreds and still
-// loads only what its command uses. bin/gantry.js runs it when it is at least as
-// new as tsc's output (else the plain dist/cli/main.js).
+// Builds the CLI (dist/cli/main.js, tsc's output, and everything it imports) into one
+// CommonJS script, dist/cli-bundle/main.cjs: bin/gantry.js compiles it with V8's code
+// cache (src/core/code-cache.ts; Node 20 caches no code of ES modules), so a run reads
+// one file and compiles nothing it compiled before. A lazily imported part (a command's
+// module, a target) stays lazy: esbuild wraps it in a function run on first import.
+// bin/gantry.js runs the bundle when it is at least as new as tsc's output (else the
+// plain dist/cli/main.js).
 import { build } from 'esbuild';
-import { readFileSync, rmSync, statSync, readdirSync } from 'node:fs';
+import { readFileSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -14,8 +16,9 @@ const outdir = join(dist, 'cli-bundle');
 
 // Left to Node's resolution at run time: native add-ons and their optional parts, and
 // packages that read files next to their own sources (served assets, worker scripts)
-// or that only the server, ssh or docker paths use (loaded lazily there anyway), and the Kubernetes client (only the kubernetes target's operations load it).
-const EXTERNAL = ['better-sqlite3', 'ssh2', 'cpu-features', 'dockerode', 'docker-modem', 'pg', 'pg-native', 'pino', 'pino-*', 'thread-stream', 'fastify', 'fastify-*', '@fastify/*', 'kysely', 'playwright-core', 'vite', 'esbuild', '*.node', '@kubernetes/client-node'];
+// or that only the server, ssh, docker or kubernetes paths use (loaded lazily there anyway:
+// the kubernetes models alone are 3 MB every run would read; the Kubernetes client loads only for its operations).
+const EXTERNAL = ['kubernetes-models', 'kubernetes-models/*', '@kubernetes-models/*', '@kubernetes/client-node', 'better-sqlite3', 'ssh2', 'cpu-features', 'dockerode', 'docker-modem', 'pg', 'pg-native', 'pino', 'pino-*', 'thread-stream', 'fastify', 'fastify-*', '@fastify/*', 'kysely', 'playwright-core', 'vite', 'esbuild', '*.node'];
 
 // Our code finds files next to its compiled module (the agent, the reaper, package.json):
 // each module's import.meta.url becomes the URL of its file under dist/, as if it had not moved.
@@ -26,7 +29,7 @@ const keepModuleUrl = {
       if (!args.path.startsWith(dist + '/') || args.path.startsWith(outdir)) return undefined;
       const text = readFileSync(args.path, 'utf8');
       if (!/import\.meta\.(url|dirname|filename)/.test(text)) return undefined;
-      const url = `new URL(${JSON.stringify(relative(outdir, args.path).split('\\').join('/'))}, import.meta.url)`;
+      const url = `new URL(${JSON.stringify(relative(outdir, args.path).split('\\').join('/'))}, __gantryBundleUrl)`;
       const contents = text
         .replaceAll('import.meta.url', `${url}.href`)
         .replaceAll('import.meta.filename', `decodeURIComponent(${url}.pathname)`)
@@ -37,21 +40,25 @@ const keepModuleUrl = {
 };
 
 rmSync(outdir, { recursive: true, force: true });
+const outfile = join(outdir, 'main.cjs');
 await build({
-  entryPoints: { main: join(dist, 'cli', 'main.js') },
-  outdir,
+  entryPoints: [join(dist, 'cli', 'main.js')],
+  outfile,
   bundle: true,
-  splitting: true,
   platform: 'node',
-  format: 'esm',
+  format: 'cjs',
   target: 'node20',
+  // A vm.Script has no loader for import(): a lazy import becomes a require() run on first use.
+  supported: { 'dynamic-import': false },
   external: EXTERNAL,
   plugins: [keepModuleUrl],
-  // CommonJS dependencies call require() for node builtins: give the ESM chunks one.
-  banner: { js: "import { createRequire as __gantryCreateRequire } from 'node:module';\nconst require = __gantryCreateRequire(import.meta.url);" },
+  // The bundle's own URL, that each module's import.meta.url is resolved against (see keepModuleUrl).
+  banner: { js: "var __gantryBundleUrl = require('node:url').pathToFileURL(__filename).href;" },
+  // Fewer bytes to read and decode on every run (ASCII text decodes fastest); names stay, for stack traces.
+  charset: 'ascii',
+  minifyWhitespace: true,
+  minifySyntax: true,
   legalComments: 'none',
   logLevel: 'warning',
 });
-const files = readdirSync(outdir);
-const kib = Math.round(files.reduce((n, f) => n + statSync(join(outdir, f)).size, 0) / 1024);
-process.stdout.write(`cli bundle: ${outdir} (${files.length} files, ${kib} KiB)\n`);
+process.stdout.write(`cli bundle: ${outfile} (${Math.round(statSync(outfile).size / 1024)} KiB)\n`);

@@ -11,4 +11,9 @@ if (values.backend !== undefined && values.backend !== 'supervisor' && values.ba
   process.stderr.write('agent: --backend is supervisor or systemd\n');
   process.exit(2);
 }
-await runAgent({ dir: values.dir, proxyHost: values.host ?? '127.0.0.1', proxyPort: Number(values.port), backend: values.backend, unitPrefix: values['unit-prefix'] });
+// No top-level await: the local agent runs as a CommonJS script (launch.ts). A failure still ends the process as an uncaught error.
+runAgent({ dir: values.dir, proxyHost: values.host ?? '127.0.0.1', proxyPort: Number(values.port), backend: values.backend, unitPrefix: values['unit-prefix'] }).catch((err: unknown) => {
+  setImmediate(() => {
+    throw err;
+  });
+});

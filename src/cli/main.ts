@@ -14,16 +14,26 @@ const program = new Command('gantry')
 program.exitOverride();
 // `gantry -f x.yaml logs -f`: options before the command are the program's (-f = the manifest), after it the command's (logs: -f = --follow).
 program.enablePositionalOptions().option('-f, --file <path>', 'manifest file for the command that follows (default: gantry.yaml here or in the nearest parent directory)');
-// Only the module of the command being run (start-up time): see command-groups.ts.
-await registerCommands(program, process.argv.slice(2));
 
-try {
-  await program.parseAsync(process.argv);
-} catch (err) {
-  if (err instanceof CommanderError) {
-    // --help and --version exit 0; anything else commander rejects is bad usage.
-    process.exitCode = err.exitCode === 0 ? 0 : 2;
-  } else {
-    throw err;
+async function main(): Promise<void> {
+  // Only the module of the command being run (start-up time): see command-groups.ts.
+  await registerCommands(program, process.argv.slice(2));
+  try {
+    await program.parseAsync(process.argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version exit 0; anything else commander rejects is bad usage.
+      process.exitCode = err.exitCode === 0 ? 0 : 2;
+    } else {
+      throw err;
+    }
   }
 }
+
+// No top-level await: the bundle is a CommonJS script (bin/gantry.js compiles it with
+// V8's code cache). An error nothing handled still ends the process as an uncaught one.
+main().catch((err: unknown) => {
+  setImmediate(() => {
+    throw err;
+  });
+});

@@ -27,7 +27,7 @@ export function truncateToBytes(text: string, maxBytes: number): string {
   return headBytes(Buffer.from(text, 'utf8'), maxBytes).toString('utf8');
 }
 
-const MARKER_RE = /… \[truncated \d+ bytes\]$/;
+const MARKER_RE = /\u2026 \[truncated \d+ bytes\]$/;
 
 export const truncatedMarker = (bytes: number): string => `… [truncated ${bytes} bytes]`;
 

@@ -11,6 +11,7 @@
 // the target's agent).
 import { execFileSync, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { TextDecoder } from 'node:util';
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

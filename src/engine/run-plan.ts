@@ -182,9 +182,13 @@ export async function runPlanned(engine: EngineContext, o: Opened, spec: Planned
       retiring = r;
     };
     await executeSteps(ctx, steps);
-    // Neither throws (each reports its own failure as a warning), so the retirement is always awaited below.
-    if (spec.needsRouter !== false) await retireFormerAccess(o, emit);
-    await prune(engine, o, emit);
+    try {
+      if (spec.needsRouter !== false) await retireFormerAccess(o, emit);
+      await prune(engine, o, emit);
+    } catch (err) {
+      await retiring;
+      throw err;
+    }
     // Settled before the result (and so before the lock is released).
     const retireError = retiring && (await retiring);
     if (retireError) throw retireError;

@@ -3,9 +3,12 @@
  * author a release is made from, and a clean copy of HEAD (`build.from: commit`).
  * git runs with argv arrays only; nothing reaches a shell.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdirSync, rmSync } from 'node:fs';
 import { GantryError } from './errors.js';
+
+const execFileAsync = promisify(execFile);
 
 export interface GitSource {
   commit: string;
@@ -19,26 +22,31 @@ function git(dir: string, args: string[]): string {
   return execFileSync('git', ['-C', dir, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 15_000, maxBuffer: 16 * 1024 * 1024 }).trim();
 }
 
+/** git without blocking the event loop (a server runs other requests meanwhile). */
+async function gitAsync(dir: string, args: string[]): Promise<string> {
+  const { stdout } = await execFileAsync('git', ['-C', dir, ...args], { encoding: 'utf8', timeout: 15_000, maxBuffer: 16 * 1024 * 1024 });
+  return stdout.trim();
+}
+
 /** The commit of HEAD and its state, or undefined outside a git work tree (or without git, or before a first commit). */
-export function gitSource(dir: string, excluded: string[] = []): GitSource | undefined {
-  let commit: string;
+export async function gitSource(dir: string, excluded: string[] = []): Promise<GitSource | undefined> {
+  let commit: string | undefined;
   try {
-    if (git(dir, ['rev-parse', '--is-inside-work-tree']) !== 'true') return undefined;
-    commit = git(dir, ['rev-parse', 'HEAD']);
+    // One call for both: it fails outside a work tree and before a first commit.
+    const [inside, head] = (await gitAsync(dir, ['rev-parse', '--is-inside-work-tree', 'HEAD'])).split('\n');
+    if (inside !== 'true' || !head) return undefined;
+    commit = head;
   } catch {
     return undefined;
   }
-  const safe = (args: string[]): string | undefined => {
-    try {
-      return git(dir, args) || undefined;
-    } catch {
-      return undefined;
-    }
-  };
-  const branch = safe(['symbolic-ref', '--short', '-q', 'HEAD']);
-  // Only this directory counts (an app in a monorepo), and Gantry's own state never makes it dirty.
-  const status = safe(['status', '--porcelain', '--untracked-files=normal', '--', '.', ...excluded.map((p) => `:(exclude)${p}`)]);
-  const author = safe(['log', '-1', '--format=%an <%ae>', 'HEAD']);
+  const safe = (args: string[]): Promise<string | undefined> => gitAsync(dir, args).then((out) => out || undefined, () => undefined);
+  // Independent reads: side by side.
+  const [branch, status, author] = await Promise.all([
+    safe(['symbolic-ref', '--short', '-q', 'HEAD']),
+    // Only this directory counts (an app in a monorepo), and Gantry's own state never makes it dirty.
+    safe(['status', '--porcelain', '--untracked-files=normal', '--', '.', ...excluded.map((p) => `:(exclude)${p}`)]),
+    safe(['log', '-1', '--format=%an <%ae>', 'HEAD']),
+  ]);
   return { commit, branch, dirty: Boolean(status), author };
 }
 

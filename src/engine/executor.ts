@@ -46,6 +46,34 @@ export interface ExecutionContext {
   nodeReport?: NodeReport;
   /** Asked-for aborts (`gantry abort`, Ctrl-C): checked between steps and inside long waits, until the release is recorded. */
   abort?: AbortWatch;
+  /**
+   * When set, the old instances' retirement that overlaps the record (see overlappedRetirement)
+   * is handed here when the steps end, for the caller to overlap with its own finishing work: it
+   * settles with its error (or undefined) and must be awaited before the deployment ends and its
+   * lock is released.
+   */
+  handOverRetirement?: (retiring: Promise<Error | undefined>) => void;
+}
+
+const RETIREMENT_KINDS = new Set<Step['kind']>(['drain', 'stopInstance', 'keepWarm']);
+
+/**
+ * The old instances' retirement run just before the record: the new release serves
+ * already (every switch is before it), so draining and stopping what it replaced
+ * overlaps recording it. [start, end) of that run, or undefined. Node steps (batches)
+ * and plans that switch or stop after it keep their order.
+ */
+export function overlappedRetirement(steps: Step[], from: number): { start: number; end: number } | undefined {
+  const record = steps.findIndex((s, i) => i >= from && s.kind === 'record');
+  if (record < 0) return undefined;
+  let start = record;
+  while (start > from && RETIREMENT_KINDS.has(steps[start - 1]!.kind) && (steps[start - 1] as { node?: string }).node === undefined) start--;
+  if (start === record) return undefined;
+  // Its own instances may not be among what the plan routes to at the end.
+  const routed = new Set(steps.filter((s) => s.kind === 'switchTraffic').at(-1)?.routes.map((r) => r.instance) ?? []);
+  const touched = steps.slice(start, record).flatMap((s) => (s.kind === 'drain' || s.kind === 'keepWarm' ? s.instances : s.kind === 'stopInstance' ? [s.instance] : []));
+  if (touched.some((id) => routed.has(id))) return undefined;
+  return { start, end: record };
 }
 
 /** Test-only: GANTRY_TEST_CRASH_AT=<step kind>[#n] SIGKILLs the engine as it starts that step (crash-safety tests). */
@@ -101,16 +129,49 @@ export async function executeSteps(ctx: ExecutionContext, steps: Step[], from = 
   // Resuming inside a batch: from its marker (done steps are skipped).
   while (from > 0 && from < steps.length && (steps[from] as { node?: string }).node !== undefined && steps[from]!.kind !== 'batch') from--;
   const doneHere = new Set([...done].map((i) => i - storedFrom));
-  for (let idx = from; idx < steps.length; idx++) {
-    const step = steps[idx]!;
-    if (step.kind !== 'batch') {
+  const overlap = overlappedRetirement(steps, from);
+  // The retirement under way beside the record: its outcome (an error, or undefined), never an unhandled rejection.
+  let retiring: Promise<Error | undefined> | undefined;
+  const retired = async (): Promise<void> => {
+    const r = retiring;
+    retiring = undefined;
+    const err = r && (await r);
+    if (err) throw err;
+  };
+  try {
+    for (let idx = from; idx < steps.length; idx++) {
+      const step = steps[idx]!;
+      if (overlap && idx === overlap.start) {
+        // In order among themselves (drain before stop), beside the record; each still marked running/done in the store.
+        // The new release serves already: like the record, the retirement is past what an abort undoes.
+        const quiet = { ...ctx, abort: undefined };
+        const run = async (): Promise<void> => {
+          for (let i = overlap.start; i < overlap.end; i++) await runStored(quiet, steps[i]!, i);
+        };
+        retiring = run().then(() => undefined, (err: unknown) => err as Error);
+        idx = overlap.end - 1;
+        continue;
+      }
+      // Anything after the record waits for the retirement (a post_deploy hook sees the old release gone, as before).
+      if (retiring && step.kind !== 'record') await retired();
+      if (step.kind !== 'batch') {
+        await runStored(ctx, step, idx);
+        continue;
+      }
+      const end = batchEnd(steps, idx);
       await runStored(ctx, step, idx);
-      continue;
+      const indexes = Array.from({ length: end - idx - 1 }, (_, i) => idx + 1 + i);
+      await runBatch(ctx, step, steps, indexes, runStored, doneHere);
+      idx = end - 1;
     }
-    const end = batchEnd(steps, idx);
-    await runStored(ctx, step, idx);
-    const indexes = Array.from({ length: end - idx - 1 }, (_, i) => idx + 1 + i);
-    await runBatch(ctx, step, steps, indexes, runStored, doneHere);
-    idx = end - 1;
+  } catch (err) {
+    // A failed record: the retirement beside it settles before the failure goes on (to a compensation planned from what runs).
+    if (retiring) await retiring;
+    throw err;
   }
+  if (retiring && ctx.handOverRetirement) {
+    ctx.handOverRetirement(retiring);
+    return;
+  }
+  await retired();
 }

@@ -31,7 +31,7 @@ export async function openReleaseSource(engine: EngineContext, o: Opened): Promi
   const appDir = o.loaded.dir;
   const stateRel = relative(appDir, engine.opts.stateDir);
   const excluded = stateRel && !stateRel.startsWith('..') && !isAbsolute(stateRel) ? [stateRel] : [];
-  const git = gitSource(appDir, excluded);
+  const git = await gitSource(appDir, excluded);
   const fromCommit = o.manifest.build?.from === 'commit';
   let dir = appDir;
   let dispose = (): void => undefined;

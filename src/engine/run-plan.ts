@@ -177,9 +177,22 @@ export async function runPlanned(engine: EngineContext, o: Opened, spec: Planned
     emit('info', spec.headline, 'plan', { steps: steps.length });
     const releases = [spec.existing, spec.previous && spec.previous !== spec.existing?.id ? engine.store.getRelease(o.app, o.name, spec.previous) : undefined].filter((r): r is ReleaseRecord => Boolean(r));
     ctx = await executionContext(engine, o, d, { release: spec.releaseId, count: spec.count, kind: spec.kind, releases, build: spec.build, abort, live: true, fallback: spec.fallback });
+    // The old instances' retirement, when it overlaps the record, goes on beside the finishing work below.
+    let retiring: Promise<Error | undefined> | undefined;
+    ctx.handOverRetirement = (r) => {
+      retiring = r;
+    };
     await executeSteps(ctx, steps);
-    if (spec.needsRouter !== false) await retireFormerAccess(o, emit);
-    await prune(engine, o, emit);
+    try {
+      if (spec.needsRouter !== false) await retireFormerAccess(o, emit);
+      await prune(engine, o, emit);
+    } catch (err) {
+      await retiring;
+      throw err;
+    }
+    // Settled before the result (and so before the lock is released).
+    const retireError = retiring && (await retiring);
+    if (retireError) throw retireError;
     const analyses = ctx.outcome.analyses;
     return finish('succeeded', { reason: spec.reason, analysis: analyses.length ? analyses : undefined, nodes: nodeReport(ctx, steps) });
   } catch (err) {

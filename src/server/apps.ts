@@ -13,6 +13,7 @@ import { registry } from '../registry/index.js';
 import type { AppsTable, ServerDatabase } from './db/schema.js';
 import { ApiError, notFound } from './http/api-error.js';
 import { nowIso } from './ids.js';
+import { cachedManifest, manifestKey, type AppManifest } from './manifest-cache.js';
 
 export type AppRow = Selectable<AppsTable>;
 
@@ -33,14 +34,24 @@ export interface Overrides {
 }
 
 /** The manifest of an app, with a deployment's overrides applied before validation (so they are checked like the file). */
-export function loadApp(app: AppRow, ov: Overrides = {}): { loaded: LoadedManifest; target?: string } {
+export function loadApp(app: AppRow, ov: Overrides = {}): AppManifest {
   const checkout = ov.sourceDir && existsSync(join(ov.sourceDir, 'gantry.yaml')) ? join(ov.sourceDir, 'gantry.yaml') : undefined;
   const file = checkout ?? (ov.sourceDir ? join(ov.sourceDir, 'gantry.yaml') : (app.manifest_path ?? join(app.source_dir ?? '/', 'gantry.yaml')));
   const plain = !ov.platformConfig && !ov.envVars && !ov.targetType;
   const path = checkout ?? (ov.sourceDir ? undefined : (app.manifest_path ?? undefined));
-  if (plain && path) return { loaded: loadManifest(path, { ...LOAD_OPTS, env: ov.env }) };
+  if (plain && path) {
+    // A file that cannot be read is reported as the CLI reports it.
+    const text = readIfPossible(path);
+    if (text === undefined) return { loaded: loadManifest(path, { ...LOAD_OPTS, env: ov.env }) };
+    return cachedManifest(manifestKey(path, ov.env, text), () => ({ loaded: validated(text, path, ov.env) }));
+  }
   // A checkout without its own gantry.yaml is deployed with the registered manifest (its directory being the checkout).
   const text = checkout ? readText(checkout) : (app.manifest_text ?? readText(app.manifest_path ?? file));
+  const overrides = JSON.stringify([ov.targetType ?? null, ov.platformConfig ?? null, ov.envVars ?? null]);
+  return cachedManifest(manifestKey(file, ov.env, text, overrides), () => withOverrides(text, file, ov));
+}
+
+function withOverrides(text: string, file: string, ov: Overrides): AppManifest {
   const doc = parseDocument(text);
   const raw = (doc.toJS() ?? {}) as Record<string, unknown>;
   let target: string | undefined;
@@ -55,9 +66,21 @@ export function loadApp(app: AppRow, ov: Overrides = {}): { loaded: LoadedManife
     for (const [k, v] of Object.entries(ov.platformConfig ?? {})) doc.setIn(['targets', target, k], v);
   }
   for (const [k, v] of Object.entries(ov.envVars ?? {})) doc.setIn(['env', k], v);
-  const r = validateManifestSource(doc.toString(), file, { ...LOAD_OPTS, env: ov.env });
+  return { loaded: validated(doc.toString(), file, ov.env), target };
+}
+
+function validated(text: string, file: string, env: string | undefined): LoadedManifest {
+  const r = validateManifestSource(text, file, { ...LOAD_OPTS, env });
   if (!r.manifest) throw invalidManifestError(r.problems);
-  return { loaded: r.manifest, target };
+  return r.manifest;
+}
+
+function readIfPossible(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
 }
 
 function readText(file: string): string {

@@ -48,6 +48,8 @@ describe('crash safety: SIGKILL at each step, then the next command reconciles',
     { at: 'drain', forward: false, via: 'status' },
     { at: 'stopInstance', forward: false, via: 'status' },
     { at: 'switchTraffic#2', forward: false, via: 'status' },
+    // The last batch's stop runs beside the record (issue 21): killed there, the plan goes on from the stop.
+    { at: 'stopInstance#2', forward: true, via: 'status' },
     { at: 'record', forward: true, via: 'status' },
     { at: 'startInstance', strategy: 'type: recreate', forward: false, via: 'status' },
     { at: 'keepWarm', strategy: 'type: blue-green, keep_previous: 30s', forward: true, via: 'status' },

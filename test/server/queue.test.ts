@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openServerDb, type ServerDb } from '../../src/server/db/open.js';
 import { JobQueue } from '../../src/server/jobs/queue.js';
+import { JobEventWriter } from '../../src/server/jobs/event-writer.js';
 
 let opened: ServerDb | undefined;
 afterEach(async () => {
@@ -89,5 +90,36 @@ describe('claimNextJob', () => {
     const j = await q.enqueue({ projectId: 'p', app: 'web', target: 'local', kind: 'deploy', params: {}, requestedBy: 't' });
     for (let i = 0; i < 5; i++) await q.appendEvent(j.id, { at: new Date().toISOString(), level: 'info', step: 'x', message: `m${i}` });
     expect((await q.events(j.id, 2)).map((e) => [Number(e.seq), e.message])).toEqual([[3, 'm2'], [4, 'm3'], [5, 'm4']]);
+  });
+  it('a job\'s events written together (the writer batches while a write is under way) keep their order, with the job patched in the same transaction', async () => {
+    const q = await freshQueue();
+    const j = await q.enqueue({ projectId: 'p', app: 'web', target: 'local', kind: 'deploy', params: {}, requestedBy: 't' });
+    const w = new JobEventWriter(q, j.id, (err) => {
+      throw err;
+    });
+    const at = new Date().toISOString();
+    // Added without awaiting: the first is written at once, the others while it is being written.
+    for (let i = 0; i < 7; i++) w.add({ at, level: 'info', step: 'x', message: `m${i}`, data: { i } }, i === 3 ? { engine_deployment_id: 'd-123' } : undefined);
+    await w.flushed();
+    await q.appendEvent(j.id, { at, level: 'info', message: 'after' });
+    const rows = await q.events(j.id, 0);
+    expect(rows.map((e) => [Number(e.seq), e.message])).toEqual([...Array.from({ length: 7 }, (_, i) => [i + 1, `m${i}`]), [8, 'after']]);
+    expect(JSON.parse(rows[6]!.data!)).toEqual({ i: 6 });
+    expect((await q.get(j.id))?.engine_deployment_id).toBe('d-123');
+  });
+
+  it('a change to a job in this process ends a watch on it at once (an SSE stream here sees the end without waiting for its poll)', async () => {
+    const q = await freshQueue();
+    const j = await q.enqueue({ projectId: 'p', app: 'web', target: 'local', kind: 'deploy', params: {}, requestedBy: 't' });
+    const other = q.watch('another-job', 600_000);
+    // Far longer than the test's own timeout: only the change can end these waits.
+    const onEvent = q.watch(j.id, 600_000);
+    await q.appendEvent(j.id, { at: new Date().toISOString(), level: 'info', message: 'm' });
+    await onEvent.changed;
+    const onFinish = q.watch(j.id, 600_000);
+    await q.finish(j.id, 'nobody', 'succeeded', {});
+    await onFinish.changed;
+    other.cancel();
+    await other.changed;
   });
 });

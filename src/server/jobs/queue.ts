@@ -4,15 +4,27 @@
  * ran out (its server died) is claimable again, and the claimant resumes it from
  * the engine's stored plan (see run-job.ts), so it is never lost nor run twice.
  */
+import { EventEmitter } from 'node:events';
 import type { Kysely, Selectable, Transaction } from 'kysely';
 import type { JobKind, JobsTable, JobState, ServerDatabase } from '../db/schema.js';
 import type { DialectName } from '../db/open.js';
 import { newId, nowIso } from '../ids.js';
 
 export type Job = Selectable<JobsTable>;
+export interface JobEventInput {
+  at: string;
+  level: string;
+  step?: string;
+  message: string;
+  data?: unknown;
+}
+const EVENT_ROWS_PER_INSERT = 500;
 export const FINAL_STATES: readonly JobState[] = ['succeeded', 'failed', 'rolled_back', 'cancelled'];
 
 export class JobQueue {
+  /** A job's events or state changed in this process: its SSE streams here look now rather than at their next poll (other replicas' streams poll). */
+  private readonly changes = new EventEmitter().setMaxListeners(0);
+
   constructor(
     readonly db: Kysely<ServerDatabase>,
     private readonly dialect: DialectName,
@@ -116,6 +128,29 @@ export class JobQueue {
 
   async update(id: string, patch: Partial<Omit<Job, 'id'>>): Promise<void> {
     await this.db.updateTable('jobs').set(patch).where('id', '=', id).execute();
+    this.changed(id);
+  }
+
+  /**
+   * Watch job `id` for a change in this process: `changed` resolves at the first one,
+   * or after `ms`. Started before a read, it misses nothing written after that read.
+   */
+  watch(id: string, ms: number): { changed: Promise<void>; cancel(): void } {
+    let done = (): void => undefined;
+    const changed = new Promise<void>((resolve) => {
+      done = (): void => {
+        clearTimeout(t);
+        this.changes.off(id, done);
+        resolve();
+      };
+      const t = setTimeout(done, ms);
+      this.changes.on(id, done);
+    });
+    return { changed, cancel: done };
+  }
+
+  private changed(id: string): void {
+    this.changes.emit(id);
   }
 
   async finish(id: string, workerId: string, state: JobState, patch: Partial<Omit<Job, 'id' | 'state'>>): Promise<void> {
@@ -125,6 +160,7 @@ export class JobQueue {
       .where('id', '=', id)
       .where('worker_id', '=', workerId)
       .execute();
+    this.changed(id);
   }
 
   /** Queued or running jobs (the queue depth metric). */
@@ -134,15 +170,29 @@ export class JobQueue {
     return { queued: n('queued'), running: n('running') };
   }
 
-  async appendEvent(jobId: string, e: { at: string; level: string; step?: string; message: string; data?: unknown }): Promise<number> {
-    // One writer per job (the worker holding its lease): the next seq is the count + 1.
-    const last = await this.db.selectFrom('job_events').select((eb) => eb.fn.max('seq').as('m')).where('job_id', '=', jobId).executeTakeFirst();
-    const seq = Number(last?.m ?? 0) + 1;
-    await this.db
-      .insertInto('job_events')
-      .values({ job_id: jobId, seq, at: e.at, level: e.level, step: e.step ?? null, message: e.message, data: e.data === undefined ? null : JSON.stringify(e.data) })
-      .execute();
-    return seq;
+  async appendEvent(jobId: string, e: JobEventInput): Promise<number> {
+    return (await this.appendEvents(jobId, [e])).at(-1)!;
+  }
+
+  /**
+   * Store a job's events in order, in one transaction (with `patch` to the job when
+   * given); their seqs, in order. One writer per job (the worker holding its lease):
+   * the next seq is the last + 1.
+   */
+  async appendEvents(jobId: string, events: JobEventInput[], patch?: Partial<Omit<Job, 'id'>>): Promise<number[]> {
+    if (events.length === 0 && !patch) return [];
+    const seqs = await this.db.transaction().execute(async (trx) => {
+      if (patch) await trx.updateTable('jobs').set(patch).where('id', '=', jobId).execute();
+      if (events.length === 0) return [];
+      const last = await trx.selectFrom('job_events').select((eb) => eb.fn.max('seq').as('m')).where('job_id', '=', jobId).executeTakeFirst();
+      const first = Number(last?.m ?? 0) + 1;
+      const rows = events.map((e, i) => ({ job_id: jobId, seq: first + i, at: e.at, level: e.level, step: e.step ?? null, message: e.message, data: e.data === undefined ? null : JSON.stringify(e.data) }));
+      // Bounded statements: the databases cap the parameters of one (8 per row).
+      for (let i = 0; i < rows.length; i += EVENT_ROWS_PER_INSERT) await trx.insertInto('job_events').values(rows.slice(i, i + EVENT_ROWS_PER_INSERT)).execute();
+      return events.map((_, i) => first + i);
+    });
+    this.changed(jobId);
+    return seqs;
   }
 
   events(jobId: string, afterSeq: number, limit = 500) {

@@ -10,6 +10,7 @@ import { appFor, loadApp, type Overrides } from '../apps.js';
 import type { EngineFace } from '../engine-face.js';
 import type { JobState } from '../db/schema.js';
 import { nowIso } from '../ids.js';
+import { JobEventWriter } from './event-writer.js';
 import type { Job, JobQueue } from './queue.js';
 
 export interface JobParams extends Overrides {
@@ -34,16 +35,15 @@ export async function runJob(face: EngineFace, queue: JobQueue, job: Job, log: (
   const app = await appFor(queue.db, job.app, null);
   const { loaded } = loadApp(app, params);
   let engineId = job.engine_deployment_id ?? undefined;
-  // Events are stored in order (one chain per job) and the engine's deployment id is kept as soon as it is known.
-  let chain: Promise<unknown> = Promise.resolve();
+  // Events are stored in order (batched while a write is under way) and the engine's deployment id is kept as soon as it is known.
+  const events = new JobEventWriter(queue, job.id, (err) => log('storing a job event failed', { job: job.id, err: err.message }));
   const onEvent = (e: EngineEvent): void => {
-    chain = chain.then(async () => {
-      if (e.deploymentId && !engineId && e.deploymentId !== '') {
-        engineId = e.deploymentId;
-        await queue.update(job.id, { engine_deployment_id: engineId });
-      }
-      await queue.appendEvent(job.id, { at: e.at, level: e.level, step: e.step, message: e.message, data: e.data });
-    }).catch((err: unknown) => log('storing a job event failed', { job: job.id, err: (err as Error).message }));
+    let patch: { engine_deployment_id: string } | undefined;
+    if (e.deploymentId && !engineId) {
+      engineId = e.deploymentId;
+      patch = { engine_deployment_id: engineId };
+    }
+    events.add({ at: e.at, level: e.level, step: e.step, message: e.message, data: e.data }, patch);
   };
   const unroute = face.route(job.app, job.target, onEvent);
   try {
@@ -52,18 +52,18 @@ export async function runJob(face: EngineFace, queue: JobQueue, job: Job, log: (
       if (begun) {
         onEvent({ at: nowIso(), level: 'warn', app: job.app, target: job.target, deploymentId: begun.id, step: 'resume', message: `the server running this job stopped (attempt ${job.attempts - 1}); the engine's deployment ${begun.id} is finished from its stored plan, not run again` });
         const done = await awaitReconciled(face, loaded, job.target, begun.id);
-        await chain;
+        await events.flushed();
         return fromRecord(done);
       }
       onEvent({ at: nowIso(), level: 'warn', app: job.app, target: job.target, step: 'resume', message: `the server running this job stopped before the engine began it (attempt ${job.attempts - 1}); running it now` });
     }
     const r = await runKind(face, loaded, job, params);
-    await chain;
+    await events.flushed();
     return fromResult(r, engineId);
   } finally {
     unroute();
     // Every event of this job is stored before its outcome (an error's event comes last, not in a race).
-    await chain;
+    await events.flushed();
   }
 }
 

@@ -2,7 +2,7 @@
  * Server-Sent Events: a deployment's steps (each event's id is its seq, so a client
  * reconnecting with Last-Event-ID gets only what it missed) and a log tail. A stream
  * ends when the deployment ends or the client goes away; it polls the store, so any
- * replica can serve it.
+ * replica can serve it, and looks at once when the job changes in this process.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DEFAULTS } from '../../core/defaults.js';
@@ -34,6 +34,8 @@ export async function streamDeploymentEvents(ctx: ServerContext, req: FastifyReq
   let last = after;
   try {
     while (!s.closed()) {
+      // A change made in this process (the worker running the job here) ends the wait at once; another replica's, at the next poll.
+      const watch = ctx.queue.watch(jobId, DEFAULTS.server.ssePollMs);
       const job = await ctx.queue.get(jobId);
       const events = await ctx.queue.events(jobId, last);
       for (const e of events) {
@@ -41,10 +43,12 @@ export async function streamDeploymentEvents(ctx: ServerContext, req: FastifyReq
         last = e.seq;
       }
       if (job && FINAL_STATES.includes(job.state) && events.length === 0) {
+        watch.cancel();
         s.write(undefined, 'end', { id: job.id, status: job.state, access_url: job.access_url, external_id: job.external_id, error: job.error });
         break;
       }
-      if (events.length === 0) await new Promise((r) => setTimeout(r, DEFAULTS.server.ssePollMs));
+      if (events.length === 0) await watch.changed;
+      else watch.cancel();
     }
   } finally {
     s.end();

@@ -64,6 +64,18 @@ export function envFileLine(key: string, value: string): string {
   return `${key}="${value.replace(/[\\"$`]/g, (c) => `\\${c}`)}"\n`;
 }
 
+/**
+ * An argument of a command systemd runs (systemd-run's command, a unit's ExecStart=): systemd
+ * expands `$VAR` and `${VAR}` there before the program starts (systemd-run has no way to turn
+ * that off before v254), and `$$` is its literal `$`. So every `$` is doubled and the program
+ * (often `/bin/sh -c`, which then does its own expansion) gets the text as written. `%`
+ * specifiers are expanded in unit files only, not in the command of a transient unit: a unit
+ * file's ExecStart= also needs `%` as `%%` (Gantry writes only validated paths there).
+ */
+export function systemdLiteral(arg: string): string {
+  return arg.replace(/\$/g, '$$$$');
+}
+
 /** `systemctl show --timestamp=unix` writes "@<seconds>". */
 function systemdTime(v: string | undefined): string | undefined {
   const secs = v?.startsWith('@') ? Number(v.slice(1)) : NaN;
@@ -184,7 +196,7 @@ export class SystemdInstances extends EventEmitter {
       ...(spec.resources?.memoryMaxBytes ? [`MemoryMax=${spec.resources.memoryMaxBytes}`] : []),
       ...(spec.resources?.cpuQuotaPercent ? [`CPUQuota=${spec.resources.cpuQuotaPercent}%`] : []),
     ];
-    const args = ['--unit', unit, '--description', `Gantry instance ${spec.id}`, '--quiet', '--working-directory', spec.cwd, ...props.flatMap((p) => ['--property', p]), '--', '/bin/sh', '-c', spec.command];
+    const args = ['--unit', unit, '--description', `Gantry instance ${spec.id}`, '--quiet', '--working-directory', spec.cwd, ...props.flatMap((p) => ['--property', p]), '--', '/bin/sh', '-c', systemdLiteral(spec.command)];
     const r = await run('systemd-run', args);
     if (r.code !== 0) {
       rmSync(envFile, { force: true });

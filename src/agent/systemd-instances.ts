@@ -43,7 +43,12 @@ interface UnitView {
 const SHOW_PROPS = ['Id', 'LoadState', 'ActiveState', 'SubState', 'MainPID', 'NRestarts', 'ExecMainStartTimestamp', 'ExecMainCode', 'ExecMainStatus', 'ExecMainExitTimestamp'];
 const UNIT_ID_RE = /^[A-Za-z0-9_.:@-]{1,200}$/;
 const ENV_KEY_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const POLL_MS = 1_000;
+/**
+ * The background poll only notices exits and restarts between requests (for the agent's log and
+ * state file); every API read refreshes on demand. Each poll is a `systemctl show` process on the
+ * host, so a faster one costs every host of a fleet CPU all the time.
+ */
+const POLL_MS = 5_000;
 /** systemd's journal message "Main process exited, code=..., status=..." (fields EXIT_CODE, EXIT_STATUS). */
 const PROCESS_EXIT_MESSAGE_ID = '98e322203f7a4ed290d09fe03c09fe15';
 const SIGNAL_NAMES = new Map(Object.entries(constants.signals).map(([name, n]) => [n, name]));

@@ -38,7 +38,8 @@ describeHosts('arguments reach programs literally on ssh hosts (systemd does not
     writeFileSync(join(fleet.dir, 'known_hosts'), fleet.hosts.map((h) => h.knownHostsLines()).join(''));
     dir = copyExample('hello-node');
     writeFileSync(join(dir, 'argv.js'), ARGV_APP);
-    const cmd = (mode: string): string => `X_SEEN="$X" exec node argv.js ${mode} ${LITERALS.map(sq).join(' ')}`;
+    // In the manifest, `$${` is Gantry's own literal `${` (it interpolates ${VAR} itself).
+    const cmd = (mode: string): string => `X_SEEN="$X" exec node argv.js ${mode} ${LITERALS.map(sq).join(' ')}`.replace(/\$\{/g, () => '$${');
     writeFileSync(
       join(dir, 'gantry.yaml'),
       [

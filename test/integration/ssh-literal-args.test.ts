@@ -21,6 +21,30 @@ if (sshHostsProblem) console.warn(`ssh-literal-args tests skipped: ${sshHostsPro
 
 let fleet: TestHosts;
 let dir: string;
+const EXPECTED = { args: LITERALS, x: 'from-env' };
+
+// In the manifest, `$${` is Gantry's own literal `${` (it interpolates ${VAR} itself).
+const cmd = (mode: string): string => `X_SEEN="$X" exec node argv.js ${mode} ${LITERALS.map(sq).join(' ')}`.replace(/\$\{/g, () => '$${');
+
+function writeManifest(hooks: boolean): void {
+  writeFileSync(
+    join(dir, 'gantry.yaml'),
+    [
+      `app: ${APP}`,
+      `run: { command: ${JSON.stringify(cmd('serve'))}, instances: 1 }`,
+      hooks ? `hooks: { pre_deploy: ${JSON.stringify(cmd('pre'))}, post_deploy: ${JSON.stringify(cmd('post'))} }` : '',
+      'health: { path: /, interval: 500ms, start_period: 20s }',
+      'env: { X: from-env }',
+      'targets:',
+      '  host:',
+      '    type: ssh',
+      `    hosts: [${fleet.hosts.map((h) => `"root@${h.ip}"`).join(', ')}]`,
+      `    key: ${fleet.key.file}`,
+      `    known_hosts: ${join(fleet.dir, 'known_hosts')}`,
+      `    port: ${PORT}`,
+    ].join('\n'),
+  );
+}
 
 // Serves its own argv (and X from its environment, expanded by the shell) as JSON; as a hook
 // (argv[2] = the hook's name) it writes the same into a file in the release directory.
@@ -38,38 +62,26 @@ describeHosts('arguments reach programs literally on ssh hosts (systemd does not
     writeFileSync(join(fleet.dir, 'known_hosts'), fleet.hosts.map((h) => h.knownHostsLines()).join(''));
     dir = copyExample('hello-node');
     writeFileSync(join(dir, 'argv.js'), ARGV_APP);
-    // In the manifest, `$${` is Gantry's own literal `${` (it interpolates ${VAR} itself).
-    const cmd = (mode: string): string => `X_SEEN="$X" exec node argv.js ${mode} ${LITERALS.map(sq).join(' ')}`.replace(/\$\{/g, () => '$${');
-    writeFileSync(
-      join(dir, 'gantry.yaml'),
-      [
-        `app: ${APP}`,
-        `run: { command: ${JSON.stringify(cmd('serve'))}, instances: 1 }`,
-        `hooks: { pre_deploy: ${JSON.stringify(cmd('pre'))}, post_deploy: ${JSON.stringify(cmd('post'))} }`,
-        'health: { path: /, interval: 500ms, start_period: 20s }',
-        'env: { X: from-env }',
-        'targets:',
-        '  host:',
-        '    type: ssh',
-        `    hosts: [${fleet.hosts.map((h) => `"root@${h.ip}"`).join(', ')}]`,
-        `    key: ${fleet.key.file}`,
-        `    known_hosts: ${join(fleet.dir, 'known_hosts')}`,
-        `    port: ${PORT}`,
-      ].join('\n'),
-    );
   }, 180_000);
 
   afterAll(async () => {
     await fleet?.remove();
   }, 60_000);
 
-  it('run.command, pre_deploy and post_deploy get $HOME, ${X}, %h, 100% and $$ as written; "$X" is still the shell\'s', async () => {
+  it("run.command gets $HOME, ${X}, %h, 100% and $$ as written; \"$X\" is still the shell's", async () => {
+    writeManifest(false);
     const d = await gantry(['deploy', '--json'], { cwd: dir, timeoutMs: 300_000 });
     expect(d.code, d.stdout + d.stderr).toBe(0);
-    const expected = { args: LITERALS, x: 'from-env' };
+    expect(JSON.parse((await get(`http://${fleet.hosts[0]!.ip}:${PORT}/`)).body)).toEqual(EXPECTED);
+  }, 400_000);
+
+  it('pre_deploy (before any instance of the new release: in its directory, brought to the host first) and post_deploy get them as written too', async () => {
+    writeManifest(true);
+    const d = await gantry(['deploy', '--json'], { cwd: dir, timeoutMs: 300_000 });
+    expect(d.code, d.stdout + d.stderr).toBe(0);
     const h = fleet.hosts[0]!;
-    expect(JSON.parse((await get(`http://${h.ip}:${PORT}/`)).body)).toEqual(expected);
     const releaseDir = `/opt/gantry/${APP}/releases/${d.json.release}`;
-    for (const hook of ['pre', 'post']) expect(JSON.parse(await h.exec('cat', `${releaseDir}/${hook}.json`)), hook).toEqual(expected);
+    for (const hook of ['pre', 'post']) expect(JSON.parse(await h.exec('cat', `${releaseDir}/${hook}.json`)), hook).toEqual(EXPECTED);
+    expect(JSON.parse((await get(`http://${h.ip}:${PORT}/`)).body)).toEqual(EXPECTED);
   }, 400_000);
 });

@@ -34,10 +34,19 @@ export const CONNECT_TIMEOUT_S = 30;
 const gantryPort = (n) => 8100 + n;
 const ansiblePort = (n) => 9100 + n;
 
+/**
+ * How long each host may take to answer the check after a deploy. One request with a 5 s
+ * headers timeout was not enough at 30 hosts on 2 busy cores (load average 116): a host that
+ * served the release answered late and counted as failed. Each host is asked again until it
+ * answers or this deadline passes; a host that answers with another release fails at once.
+ */
+const SERVE_CHECK_DEADLINE_MS = 120_000;
+const SERVE_CHECK_REQUEST_MS = 10_000;
+
 /** GET http://<ip>:<port>/health; resolves the release it reports, or an error text. */
 async function releaseAt(ip, port) {
   try {
-    const res = await request(`http://${ip}:${port}/health`, { headersTimeout: 5000, bodyTimeout: 5000, reset: true });
+    const res = await request(`http://${ip}:${port}/health`, { headersTimeout: SERVE_CHECK_REQUEST_MS, bodyTimeout: SERVE_CHECK_REQUEST_MS, reset: true });
     const body = await res.body.text();
     if (res.statusCode !== 200) return `HTTP ${res.statusCode}`;
     return JSON.parse(body).release;
@@ -46,9 +55,20 @@ async function releaseAt(ip, port) {
   }
 }
 
+/** The release a host serves: asked again (bounded by the deadline) while it does not answer or answers an error status. */
+async function releaseBy(ip, port, deadline) {
+  for (let attempt = 0; ; attempt++) {
+    const r = await releaseAt(ip, port);
+    const unanswered = r.startsWith('error ') || r.startsWith('HTTP ');
+    if (!unanswered || Date.now() >= deadline) return r;
+    await new Promise((res) => setTimeout(res, Math.min(2000, 250 * 2 ** attempt)));
+  }
+}
+
 /** Every host serves `release` on `port`, or an Error naming the hosts that do not. */
 async function checkServes(hosts, port, release, what) {
-  const seen = await mapLimit(hosts, 16, (h) => releaseAt(h.ip, port));
+  const deadline = Date.now() + SERVE_CHECK_DEADLINE_MS;
+  const seen = await mapLimit(hosts, 16, (h) => releaseBy(h.ip, port, deadline));
   const wrong = hosts.map((h, i) => [h.ip, seen[i]]).filter(([, r]) => r !== release);
   if (wrong.length) throw new Error(`${what}: ${wrong.length}/${hosts.length} host(s) do not serve release ${release}: ${wrong.slice(0, 5).map(([ip, r]) => `${ip} → ${r}`).join(', ')}`);
 }

@@ -6,13 +6,29 @@ import { fileURLToPath } from 'node:url';
 import { statSync } from 'node:fs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const outfile = `${root}dist/agent/gantry-agent.mjs`;
+const outfile = process.env.GANTRY_AGENT_BUNDLE_OUT ?? `${root}dist/agent/gantry-agent.mjs`;
 // The oldest Node the bundle runs on. The agent bundles undici 6 (installed as the
 // alias `undici6`; undici 7 needs Node 20.18) so that Debian 12's nodejs 18 runs it
 // and hosts need no Node uploaded: the agent's code uses only the API both share.
 // src/targets/ssh/node-runtime.ts reads it back from the bundle's first line to decide
 // whether a host's own `node` can run it.
 const MIN_NODE = '18.17.0';
+
+// On a host the agent runs with --backend systemd: it never talks to Docker (container
+// watching and probes in containers belong to the docker target's local agent). dockerode
+// would bring ssh2, grpc and protobufjs: two thirds of the bundle, parsed by every agent
+// start on every host for nothing. A stand-in that says so if it were ever reached.
+const noDocker = {
+  name: 'no-docker-on-hosts',
+  setup(b) {
+    b.onResolve({ filter: /^dockerode$/ }, () => ({ path: 'dockerode', namespace: 'no-docker' }));
+    b.onLoad({ filter: /.*/, namespace: 'no-docker' }, () => ({
+      contents: "export default class { constructor() { throw new Error('the node agent on an SSH host has no Docker client (the docker target runs its own agent)'); } }",
+      loader: 'js',
+    }));
+  },
+};
+
 await build({
   entryPoints: [`${root}src/agent/main.ts`],
   outfile,
@@ -23,6 +39,9 @@ await build({
   // Native add-ons of optional paths (dockerode's ssh transport) are not needed on a host.
   external: ['cpu-features', '*.node'],
   alias: { undici: 'undici6' },
+  plugins: [noDocker],
+  // Less to read, decode and compile at each start on each host (a fan-out starts one per host).
+  minify: true,
   // CommonJS dependencies call require() for node builtins and read __dirname: give the ESM bundle those.
   banner: {
     js: [

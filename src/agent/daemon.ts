@@ -35,7 +35,6 @@ import {
   type AgentProxyTimeouts,
   type WatchedContainer,
 } from './protocol.js';
-import { createMetrics } from './metrics.js';
 
 interface Options {
   dir: string;
@@ -227,7 +226,12 @@ export async function runAgent(opts: Options): Promise<void> {
     return st;
   };
 
-  const metrics = createMetrics(() => ({ stats: proxy.stats(), instances: supervisor.list() }));
+  // prom-client loads cluster, perf_hooks, v8 and more of Node's own modules: on an SSH host with
+  // Debian's Node, which compiles its built-in modules at each start, that is CPU on every host of a
+  // fleet at every agent start for an endpoint few scrape. Loaded at the first scrape instead.
+  let metrics: Promise<import('prom-client').Registry> | undefined;
+  const metricsRegistry = (): Promise<import('prom-client').Registry> =>
+    (metrics ??= import('./metrics.js').then((m) => m.createMetrics(() => ({ stats: proxy.stats(), instances: supervisor.list() }))));
   const token = randomBytes(24).toString('hex');
   let shuttingDown = false;
 
@@ -341,8 +345,9 @@ export async function runAgent(opts: Options): Promise<void> {
   const admin = createServer(async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://agent');
     if (req.method === 'GET' && url.pathname === '/metrics') {
-      res.writeHead(200, { 'content-type': metrics.contentType });
-      res.end(await metrics.metrics());
+      const registry = await metricsRegistry();
+      res.writeHead(200, { 'content-type': registry.contentType });
+      res.end(await registry.metrics());
       return;
     }
     if (req.headers.authorization !== `Bearer ${token}`) {

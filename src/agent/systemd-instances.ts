@@ -43,7 +43,12 @@ interface UnitView {
 const SHOW_PROPS = ['Id', 'LoadState', 'ActiveState', 'SubState', 'MainPID', 'NRestarts', 'ExecMainStartTimestamp', 'ExecMainCode', 'ExecMainStatus', 'ExecMainExitTimestamp'];
 const UNIT_ID_RE = /^[A-Za-z0-9_.:@-]{1,200}$/;
 const ENV_KEY_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const POLL_MS = 1_000;
+/**
+ * The background poll only notices exits and restarts between requests (for the agent's log and
+ * state file); every API read refreshes on demand. Each poll is a `systemctl show` process on the
+ * host, so a faster one costs every host of a fleet CPU all the time.
+ */
+const POLL_MS = 5_000;
 /** systemd's journal message "Main process exited, code=..., status=..." (fields EXIT_CODE, EXIT_STATUS). */
 const PROCESS_EXIT_MESSAGE_ID = '98e322203f7a4ed290d09fe03c09fe15';
 const SIGNAL_NAMES = new Map(Object.entries(constants.signals).map(([name, n]) => [n, name]));
@@ -62,6 +67,18 @@ export function envFileLine(key: string, value: string): string {
   if (!ENV_KEY_RE.test(key)) throw new GantryError('MANIFEST_INVALID', `environment variable name ${JSON.stringify(key)} is not valid`, 'names are letters, digits and _, not starting with a digit');
   if (value.includes('\0')) throw new GantryError('MANIFEST_INVALID', `environment variable ${key} contains a NUL byte`, 'remove the NUL byte');
   return `${key}="${value.replace(/[\\"$`]/g, (c) => `\\${c}`)}"\n`;
+}
+
+/**
+ * An argument of a command systemd runs (systemd-run's command, a unit's ExecStart=): systemd
+ * expands `$VAR` and `${VAR}` there before the program starts (systemd-run has no way to turn
+ * that off before v254), and `$$` is its literal `$`. So every `$` is doubled and the program
+ * (often `/bin/sh -c`, which then does its own expansion) gets the text as written. `%`
+ * specifiers are expanded in unit files only, not in the command of a transient unit: a unit
+ * file's ExecStart= also needs `%` as `%%` (Gantry writes only validated paths there).
+ */
+export function systemdLiteral(arg: string): string {
+  return arg.replace(/\$/g, '$$$$');
 }
 
 /** `systemctl show --timestamp=unix` writes "@<seconds>". */
@@ -184,7 +201,7 @@ export class SystemdInstances extends EventEmitter {
       ...(spec.resources?.memoryMaxBytes ? [`MemoryMax=${spec.resources.memoryMaxBytes}`] : []),
       ...(spec.resources?.cpuQuotaPercent ? [`CPUQuota=${spec.resources.cpuQuotaPercent}%`] : []),
     ];
-    const args = ['--unit', unit, '--description', `Gantry instance ${spec.id}`, '--quiet', '--working-directory', spec.cwd, ...props.flatMap((p) => ['--property', p]), '--', '/bin/sh', '-c', spec.command];
+    const args = ['--unit', unit, '--description', `Gantry instance ${spec.id}`, '--quiet', '--working-directory', spec.cwd, ...props.flatMap((p) => ['--property', p]), '--', '/bin/sh', '-c', systemdLiteral(spec.command)];
     const r = await run('systemd-run', args);
     if (r.code !== 0) {
       rmSync(envFile, { force: true });

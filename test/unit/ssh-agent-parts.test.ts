@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { envFileLine } from '../../src/agent/systemd-instances.js';
+import { envFileLine, systemdLiteral } from '../../src/agent/systemd-instances.js';
 import { agentUnitText, differsOnlyInProxyPort, instanceUnitName } from '../../src/targets/ssh/agent-unit.js';
 import { atLeast, parseNodeVersion } from '../../src/targets/ssh/host-node.js';
 import { parseJournal } from '../../src/targets/ssh/journal.js';
@@ -27,6 +27,12 @@ describe('ssh agent parts', () => {
     expect(text).toContain('ExecStart=/usr/bin/node /opt/gantry/.gantry/agent/h/gantry-agent.mjs --dir /opt/gantry/hello/agent --host 0.0.0.0 --port 8080 --backend systemd --unit-prefix gantry-hello@');
     expect(text).toContain('Restart=on-failure');
     expect(text).not.toMatch(/^Limit/m);
+  });
+
+  it("escapes what systemd would expand: % and $ in the unit file's ExecStart, $ in systemd-run's command", () => {
+    const text = agentUnitText({ root: '/opt/gantry', app: 'hello' }, { node: '/opt/n%h/$HOME/node', bundle: '/b.mjs', proxyHost: '0.0.0.0', proxyPort: 8080 });
+    expect(text).toContain('ExecStart=/opt/n%%h/$$HOME/node /b.mjs --dir');
+    expect(systemdLiteral("echo '$HOME' ${X} %h 100% $$")).toBe("echo '$$HOME' $${X} %h 100% $$$$");
   });
 
   it('reads journald entries of instance units, systemd\'s own lines as sys', () => {

@@ -23,12 +23,19 @@ export const releaseDirOf = (p: AgentPlace, release: string): string => `${p.roo
 export const unitFileOf = (app: string): string => `/etc/systemd/system/${agentUnitName(app)}`;
 
 /**
+ * A word of ExecStart= in a unit file: systemd expands `%` specifiers and `$VAR` there ("%%" and
+ * "$$" are the literal characters). The words are validated paths and names; the Node binary's
+ * path comes from the host (`command -v node`), so it is escaped all the same.
+ */
+const unitFileWord = (w: string): string => w.replace(/%/g, '%%').replace(/\$/g, '$$$$');
+
+/**
  * The agent's unit. Restart=on-failure brings it back after a crash; its instances are
  * units of their own (their own cgroups), so stopping or restarting it leaves them serving.
  * No Limit* settings: a limit above the container's or host's hard limit makes the unit fail to start.
  */
 export function agentUnitText(p: AgentPlace, opts: { node: string; bundle: string; proxyHost: string; proxyPort: number }): string {
-  const argv = [opts.node, opts.bundle, '--dir', agentDirOf(p), '--host', opts.proxyHost, '--port', String(opts.proxyPort), '--backend', 'systemd', '--unit-prefix', instanceUnitPrefix(p.app)];
+  const argv = [opts.node, opts.bundle, '--dir', agentDirOf(p), '--host', opts.proxyHost, '--port', String(opts.proxyPort), '--backend', 'systemd', '--unit-prefix', instanceUnitPrefix(p.app)].map(unitFileWord);
   return [
     '# Written by Gantry: the node agent of this app (proxy, health probes, instance units).',
     '[Unit]',

@@ -36,12 +36,28 @@ const LOCK = `exec 9>/run/gantry-nginx.lock || exit 1
 flock -w 60 9 || { echo "another change to nginx is in progress on this host (lock /run/gantry-nginx.lock held for 60 s)" >&2; exit 1; }
 command -v nginx >/dev/null 2>&1 || exit 3`;
 
-const RELOAD_OR_START = `if systemctl is-active --quiet nginx; then act=reloaded; set -- reload nginx; else act=started; set -- start nginx; fi
+/**
+ * \`systemctl reload nginx\` only signals nginx's master (\`nginx -s reload\`) and returns: the new
+ * configuration is live once the master has forked workers with it, which takes a while on a
+ * busy host. Until then the old workers keep proxying to the old upstream, so the caller must
+ * not retire that upstream before: the reload waits (bounded, 15 s) for a worker that was not
+ * there before it.
+ */
+const RELOAD_OR_START = `workers() { m=$(systemctl show -p MainPID --value nginx 2>/dev/null); [ -n "$m" ] && [ "$m" != 0 ] && ps --ppid "$m" -o pid= 2>/dev/null | tr -s ' \\n' '  '; }
+if systemctl is-active --quiet nginx; then act=reloaded; set -- reload nginx; else act=started; set -- start nginx; fi
+before=" $(workers) "
 if ! out=$(systemctl "$@" 2>&1); then
   ok=1
 else
   ok=0
   if [ "$act" = started ]; then systemctl enable nginx >/dev/null 2>&1 || true; fi
+  if [ "$act" = reloaded ] && command -v ps >/dev/null 2>&1; then
+    i=0; fresh=0
+    while [ "$i" -lt 150 ] && [ "$fresh" = 0 ]; do
+      for w in $(workers); do case "$before" in *" $w "*) ;; *) fresh=1;; esac; done
+      [ "$fresh" = 1 ] || { sleep 0.1; i=$((i+1)); }
+    done
+  fi
 fi`;
 
 /**

@@ -7,9 +7,21 @@ import type { AgentHost } from '../shared/agent-router.js';
 import { agentBundle } from './agent-bundle.js';
 import { agentDirOf, agentInfoFileOf, differsOnlyInProxyPort, agentUnitName, agentUnitText, bundlePathOf, instanceUnitPrefix, unitFileOf, type AgentPlace } from './agent-unit.js';
 import type { SshConnection } from './connection.js';
-import { ensureHostNode, type HostNode } from './host-node.js';
+import { atLeast, ensureHostNode, parseNodeVersion, type HostNode } from './host-node.js';
 import { tunnelDispatcher } from './http-tunnel.js';
 import { execOk, readRemoteFile, writeRemoteFile } from './remote-files.js';
+
+/**
+ * One round trip for what a redeploy finds in place (a host of a fleet is asked this on each
+ * command): the host's node and its version, whether the bundle is there, the unit file, the
+ * unit's state and the agent's info file. $1 bundle, $2 unit file, $3 unit, $4 info file.
+ * Files come base64-encoded on one line each (any bytes; "-" when absent).
+ */
+const STEADY_PROBE_SCRIPT = `p=$(command -v node) && v=$("$p" --version 2>/dev/null) && echo "node=$p" && echo "version=$v"
+[ -f "$1" ] && echo bundle=yes
+systemctl show -p ActiveState -p MainPID -- "$3"
+for f in "$2" "$4"; do if [ -f "$f" ]; then printf 'file='; base64 -w0 -- "$f"; echo; else echo file=-; fi; done
+exit 0`;
 
 /**
  * The node agent of one app on one SSH host, run by systemd as `gantry-agent-<app>.service`.
@@ -72,6 +84,8 @@ export class SshAgentHost implements AgentHost {
    * outdated, starts the unit, and waits for the agent it runs to answer.
    */
   async ensure(proxy: { host: string; port: number }): Promise<AgentClient> {
+    const steady = await this.steady(proxy);
+    if (steady) return steady;
     const install = await this.install(proxy);
     const changed = install === 'changed';
     const before = await this.unitState();
@@ -102,6 +116,45 @@ export class SshAgentHost implements AgentHost {
       await new Promise((r) => setTimeout(r, 100));
     }
     throw await this.startFailure(proxy, last);
+  }
+
+  /**
+   * The running agent when everything it needs is already in place as this Gantry would write it
+   * (host's node, bundle, unit file, the unit active with the pid of the info file), found with one
+   * command instead of one per check; undefined sends ensure() the long way (install, start, wait).
+   */
+  private async steady(proxy: { host: string; port: number }): Promise<AgentClient | undefined> {
+    const bundle = agentBundle();
+    const bundlePath = bundlePathOf(this.place.root, bundle.hash);
+    const r = await this.conn.exec(['sh', '-c', STEADY_PROBE_SCRIPT, 'gantry-agent-probe', bundlePath, unitFileOf(this.place.app), this.unit, agentInfoFileOf(this.place)]);
+    if (r.code !== 0) return undefined;
+    const lines = r.stdout.toString('utf8').split('\n');
+    const value = (key: string): string | undefined => lines.find((l) => l.startsWith(`${key}=`))?.slice(key.length + 1);
+    const files = lines.filter((l) => l.startsWith('file=')).map((l) => (l === 'file=-' ? undefined : Buffer.from(l.slice(5), 'base64').toString('utf8')));
+    const [binary, version] = [value('node'), value('version')];
+    const parsed = version ? parseNodeVersion(version) : undefined;
+    if (!binary || !version || !parsed || !atLeast(parsed, parseNodeVersion(bundle.minNode)!) || value('bundle') !== 'yes') return undefined;
+    const node: HostNode = { binary, version, source: 'host', reason: `the host's node ${version} is at least ${bundle.minNode}` };
+    const text = agentUnitText(this.place, { node: binary, bundle: bundlePath, proxyHost: proxy.host, proxyPort: proxy.port });
+    const [unitFile, infoText] = files;
+    // Only the proxy's port moved: the router asks the running agent to listen there too (the unit file is rewritten for its next start).
+    if (unitFile === undefined || (unitFile !== text && !differsOnlyInProxyPort(unitFile, text))) return undefined;
+    if (value('ActiveState') !== 'active' || !infoText) return undefined;
+    let info: AgentInfo;
+    try {
+      info = JSON.parse(infoText) as AgentInfo;
+    } catch {
+      return undefined;
+    }
+    if (info.pid !== Number(value('MainPID'))) return undefined;
+    const client = await this.client(info).catch(() => undefined);
+    if (!client) return undefined;
+    if (unitFile !== text) {
+      await writeRemoteFile(this.conn, unitFileOf(this.place.app), text, '644');
+      await execOk(this.conn, ['systemctl', 'daemon-reload'], 'systemctl daemon-reload');
+    }
+    this.node = node;
+    return client;
   }
 
   private async startFailure(proxy: { port: number }, last: string): Promise<GantryError> {

@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { envFileLine } from '../../agent/systemd-instances.js';
+import { envFileLine, systemdLiteral } from '../../agent/systemd-instances.js';
 import type { ExecIO } from '../../engine/target.js';
 import type { SshConnection } from './connection.js';
 import { writeRemoteFile } from './remote-files.js';
@@ -29,9 +29,8 @@ export async function runRemoteExec(conn: SshConnection, x: RemoteExec): Promise
   const own = x.instanceEnvFile ? undefined : `${x.envDir}/${name}.env`;
   if (own) await writeRemoteFile(conn, own, Object.entries(x.env).map(([k, v]) => envFileLine(k, v)).join(''), '600');
   const tty = x.io.tty;
-  // systemd expands $VAR and ${VAR} in a unit's command line when it runs it (systemd-run has no
-  // way to turn that off before v254): "$$" is its literal "$", so every argument arrives as given.
-  const literal = x.argv.map((a) => a.replace(/\$/g, '$$$$'));
+  // systemd would expand $VAR in the command line: every argument arrives as given.
+  const literal = x.argv.map(systemdLiteral);
   const argv = ['systemd-run', '--wait', '--collect', '--quiet', tty ? '--pty' : '--pipe', '--unit', `${x.unitPrefix}${name}.service`, '--description', 'Gantry exec', '--working-directory', x.cwd, '--property', `EnvironmentFile=${own ?? x.instanceEnvFile}`, '--', ...literal];
   const stdin = x.io.stdin as Readable & { setRawMode?: (raw: boolean) => void; isTTY?: boolean };
   const raw = tty && stdin.isTTY && typeof stdin.setRawMode === 'function';

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { envFileLine } from '../../agent/systemd-instances.js';
+import { envFileLine, systemdLiteral } from '../../agent/systemd-instances.js';
 import type { SshConnection } from './connection.js';
 import { writeRemoteFile } from './remote-files.js';
 
@@ -17,7 +17,7 @@ export async function runRemoteTask(conn: SshConnection, t: { unitPrefix: string
   try {
     const secs = Math.max(1, Math.ceil(t.timeoutMs / 1000));
     const r = await conn.exec(
-      ['systemd-run', '--wait', '--pipe', '--collect', '--quiet', '--unit', unit, '--description', 'Gantry task', '--working-directory', t.cwd, '--property', `EnvironmentFile=${envFile}`, '--property', `RuntimeMaxSec=${secs}`, '--', '/bin/sh', '-c', t.command],
+      ['systemd-run', '--wait', '--pipe', '--collect', '--quiet', '--unit', unit, '--description', 'Gantry task', '--working-directory', t.cwd, '--property', `EnvironmentFile=${envFile}`, '--property', `RuntimeMaxSec=${secs}`, '--', '/bin/sh', '-c', systemdLiteral(t.command)],
       // A task (a migration) must not run twice when its session ends without a status.
       { timeoutMs: t.timeoutMs + 5_000, retryUnreported: false },
     );

@@ -156,7 +156,9 @@ export class SshNodeRuntime extends ProxiedRuntime implements TargetRuntime {
     return journalLines(this.opts.conn, { unitPrefix: instanceUnitPrefix(this.place.app), ids: opts.instances?.map((id) => safeId('instance id', id)), lines: opts.lines, follow: opts.follow, signal: opts.signal });
   }
 
-  runTask(task: { release: ReleaseRef; command: string; env: Record<string, string>; secretEnv: Record<string, string>; timeoutMs: number }): Promise<{ exitCode: number; output: string }> {
+  /** In the release's directory: a pre_deploy hook runs before any instance of the release, so the release is brought here first. */
+  async runTask(task: { release: ReleaseRef; command: string; env: Record<string, string>; secretEnv: Record<string, string>; timeoutMs: number }): Promise<{ exitCode: number; output: string }> {
+    await this.stage(task.release);
     return runRemoteTask(this.opts.conn, {
       unitPrefix: instanceUnitPrefix(this.place.app),
       envDir: `${agentDirOf(this.place)}/env`,

@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import LongFirstSequencer from './test/sequencer.js';
 
 // The API suite runs twice: on SQLite (the default store) and on the PostgreSQL that
 // scripts/postgres-setup.sh starts (each server gets a fresh database of its own).
@@ -11,6 +12,8 @@ export default defineConfig({
     pool: 'forks',
     maxWorkers: 2,
     globalSetup: ['test/global-setup.ts'],
+    // The long conformance parts first (see test/sequencer.ts).
+    sequence: { sequencer: LongFirstSequencer },
     reporters: ['default'],
     projects: [
       { extends: true, test: { name: 'sqlite', include: ['test/**/*.test.ts'] } },

@@ -9,7 +9,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { BIN, copyExample, gantry, killAgents, setSecret, spawnGantry } from '../helpers/cli.js';
+import { BIN, copyExample, gantry, killAgents, setSecret, spawnGantry, type CliResult } from '../helpers/cli.js';
 import { baseImageProblem, cleanupApp, docker, removeAppVolumes } from '../helpers/docker.js';
 import { get, pollLoop } from '../helpers/http.js';
 
@@ -92,10 +92,18 @@ describe('day-2 operations on docker', () => {
     expect(await docker.listContainers({ all: true, filters: { label: [`dev.gantry.app=${app}`, 'dev.gantry.role=exec'] } })).toHaveLength(0);
   });
 
+  // The maintenance and status tests look at one deployed app (a docker deploy is an image build and a rollout).
+  let served: Promise<{ dir: string; d: CliResult }> | undefined;
+  const servedApp = () =>
+    (served ??= (async () => {
+      const { dir } = dockerApp();
+      const d = await gantry(['deploy', '--json'], { cwd: dir });
+      expect(d.code, d.stdout + d.stderr).toBe(0);
+      return { dir, d };
+    })());
+
   itDocker('maintenance: 503 with Retry-After and an escaped page while the container keeps running; off serves again', async () => {
-    const { dir } = dockerApp();
-    const d = await gantry(['deploy', '--json'], { cwd: dir });
-    expect(d.code, d.stdout + d.stderr).toBe(0);
+    const { dir, d } = await servedApp();
     const on = await gantry(['maintenance', 'on', '--message', 'db <upgrade>', '--json'], { cwd: dir });
     expect(on.code, on.stdout + on.stderr).toBe(0);
     const r = await get(d.json.url + '/');
@@ -109,8 +117,7 @@ describe('day-2 operations on docker', () => {
   });
 
   itDocker('status shows uptime, restarts, CPU % and RSS of each container', async () => {
-    const { dir } = dockerApp();
-    expect((await gantry(['deploy'], { cwd: dir })).code).toBe(0);
+    const { dir } = await servedApp();
     await new Promise((res) => setTimeout(res, 1100));
     const i = (await gantry(['status', '--json'], { cwd: dir })).json.targets[0].instances[0];
     expect(i.uptime_s).toBeGreaterThanOrEqual(1);

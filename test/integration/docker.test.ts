@@ -6,7 +6,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { copyExample, gantry, killAgents } from '../helpers/cli.js';
+import { copyExample, gantry, killAgents, type CliResult } from '../helpers/cli.js';
 import { baseImageProblem, cleanupApp, docker, REGISTRY, registryProblem } from '../helpers/docker.js';
 import { getJson, pollLoop } from '../helpers/http.js';
 
@@ -45,11 +45,27 @@ function dockerApp(example: 'hello-node' | 'hello-python', opts: { instances?: n
   return { dir, app, write };
 }
 
+/**
+ * One hello-node app (2 instances) deployed once and then redeployed by the tests that only
+ * need a release serving before they act: a docker deploy builds an image and starts
+ * containers, so each first deploy spared is a build and a rollout fewer. Deployed by the
+ * first test that asks (any of them can run alone).
+ */
+let shared: Promise<{ dir: string; app: string; write: (o?: Parameters<typeof dockerApp>[1]) => void; first: CliResult }> | undefined;
+const sharedApp = () =>
+  (shared ??= (async () => {
+    const a = dockerApp('hello-node', { instances: 2 });
+    const first = await gantry(['deploy', '--json'], { cwd: a.dir });
+    expect(first.code, first.stdout + first.stderr).toBe(0);
+    return { ...a, first };
+  })());
+let greetings = 0;
+
 describe('docker target: deploy, labels, strategies', () => {
   for (const example of ['hello-node', 'hello-python'] as const) {
     itDocker(`deploys ${example} as labelled containers behind the proxy`, async () => {
-      const { dir, app } = dockerApp(example, { instances: 2 });
-      const d = await gantry(['deploy', '--json'], { cwd: dir });
+      const { dir, app, first } = example === 'hello-node' ? await sharedApp() : { ...dockerApp(example, { instances: 2 }), first: undefined };
+      const d = first ?? (await gantry(['deploy', '--json'], { cwd: dir }));
       expect(d.code, d.stdout + d.stderr).toBe(0);
       expect(d.json.status).toBe('succeeded');
       const body = await getJson(d.json.url + '/');
@@ -74,10 +90,10 @@ describe('docker target: deploy, labels, strategies', () => {
   for (const strategy of ['recreate', 'rolling', 'blue-green', 'canary']) {
     itDocker(`${strategy} redeploy under a client loop: 0 failed requests`, async () => {
       const spec = strategy === 'canary' ? 'type: canary, steps: [50, 100], pause: 1s, analysis: { min_requests: 5 }' : strategy === 'blue-green' ? 'type: blue-green, keep_previous: 0s' : `type: ${strategy}`;
-      const { dir, write } = dockerApp('hello-node', { instances: 2, strategy: spec });
-      const first = await gantry(['deploy', '--json'], { cwd: dir });
-      expect(first.code, first.stdout + first.stderr).toBe(0);
-      write({ instances: 2, strategy: spec, env: { GREETING: 'two' } });
+      // The shared app serves its current release; this strategy brings the next one in.
+      const { dir, write, first } = await sharedApp();
+      const greeting = `${strategy}-${++greetings}`;
+      write({ instances: 2, strategy: spec, env: { GREETING: greeting } });
       // Recreate stops the old container before the new one is healthy: the proxy holds requests meanwhile (up to 30 s).
       const loop = pollLoop(first.json.url + '/', { requestTimeoutMs: strategy === 'recreate' ? 30_000 : 5_000 });
       const second = await gantry(['deploy', '--json'], { cwd: dir });
@@ -85,16 +101,15 @@ describe('docker target: deploy, labels, strategies', () => {
       expect(second.code, second.stdout + second.stderr).toBe(0);
       expect(report.failed, report.errors.join('\n')).toBe(0);
       expect(report.releases.get(second.json.release)).toBeGreaterThan(0);
-      expect((await getJson(first.json.url + '/')).message).toBe('two');
+      expect((await getJson(first.json.url + '/')).message).toBe(greeting);
     });
   }
 });
 
 describe('docker target: failures, rollback, push', () => {
   itDocker('a container that exits or fails health is rolled back; the old one keeps serving', async () => {
-    const { dir, write } = dockerApp('hello-node');
-    const first = await gantry(['deploy', '--json'], { cwd: dir });
-    expect(first.code, first.stdout + first.stderr).toBe(0);
+    const { dir, write, first } = await sharedApp();
+    const serving = await getJson(first.json.url + '/');
     write({ run: 'node -e "process.exit(4)"' });
     const exits = await gantry(['deploy', '--json'], { cwd: dir });
     expect(exits.code).toBe(1);
@@ -105,7 +120,7 @@ describe('docker target: failures, rollback, push', () => {
     const unhealthy = await gantry(['deploy', '--json'], { cwd: dir });
     expect(unhealthy.code).toBe(1);
     expect(unhealthy.json.status).toBe('rolled_back');
-    expect((await getJson(first.json.url + '/')).release).toBe(first.json.release);
+    expect((await getJson(first.json.url + '/')).release).toBe(serving.release);
   });
 
   itDocker('a Dockerfile that fails to build shows the failing step and leaves the running release untouched', async () => {
@@ -122,18 +137,20 @@ describe('docker target: failures, rollback, push', () => {
   });
 
   itDocker('rollback re-uses the kept image: no build step', async () => {
-    const { dir, write } = dockerApp('hello-node');
-    const first = await gantry(['deploy', '--json'], { cwd: dir });
-    write({ env: { GREETING: 'two' } });
+    // The shared app's current release is the one to come back to.
+    const { dir, write, first } = await sharedApp();
+    const serving = await getJson(first.json.url + '/');
+    write({ instances: 2, env: { GREETING: `rollback-${++greetings}` } });
     const second = await gantry(['deploy', '--json'], { cwd: dir });
     expect(second.code).toBe(0);
+    expect(second.json.release).not.toBe(serving.release);
     const rb = await gantry(['rollback', '--json'], { cwd: dir });
     expect(rb.code, rb.stdout).toBe(0);
-    expect(rb.json.release).toBe(first.json.release);
+    expect(rb.json.release).toBe(serving.release);
     const events = (await gantry(['events', rb.json.id, '--json'], { cwd: dir })).json;
     expect(events.some((e: any) => e.step === 'build')).toBe(false);
     expect(events.some((e: any) => e.step === 'startInstance')).toBe(true);
-    expect((await getJson(first.json.url + '/')).message).toBe('one');
+    expect(await getJson(first.json.url + '/')).toMatchObject({ release: serving.release, message: serving.message });
   });
 
   (registryProblem ? it.skip(`push to the local registry and pull back (skipped: ${registryProblem})`, () => undefined) : itDocker)('push to the local registry; the pulled reference has the same image id', async () => {

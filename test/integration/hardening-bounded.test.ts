@@ -132,8 +132,11 @@ describe('backups and deploys (issue 14 point 10)', () => {
 
     // --wait queues behind a deploy instead of failing.
     const deploy = gantry(['deploy', '--force', '--wait', '--json'], { cwd: dir });
+    // Polling stops once the deploy has ended: seeing it in progress is no longer possible then.
+    let deployEnded = false;
+    void deploy.then(() => (deployEnded = true));
     let waited: CliResult | undefined;
-    for (let i = 0; i < 100 && !waited; i++) {
+    for (let i = 0; i < 100 && !waited && !deployEnded; i++) {
       await new Promise((r) => setTimeout(r, 100));
       const status = await gantry(['status', '--json'], { cwd: dir });
       if (status.json?.targets?.[0]?.deploying) waited = await gantry(['backup', '--wait', '--json'], { cwd: dir });

@@ -51,14 +51,23 @@ describe('strategies with 3 instances under a client loop', () => {
     'blue-green': 'type: blue-green\nkeep_previous: 2s',
     canary: 'type: canary\nsteps: [20, 60, 100]\npause: 1s\nanalysis: { max_error_rate: 0.05, min_requests: 10 }',
   };
-  for (const [name, strategy] of Object.entries(strategies)) {
-    it(`${name}: 0 failed requests and the new release serves from the same URL`, async () => {
+  // One app serves 3 instances of a first release; each strategy then brings the next release in
+  // (which strategy deployed the release being replaced does not matter to the one replacing it).
+  let shared: Promise<{ dir: string; url: string }> | undefined;
+  const sharedApp = () =>
+    (shared ??= (async () => {
       const dir = app();
-      manifest(dir, strategy, { GREETING: 'one' });
+      manifest(dir, strategies.rolling!, { GREETING: 'one' });
       const first = await gantry(['deploy', '--json'], { cwd: dir });
       expect(first.code, first.stdout + first.stderr).toBe(0);
-      manifest(dir, strategy, { GREETING: 'two' });
-      const loop = pollLoop(first.json.url + '/');
+      return { dir, url: first.json.url as string };
+    })());
+  for (const [name, strategy] of Object.entries(strategies)) {
+    it(`${name}: 0 failed requests and the new release serves from the same URL`, async () => {
+      const { dir, url } = await sharedApp();
+      const previous = (await getJson(url + '/')).release as string;
+      manifest(dir, strategy, { GREETING: `two-${name}` });
+      const loop = pollLoop(url + '/');
       await new Promise((r) => setTimeout(r, 200));
       const second = await gantry(['deploy', '--json'], { cwd: dir });
       await new Promise((r) => setTimeout(r, 200));
@@ -66,9 +75,11 @@ describe('strategies with 3 instances under a client loop', () => {
       expect(second.code, second.stdout + second.stderr).toBe(0);
       expect(second.json.status).toBe('succeeded');
       expect(report.failed, report.errors.join('\n')).toBe(0);
-      expect(report.releases.get(first.json.release)).toBeGreaterThan(0);
+      expect(second.json.previous_release).toBe(previous);
+      expect(report.releases.get(previous)).toBeGreaterThan(0);
       expect(report.releases.get(second.json.release)).toBeGreaterThan(0);
-      expect((await getJson(second.json.url + '/')).message).toBe('two');
+      expect(second.json.url).toBe(url);
+      expect((await getJson(second.json.url + '/')).message).toBe(`two-${name}`);
       const st = (await gantry(['status', '--json'], { cwd: dir })).json.targets[0];
       expect(st.instances.filter((i: any) => i.routed && i.healthy && i.release === second.json.release)).toHaveLength(3);
       if (name === 'canary') expect(second.json.analysis.map((a: any) => a.percent)).toEqual([20, 60]);

@@ -7,12 +7,14 @@
  * scale (and a forced deploy at 3), abort of every strategy, Ctrl-C to a
  * deploy, and a SIGKILLed deploy. A target that cannot run here is
  * skipped with the reason in its name.
+ *
+ * Each target has a test file of its own (test/conformance/<type>.test.ts)
+ * calling `conformanceSuite`, so the targets run in parallel workers.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { registry } from '../../src/registry/index.js';
 import { copyExample, gantry, killAgents, setSecret, spawnGantry, waitUntilWaiting, type CliResult } from '../helpers/cli.js';
 import { get, getJson, pollLoop, type LoopReport } from '../helpers/http.js';
 import { TARGETS, type TargetUnderTest } from './targets.js';
@@ -34,13 +36,10 @@ const sha256 = (v: string): string => createHash('sha256').update(v).digest('hex
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const failures = (r: LoopReport): string => `${r.failed} failed of ${r.ok + r.failed}: ${r.errors.join(' | ')}`;
 
-describe('conformance table', () => {
-  it('every registered target type has a conformance entry', () => {
-    expect(registry.types().filter((type) => !TARGETS.some((t) => t.type === type))).toEqual([]);
-  });
-});
-
-for (const target of TARGETS) {
+/** The scenarios against the target of type `type` (skipped, with the reason in its name, when it cannot run here). */
+export function conformanceSuite(type: string): void {
+  const target = TARGETS.find((t) => t.type === type);
+  if (!target) throw new Error(`no conformance entry for target type ${type} (test/conformance/targets.ts)`);
   const title = `conformance: ${target.type} target`;
   if (target.problem) describe.skip(`${title} (skipped: ${target.problem})`, () => scenarios(target));
   else describe.sequential(title, () => scenarios(target));

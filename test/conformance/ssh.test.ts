@@ -1,0 +1,4 @@
+// The conformance scenarios (./scenarios.ts) against the ssh target.
+import { conformanceSuite } from './scenarios.js';
+
+conformanceSuite('ssh');

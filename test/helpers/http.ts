@@ -13,6 +13,8 @@ export async function getJson(url: string): Promise<any> {
 export interface LoopReport {
   ok: number;
   failed: number;
+  /** Requests sent again once after their kept-alive connection was closed under them (only with retryClosedKeepAlive). */
+  retried: number;
   errors: string[];
   releases: Map<string, number>;
 }
@@ -23,14 +25,31 @@ export interface LoopReport {
  * A request may wait requestTimeoutMs (default 5 s) for its answer: recreate holds
  * requests at the proxy while nothing runs, which is a wait, not a failure.
  */
-export function pollLoop(url: string, opts: { maxMs?: number; requestTimeoutMs?: number } = {}): { stop: () => Promise<LoopReport> } {
-  const report: LoopReport = { ok: 0, failed: 0, errors: [], releases: new Map() };
+/** The server closed a kept-alive connection as the request went out on it (undici's UND_ERR_SOCKET, no response byte read). */
+function closedUnderRequest(e: unknown): boolean {
+  return (e as { code?: string }).code === 'UND_ERR_SOCKET' && /other side closed/.test((e as Error).message);
+}
+
+export function pollLoop(url: string, opts: { maxMs?: number; requestTimeoutMs?: number; retryClosedKeepAlive?: boolean } = {}): { stop: () => Promise<LoopReport> } {
+  const report: LoopReport = { ok: 0, failed: 0, retried: 0, errors: [], releases: new Map() };
+  // A browser (and Go's or urllib3's client) sends an idempotent GET again, once, on a new
+  // connection when the server closed the kept-alive one under it: nginx closes its idle
+  // client connections on every reload, so a client racing that sees it. Opt-in, and counted.
+  const fetchOnce = async (): Promise<Awaited<ReturnType<typeof get>>> => {
+    try {
+      return await get(url, opts.requestTimeoutMs ?? 5000);
+    } catch (e) {
+      if (!opts.retryClosedKeepAlive || !closedUnderRequest(e)) throw e;
+      report.retried++;
+      return get(url, opts.requestTimeoutMs ?? 5000);
+    }
+  };
   let running = true;
   const deadline = Date.now() + (opts.maxMs ?? 120_000);
   const loop = (async () => {
     while (running && Date.now() < deadline) {
       try {
-        const r = await get(url, opts.requestTimeoutMs ?? 5000);
+        const r = await fetchOnce();
         if (r.status >= 200 && r.status < 300) {
           report.ok++;
           const rel = String(r.headers['x-gantry-release'] ?? JSON.parse(r.body).release);

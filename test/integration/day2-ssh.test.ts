@@ -167,7 +167,9 @@ describeHosts('day-2 operations on the ssh target (two real systemd hosts)', () 
     const first = await gantry(['deploy', '--json'], { cwd: ngxDir, timeoutMs: 300_000 });
     expect(first.code, first.stdout + first.stderr).toBe(0);
     const site = `/etc/nginx/sites-available/gantry-${NGX}.conf`;
-    const loops = fleet.hosts.map((h) => pollLoop(`http://${h.ip}/`, { maxMs: 300_000 }));
+    // nginx closes its idle client connections when it reloads: a GET that went out on one just then
+    // is sent again once on a new connection, as browsers do (counted in `retried`, never hidden).
+    const loops = fleet.hosts.map((h) => pollLoop(`http://${h.ip}/`, { maxMs: 300_000, retryClosedKeepAlive: true }));
     writeFileSync(join(ngxDir, 'gantry.yaml'), manifest({ app: NGX, port: NGX_D, nginx: true }));
     const d = await gantry(['deploy', '--json'], { cwd: ngxDir, timeoutMs: 300_000 });
     const during = await Promise.all(loops.map((l) => l.stop()));
@@ -176,6 +178,7 @@ describeHosts('day-2 operations on the ssh target (two real systemd hosts)', () 
       expect(r.failed, r.errors.join('\n')).toBe(0);
       expect(r.ok).toBeGreaterThan(5);
     }
+    console.log(`[day2-ssh] nginx port change: ${during.map((r) => `${r.ok} ok, ${r.retried} sent again after nginx closed a kept-alive connection`).join('; ')}`);
     for (const h of fleet.hosts) {
       const text = await h.exec('cat', site);
       expect(text).toContain(`127.0.0.1:${NGX_D}`);

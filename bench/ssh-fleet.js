@@ -18,6 +18,8 @@ import { deployBreakdown, gantry, makeApp } from './lib/gantry.js';
 import { hostExec, mapLimit, sshHostsProblem, startHosts } from './lib/ssh-hosts.js';
 import { medianPhases } from './deploy.js';
 import { median, ratio, summarize } from './lib/timing.js';
+import { containerCpuFile, containersCpuMs, endedChildrenCpuMs } from './lib/cpu.js';
+import { cpus } from 'node:os';
 import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -97,27 +99,55 @@ function gantryManifest(n, hosts, fleet) {
   };
 }
 
+/**
+ * CPU spent by one deploy: by the controller (the CLI or ansible-playbook, with what it ran and
+ * waited for) and by the hosts (their containers' cgroups). The hosts are containers on this
+ * machine's cores, so (controller + hosts) ÷ cores is a floor under the deploy's wall time here.
+ */
+function cpuMeter(hosts) {
+  const files = hosts.map((h) => containerCpuFile(h.id)).filter(Boolean);
+  const c0 = endedChildrenCpuMs();
+  const h0 = containersCpuMs(files);
+  return () => {
+    const controller = Math.round(endedChildrenCpuMs() - c0);
+    const onHosts = files.length === hosts.length ? Math.round(containersCpuMs(files) - h0) : undefined;
+    return { controller_ms: controller, hosts_ms: onHosts, floor_ms: onHosts === undefined ? undefined : Math.round((controller + onHosts) / cpus().length) };
+  };
+}
+
 async function gantryDeploy(app, hosts, n, what, log) {
+  const meter = cpuMeter(hosts);
   const r = await gantry(app, ['deploy', '--target', 'fleet'], { timeoutMs: 600_000 });
+  const cpu = meter();
   if (r.json?.status !== 'succeeded') throw new Error(`gantry ${what} to ${n} host(s) failed (exit ${r.code}): ${(r.stdout || r.stderr).slice(0, 2000)}`);
   await checkServes(hosts, gantryPort(n), r.json.release, `gantry ${what}`);
-  const run = { wall_ms: round(r.wallMs), engine_ms: r.json.duration_ms, release: r.json.release, breakdown: await deployBreakdown(app, r), hosts: hostSummary(perHost(r.json)) };
-  log(`  ${n} host(s) gantry ${what}: ${(r.wallMs / 1000).toFixed(2)} s (engine ${r.json.duration_ms} ms; per host: ${run.hosts ? `${run.hosts.bytes_sent.median} B sent, ${run.hosts.node_duration_ms.median} ms median` : 'no node report'})`);
+  const run = { wall_ms: round(r.wallMs), engine_ms: r.json.duration_ms, release: r.json.release, breakdown: await deployBreakdown(app, r), hosts: hostSummary(perHost(r.json)), cpu };
+  log(`  ${n} host(s) gantry ${what}: ${(r.wallMs / 1000).toFixed(2)} s (engine ${r.json.duration_ms} ms; per host: ${run.hosts ? `${run.hosts.bytes_sent.median} B sent, ${run.hosts.node_duration_ms.median} ms median` : 'no node report'}; ${cpuText(cpu)})`);
   return run;
 }
 
+const cpuText = (c) => `CPU: controller ${(c.controller_ms / 1000).toFixed(1)} s, hosts ${c.hosts_ms === undefined ? 'n/a' : `${(c.hosts_ms / 1000).toFixed(1)} s`}, floor on ${cpus().length} cores ${c.floor_ms === undefined ? 'n/a' : `${(c.floor_ms / 1000).toFixed(1)} s`}`;
+
 async function ansibleDeploy(project, hosts, n, release, what, log) {
+  const meter = cpuMeter(hosts);
   const r = await runPlaybook(project, { app: `bench-ansible-${n}`, app_port: ansiblePort(n), release });
+  const cpu = meter();
   if (r.code !== 0 || r.failed.length) throw new Error(`ansible ${what} to ${n} host(s) failed (exit ${r.code}; hosts ${r.failed.join(', ') || 'none'}): ${r.problem ?? ''}`);
   await checkServes(hosts, ansiblePort(n), release, `ansible ${what}`);
-  log(`  ${n} host(s) ansible ${what}: ${(r.wallMs / 1000).toFixed(2)} s (${r.tasks.map((t) => `${t.name} ${(t.ms / 1000).toFixed(1)}`).join(', ')})`);
-  return { wall_ms: round(r.wallMs), tasks: r.tasks };
+  log(`  ${n} host(s) ansible ${what}: ${(r.wallMs / 1000).toFixed(2)} s (${r.tasks.map((t) => `${t.name} ${(t.ms / 1000).toFixed(1)}`).join(', ')}; ${cpuText(cpu)})`);
+  return { wall_ms: round(r.wallMs), tasks: r.tasks, cpu };
 }
 
 /** Median wall time of each Ansible task across runs, in ms. */
 function medianTasks(runs) {
   const names = [...new Set(runs.flatMap((r) => r.tasks.map((t) => t.name)))];
   return Object.fromEntries(names.map((nm) => [nm, Math.round(median(runs.flatMap((r) => r.tasks.filter((t) => t.name === nm).map((t) => t.ms))))]));
+}
+
+/** Median of each CPU figure across runs. */
+function medianCpu(runs) {
+  const m = (k) => (runs.every((r) => Number.isFinite(r.cpu?.[k])) && runs.length ? Math.round(median(runs.map((r) => r.cpu[k]))) : undefined);
+  return { controller_ms: m('controller_ms'), hosts_ms: m('hosts_ms'), floor_ms: m('floor_ms') };
 }
 
 async function benchSize(n, fleet, { redeploys, log }) {
@@ -159,12 +189,16 @@ async function benchSize(n, fleet, { redeploys, log }) {
       redeploy_phases_median_ms: medianPhases(g.redeploy.map((r) => r.breakdown)),
       first_hosts: g.first.hosts,
       redeploy_hosts: g.redeploy.at(-1)?.hosts,
+      first_cpu: g.first.cpu,
+      redeploy_cpu: medianCpu(g.redeploy),
     },
     ansible: {
       first_wall_ms: a.first.wall_ms,
       redeploy_wall_ms: summarize(a.redeploy.map((r) => r.wall_ms)),
       first_tasks_ms: Object.fromEntries(a.first.tasks.map((t) => [t.name, t.ms])),
       redeploy_tasks_median_ms: medianTasks(a.redeploy),
+      first_cpu: a.first.cpu,
+      redeploy_cpu: medianCpu(a.redeploy),
     },
     redeploy_ratio: ratio(gMed, aMed),
     first_ratio: ratio(g.first.wall_ms, a.first.wall_ms),
@@ -183,9 +217,14 @@ export function fleetTable(r) {
     }
     lines.push(`${String(s.hosts).padStart(5)}  ${secs(s.gantry.redeploy_wall_ms.median).padStart(17)}  ${secs(s.ansible.redeploy_wall_ms.median).padStart(18)}  ${String(s.redeploy_ratio ?? 'n/a').padStart(5)}  |  ${secs(s.gantry.first_wall_ms).padStart(14)}  ${secs(s.ansible.first_wall_ms).padStart(15)}  ${String(s.first_ratio ?? 'n/a').padStart(5)}`);
   }
+  lines.push(`CPU per redeploy (controller + hosts; the hosts are containers on this machine's ${cpus().length} cores, so their sum ÷ cores is a floor under the wall time here):`);
+  for (const s of r.sizes.filter((z) => !z.error)) {
+    const c = (x) => (x?.hosts_ms === undefined ? 'n/a' : `${secs(x.controller_ms)} + ${secs(x.hosts_ms)} s, floor ${secs(x.floor_ms)} s`);
+    lines.push(`${String(s.hosts).padStart(5)}  gantry ${c(s.gantry.redeploy_cpu)}  |  ansible ${c(s.ansible.redeploy_cpu)}`);
+  }
   const sc = r.scaling;
   if (sc) {
-    lines.push(`T(${sc.to})/T(${sc.from}) redeploy: gantry ${sc.gantry_redeploy ?? 'n/a'}, ansible ${sc.ansible_redeploy ?? 'n/a'}; first deploy: gantry ${sc.gantry_first ?? 'n/a'}, ansible ${sc.ansible_first ?? 'n/a'}`);
+    lines.push(`T(${sc.to})/T(${sc.from}) redeploy: gantry ${sc.gantry_redeploy ?? 'n/a'} (its CPU floor's own ratio: ${sc.gantry_redeploy_floor ?? 'n/a'}), ansible ${sc.ansible_redeploy ?? 'n/a'}; first deploy: gantry ${sc.gantry_first ?? 'n/a'}, ansible ${sc.ansible_first ?? 'n/a'}`);
   }
   return lines.join('\n');
 }
@@ -236,6 +275,8 @@ export async function benchSshFleet({ quick, log }) {
       gantry_redeploy: ratio(last.gantry.redeploy_wall_ms?.median, first.gantry.redeploy_wall_ms?.median),
       ansible_redeploy: ratio(last.ansible.redeploy_wall_ms?.median, first.ansible.redeploy_wall_ms?.median),
       gantry_first: ratio(last.gantry.first_wall_ms, first.gantry.first_wall_ms),
+      // What the hosts' CPU alone allows on this machine: the same ratio of the CPU floors.
+      gantry_redeploy_floor: ratio(last.gantry.redeploy_cpu?.floor_ms, first.gantry.redeploy_cpu?.floor_ms),
       ansible_first: ratio(last.ansible.first_wall_ms, first.ansible.first_wall_ms),
     },
     goals: { ratio_at_max: 0.33, scaling: 2 },

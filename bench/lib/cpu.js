@@ -55,3 +55,40 @@ export function cpuMs(pids) {
   for (const pid of pids) t += statOf(pid)?.[1] ?? 0;
   return (t * 1000) / clockTicks();
 }
+
+/**
+ * CPU milliseconds of this process's children that ended and were waited for (cutime +
+ * cstime of /proc/self/stat): a CLI the bench ran, with what it ran and waited for itself.
+ */
+export function endedChildrenCpuMs() {
+  const s = readFileSync('/proc/self/stat', 'utf8');
+  const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+  return ((Number(f[13]) + Number(f[14])) * 1000) / clockTicks();
+}
+
+/** The file holding a container's CPU time (cgroup v1 cpuacct or v2 cpu.stat), or undefined. */
+export function containerCpuFile(id) {
+  for (const f of [`/sys/fs/cgroup/cpuacct/docker/${id}/cpuacct.usage`, `/sys/fs/cgroup/system.slice/docker-${id}.scope/cpu.stat`, `/sys/fs/cgroup/docker/${id}/cpu.stat`]) {
+    try {
+      readFileSync(f);
+      return f;
+    } catch {
+      /* not this layout */
+    }
+  }
+  return undefined;
+}
+
+/** Summed CPU milliseconds of containers, from the files containerCpuFile found. */
+export function containersCpuMs(files) {
+  let ms = 0;
+  for (const f of files) {
+    try {
+      const text = readFileSync(f, 'utf8');
+      ms += f.endsWith('cpu.stat') ? Number(/usage_usec (\d+)/.exec(text)?.[1] ?? 0) / 1000 : Number(text) / 1e6;
+    } catch {
+      /* the container is gone */
+    }
+  }
+  return ms;
+}

@@ -154,7 +154,7 @@ export function tableRows(r) {
     for (const z of done) rows.push([`ssh fleet ${z.hosts} host(s): redeploy (median wall)`, s(z.gantry.redeploy_wall_ms.median), `ansible ${s(z.ansible.redeploy_wall_ms.median)}`, x(z.redeploy_ratio)]);
     for (const z of done) rows.push([`ssh fleet ${z.hosts} host(s): first deploy (wall)`, s(z.gantry.first_wall_ms), `ansible ${s(z.ansible.first_wall_ms)}`, x(z.first_ratio)]);
     const sc = sf.scaling;
-    rows.push([`ssh fleet T(${sc.to})/T(${sc.from}) redeploy`, x(sc.gantry_redeploy), `ansible ${x(sc.ansible_redeploy)}`, '']);
+    rows.push([`ssh fleet T(${sc.to})/T(${sc.from}) redeploy`, x(sc.gantry_redeploy), `ansible ${x(sc.ansible_redeploy)}; hosts' CPU floor ${x(sc.gantry_redeploy_floor)}`, '']);
     rows.push([`ssh fleet T(${sc.to})/T(${sc.from}) first deploy`, x(sc.gantry_first), `ansible ${x(sc.ansible_first)}`, '']);
     const big = done.at(-1) ?? { gantry: {}, ansible: {} };
     for (const [k, v] of Object.entries(big.gantry.redeploy_phases_median_ms ?? {})) rows.push([`  ${big.hosts}-host redeploy phase ${k}`, ms(v), '', '']);
@@ -222,7 +222,7 @@ export function summaryLines(r) {
   else if (sf && !sf.error) {
     const per = sf.sizes.map((z) => (z.error ? `${z.hosts}: ERROR` : `${z.hosts}: ${s(z.gantry.redeploy_wall_ms.median)} vs ${s(z.ansible.redeploy_wall_ms.median)} = ${x(z.redeploy_ratio)}`)).join('; ');
     const firsts = sf.sizes.map((z) => `${z.hosts}: ${z.error ? 'ERROR' : x(z.first_ratio)}`).join(', ');
-    out.push(`ssh fleet            gantry ÷ ansible, redeploy [${per}] (goal ≤ 0.33x at ${sf.scaling.to}: ${sf.goals.ratio_met ? 'met' : 'MISSED'}); T(${sf.scaling.to})/T(${sf.scaling.from}) gantry ${x(sf.scaling.gantry_redeploy)} (goal ≤ 2: ${sf.goals.scaling_met ? 'met' : 'MISSED'}), ansible ${x(sf.scaling.ansible_redeploy)}; first deploy ratio [${firsts}]`);
+    out.push(`ssh fleet            gantry ÷ ansible, redeploy [${per}] (goal ≤ 0.33x at ${sf.scaling.to}: ${sf.goals.ratio_met ? 'met' : 'MISSED'}); T(${sf.scaling.to})/T(${sf.scaling.from}) gantry ${x(sf.scaling.gantry_redeploy)} (goal ≤ 2: ${sf.goals.scaling_met ? 'met' : 'MISSED'}; the hosts share this machine's cores: their CPU floor alone scales ${x(sf.scaling.gantry_redeploy_floor)}), ansible ${x(sf.scaling.ansible_redeploy)}; first deploy ratio [${firsts}]`);
   } else out.push(`ssh fleet            ${sf?.error ? `error: ${sf.error}` : 'not run'}`);
   return out;
 }

@@ -121,13 +121,13 @@ export async function startHosts(n, { tag = 'fleet', log = () => undefined } = {
     const hosts = await mapLimit(names, BOOT_CONCURRENCY, async (name) => {
       checkAborted();
       created.push(name);
-      await docker('run', '-d', '--name', name, '--hostname', name.slice(-20), '--label', LABEL, '--label', `dev.gantry.bench-pid=${process.pid}`, ...SYSTEMD_FLAGS, '-v', `${authorized}:/root/.ssh/authorized_keys:ro`, VM_IMAGE);
+      const id = await docker('run', '-d', '--name', name, '--hostname', name.slice(-20), '--label', LABEL, '--label', `dev.gantry.bench-pid=${process.pid}`, ...SYSTEMD_FLAGS, '-v', `${authorized}:/root/.ssh/authorized_keys:ro`, VM_IMAGE);
       const ip = await docker('inspect', '--format', '{{.NetworkSettings.IPAddress}}', name);
       const tb = Date.now();
       await waitReady(name, ip);
       log(`  ${name} up in ${Date.now() - tb} ms`);
       const hostKeys = (await docker('exec', name, 'sh', '-c', 'cat /etc/ssh/ssh_host_*_key.pub')).split('\n').map((l) => l.split(' ').slice(0, 2).join(' ')).filter(Boolean);
-      return { name, ip, hostKeys };
+      return { name, ip, hostKeys, id };
     });
     const knownHostsFile = join(dir, 'known_hosts');
     writeFileSync(knownHostsFile, hosts.flatMap((h) => h.hostKeys.map((k) => `${h.ip} ${k}\n`)).join(''));

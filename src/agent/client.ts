@@ -47,6 +47,11 @@ function readJson<T>(file: string): T | undefined {
   }
 }
 
+/** The request's connection closed or was reset before an answer: not a timeout, not a refusal. */
+function connectionBroke(err: unknown): boolean {
+  const code = (err as { code?: string }).code;
+  return code === 'UND_ERR_SOCKET' || code === 'ECONNRESET' || code === 'EPIPE';
+}
 
 /**
  * How to reach an agent that is not on this machine (an SSH host): a dispatcher whose
@@ -129,21 +134,29 @@ export class AgentClient {
     const timeout = Math.max(DEFAULTS.agent.requestTimeoutMs, (opts.waitMs ?? (body as { timeoutMs?: number } | undefined)?.timeoutMs ?? 0) + DEFAULTS.agent.requestTimeoutMs);
     let res: Awaited<ReturnType<typeof request>>;
     let text: string;
-    try {
-      res = await request(`http://127.0.0.1:${this.info.adminPort}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${this.info.token}`, 'content-type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        headersTimeout: timeout,
-        bodyTimeout: timeout,
-        signal: opts.signal,
-        ...(this.transport ? { dispatcher: this.transport.dispatcher } : {}),
-      });
-      text = await res.body.text();
-    } catch (err) {
-      // A remote agent's way there broke (the host went away): say which host, not just "closed".
-      if (this.transport?.where === undefined || opts.signal?.aborted || err instanceof GantryError) throw err;
-      throw new GantryError('AGENT_UNREACHABLE', `the agent on ${this.transport.where} did not answer ${method} ${path}: ${(err as Error).message}`, `check that ${this.transport.where} is up and reachable, then run the command again`);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        res = await request(`http://127.0.0.1:${this.info.adminPort}${path}`, {
+          method,
+          headers: { authorization: `Bearer ${this.info.token}`, 'content-type': 'application/json' },
+          body: body === undefined ? undefined : JSON.stringify(body),
+          headersTimeout: timeout,
+          bodyTimeout: timeout,
+          signal: opts.signal,
+          ...(this.transport ? { dispatcher: this.transport.dispatcher } : {}),
+        });
+        text = await res.body.text();
+        break;
+      } catch (err) {
+        // A remote agent's way there broke (the host went away): say which host, not just "closed".
+        if (this.transport?.where === undefined || opts.signal?.aborted || err instanceof GantryError) throw err;
+        // Only the connection broke (the SSH channel closed under it): every agent call is idempotent, so send it once more.
+        if (attempt === 1 && connectionBroke(err)) {
+          await new Promise((r) => setTimeout(r, DEFAULTS.agent.resendAfterMs));
+          continue;
+        }
+        throw new GantryError('AGENT_UNREACHABLE', `the agent on ${this.transport.where} did not answer ${method} ${path}${attempt > 1 ? ' (sent twice)' : ''}: ${(err as Error).message}`, `check that ${this.transport.where} is up and reachable, then run the command again`);
+      }
     }
     if (res.statusCode === 404) {
       // An agent started by an older Gantry keeps running across an upgrade; it lacks what was added since.

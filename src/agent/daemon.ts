@@ -127,7 +127,17 @@ export async function runAgent(opts: Options): Promise<void> {
     writeJsonAtomic(stateFile, state);
   };
 
-  const startInstance = async (spec: AgentInstanceSpec, restoring = false): Promise<AgentInstanceState> => {
+  // The same id asked again while its first start is still under way (a client resending a request
+  // whose connection broke) joins that start instead of spawning the instance twice.
+  const starting = new Map<string, Promise<AgentInstanceState>>();
+  const startInstance = (spec: AgentInstanceSpec, restoring = false): Promise<AgentInstanceState> => {
+    const running = starting.get(spec.id);
+    if (running) return running;
+    const started = startInstanceOnce(spec, restoring).finally(() => starting.delete(spec.id));
+    starting.set(spec.id, started);
+    return started;
+  };
+  const startInstanceOnce = async (spec: AgentInstanceSpec, restoring: boolean): Promise<AgentInstanceState> => {
     const existing = supervisor.get(spec.id);
     if (existing && existing.state !== 'stopped') return view(existing);
     const port = spec.port ?? (await freePort(DEFAULTS.proxy.host));

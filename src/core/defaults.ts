@@ -123,6 +123,12 @@ export const DEFAULTS = {
      * went out on the kept connection (slow over an SSH channel), a POST would fail with "closed".
      */
     adminKeepAliveMs: 65_000,
+    /**
+     * A request to an agent on another host whose connection broke before any answer is sent
+     * again this much later on a new connection, once. Every agent call is idempotent (an
+     * instance start names its id); a 30-host deploy on 2 shared cores saw such a break.
+     */
+    resendAfterMs: 1_000,
   },
   /** The ssh target (hosts reached over SSH). */
   ssh: {

@@ -69,6 +69,8 @@ export const DEFAULTS = {
   lockLeaseMs: 30_000,
   /** A call into the engine's state store on PostgreSQL (pg/pg-store.ts) fails after this long without an answer. */
   pgStateCallTimeoutMs: 60_000,
+  /** Connecting to that PostgreSQL (at start, and again after a dropped connection) fails after this long. */
+  pgConnectTimeoutMs: 10_000,
   /** How long `gantry promote` / `gantry abort` wait for the running deploy to act (an abort includes restoring the previous release). */
   signalWaitMs: 120_000,
   /** Bounds on captured output (build, hooks, health commands, tasks, log tails): bytes as well as lines. */

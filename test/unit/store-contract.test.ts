@@ -252,3 +252,16 @@ describe.skipIf(postgresProblem)('PostgreSQL state schema migrations', () => {
     }
   });
 });
+
+describe.skipIf(postgresProblem)('PostgreSQL state store errors', () => {
+  it('an unreachable PostgreSQL is a typed error naming the store, with a hint; the password is not in it', () => {
+    let err: unknown;
+    try {
+      new PgStore({ url: 'postgres://gantry:s3cret-pw@127.0.0.1:1/nowhere', scratchDir: scratch(), workerFile });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toMatchObject({ code: 'STATE_STORE', message: expect.stringContaining('PostgreSQL'), hint: expect.stringContaining('--database') });
+    expect(JSON.stringify(err) + String((err as Error).message)).not.toContain('s3cret-pw');
+  });
+});

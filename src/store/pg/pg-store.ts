@@ -4,8 +4,9 @@
  * call is handed to a worker thread (worker.ts, through synckit) and blocks until it answers:
  * one round trip to PostgreSQL per call, on a connection of this store's own.
  */
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createSyncFn } from 'synckit';
 import { capText } from '../../core/bounded.js';
 import { DEFAULTS } from '../../core/defaults.js';
@@ -44,7 +45,11 @@ export class PgStore implements Store {
 
   constructor(opts: PgStoreOptions) {
     this.file = join(opts.scratchDir, 'restore-state.db');
-    this.send = createSyncFn(opts.workerFile ?? defaultWorkerFile(), { timeout: DEFAULTS.pgStateCallTimeoutMs }) as (call: WorkerCall) => unknown;
+    const worker = opts.workerFile ?? defaultWorkerFile();
+    const workerPath = worker instanceof URL || worker.startsWith('file:') ? fileURLToPath(worker) : worker;
+    // A missing worker would only show as a call timing out: say what is wrong at once.
+    if (!existsSync(workerPath)) throw new GantryError('STATE_STORE', `the PostgreSQL state store's worker script ${workerPath} is missing`, 'run `npm run build` (it compiles dist/store/pg/worker.js)');
+    this.send = createSyncFn(workerPath, { timeout: DEFAULTS.pgStateCallTimeoutMs }) as (call: WorkerCall) => unknown;
     this.handle = (this.call({ op: 'open', url: opts.url }) as { handle: number }).handle;
   }
 

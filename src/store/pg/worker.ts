@@ -5,6 +5,7 @@
  */
 import pg from 'pg';
 import { runAsWorker } from 'synckit';
+import { DEFAULTS } from '../../core/defaults.js';
 import { migrate } from './migrate.js';
 import { queries, type QueryName } from './queries.js';
 import { PG_SCHEMA } from './schema.js';
@@ -22,7 +23,7 @@ async function client(handle: number): Promise<pg.Client> {
   const conn = conns.get(handle);
   if (!conn) throw new Error('the state store is closed');
   if (conn.client) return conn.client;
-  const c = new pg.Client({ connectionString: conn.url, application_name: 'gantry-engine' });
+  const c = new pg.Client({ connectionString: conn.url, application_name: 'gantry-engine', connectionTimeoutMillis: DEFAULTS.pgConnectTimeoutMs });
   // A broken connection is dropped here and opened again on the next call.
   c.on('error', () => {
     if (conn.client === c) conn.client = undefined;

@@ -110,7 +110,7 @@ describe.skipIf(problem)('two replicas on PostgreSQL with separate data dirs', (
     const deploys = await engineRows<{ id: string; status: string }>(survivor.dataDir, "SELECT id, status FROM deployments WHERE app = ? AND kind = 'deploy' ORDER BY created_at", [APP]);
     expect(deploys.map((x) => x.status)).toEqual(['succeeded', 'succeeded']);
     expect(await engineRows(survivor.dataDir, 'SELECT id FROM releases WHERE app = ?', [APP])).toHaveLength(2);
-    const steps = await engineRows<{ kind: string; status: string }>(survivor.dataDir, 'SELECT kind, status FROM steps WHERE deployment_id = ? ORDER BY idx', [d.body.id]);
+    const steps = await engineRows<{ kind: string; status: string }>(survivor.dataDir, 'SELECT kind, status FROM steps WHERE deployment_id = ? ORDER BY idx', [done.engine_deployment_id]);
     expect(steps.length).toBeGreaterThan(0);
     expect(steps.filter((s) => s.status !== 'done' && s.status !== 'skipped'), JSON.stringify(steps)).toEqual([]);
     const lock = await engineRows(survivor.dataDir, 'SELECT holder FROM locks WHERE app = ?', [APP]);

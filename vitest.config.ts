@@ -21,7 +21,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'postgres',
-          include: ['test/integration/server-api.test.ts', 'test/integration/server-replicas.test.ts', 'test/server/queue.test.ts'],
+          include: ['test/integration/server-api.test.ts', 'test/integration/server-replicas.test.ts', 'test/integration/server-replicas-pg.test.ts', 'test/server/queue.test.ts'],
           env: { GANTRY_TEST_PG: process.env.GANTRY_TEST_PG ?? PG },
         },
       },

@@ -15,10 +15,11 @@ const dist = join(root, 'dist');
 const outdir = join(dist, 'cli-bundle');
 
 // Left to Node's resolution at run time: native add-ons and their optional parts, and
-// packages that read files next to their own sources (served assets, worker scripts)
+// packages that read files next to their own sources (served assets, worker scripts: synckit starts
+// the PostgreSQL state store's worker, dist/store/pg/worker.js, which runs unbundled from dist/)
 // or that only the server, ssh, docker or kubernetes paths use (loaded lazily there anyway:
 // the kubernetes models alone are 3 MB every run would read; the Kubernetes client loads only for its operations).
-const EXTERNAL = ['kubernetes-models', 'kubernetes-models/*', '@kubernetes-models/*', '@kubernetes/client-node', 'better-sqlite3', 'ssh2', 'cpu-features', 'dockerode', 'docker-modem', 'pg', 'pg-native', 'pino', 'pino-*', 'thread-stream', 'fastify', 'fastify-*', '@fastify/*', 'kysely', 'playwright-core', 'vite', 'esbuild', '*.node'];
+const EXTERNAL = ['kubernetes-models', 'kubernetes-models/*', '@kubernetes-models/*', '@kubernetes/client-node', 'better-sqlite3', 'ssh2', 'cpu-features', 'dockerode', 'docker-modem', 'pg', 'pg-native', 'synckit', 'pino', 'pino-*', 'thread-stream', 'fastify', 'fastify-*', '@fastify/*', 'kysely', 'playwright-core', 'vite', 'esbuild', '*.node'];
 
 // Our code finds files next to its compiled module (the agent, the reaper, package.json):
 // each module's import.meta.url becomes the URL of its file under dist/, as if it had not moved.

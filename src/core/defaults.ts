@@ -62,6 +62,15 @@ export const DEFAULTS = {
   /** Lines of a hook's output copied into the deploy's events. */
   hookOutputLines: 200,
   lockPollMs: 500,
+  /**
+   * A deploy lock's lease: its holder renews it every third of this. A lock held from another host
+   * (replicas sharing a PostgreSQL store) is stale once not renewed for this long; on this host the holder's pid decides.
+   */
+  lockLeaseMs: 30_000,
+  /** A call into the engine's state store on PostgreSQL (pg/pg-store.ts) fails after this long without an answer. */
+  pgStateCallTimeoutMs: 60_000,
+  /** Connecting to that PostgreSQL (at start, and again after a dropped connection) fails after this long. */
+  pgConnectTimeoutMs: 10_000,
   /** How long `gantry promote` / `gantry abort` wait for the running deploy to act (an abort includes restoring the previous release). */
   signalWaitMs: 120_000,
   /** Bounds on captured output (build, hooks, health commands, tasks, log tails): bytes as well as lines. */

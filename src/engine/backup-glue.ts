@@ -52,16 +52,23 @@ export async function backupOpened(engine: EngineContext, o: Opened, opts: { inc
   const dirs = ((await o.target.dataDirs?.(o.ctx, o.manifest.persist, 'backup')) ?? []).filter((d) => existsSync(d.dir));
   const file = opts.out ?? join(backupsDir(engine), await b.fileName(o.app, o.name));
   const appSecrets = appSecretsDir(engine, o.app);
-  const r = await b.create({
-    outFile: file,
-    db: engine.store.db,
-    app: o.app,
-    target: o.name,
-    release: o.record.currentRelease,
-    stateSchemaVersion: engine.store.schemaVersion,
-    dataDirs: dirs.map(({ name, dir, skip }) => ({ name, dir, skip })),
-    secretsDir: opts.includeSecrets && appSecrets && existsSync(appSecrets) ? appSecrets : undefined,
-  });
+  // The state as a SQLite database (the store's own file, or the app's rows copied out of PostgreSQL).
+  const snapshot = engine.store.stateSnapshot(o.app);
+  let r: Awaited<ReturnType<BackupService['create']>>;
+  try {
+    r = await b.create({
+      outFile: file,
+      db: snapshot.db,
+      app: o.app,
+      target: o.name,
+      release: o.record.currentRelease,
+      stateSchemaVersion: engine.store.schemaVersion,
+      dataDirs: dirs.map(({ name, dir, skip }) => ({ name, dir, skip })),
+      secretsDir: opts.includeSecrets && appSecrets && existsSync(appSecrets) ? appSecrets : undefined,
+    });
+  } finally {
+    snapshot.release();
+  }
   engine.store.audit(engine.opts.actor, 'backup', o.app, o.name, { file: r.file, bytes: r.bytes, includesSecrets: r.manifest.includesSecrets, reason: opts.reason });
   engine.emit({ app: o.app, target: o.name }, 'info', `backup written: ${r.file} (${r.bytes} bytes${opts.reason ? `, ${opts.reason}` : ''})`, 'backup');
   return { file: r.file, bytes: r.bytes, created_at: r.manifest.createdAt, app: o.app, target: o.name, release: r.manifest.release, entries: r.manifest.entries.length, includes_secrets: r.manifest.includesSecrets };
@@ -108,7 +115,7 @@ export async function restore(engine: EngineContext, loaded: LoadedManifest, tar
       await staged.discard();
       throw e;
     }
-    await engine.store.replaceFile(() => staged.commit());
+    await engine.store.restoreState(o.app, () => staged.commit());
     // Data kept elsewhere (remote hosts) goes back from where the restore wrote it.
     for (const d of wanted) await d.commit?.();
     o.record = engine.store.getTarget(o.app, o.name) ?? engine.store.ensureTarget(o.app, o.name, o.target.type);

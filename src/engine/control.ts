@@ -1,9 +1,9 @@
 /** Signals to a running deploy: canary promote, abort of any rollout. */
 import { DEFAULTS } from '../core/defaults.js';
 import { GantryError } from '../core/errors.js';
-import { pidAlive } from '../core/pid.js';
 import type { LoadedManifest } from '../manifest/index.js';
 import type { EngineContext } from './context.js';
+import { lockAlive } from './lock-liveness.js';
 import { resolveTargetName } from './open.js';
 import { storedSteps } from './stored.js';
 
@@ -26,7 +26,8 @@ export async function signal(engine: EngineContext, loaded: LoadedManifest, targ
   const paused = pausedAt(d.id);
   if (what === 'promote' && paused?.step.kind === 'analyze' && paused.step.pause !== 'manual') throw new GantryError('NOT_PAUSED', `the canary of ${app} is in a timed analysis step, not waiting for a promote`, 'it moves on by itself when its figures pass; `gantry abort` stops it');
   const holder = engine.store.getLock(app, name);
-  if (!holder || !pidAlive(holder.pid)) throw new GantryError(what === 'promote' ? 'NOT_PAUSED' : 'NOT_RUNNING', `the process running deployment ${d.id} is no longer running`, 'run `gantry status`: it reconciles the interrupted deployment');
+  // The holder may run on another host (replicas sharing a PostgreSQL store): its lease tells, not a local pid.
+  if (!holder || !lockAlive(holder)) throw new GantryError(what === 'promote' ? 'NOT_PAUSED' : 'NOT_RUNNING', `the process running deployment ${d.id} is no longer running`, 'run `gantry status`: it reconciles the interrupted deployment');
   engine.store.updateDeployment(d.id, { control: what });
   engine.store.audit(engine.opts.actor, what, app, name, { deployment: d.id });
   const deadline = Date.now() + DEFAULTS.signalWaitMs;

@@ -1,14 +1,8 @@
-import { pidAlive } from '../core/pid.js';
 import { hostname, userInfo } from 'node:os';
 import { DEFAULTS } from '../core/defaults.js';
 import { GantryError } from '../core/errors.js';
 import type { LockRecord, Store } from '../store/index.js';
-
-
-/** A lock is live while its process runs; on another host we cannot tell, so it counts as live. */
-function lockAlive(l: LockRecord): boolean {
-  return l.host !== hostname() || pidAlive(l.pid);
-}
+import { lockAlive } from './lock-liveness.js';
 
 export function describeHolder(l: LockRecord): string {
   return `${l.holder} since ${l.acquiredAt}`;
@@ -33,10 +27,10 @@ export async function acquireLock(
   const me = { holder: `${user}@${hostname()} pid ${process.pid} (gantry ${opts.command})`, pid: process.pid, host: hostname() };
   let told = false;
   for (;;) {
-    const { held, stale } = store.tryLock(app, target, me, lockAlive);
+    const { held, stale } = store.tryLock(app, target, me, (l) => lockAlive(l));
     if (!held) {
       if (stale) opts.onStale?.(stale);
-      return () => store.unlock(app, target, process.pid);
+      return holdLease(store, app, target, me.host);
     }
     if (!opts.wait) {
       throw new GantryError('LOCK_HELD', `another deploy of ${app} to ${target} is in progress: held by ${describeHolder(held)}`, 'wait for it to finish, or pass --wait to queue behind it', { holder: held });
@@ -47,4 +41,20 @@ export async function acquireLock(
     }
     await new Promise((r) => setTimeout(r, DEFAULTS.lockPollMs));
   }
+}
+
+/** Renew the lease while the lock is held (a timer that keeps no process alive); the returned function unlocks. */
+function holdLease(store: Store, app: string, target: string, host: string): () => void {
+  const timer = setInterval(() => {
+    try {
+      store.renewLock(app, target, process.pid, host);
+    } catch {
+      // The store is unreachable for now: the next renewal tries again (the lease outlasts two misses).
+    }
+  }, Math.max(1, Math.floor(DEFAULTS.lockLeaseMs / 3)));
+  timer.unref();
+  return () => {
+    clearInterval(timer);
+    store.unlock(app, target, process.pid, host);
+  };
 }

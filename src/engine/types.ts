@@ -52,7 +52,7 @@ export interface BackupInfo {
 export interface BackupService {
   /** A file name for a new backup of app+target (sorts by time). */
   fileName(app: string, target: string): Promise<string>;
-  create(opts: { outFile: string; db: Store['db']; app: string; target: string; release?: string; stateSchemaVersion: number; dataDirs: Array<{ name: string; dir: string; skip?: (relPath: string) => boolean }>; secretsDir?: string }): Promise<{ file: string; bytes: number; manifest: BackupInfo }>;
+  create(opts: { outFile: string; db: ReturnType<Store['stateSnapshot']>['db']; app: string; target: string; release?: string; stateSchemaVersion: number; dataDirs: Array<{ name: string; dir: string; skip?: (relPath: string) => boolean }>; secretsDir?: string }): Promise<{ file: string; bytes: number; manifest: BackupInfo }>;
   /** The backups in dir, newest first; one that cannot be read has a problem instead of a manifest. */
   list(dir: string): Promise<Array<{ file: string; bytes: number; manifest?: BackupInfo; problem?: string }>>;
   /** Keep the newest `keep` backups of app+target in dir; returns the files removed. */

@@ -1,7 +1,9 @@
 /**
  * The engine as the server hands it its parts: the same Engine, registry, age
- * secret store and backup module as the CLI (src/cli/context.ts), with the
- * engine's state in `<data>/engine`. Events are routed to the job running that
+ * secret store and backup module as the CLI (src/cli/context.ts). The engine's state
+ * is in `<data>/engine/state.db`, or, when the server's database is PostgreSQL, in that
+ * database (so replicas with data dirs of their own share it); secrets and runtime
+ * files stay in `<data>/engine` either way. Events are routed to the job running that
  * app+target (one at a time per app+target, by the engine's lock and the queue).
  */
 import { join } from 'node:path';
@@ -10,7 +12,8 @@ import { Engine, type EngineEvent } from '../engine/index.js';
 import { registry } from '../registry/index.js';
 import { secretsUnder } from '../secrets/provider.js';
 import type { SecretStore } from '../secrets/index.js';
-import { Store } from '../store/index.js';
+import { SqliteStore, type Store } from '../store/index.js';
+import { PgStore } from '../store/pg/pg-store.js';
 
 export interface EngineFace {
   engine: Engine;
@@ -22,9 +25,11 @@ export interface EngineFace {
   close(): void;
 }
 
-export function openEngineFace(dataDir: string): EngineFace {
+const isPostgresUrl = (database: string | undefined): database is string => database !== undefined && /^postgres(ql)?:\/\//.test(database);
+
+export function openEngineFace(dataDir: string, database?: string): EngineFace {
   const stateDir = join(dataDir, 'engine');
-  const store = new Store(join(stateDir, 'state.db'));
+  const store: Store = isPostgresUrl(database) ? new PgStore({ url: database, scratchDir: stateDir }) : new SqliteStore(join(stateDir, 'state.db'));
   const { secrets, provider } = secretsUnder(stateDir);
   const routes = new Map<string, (e: EngineEvent) => void>();
   const key = (app: string, target: string) => `${app}\u0000${target}`;

@@ -58,7 +58,7 @@ export const defaultDatabase = (dataDir: string): string => join(resolve(dataDir
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const dataDir = resolve(opts.dataDir);
   const sdb = await openServerDb(opts.database ?? defaultDatabase(dataDir));
-  const face = openEngineFace(dataDir);
+  const face = openEngineFace(dataDir, opts.database);
   const queue = new JobQueue(sdb.db, sdb.dialect);
   const metrics = new ServerMetrics(queue);
   const ctxPartial = { db: sdb.db, dialect: sdb.dialect, queue, face, metrics, dataDir, handleGitPush: opts.handleGitPush ?? gitPushHandler, keys: new KeyVerifier(sdb.db, DEFAULTS.server.keyCacheMs), limiter: new FailureLimiter(opts.authFailureLimit ?? DEFAULTS.server.authFailuresPerWindow, DEFAULTS.server.authFailureWindowMs) };

@@ -127,4 +127,9 @@ export const MIGRATIONS: readonly string[] = [
       AND (r2.created_at < releases.created_at OR (r2.created_at = releases.created_at AND r2.id <= releases.id))
   );
   `,
+  // 5: lock leases. The holder renews `renewed_at` while it works (src/engine/lock.ts);
+  // a lock held from another host (a shared store) is stale once it is not renewed within the lease.
+  `
+  ALTER TABLE locks ADD COLUMN renewed_at TEXT;
+  `,
 ];

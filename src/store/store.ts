@@ -2,32 +2,13 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { capText } from '../core/bounded.js';
-import { DEFAULTS } from '../core/defaults.js';
+import type { Store } from './contract.js';
 import { MIGRATIONS } from './migrations.js';
-import type { DeploymentRecord, DeploymentStatus, EventRecord, LockRecord, ReleaseRecord, StepRecord, TargetRecord } from './types.js';
+import { boundedJson, deploymentPatch, now, toAudit, toDeployment, toEvent, toLock, toRelease, toStep, toTarget, type Row } from './rows.js';
+import type { AuditRecord, DeploymentPatch, DeploymentRecord, EventRecord, LockClaim, LockRecord, NewDeployment, NewEvent, NewRelease, NewStep, ReleaseRecord, StepRecord, TargetPatch, TargetRecord } from './types.js';
 
-const now = (): string => new Date().toISOString();
-
-/**
- * Event data as JSON, bounded: long strings at its top level (an error quoting huge
- * output) are cut; data still too large is replaced by a note saying so.
- */
-function boundedJson(data: unknown): string {
-  const max = DEFAULTS.output.storedTextMaxBytes;
-  const fits = (json: string): boolean => json.length * 3 <= max || Buffer.byteLength(json) <= max;
-  let json = JSON.stringify(data);
-  if (fits(json)) return json;
-  if (typeof data === 'object' && data !== null && !Array.isArray(data)) {
-    json = JSON.stringify(Object.fromEntries(Object.entries(data).map(([k, v]) => [k, typeof v === 'string' ? capText(v, max / 4) : v])));
-    if (fits(json)) return json;
-  }
-  return JSON.stringify({ truncated: true, bytes: Buffer.byteLength(json) });
-}
-
-type Row = Record<string, unknown>;
-
-/** The state store: one SQLite file (WAL) holding apps, releases, deployments, steps, events, audit and locks. */
-export class Store {
+/** The state store on one SQLite file (WAL) in the state dir: the CLI's, and the server's on a SQLite database. */
+export class SqliteStore implements Store {
   private handle!: Database.Database;
 
   constructor(readonly file: string) {
@@ -45,6 +26,15 @@ export class Store {
     this.handle.pragma('busy_timeout = 5000');
     this.handle.pragma('foreign_keys = ON');
     this.migrate();
+  }
+
+  stateSnapshot(): { db: Database.Database; release(): void } {
+    return { db: this.handle, release: () => undefined };
+  }
+
+  /** The whole file is swapped: every app's state goes back to the backup's (as `gantry restore` always did). */
+  restoreState(_app: string, swap: () => Promise<void>): Promise<void> {
+    return this.replaceFile(swap);
   }
 
   /** Close the file and run `swap` (a restore replacing state.db), then open it again. */
@@ -98,7 +88,7 @@ export class Store {
     return row ? toTarget(row) : undefined;
   }
 
-  updateTarget(app: string, target: string, patch: Partial<Pick<TargetRecord, 'currentRelease' | 'desiredState' | 'instances' | 'scaledFromManifest' | 'heldNodes' | 'settings'>>): void {
+  updateTarget(app: string, target: string, patch: TargetPatch): void {
     const cur = this.getTarget(app, target);
     if (!cur) throw new Error(`no target ${app}/${target}`);
     const next = { ...cur, ...patch };
@@ -123,7 +113,7 @@ export class Store {
   // ---- releases ---------------------------------------------------------
 
   /** Record a release; its version is the next of its app+target (counting deleted ones: a version is never reused). */
-  insertRelease(r: Omit<ReleaseRecord, 'createdAt' | 'lastGoodAt' | 'deleted' | 'version'>): ReleaseRecord {
+  insertRelease(r: NewRelease): ReleaseRecord {
     this.db
       .prepare(
         `INSERT INTO releases(id, app, target, created_at, content_hash, artifact, manifest, status, git, build_key, version)
@@ -157,7 +147,7 @@ export class Store {
 
   // ---- deployments and steps -------------------------------------------
 
-  insertDeployment(d: Pick<DeploymentRecord, 'id' | 'app' | 'target' | 'targetType' | 'kind' | 'actor'> & Partial<DeploymentRecord>): DeploymentRecord {
+  insertDeployment(d: NewDeployment): DeploymentRecord {
     this.db
       .prepare(
         `INSERT INTO deployments(id, app, target, target_type, kind, release, previous_release, status, actor, pid, platform_config, created_at, started_at)
@@ -194,28 +184,18 @@ export class Store {
     return (this.db.prepare("SELECT * FROM deployments WHERE app = ? AND target = ? AND status IN ('pending','running') ORDER BY created_at").all(app, target) as Row[]).map(toDeployment);
   }
 
-  updateDeployment(id: string, patch: Partial<Pick<DeploymentRecord, 'release' | 'previousRelease' | 'status' | 'reason' | 'waiting' | 'control' | 'externalId' | 'accessUrl' | 'registryImage' | 'plan'>>): void {
-    const cols: string[] = [];
-    const vals: unknown[] = [];
-    const map: Record<string, string> = { release: 'release', previousRelease: 'previous_release', status: 'status', reason: 'reason', waiting: 'waiting', control: 'control', externalId: 'external_id', accessUrl: 'access_url', registryImage: 'registry_image', plan: 'plan' };
-    for (const [k, v] of Object.entries(patch)) {
-      cols.push(`${map[k]} = ?`);
-      vals.push(k === 'plan' ? JSON.stringify(v) : typeof v === 'string' ? capText(v) : (v ?? null));
-    }
-    if (patch.status && isFinal(patch.status)) {
-      cols.push('finished_at = ?');
-      vals.push(now());
-    }
+  updateDeployment(id: string, patch: DeploymentPatch): void {
+    const { cols, vals } = deploymentPatch(patch);
     if (cols.length === 0) return;
     this.db.prepare(`UPDATE deployments SET ${cols.join(', ')} WHERE id = ?`).run(...vals, id);
   }
 
-  insertSteps(deploymentId: string, steps: Array<{ kind: string; params: unknown }>): void {
+  insertSteps(deploymentId: string, steps: NewStep[]): void {
     const ins = this.db.prepare("INSERT INTO steps(deployment_id, idx, kind, params, status) VALUES (?, ?, ?, ?, 'pending')");
     this.db.transaction(() => steps.forEach((s, i) => ins.run(deploymentId, i, s.kind, JSON.stringify(s.params))))();
   }
 
-  appendSteps(deploymentId: string, steps: Array<{ kind: string; params: unknown }>): void {
+  appendSteps(deploymentId: string, steps: NewStep[]): void {
     const max = (this.db.prepare('SELECT COALESCE(MAX(idx), -1) AS m FROM steps WHERE deployment_id = ?').get(deploymentId) as { m: number }).m;
     const ins = this.db.prepare("INSERT INTO steps(deployment_id, idx, kind, params, status) VALUES (?, ?, ?, ?, 'pending')");
     this.db.transaction(() => steps.forEach((s, i) => ins.run(deploymentId, max + 1 + i, s.kind, JSON.stringify(s.params))))();
@@ -228,21 +208,12 @@ export class Store {
   }
 
   listSteps(deploymentId: string): StepRecord[] {
-    return (this.db.prepare('SELECT * FROM steps WHERE deployment_id = ? ORDER BY idx').all(deploymentId) as Row[]).map((r) => ({
-      deploymentId: String(r.deployment_id),
-      idx: Number(r.idx),
-      kind: String(r.kind),
-      params: JSON.parse(String(r.params)),
-      status: r.status as StepRecord['status'],
-      startedAt: (r.started_at as string) ?? undefined,
-      finishedAt: (r.finished_at as string) ?? undefined,
-      error: (r.error as string) ?? undefined,
-    }));
+    return (this.db.prepare('SELECT * FROM steps WHERE deployment_id = ? ORDER BY idx').all(deploymentId) as Row[]).map(toStep);
   }
 
   // ---- events and audit -------------------------------------------------
 
-  insertEvent(e: Omit<EventRecord, 'seq' | 'at'> & { at?: string }): EventRecord {
+  insertEvent(e: NewEvent): EventRecord {
     const at = e.at ?? now();
     const info = this.db
       .prepare('INSERT INTO events(deployment_id, app, target, at, level, step, message, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
@@ -254,33 +225,15 @@ export class Store {
     const rows = filter.deploymentId
       ? (this.db.prepare('SELECT * FROM events WHERE deployment_id = ? ORDER BY seq').all(filter.deploymentId) as Row[])
       : (this.db.prepare('SELECT * FROM (SELECT * FROM events WHERE app = ? AND target = ? ORDER BY seq DESC LIMIT ?) ORDER BY seq').all(filter.app, filter.target, filter.limit ?? 100) as Row[]);
-    return rows.map((r) => ({
-      seq: Number(r.seq),
-      deploymentId: (r.deployment_id as string) ?? undefined,
-      app: String(r.app),
-      target: String(r.target),
-      at: String(r.at),
-      level: r.level as EventRecord['level'],
-      step: (r.step as string) ?? undefined,
-      message: String(r.message),
-      data: r.data ? JSON.parse(String(r.data)) : undefined,
-    }));
+    return rows.map(toEvent);
   }
 
   audit(actor: string, action: string, app?: string, target?: string, detail?: unknown): void {
     this.db.prepare('INSERT INTO audit_log(at, actor, action, app, target, detail) VALUES (?, ?, ?, ?, ?, ?)').run(now(), actor, action, app ?? null, target ?? null, detail === undefined ? null : JSON.stringify(detail));
   }
 
-  listAudit(limit = 100): Array<{ seq: number; at: string; actor: string; action: string; app?: string; target?: string; detail?: unknown }> {
-    return (this.db.prepare('SELECT * FROM audit_log ORDER BY seq DESC LIMIT ?').all(limit) as Row[]).map((r) => ({
-      seq: Number(r.seq),
-      at: String(r.at),
-      actor: String(r.actor),
-      action: String(r.action),
-      app: (r.app as string) ?? undefined,
-      target: (r.target as string) ?? undefined,
-      detail: r.detail ? JSON.parse(String(r.detail)) : undefined,
-    }));
+  listAudit(limit = 100): AuditRecord[] {
+    return (this.db.prepare('SELECT * FROM audit_log ORDER BY seq DESC LIMIT ?').all(limit) as Row[]).map(toAudit);
   }
 
   // ---- locks --------------------------------------------------------------
@@ -290,11 +243,12 @@ export class Store {
    * process is gone (same host, dead pid) is stale and taken over.
    * Returns undefined on success, or the live holder.
    */
-  tryLock(app: string, target: string, me: Omit<LockRecord, 'acquiredAt' | 'app' | 'target'>, isAlive: (l: LockRecord) => boolean): { held?: LockRecord; stale?: LockRecord } {
+  tryLock(app: string, target: string, me: LockClaim, isAlive: (l: LockRecord) => boolean): { held?: LockRecord; stale?: LockRecord } {
     return this.db
       .transaction(() => {
         const row = this.db.prepare('SELECT * FROM locks WHERE app = ? AND target = ?').get(app, target) as Row | undefined;
         let stale: LockRecord | undefined;
+        const ts = now();
         if (row) {
           const cur = toLock(row);
           if (isAlive(cur)) return { held: cur };
@@ -302,15 +256,20 @@ export class Store {
           this.db.prepare('DELETE FROM locks WHERE app = ? AND target = ?').run(app, target);
         }
         this.db
-          .prepare('INSERT INTO locks(app, target, holder, pid, host, deployment_id, acquired_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
-          .run(app, target, me.holder, me.pid, me.host, me.deploymentId ?? null, now());
+          .prepare('INSERT INTO locks(app, target, holder, pid, host, deployment_id, acquired_at, renewed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+          .run(app, target, me.holder, me.pid, me.host, me.deploymentId ?? null, ts, ts);
         return { stale };
       })
       .immediate();
   }
 
-  unlock(app: string, target: string, pid: number): void {
-    this.db.prepare('DELETE FROM locks WHERE app = ? AND target = ? AND pid = ?').run(app, target, pid);
+  renewLock(app: string, target: string, pid: number, host: string): boolean {
+    return this.db.prepare('UPDATE locks SET renewed_at = ? WHERE app = ? AND target = ? AND pid = ? AND host = ?').run(now(), app, target, pid, host).changes === 1;
+  }
+
+  unlock(app: string, target: string, pid: number, host?: string): void {
+    if (host === undefined) this.db.prepare('DELETE FROM locks WHERE app = ? AND target = ? AND pid = ?').run(app, target, pid);
+    else this.db.prepare('DELETE FROM locks WHERE app = ? AND target = ? AND pid = ? AND host = ?').run(app, target, pid, host);
   }
 
   getLock(app: string, target: string): LockRecord | undefined {
@@ -319,75 +278,3 @@ export class Store {
   }
 }
 
-const isFinal = (s: DeploymentStatus): boolean => s !== 'pending' && s !== 'running';
-
-function toTarget(r: Row): TargetRecord {
-  return {
-    app: String(r.app),
-    name: String(r.name),
-    type: String(r.type),
-    currentRelease: (r.current_release as string) ?? undefined,
-    desiredState: r.desired_state as TargetRecord['desiredState'],
-    instances: Number(r.instances),
-    scaledFromManifest: r.scaled_from_manifest === null || r.scaled_from_manifest === undefined ? undefined : Number(r.scaled_from_manifest),
-    heldNodes: r.held_nodes ? (JSON.parse(String(r.held_nodes)) as string[]) : [],
-    settings: JSON.parse(String(r.settings)),
-    updatedAt: String(r.updated_at),
-  };
-}
-
-function toRelease(r: Row): ReleaseRecord {
-  return {
-    id: String(r.id),
-    app: String(r.app),
-    target: String(r.target),
-    createdAt: String(r.created_at),
-    contentHash: String(r.content_hash),
-    artifact: JSON.parse(String(r.artifact)),
-    manifest: JSON.parse(String(r.manifest)),
-    status: r.status as ReleaseRecord['status'],
-    lastGoodAt: (r.last_good_at as string) ?? undefined,
-    deleted: Number(r.deleted) === 1,
-    version: Number(r.version ?? 0),
-    git: r.git ? (JSON.parse(String(r.git)) as ReleaseRecord['git']) : undefined,
-    buildKey: (r.build_key as string) ?? undefined,
-  };
-}
-
-function toDeployment(r: Row): DeploymentRecord {
-  return {
-    id: String(r.id),
-    app: String(r.app),
-    target: String(r.target),
-    targetType: String(r.target_type),
-    kind: r.kind as DeploymentRecord['kind'],
-    release: (r.release as string) ?? undefined,
-    previousRelease: (r.previous_release as string) ?? undefined,
-    status: r.status as DeploymentStatus,
-    reason: (r.reason as string) ?? undefined,
-    waiting: (r.waiting as string) ?? undefined,
-    control: (r.control as DeploymentRecord['control']) ?? undefined,
-    externalId: (r.external_id as string) ?? undefined,
-    accessUrl: (r.access_url as string) ?? undefined,
-    registryImage: (r.registry_image as string) ?? undefined,
-    platformConfig: JSON.parse(String(r.platform_config)),
-    plan: JSON.parse(String(r.plan)),
-    actor: String(r.actor),
-    pid: r.pid == null ? undefined : Number(r.pid),
-    createdAt: String(r.created_at),
-    startedAt: (r.started_at as string) ?? undefined,
-    finishedAt: (r.finished_at as string) ?? undefined,
-  };
-}
-
-function toLock(r: Row): LockRecord {
-  return {
-    app: String(r.app),
-    target: String(r.target),
-    holder: String(r.holder),
-    pid: Number(r.pid),
-    host: String(r.host),
-    deploymentId: (r.deployment_id as string) ?? undefined,
-    acquiredAt: String(r.acquired_at),
-  };
-}

@@ -94,4 +94,24 @@ export interface LockRecord {
   host: string;
   deploymentId?: string;
   acquiredAt: string;
+  /** When the holder last renewed its lease (a lock from another host is stale when this is older than the lease). */
+  renewedAt?: string;
 }
+
+export interface AuditRecord {
+  seq: number;
+  at: string;
+  actor: string;
+  action: string;
+  app?: string;
+  target?: string;
+  detail?: unknown;
+}
+
+export type TargetPatch = Partial<Pick<TargetRecord, 'currentRelease' | 'desiredState' | 'instances' | 'scaledFromManifest' | 'heldNodes' | 'settings'>>;
+export type DeploymentPatch = Partial<Pick<DeploymentRecord, 'release' | 'previousRelease' | 'status' | 'reason' | 'waiting' | 'control' | 'externalId' | 'accessUrl' | 'registryImage' | 'plan'>>;
+export type NewRelease = Omit<ReleaseRecord, 'createdAt' | 'lastGoodAt' | 'deleted' | 'version'>;
+export type NewDeployment = Pick<DeploymentRecord, 'id' | 'app' | 'target' | 'targetType' | 'kind' | 'actor'> & Partial<DeploymentRecord>;
+export type NewEvent = Omit<EventRecord, 'seq' | 'at'> & { at?: string };
+export type NewStep = { kind: string; params: unknown };
+export type LockClaim = Omit<LockRecord, 'acquiredAt' | 'renewedAt' | 'app' | 'target'>;

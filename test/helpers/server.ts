@@ -16,7 +16,8 @@ export interface ServerProc {
 
 /**
  * GANTRY_TEST_PG=postgres://user@host:port/db runs the servers on PostgreSQL: each data
- * dir gets a fresh database of its own (the server's tables only; the engine's state stays in the data dir).
+ * dir gets a fresh database of its own (the server's tables and the engine's state), unless
+ * shareDatabase gives it another's (replicas with data dirs of their own on one database).
  */
 const databases = new Map<string, string>();
 
@@ -38,6 +39,39 @@ async function databaseFor(dataDir: string): Promise<string | undefined> {
   url.pathname = `/${name}`;
   databases.set(dataDir, url.toString());
   return url.toString();
+}
+
+/** With GANTRY_TEST_PG: servers on `dataDir` use the database of `from` (replicas on separate data dirs). */
+export async function shareDatabase(from: string, dataDir: string): Promise<void> {
+  const url = await databaseFor(from);
+  if (url) databases.set(dataDir, url);
+}
+
+/**
+ * Rows of the engine's state of a data dir's server: its PostgreSQL database (schema
+ * gantry_engine) with GANTRY_TEST_PG, else `<data>/engine/state.db`. `sql` uses `?` placeholders.
+ */
+export async function engineRows<T = Record<string, unknown>>(dataDir: string, sql: string, params: unknown[] = []): Promise<T[]> {
+  const url = await databaseFor(dataDir);
+  if (!url) {
+    const Database = (await import('better-sqlite3')).default;
+    const db = new Database(join(dataDir, 'engine', 'state.db'), { readonly: true });
+    try {
+      return db.prepare(sql).all(...params) as T[];
+    } finally {
+      db.close();
+    }
+  }
+  const pg = (await import('pg')).default;
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query('SET search_path TO gantry_engine');
+    let i = 0;
+    return (await client.query(sql.replace(/\?/g, () => `$${++i}`), params)).rows as T[];
+  } finally {
+    await client.end();
+  }
 }
 
 /** The server's database of a data dir, opened like the server opens it (for fixtures and checks). */

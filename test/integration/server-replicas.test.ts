@@ -1,16 +1,15 @@
 /**
  * Issue 18, HA: two server replicas on one database (PostgreSQL with GANTRY_TEST_PG,
- * else the shared SQLite file) and one data dir share the work. The replica running
+ * the engine's state in it too, else the shared SQLite files) and one data dir share the work. The replica running
  * a deploy is SIGKILLed mid-rollout; the other takes the job over when its lease
  * runs out and the engine finishes it from its stored plan, once.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import Database from 'better-sqlite3';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { copyExample } from '../helpers/cli.js';
 import { getJson } from '../helpers/http.js';
-import { api, killServerAgents, makeKey, readEvents, startServer, stopServer, waitFinal, type ServerProc } from '../helpers/server.js';
+import { api, engineRows, killServerAgents, makeKey, readEvents, startServer, stopServer, waitFinal, type ServerProc } from '../helpers/server.js';
 
 const APP = 'srvha-hello';
 const ARGS = ['--lease', '2000', '--log-level', 'warn'];
@@ -52,9 +51,7 @@ describe('two replicas', () => {
     const done = await waitFinal(survivor.url, admin, d.body.id, 120_000);
     expect(done, JSON.stringify(done)).toMatchObject({ status: 'succeeded', attempts: 2 });
     expect(Number(String(done.worker).split(':')[1])).toBe(survivor.child.pid);
-    const db = new Database(join(a.dataDir, 'engine', 'state.db'), { readonly: true });
-    const deploys = db.prepare("SELECT id, status FROM deployments WHERE app = ? AND kind = 'deploy'").all(APP) as Array<{ id: string; status: string }>;
-    db.close();
+    const deploys = await engineRows<{ id: string; status: string }>(a.dataDir, "SELECT id, status FROM deployments WHERE app = ? AND kind = 'deploy'", [APP]);
     expect(deploys).toHaveLength(2);
     expect(deploys.every((x) => x.status === 'succeeded')).toBe(true);
     expect((await getJson(first.access_url + '/')).release).toBe(done.external_id);

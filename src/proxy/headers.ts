@@ -18,6 +18,10 @@ const HOP_BY_HOP: ReadonlySet<string> = new Set([
   'expect',
 ]);
 
+/** 1 at the length of every response header name clientResponseHeaders drops (hop-by-hop, x-gantry-release). */
+const DROPPED_LENGTH = new Uint8Array(32);
+for (const name of [...HOP_BY_HOP, 'x-gantry-release']) DROPPED_LENGTH[name.length] = 1;
+
 export interface ForwardedRequest {
   /** Flat [name, value, name, value, ...] list, original case and order. */
   headers: string[];
@@ -114,12 +118,17 @@ export function clientResponseHeaders(rawHeaders: readonly Buffer[], release: st
   const out: string[] = [];
   let connection: string | undefined;
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
-    const name = rawHeaders[i]!.toString('latin1');
-    const lower = name.toLowerCase();
-    const value = rawHeaders[i + 1]!.toString('latin1');
-    if (lower === 'connection') connection = connection === undefined ? value : `${connection}, ${value}`;
-    if (HOP_BY_HOP.has(lower) || lower === 'x-gantry-release') continue;
-    out.push(name, value);
+    const nameBuf = rawHeaders[i]!;
+    // Only a name as long as one of those dropped needs a closer look (most, e.g. content-type, are not).
+    if (nameBuf.length < DROPPED_LENGTH.length && DROPPED_LENGTH[nameBuf.length] === 1) {
+      const lower = nameBuf.toString('latin1').toLowerCase();
+      if (lower === 'connection') {
+        const value = rawHeaders[i + 1]!.toString('latin1');
+        connection = connection === undefined ? value : `${connection}, ${value}`;
+      }
+      if (HOP_BY_HOP.has(lower) || lower === 'x-gantry-release') continue;
+    }
+    out.push(nameBuf.toString('latin1'), rawHeaders[i + 1]!.toString('latin1'));
   }
   const nominated = connection === undefined ? undefined : nominatedHeaders(connection);
   const kept = nominated === undefined ? out : withoutNominated(out, nominated);
@@ -148,6 +157,11 @@ const NOT_NOMINATABLE: ReadonlySet<string> = new Set(['host', 'content-length', 
 
 /** Header names a `Connection` value declares hop-by-hop (undefined: none). */
 function nominatedHeaders(connection: string): Set<string> | undefined {
+  // What nearly every request and response carries names nothing: no split for those.
+  if (connection.length <= 10) {
+    const l = connection.toLowerCase();
+    if (l === 'keep-alive' || l === 'close') return undefined;
+  }
   let nominated: Set<string> | undefined;
   for (const token of connection.split(',')) {
     const t = token.trim().toLowerCase();

@@ -667,12 +667,12 @@ class Exchange {
     // Backpressure: stop reading upstream until the client catches up.
     if (!this.drainHooked) {
       this.drainHooked = true;
-      this.res.on('drain', this.onClientDrain);
+      this.res.on('drain', () => this.onClientDrain());
     }
     // undici's body timeout sleeps while paused; this covers a client that stopped reading.
     if (this.proxy.idleTimeoutMs > 0 && this.stallTimer === undefined) {
       this.stallBytes = this.res.socket?.bytesWritten ?? 0;
-      this.stallTimer = setTimeout(this.onStall, this.proxy.idleTimeoutMs);
+      this.stallTimer = setTimeout(onStall, this.proxy.idleTimeoutMs, this);
     }
     return false;
   }
@@ -742,25 +742,27 @@ class Exchange {
     res.end(body);
   }
 
-  private readonly onClientDrain = (): void => {
+  /** Bound only once a response meets backpressure (most never do). */
+  private onClientDrain(): void {
     if (this.stallTimer !== undefined) {
       clearTimeout(this.stallTimer);
       this.stallTimer = undefined;
     }
     this.resumeUpstream?.();
-  };
+  }
 
-  private readonly onStall = (): void => {
+  /** @internal the stall timer's callback (onStall below) */
+  stalled(): void {
     const written = this.res.socket?.bytesWritten ?? this.stallBytes;
     if (written !== this.stallBytes && !this.done) {
       // Still draining to a slow client: bytes moved, so it is not idle.
       this.stallBytes = written;
-      this.stallTimer = setTimeout(this.onStall, this.proxy.idleTimeoutMs);
+      this.stallTimer = setTimeout(onStall, this.proxy.idleTimeoutMs, this);
       return;
     }
     this.stallTimer = undefined;
     this.abortUpstream?.(new Error('the client read nothing for the idle timeout'));
-  };
+  }
 
   /** The response is over: finished, or the client went away first. */
   private readonly onResponseClose = (): void => {
@@ -770,4 +772,9 @@ class Exchange {
     this.clientGone = true;
     this.abortUpstream?.(new Error('client closed the connection'));
   };
+}
+
+/** One function for every exchange's stall timer (no closure per response). */
+function onStall(x: Exchange): void {
+  x.stalled();
 }

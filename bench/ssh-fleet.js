@@ -93,6 +93,9 @@ function gantryManifest(n, hosts, fleet) {
     doc.app = `bench-ssh-${n}`;
     doc.run = { command: 'node server.js', port: 3000, instances: 1 };
     doc.strategy = { type: 'rolling', batch: '100%', watch: 0 };
+    // As patient as the playbook's health check (30 tries a second apart): at 30 hosts on 2 shared
+    // cores an app can take longer than the example's 20 s start period to listen.
+    doc.health = { ...doc.health, start_period: '30s' };
     doc.targets = {
       fleet: { type: 'ssh', hosts: hosts.map((h) => `root@${h.ip}`), key: fleet.keyFile, known_hosts: fleet.knownHostsFile, port: gantryPort(n), path: '/opt/gantry', connect_timeout: `${CONNECT_TIMEOUT_S}s` },
     };

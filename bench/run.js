@@ -19,8 +19,8 @@ import { benchConfig } from './config.js';
 
 const SECTIONS = { startup: benchStartup, deploy: benchDeploy, 'zero-downtime': benchZeroDowntime, proxy: benchProxy, rollback: benchRollback, docker: benchDocker, scale: benchScale, config: benchConfig, backup: benchBackup, server: benchServer, 'ssh-fleet': benchSshFleet };
 const ALIASES = { zd: 'zero-downtime', zero: 'zero-downtime', 'zero_downtime': 'zero-downtime', ssh: 'ssh-fleet', fleet: 'ssh-fleet', env: 'config' };
-/** The sections before ssh-fleet must end well inside 10 minutes: past this, clean up and exit 1. */
-const DEADLINE_MS = 9.5 * 60_000;
+/** The sections before ssh-fleet (a full run on 2 cores: ≈ 12 minutes, the Docker Swarm and PM2 peers included) must end by this: past it, clean up and exit 1. */
+const DEADLINE_MS = 20 * 60_000;
 /** ssh-fleet (30 hosts booted, Ansible beside Gantry at 1, 10 and 30 hosts) adds its own budget. */
 const FLEET_BUDGET_MS = 30 * 60_000;
 

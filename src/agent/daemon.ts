@@ -245,21 +245,33 @@ export async function runAgent(opts: Options): Promise<void> {
   const token = randomBytes(24).toString('hex');
   let shuttingDown = false;
 
+  // A step of a shutdown that fails (its dir deleted under it, a full disk) must not leave the agent
+  // running with shuttingDown set, deaf to every later signal: it exits all the same.
+  const finallyExit = async (steps: () => Promise<void>): Promise<void> => {
+    try {
+      await steps();
+    } catch (err) {
+      log(`shutdown: ${(err as Error).message}`);
+    } finally {
+      setTimeout(() => process.exit(0), 50);
+    }
+  };
   const shutdown = async (timeoutMs: number): Promise<void> => {
     if (shuttingDown) return;
     shuttingDown = true;
-    pending.clear();
-    watcher.stop();
-    proxy.setBackends([]);
-    cancelStopLater([...stopTimers.keys()]);
-    await supervisor.stopAll({ timeoutMs });
-    specs.clear();
-    persist();
-    await proxy.close();
-    await accessLog.close().catch(() => undefined);
-    rmSync(join(opts.dir, AGENT_INFO_FILE), { force: true });
-    log('agent stopped');
-    setTimeout(() => process.exit(0), 50);
+    await finallyExit(async () => {
+      pending.clear();
+      watcher.stop();
+      proxy.setBackends([]);
+      cancelStopLater([...stopTimers.keys()]);
+      await supervisor.stopAll({ timeoutMs });
+      specs.clear();
+      persist();
+      await proxy.close();
+      await accessLog.close().catch(() => undefined);
+      rmSync(join(opts.dir, AGENT_INFO_FILE), { force: true });
+      log('agent stopped');
+    });
   };
 
   // `signal` aborts when the client hangs up before the answer (a wait for health it no longer needs).
@@ -404,13 +416,14 @@ export async function runAgent(opts: Options): Promise<void> {
   const detach = async (): Promise<void> => {
     if (shuttingDown) return;
     shuttingDown = true;
-    systemd?.detach();
-    persist();
-    await proxy.close();
-    await accessLog.close().catch(() => undefined);
-    rmSync(join(opts.dir, AGENT_INFO_FILE), { force: true });
-    log('agent stopped; instance units left running');
-    setTimeout(() => process.exit(0), 50);
+    await finallyExit(async () => {
+      systemd?.detach();
+      persist();
+      await proxy.close();
+      await accessLog.close().catch(() => undefined);
+      rmSync(join(opts.dir, AGENT_INFO_FILE), { force: true });
+      log('agent stopped; instance units left running');
+    });
   };
   const onSignal = (): void => void (systemd ? detach() : shutdown(DEFAULTS.strategy.stopTimeoutMs));
   process.on('SIGTERM', onSignal);

@@ -71,11 +71,26 @@ beforeAll(async () => {
   await startHop(local.info.adminPort);
 });
 
+/** Whether a pid still runs. */
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
 afterAll(async () => {
-  await local?.call('POST', '/v1/shutdown', { timeoutMs: 2_000 }).catch(() => undefined);
   hop?.close();
+  // The agent (and its instance) stop before their dir goes: then wait for its exit, by its pid.
+  if (local) {
+    await local.call('POST', '/v1/shutdown', { timeoutMs: 2_000 }).catch(() => undefined);
+    for (let i = 0; i < 100 && alive(local.info.pid); i++) await new Promise((r) => setTimeout(r, 100));
+    if (alive(local.info.pid)) process.kill(local.info.pid, 'SIGKILL');
+  }
   rmSync(dir, { recursive: true, force: true });
-});
+}, 30_000);
 
 describe('a remote agent call whose connection breaks before the answer', () => {
   it('is sent once more on a new connection, and the instance is started once', { timeout: 60_000 }, async () => {

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { Agent as UndiciAgent } from 'undici';
 // The built code: the agent is spawned from dist/agent/main.js.
 import { AgentClient } from '../../dist/agent/client.js';
+import { pidAlive as alive } from '../../dist/core/pid.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'gantry-agent-resend-'));
 const agentDir = join(dir, 'agent');
@@ -71,15 +72,6 @@ beforeAll(async () => {
   await startHop(local.info.adminPort);
 });
 
-/** Whether a pid still runs. */
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 afterAll(async () => {
   hop?.close();

@@ -9,15 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 // The built code: the agent is spawned from dist/agent/main.js.
 import { AgentClient } from '../../dist/agent/client.js';
+import { pidAlive as alive } from '../../dist/core/pid.js';
 
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe('agent shutdown', () => {
   it('exits on SIGTERM even when its dir was deleted under it', { timeout: 60_000 }, async () => {

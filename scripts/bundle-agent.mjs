@@ -58,7 +58,7 @@ await build({
 });
 process.stdout.write(`agent bundle: ${outfile} (${Math.round(statSync(outfile).size / 1024)} KiB)\n`);
 
-// The local agent (dist/agent/launch.js runs it, on the CLI's own Node): the same code as
+// The local agent (dist/agent/launch.cjs runs it, on the CLI's own Node): the same code as
 // one CommonJS script, compiled with V8's code cache (src/core/code-cache.ts) so that the
 // agent is ready sooner after its spawn. It uses the undici the CLI uses.
 const localFile = `${root}dist/agent/gantry-agent-local.cjs`;
@@ -79,3 +79,16 @@ await build({
   logLevel: 'warning',
 });
 process.stdout.write(`local agent bundle: ${localFile} (${Math.round(statSync(localFile).size / 1024)} KiB)\n`);
+
+// The launcher `AgentClient.ensure` spawns: CommonJS, since Node starts a CommonJS main
+// sooner than an ES module; it runs the bundle above with the code cache (src/agent/launch.ts).
+await build({
+  stdin: { contents: "require('./launch.js').launchAgent(__dirname);", resolveDir: `${root}dist/agent`, loader: 'js' },
+  outfile: `${root}dist/agent/launch.cjs`,
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  legalComments: 'none',
+  logLevel: 'warning',
+});

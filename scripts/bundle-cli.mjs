@@ -63,3 +63,16 @@ await build({
   logLevel: 'warning',
 });
 process.stdout.write(`cli bundle: ${outfile} (${Math.round(statSync(outfile).size / 1024)} KiB)\n`);
+
+// What bin/gantry.js (CommonJS: Node starts a CommonJS main sooner than an ES module) loads
+// to run the bundle with its code cache: src/core/code-cache.ts as one CommonJS script.
+await build({
+  entryPoints: [join(dist, 'core', 'code-cache.js')],
+  outfile: join(dist, 'core', 'code-cache.cjs'),
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  legalComments: 'none',
+  logLevel: 'warning',
+});

@@ -8,8 +8,9 @@ import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import type { Dispatcher, request as undiciRequest } from 'undici';
+import type { Dispatcher } from 'undici';
 import { daemonEnv } from '../core/env.js';
+import { localRequest } from './local-request.js';
 import { GantryError } from '../core/errors.js';
 import { DEFAULTS } from '../core/defaults.js';
 import {
@@ -28,13 +29,19 @@ import {
   type WatchedContainer,
 } from './protocol.js';
 
-// launch.js runs the bundled agent with V8's code cache (else main.js): ready sooner after the spawn.
-// Loaded on the first call to an agent: an eighth of `gantry plan`'s time to compile and
-// evaluate otherwise, and commands that plan or read the store never call one.
+// launch.cjs runs the bundled agent with V8's code cache (else main.js): ready sooner after the spawn.
+// undici carries the calls to a remote agent (over an SSH channel: a dispatcher of its own) and
+// loads only then; a local agent is called with Node's own client (local-request.ts).
 let undici: Promise<typeof import('undici')> | undefined;
-const request: typeof undiciRequest = async (...args) => (await (undici ??= import('undici'))).request(...args);
 
-const AGENT_MAIN = fileURLToPath(new URL('./launch.js', import.meta.url));
+/** A request to a remote agent through its transport's dispatcher. */
+async function remoteRequest(url: string, o: { method: string; headers: Record<string, string>; body?: string; timeout: number; signal?: AbortSignal; dispatcher: Dispatcher }): Promise<{ statusCode: number; text: string }> {
+  const { request } = await (undici ??= import('undici'));
+  const res = await request(url, { method: o.method as Dispatcher.HttpMethod, headers: o.headers, body: o.body, headersTimeout: o.timeout, bodyTimeout: o.timeout, signal: o.signal, dispatcher: o.dispatcher });
+  return { statusCode: res.statusCode, text: await res.body.text() };
+}
+
+const AGENT_MAIN = fileURLToPath(new URL('./launch.cjs', import.meta.url));
 
 /** The file `AgentClient.ensure` runs with node to start a local agent. */
 export const agentEntry = (): string => AGENT_MAIN;
@@ -132,20 +139,14 @@ export class AgentClient {
   async call<T = unknown>(method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown, opts: { waitMs?: number; signal?: AbortSignal } = {}): Promise<T> {
     // Drains, stops and health waits may legitimately take as long as the manifest allows: wait for that plus a margin.
     const timeout = Math.max(DEFAULTS.agent.requestTimeoutMs, (opts.waitMs ?? (body as { timeoutMs?: number } | undefined)?.timeoutMs ?? 0) + DEFAULTS.agent.requestTimeoutMs);
-    let res: Awaited<ReturnType<typeof request>>;
-    let text: string;
+    const headers = { authorization: `Bearer ${this.info.token}`, 'content-type': 'application/json' };
+    const json = body === undefined ? undefined : JSON.stringify(body);
+    let res: { statusCode: number; text: string };
     for (let attempt = 1; ; attempt++) {
       try {
-        res = await request(`http://127.0.0.1:${this.info.adminPort}${path}`, {
-          method,
-          headers: { authorization: `Bearer ${this.info.token}`, 'content-type': 'application/json' },
-          body: body === undefined ? undefined : JSON.stringify(body),
-          headersTimeout: timeout,
-          bodyTimeout: timeout,
-          signal: opts.signal,
-          ...(this.transport ? { dispatcher: this.transport.dispatcher } : {}),
-        });
-        text = await res.body.text();
+        res = this.transport
+          ? await remoteRequest(`http://127.0.0.1:${this.info.adminPort}${path}`, { method, headers, body: json, timeout, signal: opts.signal, dispatcher: this.transport.dispatcher })
+          : await localRequest({ port: this.info.adminPort, method, path, headers, body: json, timeoutMs: timeout, signal: opts.signal });
         break;
       } catch (err) {
         // A remote agent's way there broke (the host went away): say which host, not just "closed".
@@ -158,6 +159,7 @@ export class AgentClient {
         throw new GantryError('AGENT_UNREACHABLE', `the agent on ${this.transport.where} did not answer ${method} ${path}${attempt > 1 ? ' (sent twice)' : ''}: ${(err as Error).message}`, `check that ${this.transport.where} is up and reachable, then run the command again`);
       }
     }
+    const text = res.text;
     if (res.statusCode === 404) {
       // An agent started by an older Gantry keeps running across an upgrade; it lacks what was added since.
       throw new GantryError('AGENT_UNREACHABLE', `the running Gantry agent (pid ${this.info.pid}) does not know ${method} ${path}: it was started by an older Gantry`, '`gantry stop` then `gantry start` (or a deploy) starts a current agent');

@@ -1,20 +1,17 @@
 /**
- * What a local agent runs (`agentEntry()`): the agent bundled into one CommonJS script
- * (scripts/bundle-agent.mjs) compiled with V8's code cache (core/code-cache.ts), so the
- * agent is ready sooner after its spawn; main.js itself when the bundle is missing, older
- * than tsc's output (stale code) or unreadable. Same arguments as main.js.
+ * What a local agent runs (`agentEntry()`), built by scripts/bundle-agent.mjs into the
+ * CommonJS script dist/agent/launch.cjs (Node starts a CommonJS main sooner than an ES
+ * module): the agent bundled into one CommonJS script, compiled with V8's code cache
+ * (core/code-cache.ts), so the agent is ready sooner after its spawn; main.js itself
+ * when the bundle is missing, older than tsc's output (stale code) or unreadable. Same
+ * arguments as main.js.
  */
-import { statSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { runBundle } from '../core/code-cache.js';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { runBundleIfFresh } from '../core/code-cache.js';
 
-const mtime = (rel: string): number => {
-  try {
-    return statSync(new URL(rel, import.meta.url)).mtimeMs;
-  } catch {
-    return -1;
-  }
-};
-const bundle = mtime('./gantry-agent-local.cjs');
-const ran = bundle >= 0 && bundle >= mtime('./main.js') && runBundle(fileURLToPath(new URL('./gantry-agent-local.cjs', import.meta.url)), { key: 'agent', saveAfterMs: 2000 });
-if (!ran) await import('./main.js');
+/** `dir`: where the launcher runs from (dist/agent). */
+export function launchAgent(dir: string): void {
+  const main = join(dir, 'main.js');
+  if (!runBundleIfFresh(join(dir, 'gantry-agent-local.cjs'), main, { key: 'agent', saveAfterMs: 2000 })) void import(pathToFileURL(main).href);
+}

@@ -180,3 +180,21 @@ export function runBundle(file: string, opts: RunOptions): boolean {
   run.call(module.exports, module.exports, createRequire(file), module, file, dirname(file));
   return true;
 }
+
+const mtimeOf = (file: string): number => {
+  try {
+    return statSync(file).mtimeMs;
+  } catch {
+    return -1;
+  }
+};
+
+/**
+ * `runBundle` when the bundle is at least as new as `source` (tsc's output it was built
+ * from: a bundle older than that would run stale code); else false, having run nothing.
+ * What the CommonJS launchers call (bin/gantry.js, dist/agent/launch.cjs).
+ */
+export function runBundleIfFresh(bundle: string, source: string, opts: RunOptions): boolean {
+  const built = mtimeOf(bundle);
+  return built >= 0 && built >= mtimeOf(source) && runBundle(bundle, opts);
+}

@@ -35,6 +35,7 @@ beforeAll(() => {
   root = mkdtempSync(join(tmpdir(), 'gantry-code-cache-'));
   mkdirSync(join(root, 'bin'));
   cpSync(join(REPO, 'bin', 'gantry.js'), join(root, 'bin', 'gantry.js'));
+  cpSync(join(REPO, 'bin', 'package.json'), join(root, 'bin', 'package.json'));
   cpSync(join(REPO, 'package.json'), join(root, 'package.json'));
   // Timestamps kept: the bundle stays newer than tsc's output, as after a build. No cache copied.
   cpSync(join(REPO, 'dist'), join(root, 'dist'), { recursive: true, preserveTimestamps: true, filter: (p) => !p.endsWith('.cache') });
@@ -132,7 +133,7 @@ describe('the local agent bundle and its code cache', () => {
   /** Start the copy's local agent as `AgentClient.ensure` does, wait for its agent.json, stop it by pid. */
   async function startAndStopAgent(): Promise<void> {
     const dir = mkdtempSync(join(root, 'agent-'));
-    const child = spawn(process.execPath, [join(root, 'dist', 'agent', 'launch.js'), '--dir', dir, '--host', '127.0.0.1', '--port', String(await freePort())], { stdio: 'ignore', env: { ...process.env, GANTRY_AGENT: '1' } });
+    const child = spawn(process.execPath, [join(root, 'dist', 'agent', 'launch.cjs'), '--dir', dir, '--host', '127.0.0.1', '--port', String(await freePort())], { stdio: 'ignore', env: { ...process.env, GANTRY_AGENT: '1' } });
     const exited = new Promise((res) => child.once('exit', res));
     try {
       let ready = false;

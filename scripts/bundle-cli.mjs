@@ -17,9 +17,9 @@ const outdir = join(dist, 'cli-bundle');
 // Left to Node's resolution at run time: native add-ons and their optional parts, and
 // packages that read files next to their own sources (served assets, worker scripts: synckit starts
 // the PostgreSQL state store's worker, dist/store/pg/worker.js, which runs unbundled from dist/)
-// or that only the server, ssh, docker or kubernetes paths use (loaded lazily there anyway:
+// or that only the server, ssh or kubernetes paths use (loaded lazily there anyway:
 // the kubernetes models alone are 3 MB every run would read; the Kubernetes client loads only for its operations).
-const EXTERNAL = ['kubernetes-models', 'kubernetes-models/*', '@kubernetes-models/*', '@kubernetes/client-node', 'better-sqlite3', 'ssh2', 'cpu-features', 'dockerode', 'docker-modem', 'pg', 'pg-native', 'synckit', 'pino', 'pino-*', 'thread-stream', 'fastify', 'fastify-*', '@fastify/*', 'kysely', 'playwright-core', 'vite', 'esbuild', '*.node'];
+const EXTERNAL = ['kubernetes-models', 'kubernetes-models/*', '@kubernetes-models/*', '@kubernetes/client-node', 'better-sqlite3', 'ssh2', 'cpu-features', 'pg', 'pg-native', 'synckit', 'pino', 'pino-*', 'thread-stream', 'fastify', 'fastify-*', '@fastify/*', 'kysely', 'playwright-core', 'vite', 'esbuild', '*.node'];
 
 // Our code finds files next to its compiled module (the agent, the reaper, package.json):
 // each module's import.meta.url becomes the URL of its file under dist/, as if it had not moved.
@@ -40,6 +40,30 @@ const keepModuleUrl = {
   },
 };
 
+// The Docker client is bundled (code-cached: loading it from node_modules cost every docker
+// command ≈ 0.3 s), except the parts only some calls need, which load from node_modules on
+// their first call: BuildKit sessions (gRPC and protobuf, whose .proto files are read from
+// beside their module) and the ssh:// transport (ssh2).
+const LAZY_PARTS = { dockerode: ['./session', './buildkit'], 'docker-modem': ['./ssh'] };
+const lazyDockerParts = {
+  name: 'lazy-docker-parts',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/(session|buildkit|ssh)$/ }, (args) => {
+      const pkg = Object.keys(LAZY_PARTS).find((p) => args.importer.includes(`/node_modules/${p}/lib/`));
+      if (!pkg || !LAZY_PARTS[pkg].includes(args.path)) return undefined;
+      const path = `${pkg}/lib/${args.path.slice(2)}`;
+      // buildkit is required inside the one function that uses it: it can simply stay outside.
+      return args.path === './buildkit' ? { path, external: true } : { path, namespace: 'lazy-part' };
+    });
+    // Each is a function (withSession, ssh's agent factory): a stand-in that requires the real one when called.
+    b.onLoad({ filter: /.*/, namespace: 'lazy-part' }, (args) => ({
+      contents: `module.exports = function () { return require(${JSON.stringify(args.path)}).apply(this, arguments); };`,
+      loader: 'js',
+    }));
+    b.onResolve({ filter: /^(dockerode|docker-modem)\/lib\/(session|buildkit|ssh)$/ }, (args) => (args.namespace === 'lazy-part' ? { path: args.path, external: true } : undefined));
+  },
+};
+
 rmSync(outdir, { recursive: true, force: true });
 const outfile = join(outdir, 'main.cjs');
 await build({
@@ -52,7 +76,7 @@ await build({
   // A vm.Script has no loader for import(): a lazy import becomes a require() run on first use.
   supported: { 'dynamic-import': false },
   external: EXTERNAL,
-  plugins: [keepModuleUrl],
+  plugins: [keepModuleUrl, lazyDockerParts],
   // The bundle's own URL, that each module's import.meta.url is resolved against (see keepModuleUrl).
   banner: { js: "var __gantryBundleUrl = require('node:url').pathToFileURL(__filename).href;" },
   // Fewer bytes to read and decode on every run (ASCII text decodes fastest); names stay, for stack traces.

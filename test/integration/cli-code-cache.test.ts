@@ -7,6 +7,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -117,6 +118,17 @@ describe('the CLI bundle and its code cache', () => {
     expect(gantry('--version')).toMatchObject({ code: 0, stdout: `${version}\n`, stderr: '' });
     expect(gantry('-V')).toMatchObject({ code: 0, stdout: `${version}\n`, stderr: '' });
     expect(gantry('-f', 'gantry.yaml', '--version')).toMatchObject({ code: 0, stdout: `${version}\n`, stderr: '' });
+  });
+
+  it('the bundled Docker client loads the parts it leaves outside (BuildKit session, ssh transport) from node_modules', () => {
+    const text = readFileSync(join(REPO, 'dist', 'cli-bundle', 'main.cjs'), 'latin1');
+    const outside = [...new Set([...text.matchAll(/require\("((?:dockerode|docker-modem)\/lib\/[a-z]+)"\)/g)].map((m) => m[1]!))].sort();
+    expect(outside).toEqual(['docker-modem/lib/ssh', 'dockerode/lib/buildkit', 'dockerode/lib/session']);
+    // Resolved from where the bundle is, as at run time: each is the function or object its caller expects.
+    const req = createRequire(join(REPO, 'dist', 'cli-bundle', 'main.cjs'));
+    expect(typeof req('dockerode/lib/session')).toBe('function');
+    expect(typeof req('docker-modem/lib/ssh')).toBe('function');
+    expect(typeof (req('dockerode/lib/buildkit') as { followProgress?: unknown }).followProgress).toBe('function');
   });
 });
 

@@ -7,7 +7,7 @@
  */
 import { PassThrough } from 'node:stream';
 import { connect } from 'node:net';
-import { request } from 'undici';
+import { undici } from '../proxy/undici-lazy.js';
 import { TailBuffer } from '../core/bounded.js';
 import { DEFAULTS } from '../core/defaults.js';
 import type { DockerClients } from './docker-clients.js';
@@ -71,6 +71,7 @@ export async function probeInstance(req: AgentProbeRequest, docker: DockerClient
       const r = await commandProbe(req, docker);
       return { ok: r.ok, detail: r.ok ? 'command succeeded' : `command failed: ${r.output.trim().split('\n').slice(-3).join(' | ')}` };
     }
+    const { request } = await undici();
     const res = await request(`http://${host}:${port}${spec.path}`, {
       method: 'GET',
       headersTimeout: spec.timeoutMs,

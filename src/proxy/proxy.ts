@@ -1,13 +1,14 @@
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { Pool, type Dispatcher } from 'undici';
+import type { Dispatcher, Pool } from 'undici';
 import { DEFAULTS } from '../core/defaults.js';
 import { GantryError } from '../core/errors.js';
 import { clientResponseHeaders, forwardContext, forwardRequestHeaders, type ForwardContext } from './headers.js';
 import { answerMaintenance, refuseUpgradeForMaintenance, type MaintenanceMode } from './maintenance.js';
 import { ReleaseCounters, type ReleaseStats } from './stats.js';
 import { proxyUpgrade } from './upgrade.js';
+import { undici, undiciIfLoaded } from './undici-lazy.js';
 import { SmoothWeighted } from './weighted.js';
 
 export interface Backend {
@@ -83,7 +84,9 @@ export interface BackendEntry {
   readonly hostname: string;
   readonly port: number;
   weight: number;
-  readonly pool: Pool;
+  readonly origin: string;
+  /** Its connections upstream: made on the first request to it (see undici-lazy.ts). */
+  pool: Pool | undefined;
   readonly stats: ReleaseCounters;
   inflight: number;
   requests: number;
@@ -391,7 +394,7 @@ export class GantryProxy {
     this.active.clear();
     this.retired.clear();
     this.table = new SmoothWeighted<BackendEntry>([]);
-    await Promise.all(entries.map((e) => e.pool.destroy().catch(() => undefined)));
+    await Promise.all(entries.map((e) => e.pool?.destroy().catch(() => undefined)));
   }
 
   // ---- used by Exchange and upgrade ----------------------------------------------------------
@@ -508,8 +511,8 @@ export class GantryProxy {
       hostname: u.hostname.replace(/^\[|\]$/g, ''),
       port: Number(u.port || 80),
       weight: b.weight,
-      // pipelining 1 = plain keep-alive; connections are unbounded so the pool follows client concurrency.
-      pool: new Pool(u.origin, { pipelining: 1, keepAliveTimeout: 4_000 }),
+      origin: u.origin,
+      pool: undefined,
       stats,
       inflight: 0,
       requests: 0,
@@ -529,7 +532,7 @@ export class GantryProxy {
   }
 
   private closeEntry(entry: BackendEntry): void {
-    entry.pool.close().catch(() => undefined);
+    entry.pool?.close().catch(() => undefined);
   }
 
   private removeWaiter(id: string, set: Set<() => void>, fn: () => void): void {
@@ -612,7 +615,13 @@ class Exchange {
 
   start(entry: BackendEntry): void {
     this.res.on('close', this.onResponseClose);
-    this.dispatch(entry);
+    // The agent's first proxied request may come before undici has loaded: it waits for it once.
+    if (undiciIfLoaded()) this.dispatch(entry);
+    else
+      undici().then(
+        () => this.dispatch(entry),
+        (err: Error) => this.onError(err),
+      );
   }
 
   private dispatch(entry: BackendEntry): void {
@@ -622,6 +631,8 @@ class Exchange {
     this.connected = false;
     this.attempts++;
     this.proxy.begin(entry);
+    // pipelining 1 = plain keep-alive; connections are unbounded so the pool follows client concurrency.
+    entry.pool ??= new (undiciIfLoaded()!.Pool)(entry.origin, { pipelining: 1, keepAliveTimeout: 4_000 });
     // Errors (also synchronous ones) arrive through onError.
     entry.pool.dispatch(
       {

@@ -20,7 +20,7 @@ import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { Script } from 'node:vm';
 
-const FORMAT = 2;
+const FORMAT = 3;
 // Same line as the bundle's first: line numbers in stack traces stay the bundle's own.
 const WRAP_HEAD = '(function (exports, require, module, __filename, __dirname) { ';
 const WRAP_TAIL = '\n})';
@@ -41,6 +41,8 @@ export interface CacheHeader {
   ino: number;
   /** sha256 of the cached code's bytes. */
   dataSha: string;
+  /** The bundle is plain ASCII (decoded as latin1 without looking again while its stat is unchanged). */
+  ascii: boolean;
   /** The kind of run (a command) whose compiled functions the cache holds. */
   key: string;
 }
@@ -73,8 +75,9 @@ export function cacheFilesFor(bundle: string, key: string, dirs: readonly string
   return dirs.map((d) => join(d, `${basename(bundle)}.${k}.cache`));
 }
 
-// ASCII (what the bundle is built as) decodes as latin1, much faster than as UTF-8.
-const decode = (b: Buffer): string => (isAscii(b) ? b.toString('latin1') : b.toString('utf8'));
+// ASCII (what the bundle is built as) decodes as latin1, much faster than as UTF-8. A cache whose
+// header has the bundle's stat already says whether it is ASCII: no need to scan its bytes again.
+const decode = (b: Buffer, knownAscii = false): string => (knownAscii || isAscii(b) ? b.toString('latin1') : b.toString('utf8'));
 
 const sameStat = (h: CacheHeader, st: Stats): boolean => h.size === st.size && h.mtimeMs === st.mtimeMs && h.ctimeMs === st.ctimeMs && h.ino === st.ino;
 
@@ -150,7 +153,8 @@ export function runBundle(file: string, opts: RunOptions): boolean {
     st = statSync(file);
     bytes = readFileSync(file);
     for (const f of cacheFiles) if ((cached = readCache(f, bytes, st))) break;
-    script = new Script(WRAP_HEAD + decode(bytes) + WRAP_TAIL, { filename: file, cachedData: cached?.data });
+    const knownAscii = cached !== undefined && cached.header.ascii === true && sameStat(cached.header, st);
+    script = new Script(WRAP_HEAD + decode(bytes, knownAscii) + WRAP_TAIL, { filename: file, cachedData: cached?.data });
   } catch {
     return false;
   }
@@ -166,7 +170,7 @@ export function runBundle(file: string, opts: RunOptions): boolean {
       try {
         const data = script.createCachedData();
         const bundleSha = fresh ? sha256(bytes) : cached!.header.bundleSha;
-        const header: CacheHeader = { format: FORMAT, node: process.version, arch: process.arch, bundleSha, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, dataSha: sha256(data), key: basename(cacheFiles[0]!) };
+        const header: CacheHeader = { format: FORMAT, node: process.version, arch: process.arch, bundleSha, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, dataSha: sha256(data), ascii: isAscii(bytes), key: basename(cacheFiles[0]!) };
         writeCache(cacheFiles, basename(file), header, data);
       } catch {
         /* no cache this time: the next run compiles */

@@ -24,9 +24,9 @@ function gantry(...args: string[]): { code: number | null; stdout: string; stder
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-const header = (file = cache): { key: string; dataSha: string } => {
+const header = (file = cache): { key: string; dataSha: string; ascii: boolean } => {
   const raw = readFileSync(file);
-  return JSON.parse(raw.subarray(0, raw.indexOf(10)).toString('utf8')) as { key: string; dataSha: string };
+  return JSON.parse(raw.subarray(0, raw.indexOf(10)).toString('utf8')) as { key: string; dataSha: string; ascii: boolean };
 };
 
 let expected: string;
@@ -60,7 +60,7 @@ describe('the CLI bundle and its code cache', () => {
   it('writes the cache on the first run of a command and reuses it untouched on the next', () => {
     expect(existsSync(cache)).toBe(false);
     expect(gantry('validate', '--json')).toMatchObject({ code: 0, stdout: expected });
-    expect(header().key).toBe('main.cjs.validate.cache');
+    expect(header()).toMatchObject({ key: 'main.cjs.validate.cache', ascii: true });
     const before = statSync(cache);
     expect(gantry('validate', '--json')).toMatchObject({ code: 0, stdout: expected });
     const after = statSync(cache);
@@ -101,6 +101,18 @@ describe('the CLI bundle and its code cache', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('DEPLOY an app described once');
     expect(r.stdout).not.toContain(from);
+  });
+
+  it('decodes a bundle that is not plain ASCII as UTF-8, and its cache says so', () => {
+    const bytes = readFileSync(bundle);
+    writeFileSync(bundle, Buffer.concat([bytes, Buffer.from('\n// caf\u00e9\n', 'utf8')]));
+    try {
+      expect(gantry('validate', '--json')).toMatchObject({ code: 0, stdout: expected });
+      expect(header().ascii).toBe(false);
+      expect(gantry('validate', '--json')).toMatchObject({ code: 0, stdout: expected });
+    } finally {
+      writeFileSync(bundle, bytes);
+    }
   });
 
   it('runs the unbundled CLI when the bundle does not compile', () => {

@@ -620,7 +620,11 @@ class Exchange {
     else
       undici().then(
         () => this.dispatch(entry),
-        (err: Error) => this.onError(err),
+        () => {
+          // Nothing was sent upstream (no backend counted it in flight): only the client is answered.
+          this.done = true;
+          this.reply(502, 'upstream-error', 'the proxy could not load its HTTP client');
+        },
       );
   }
 

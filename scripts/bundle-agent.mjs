@@ -80,15 +80,3 @@ await build({
 });
 process.stdout.write(`local agent bundle: ${localFile} (${Math.round(statSync(localFile).size / 1024)} KiB)\n`);
 
-// The launcher `AgentClient.ensure` spawns: CommonJS, since Node starts a CommonJS main
-// sooner than an ES module; it runs the bundle above with the code cache (src/agent/launch.ts).
-await build({
-  stdin: { contents: "require('./launch.js').launchAgent(__dirname);", resolveDir: `${root}dist/agent`, loader: 'js' },
-  outfile: `${root}dist/agent/launch.cjs`,
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  target: 'node20',
-  legalComments: 'none',
-  logLevel: 'warning',
-});

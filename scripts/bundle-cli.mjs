@@ -88,15 +88,9 @@ await build({
 });
 process.stdout.write(`cli bundle: ${outfile} (${Math.round(statSync(outfile).size / 1024)} KiB)\n`);
 
-// What bin/gantry.js (CommonJS: Node starts a CommonJS main sooner than an ES module) loads
-// to run the bundle with its code cache: src/core/code-cache.ts as one CommonJS script.
-await build({
-  entryPoints: [join(dist, 'core', 'code-cache.js')],
-  outfile: join(dist, 'core', 'code-cache.cjs'),
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  target: 'node20',
-  legalComments: 'none',
-  logLevel: 'warning',
-});
+// The launchers, CommonJS since Node starts a CommonJS main sooner than an ES module: what
+// bin/gantry.js loads to run the bundle above with its code cache (src/core/code-cache.ts as one
+// script), and what `AgentClient.ensure` spawns to run the local agent's bundle (src/agent/launch.ts).
+const launcher = (options) => build({ ...options, bundle: true, platform: 'node', format: 'cjs', target: 'node20', legalComments: 'none', logLevel: 'warning' });
+await launcher({ entryPoints: [join(dist, 'core', 'code-cache.js')], outfile: join(dist, 'core', 'code-cache.cjs') });
+await launcher({ stdin: { contents: "require('./launch.js').launchAgent(__dirname);", resolveDir: join(dist, 'agent'), loader: 'js' }, outfile: join(dist, 'agent', 'launch.cjs') });

@@ -1,5 +1,5 @@
 /**
- * What a local agent runs (`agentEntry()`), built by scripts/bundle-agent.mjs into the
+ * What a local agent runs (`agentEntry()`), built by scripts/bundle-cli.mjs into the
  * CommonJS script dist/agent/launch.cjs (Node starts a CommonJS main sooner than an ES
  * module): the agent bundled into one CommonJS script, compiled with V8's code cache
  * (core/code-cache.ts), so the agent is ready sooner after its spawn; main.js itself

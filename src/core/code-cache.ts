@@ -153,7 +153,7 @@ export function runBundle(file: string, opts: RunOptions): boolean {
     st = statSync(file);
     bytes = readFileSync(file);
     for (const f of cacheFiles) if ((cached = readCache(f, bytes, st))) break;
-    const knownAscii = cached !== undefined && cached.header.ascii === true && sameStat(cached.header, st);
+    const knownAscii = cached !== undefined && cached.header.ascii && sameStat(cached.header, st);
     script = new Script(WRAP_HEAD + decode(bytes, knownAscii) + WRAP_TAIL, { filename: file, cachedData: cached?.data });
   } catch {
     return false;

@@ -171,7 +171,9 @@ describe('dashboard in a real browser', () => {
     await shot('wizard-5-progress');
     // Opening it: the app answers 200 with this release's greeting.
     const [popup] = await Promise.all([browser.waitForEvent('page'), link.click()]);
-    const res = await popup.waitForEvent('load').then(() => popup.content());
+    // waitForLoadState, not waitForEvent('load'): the popup may have loaded before a listener is attached.
+    await popup.waitForLoadState('load');
+    const res = await popup.content();
     expect(res).toContain('from the wizard');
     const direct = await get(accessUrl + '/');
     expect(direct.status).toBe(200);

@@ -8,9 +8,8 @@ import { openNodes } from './nodes.js';
 import { currentRelease, findRelease, lastKnownGood } from './releases.js';
 import { describeChanges, rollbackChanges, withCurrentSecrets } from './rollback-changes.js';
 import { rollout } from './rollout.js';
-import { stopHosts } from './stop-hosts.js';
+import { runStopPlan, stopHosts } from './stop-hosts.js';
 import type { DeployResult, Opened, ReleaseSecrets } from './types.js';
-import { runPlanned } from './run-plan.js';
 import { withTarget } from './with-target.js';
 
 export async function rollback(engine: EngineContext, loaded: LoadedManifest, targetName: string | undefined, releaseId: string | undefined, opts: { wait?: boolean; signal?: AbortSignal; keepSecrets?: boolean } & HostOption = {}): Promise<DeployResult> {
@@ -84,17 +83,6 @@ export async function stop(engine: EngineContext, loaded: LoadedManifest, target
   return withTarget(engine, loaded, targetName, 'stop', opts.wait ?? false, async (o, reconciled) => {
     if (await someNodes(engine, o, opts.hosts)) return stopHosts(engine, o, reconciled);
     engine.store.updateTarget(o.app, o.name, { desiredState: 'stopped', heldNodes: [] });
-    return runPlanned(engine, o, {
-      kind: 'stop',
-      releaseId: o.record.currentRelease ?? '',
-      previous: o.record.currentRelease,
-      count: 0,
-      reconciled,
-      headline: 'stopping all instances and the proxy',
-      needsRouter: false,
-      rollout: false,
-      fallback: { count: 0 },
-      plan: async () => [{ kind: 'shutdown' }],
-    });
+    return runStopPlan(engine, o, reconciled, { headline: 'stopping all instances and the proxy', plan: async () => [{ kind: 'shutdown' }] });
   });
 }

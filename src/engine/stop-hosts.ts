@@ -9,6 +9,7 @@
 import type { EngineContext } from './context.js';
 import { inBatches, planNodes } from './nodes.js';
 import { runPlanned } from './run-plan.js';
+import type { Step } from './plan.js';
 import type { DeployResult, Opened, ReconcileReport } from './types.js';
 
 export async function stopHosts(engine: EngineContext, o: Opened, reconciled: ReconcileReport[]): Promise<DeployResult> {
@@ -17,17 +18,28 @@ export async function stopHosts(engine: EngineContext, o: Opened, reconciled: Re
   o.record = engine.store.getTarget(o.app, o.name)!;
   engine.emit({ app: o.app, target: o.name }, 'info', `${hosts.join(', ')} held stopped: deploys, heals and scaling leave ${hosts.length === 1 ? 'it' : 'them'} out until \`gantry start --host\``, 'plan', { held: o.record.heldNodes });
   const nodes = (await planNodes(engine, o))!;
+  return runStopPlan(engine, o, reconciled, {
+    headline: `stopping ${o.app} on ${hosts.join(', ')} (every instance and the node's access point; the other nodes keep serving)`,
+    plan: () => inBatches(nodes, { size: nodes.length, parallel: nodes.length, maxFailed: 0, nodeTimeoutMs: o.manifest.strategy.node_timeout }, async () => [{ kind: 'shutdown' }]),
+  });
+}
+
+/**
+ * A stop's plan, of every node (`gantry stop`) or of some (above): the current release stays
+ * current with no instance; no router is needed. A node that fails to stop is stopped again on
+ * its own (the fallback); the plan then fails, naming it.
+ */
+export function runStopPlan(engine: EngineContext, o: Opened, reconciled: ReconcileReport[], what: { headline: string; plan: () => Promise<Step[]> }): Promise<DeployResult> {
   return runPlanned(engine, o, {
     kind: 'stop',
     releaseId: o.record.currentRelease ?? '',
     previous: o.record.currentRelease,
     count: 0,
     reconciled,
-    headline: `stopping ${o.app} on ${hosts.join(', ')} (every instance and the node's access point; the other nodes keep serving)`,
+    headline: what.headline,
     needsRouter: false,
     rollout: false,
-    // A node that fails to stop is stopped again on its own; the plan then fails, naming it.
     fallback: { count: 0 },
-    plan: () => inBatches(nodes, { size: nodes.length, parallel: nodes.length, maxFailed: 0, nodeTimeoutMs: o.manifest.strategy.node_timeout }, async () => [{ kind: 'shutdown' }]),
+    plan: what.plan,
   });
 }

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { DEFAULTS } from '../core/defaults.js';
-import { parseDuration } from '../core/duration.js';
+import { DURATION_FORMATS, parseDuration } from '../core/duration.js';
 import { APP_NAME_RE, SAFE_SEGMENT_RE } from '../core/names.js';
 
 /** Extra help attached to fields, used to write problem messages and hints (not published). */
@@ -78,7 +78,7 @@ const SecretName = field(
 
 /** The strings parseDuration accepts (whitespace allowed around the parts). */
 const DURATION_PATTERN = /^\s*\d+(?:\.\d+)?\s*(?:ms|s|m|h)\s*$/;
-export const DURATION_FORMATS = '"500ms", "30s", "5m", "1h" or a number of seconds';
+export { DURATION_FORMATS };
 
 /** Duration schemas: their input is seconds or "30s", their output milliseconds (see storedSchema). */
 const durationSchemas = new WeakSet<z.ZodType>();

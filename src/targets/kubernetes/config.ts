@@ -1,12 +1,11 @@
 /** `targets.<name>` of `type: kubernetes`: where the cluster is and what the generated chart holds. */
 import { z } from 'zod';
 import { DEFAULTS } from '../../core/defaults.js';
-import { parseDuration } from '../../core/duration.js';
+import { describedDuration, targetDuration } from '../shared/config-fields.js';
 import { decodeBase64, summarizeKubeconfig } from './kubeconfig-text.js';
 import { isDnsLabel, isDnsSubdomain, isIngressHost, isQuantity, toDnsLabel } from './k8s-names.js';
 
 const K = DEFAULTS.kubernetes;
-const DURATION_FORMATS = '"500ms", "30s", "5m", "1h" or a number of seconds';
 const QUANTITY_HINT = 'a Kubernetes quantity: CPU as "250m" or "0.5", memory and storage as "512Mi" or "1Gi" (binary suffixes Ki, Mi, Gi, Ti; decimal k, M, G, T)';
 
 const label = (what: string) =>
@@ -34,22 +33,6 @@ const quantity = (what: string) =>
     }
     return s;
   });
-
-/** A duration written "30s" or as seconds; parsed to milliseconds (as the manifest's own durations). */
-function duration(what: string, defaultMs: number) {
-  return z
-    .union([z.string(), z.number()])
-    .optional()
-    .transform((v, ctx) => {
-      if (v === undefined) return defaultMs;
-      const ms = parseDuration(v);
-      if (ms === undefined || ms <= 0) {
-        ctx.issues.push({ code: 'custom', input: v, message: `invalid ${what} ${JSON.stringify(v)}: expected ${DURATION_FORMATS} (more than 0)` });
-        return z.NEVER;
-      }
-      return ms;
-    });
-}
 
 /** Where the kubeconfig comes from: a file, or its content in base64 (as CI secrets carry it). */
 const Kubeconfig = z
@@ -110,7 +93,7 @@ const Prometheus = z
     address: z.url({ error: 'address is the Prometheus URL, e.g. "http://prometheus.monitoring:9090"' }),
     query: z.string().min(1).describe('PromQL giving one number for the canary, e.g. its error ratio; `{{release}}` is replaced by the release id.'),
     max: z.number().describe('The canary fails when the query returns more than this.'),
-    interval: duration('analysis interval', K.analysisIntervalMs),
+    interval: targetDuration('analysis interval', K.analysisIntervalMs),
   })
   .strict();
 
@@ -135,7 +118,7 @@ export const kubernetesConfigSchema = z
     gateway: z.object({ name: label('gateway name'), namespace: label('gateway namespace').optional() }).strict().optional().describe('The Gateway an HTTPRoute attaches to (traffic: gateway-api).'),
     engine: z.enum(['deployment', 'argo-rollouts']).default('deployment').describe('What runs blue-green and canary: Deployments driven by Gantry, or an Argo Rollouts Rollout.'),
     analysis: z.object({ prometheus: Prometheus }).strict().optional(),
-    timeout: duration('timeout', K.helmTimeoutMs).describe(`How long helm waits for the release to be ready. A duration: ${DURATION_FORMATS}.`),
+    timeout: describedDuration('timeout', 'How long helm waits for the release to be ready.', K.helmTimeoutMs),
   })
   .strict()
   .superRefine((c, ctx) => {

@@ -1,8 +1,8 @@
 import { accessSync, constants, existsSync, readdirSync, rmSync } from 'node:fs';
-import { resolve, sep } from 'node:path';
-import { GantryError } from '../../core/errors.js';
+import { resolve } from 'node:path';
 import type { Artifact, BuildInput, DoctorCheck, Target, TargetContext, TargetProblem, ValidateContext } from '../../engine/target.js';
-import { buildReleaseDir, linkReleaseDir } from '../shared/release-dir.js';
+import { buildReleaseDir, linkReleaseDir, removeReleaseDir } from '../shared/release-dir.js';
+import { runCommandProblems } from '../shared/run-command.js';
 import { type ProcessConfig } from './config.js';
 import { processDescriptor } from './descriptor.js';
 import { processPaths } from './paths.js';
@@ -13,16 +13,7 @@ export const processTarget: Target<ProcessConfig> = {
   ...processDescriptor,
 
   async validate(_cfg: ProcessConfig, ctx: ValidateContext): Promise<TargetProblem[]> {
-    // The process target runs run.command and nothing else: without it no instance can start.
-    if (ctx.run.command !== undefined) return [];
-    return [
-      {
-        scope: 'manifest',
-        path: ['run', 'command'],
-        message: `missing run.command: the process target "${ctx.targetName}" needs the command that starts the app`,
-        hint: 'add under run: command: "node server.js" (any command that starts the app listening on $PORT)',
-      },
-    ];
+    return runCommandProblems(ctx, 'process');
   },
 
   async doctor(): Promise<DoctorCheck[]> {
@@ -60,13 +51,7 @@ export const processTarget: Target<ProcessConfig> = {
   },
 
   async removeArtifact(artifact: Artifact, ctx: TargetContext<ProcessConfig>): Promise<void> {
-    const releasesDir = resolve(processPaths(ctx.stateDir, ctx.app, ctx.targetName).releasesDir);
-    const dir = resolve(artifact.ref);
-    // Never delete anything outside this app's releases directory, whatever the record says.
-    if (!dir.startsWith(releasesDir + sep)) throw new GantryError('INTERNAL', `refusing to delete ${dir}: not under ${releasesDir}`);
-    rmSync(dir, { recursive: true, force: true });
-    rmSync(`${dir}.build.log`, { force: true });
-    rmSync(`${dir}.build.log.1`, { force: true });
+    removeReleaseDir(processPaths(ctx.stateDir, ctx.app, ctx.targetName).releasesDir, artifact.ref);
   },
 
   /**

@@ -142,6 +142,21 @@ function assertNoSymlinkOnTheWay(root: string, rel: string): void {
 }
 
 /**
+ * Removes a release's directory built here and its build logs. Never anything outside the
+ * releases directory, whatever the record says.
+ */
+export function removeReleaseDir(releasesDir: string, ref: string): void {
+  const root = resolve(releasesDir);
+  const dir = resolve(ref);
+  if (!dir.startsWith(root + sep)) throw new GantryError('INTERNAL', `refusing to delete ${dir}: not under ${root}`);
+  rmSync(dir, { recursive: true, force: true });
+  for (const log of buildLogFiles(dir)) rmSync(log, { force: true });
+}
+
+/** A release's build log beside it and the one it rotated to. */
+const buildLogFiles = (releaseDir: string): string[] => [`${releaseDir}.build.log`, `${releaseDir}.build.log.1`];
+
+/**
  * Build logs of builds that left no release (failed ones) pile up, one per
  * attempt: keep the newest few. Release ids start with their time, so names sort by age.
  */
@@ -153,7 +168,7 @@ function pruneFailedBuildLogs(releasesDir: string, current: string): void {
     .sort()
     .reverse();
   for (const id of orphans.slice(Math.max(0, DEFAULTS.failedBuildLogsKept - 1))) {
-    for (const f of [`${id}.build.log`, `${id}.build.log.1`]) rmSync(join(releasesDir, f), { force: true });
+    for (const f of buildLogFiles(join(releasesDir, id))) rmSync(f, { force: true });
   }
 }
 

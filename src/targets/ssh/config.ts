@@ -1,29 +1,10 @@
 import { z } from 'zod';
 import { DEFAULTS } from '../../core/defaults.js';
-import { parseDuration } from '../../core/duration.js';
 import { parseSize } from '../../core/size.js';
+import { describedDuration } from '../shared/config-fields.js';
 import { HOST_FORMAT, USER_RE, describeHost, isValidHost, parseHostString, type HostSpec } from './host-spec.js';
 
 const SECRET_NAME_RE = /^[A-Z_][A-Z0-9_]*$/;
-const DURATION_FORMATS = '"500ms", "30s", "5m", "1h" or a number of seconds';
-
-/** A duration written "30s" or as seconds; parsed to milliseconds (as the manifest's own durations). */
-function duration(what: string, description: string, defaultMs: number) {
-  return z
-    .union([z.string(), z.number()])
-    .optional()
-    .transform((v, ctx) => {
-      if (v === undefined) return defaultMs;
-      const ms = parseDuration(v);
-      if (ms === undefined || ms <= 0) {
-        ctx.issues.push({ code: 'custom', input: v, message: `invalid ${what} ${JSON.stringify(v)}: expected ${DURATION_FORMATS} (more than 0)` });
-        return z.NEVER;
-      }
-      return ms;
-    })
-    .describe(`${description} A duration: ${DURATION_FORMATS}.`);
-}
-
 const HostObject = z
   .object({
     host: z.string().refine(isValidHost, { error: `host is a host name or an IP address (${HOST_FORMAT} in the short form)` }),
@@ -93,8 +74,8 @@ export const sshConfigSchema = z
       .describe('Limits of each instance (systemd MemoryMax / CPUQuota).'),
     path: AbsolutePath.default(DEFAULTS.ssh.path).describe('Directory on each host holding <app>/releases, current and shared.'),
     parallel: z.number().int().min(1).max(1000).default(DEFAULTS.ssh.parallel).describe('Hosts worked on at once.'),
-    connect_timeout: duration('connect_timeout', `Per host: TCP connect, SSH handshake and login (default ${DEFAULTS.ssh.connectTimeoutMs / 1000}s).`, DEFAULTS.ssh.connectTimeoutMs),
-    command_timeout: duration('command_timeout', `Per remote command; the command is killed past it (default ${DEFAULTS.ssh.commandTimeoutMs / 60_000}m).`, DEFAULTS.ssh.commandTimeoutMs),
+    connect_timeout: describedDuration('connect_timeout', `Per host: TCP connect, SSH handshake and login (default ${DEFAULTS.ssh.connectTimeoutMs / 1000}s).`, DEFAULTS.ssh.connectTimeoutMs),
+    command_timeout: describedDuration('command_timeout', `Per remote command; the command is killed past it (default ${DEFAULTS.ssh.commandTimeoutMs / 60_000}m).`, DEFAULTS.ssh.commandTimeoutMs),
     reverse_proxy: z.enum(['none', 'nginx'], { error: 'reverse_proxy is "none" or "nginx"' }).default('none').describe('nginx: write an nginx site in front of the app on each host.'),
     server_name: z.string().regex(/^[A-Za-z0-9*._-]+(?: [A-Za-z0-9*._-]+)*$/, { error: 'server_name is one or more host names separated by spaces' }).optional().describe('nginx server_name (reverse_proxy: nginx).'),
     tls: z

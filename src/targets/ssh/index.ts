@@ -1,8 +1,9 @@
 import { existsSync, readdirSync, rmSync } from 'node:fs';
-import { dirname, join, resolve, sep } from 'node:path';
+import { dirname, join } from 'node:path';
 import { GantryError } from '../../core/errors.js';
 import type { Artifact, BuildInput, DoctorCheck, DoctorContext, Target, TargetContext, TargetProblem, ValidateContext } from '../../engine/target.js';
-import { buildReleaseDir } from '../shared/release-dir.js';
+import { buildReleaseDir, removeReleaseDir } from '../shared/release-dir.js';
+import { runCommandProblems } from '../shared/run-command.js';
 import { agentBundle } from './agent-bundle.js';
 import type { SshConfig } from './config.js';
 import { sshDescriptor } from './descriptor.js';
@@ -23,15 +24,7 @@ export const sshTarget: Target<SshConfig> = {
   ...sshDescriptor,
 
   async validate(_cfg: SshConfig, ctx: ValidateContext): Promise<TargetProblem[]> {
-    if (ctx.run.command !== undefined) return [];
-    return [
-      {
-        scope: 'manifest',
-        path: ['run', 'command'],
-        message: `missing run.command: the ssh target "${ctx.targetName}" needs the command that starts the app on each host`,
-        hint: 'add under run: command: "node server.js" (any command that starts the app listening on $PORT)',
-      },
-    ];
+    return runCommandProblems(ctx, 'ssh', 'needs the command that starts the app on each host');
   },
 
   async doctor(ctx: DoctorContext<SshConfig>): Promise<DoctorCheck[]> {
@@ -64,13 +57,8 @@ export const sshTarget: Target<SshConfig> = {
   },
 
   async removeArtifact(artifact: Artifact, ctx: TargetContext<SshConfig>): Promise<void> {
-    const releasesDir = resolve(sshLocalPaths(ctx.stateDir, ctx.app, ctx.targetName).releasesDir);
-    const dir = resolve(artifact.ref);
     // Only the local copy; each host keeps its own last releases (retention on the host).
-    if (!dir.startsWith(releasesDir + sep)) throw new GantryError('INTERNAL', `refusing to delete ${dir}: not under ${releasesDir}`);
-    rmSync(dir, { recursive: true, force: true });
-    rmSync(`${dir}.build.log`, { force: true });
-    rmSync(`${dir}.build.log.1`, { force: true });
+    removeReleaseDir(sshLocalPaths(ctx.stateDir, ctx.app, ctx.targetName).releasesDir, artifact.ref);
   },
 
   async dataDirs(ctx: TargetContext<SshConfig>, persist: string[], purpose: 'backup' | 'restore' = 'backup') {

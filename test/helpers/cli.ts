@@ -55,7 +55,11 @@ export function copyExample(name: string): string {
 
 /** Stop every agent under dir's .gantry (by the pid they recorded), for test cleanup. */
 export function killAgents(dir: string): void {
-  const appsDir = join(dir, '.gantry', 'apps');
+  killAgentsIn(join(dir, '.gantry', 'apps'));
+}
+
+/** Stop every agent recorded under an engine's apps directory (`<app>/agents/<target>/agent.json`). */
+export function killAgentsIn(appsDir: string): void {
   if (!existsSync(appsDir)) return;
   for (const app of readdirSync(appsDir)) {
     const agents = join(appsDir, app, 'agents');

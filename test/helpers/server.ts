@@ -1,9 +1,9 @@
 /** A real `gantry server` child process on loopback, and a small JSON client for it. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BIN, gantry } from './cli.js';
+import { BIN, gantry, killAgentsIn } from './cli.js';
 
 export interface ServerProc {
   url: string;
@@ -201,19 +201,5 @@ export async function serverCli(dataDir: string, args: string[], cwd: string) {
 
 /** Stop the agents the server's engine started (by the pid they recorded), for test cleanup. */
 export function killServerAgents(dataDir: string): void {
-  const appsDir = join(dataDir, 'engine', 'apps');
-  if (!existsSync(appsDir)) return;
-  for (const app of readdirSync(appsDir)) {
-    const agents = join(appsDir, app, 'agents');
-    if (!existsSync(agents)) continue;
-    for (const t of readdirSync(agents)) {
-      const info = join(agents, t, 'agent.json');
-      if (!existsSync(info)) continue;
-      try {
-        process.kill(JSON.parse(readFileSync(info, 'utf8')).pid, 'SIGTERM');
-      } catch {
-        /* already gone */
-      }
-    }
-  }
+  killAgentsIn(join(dataDir, 'engine', 'apps'));
 }

@@ -8,22 +8,10 @@ import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
+import { createScratchDatabase } from './lib/pg-database.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const N = Number(process.argv[2] ?? 5);
-const ADMIN = process.env.GANTRY_TEST_PG_URL ?? 'postgres://gantry:gantry@127.0.0.1:55432/postgres';
-
-async function admin(sql) {
-  const c = new pg.Client({ connectionString: ADMIN });
-  await c.connect();
-  try {
-    await c.query(sql);
-  } finally {
-    await c.end();
-  }
-}
-
 async function startServer(dataDir, database) {
   const child = spawn(process.execPath, [join(ROOT, 'bin/gantry.js'), 'server', '--data-dir', dataDir, '--port', '0', '--init-admin', '--log-level', 'warn', ...(database ? ['--database', database] : [])], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
   let out = '';
@@ -82,13 +70,8 @@ for (const store of ['sqlite', 'postgres']) {
   const manifest = (v) => writeFileSync(join(src, 'gantry.yaml'), [`app: ${app}`, 'run: { command: node server.js, instances: 1 }', 'health: { path: /health, interval: 200ms }', `env: { GREETING: "v${v}" }`, 'strategy: { type: rolling, watch: 0s }', 'targets: { local: { type: process } }'].join('\n'));
   manifest(0);
   const dbName = `gantry_bench_srv_${process.pid}`;
-  let database;
-  if (store === 'postgres') {
-    await admin(`CREATE DATABASE ${dbName}`);
-    const u = new URL(ADMIN);
-    u.pathname = `/${dbName}`;
-    database = u.toString();
-  }
+  const scratch = store === 'postgres' ? await createScratchDatabase(dbName) : undefined;
+  const database = scratch?.url;
   const s = await startServer(dataDir, database);
   try {
     await api(s, 'POST', '/api/v1/projects', { id: 'bench' });
@@ -109,7 +92,7 @@ for (const store of ['sqlite', 'postgres']) {
     } catch {
       /* none */
     }
-    if (database) await admin(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+    await scratch?.drop();
     rmSync(work, { recursive: true, force: true });
   }
 }

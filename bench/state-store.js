@@ -6,28 +6,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { createScratchDatabase } from './lib/pg-database.js';
+import { median, percentile } from './lib/timing.js';
 import { SqliteStore } from '../dist/store/index.js';
 import { PgStore } from '../dist/store/pg/pg-store.js';
 
 const N = Number(process.argv[2] ?? 3000);
-const ADMIN = process.env.GANTRY_TEST_PG_URL ?? 'postgres://gantry:gantry@127.0.0.1:55432/postgres';
 const dbName = `gantry_bench_${process.pid}`;
-
-async function admin(sql) {
-  const c = new pg.Client({ connectionString: ADMIN });
-  await c.connect();
-  try {
-    await c.query(sql);
-  } finally {
-    await c.end();
-  }
-}
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-};
-const p99 = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * 0.99)];
+const p99 = (xs) => percentile(xs, 99);
 
 function time(fn) {
   const out = [];
@@ -61,9 +47,8 @@ function measure(store) {
   };
 }
 
-await admin(`CREATE DATABASE ${dbName}`);
-const url = new URL(ADMIN);
-url.pathname = `/${dbName}`;
+const scratch = await createScratchDatabase(dbName);
+const url = scratch.url;
 const dir = mkdtempSync(join(tmpdir(), 'gantry-bench-store-'));
 try {
   const sqlite = new SqliteStore(join(dir, 'state.db'));
@@ -84,5 +69,5 @@ try {
   console.table(rows.map((r) => ({ ...r, sqlite_median_us: r.sqlite_median_us?.toFixed(1), pg_median_us: r.pg_median_us.toFixed(1), pg_p99_us: r.pg_p99_us.toFixed(1) })));
 } finally {
   rmSync(dir, { recursive: true, force: true });
-  await admin(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+  await scratch.drop();
 }

@@ -1,4 +1,6 @@
 import Docker from 'dockerode';
+import { afterAll } from 'vitest';
+import { gantry, killAgents } from './cli.js';
 
 export const docker = new Docker({ socketPath: process.env.DOCKER_HOST?.startsWith('unix://') ? process.env.DOCKER_HOST.slice(7) : '/var/run/docker.sock' });
 
@@ -31,4 +33,27 @@ export async function cleanupApp(app: string): Promise<void> {
 /** Remove the named volumes the docker target made for an app's persistent paths (gantry-<app>-<target>-<path>). */
 export async function removeAppVolumes(app: string): Promise<void> {
   for (const v of (await docker.listVolumes()).Volumes ?? []) if (v.Name.startsWith(`gantry-${app}-`)) await docker.getVolume(v.Name).remove().catch(() => undefined);
+}
+
+/** An app a test deployed on the process or the docker target, to stop and clean up after the file. */
+export interface TrackedApp {
+  dir: string;
+  app: string;
+  docker: boolean;
+}
+
+/**
+ * The list a test file pushes each app it deploys to: after all its tests each is stopped, its
+ * agents are ended and, on docker, its containers, images and volumes removed.
+ */
+export function appsCleanedAfterAll(): TrackedApp[] {
+  const apps: TrackedApp[] = [];
+  afterAll(async () => {
+    for (const a of apps) {
+      await gantry(['stop', '--json'], { cwd: a.dir }).catch(() => undefined);
+      killAgents(a.dir);
+      if (a.docker && !baseImageProblem) await cleanupApp(a.app);
+    }
+  });
+  return apps;
 }

@@ -3,22 +3,15 @@
  * change a release through the same gates that reuses the artifact (process: hard
  * links; docker: the same image, labelled with the git commit).
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { copyExample, gantry, killAgents } from '../helpers/cli.js';
-import { baseImageProblem, cleanupApp, docker } from '../helpers/docker.js';
+import { copyExample, gantry } from '../helpers/cli.js';
+import { appsCleanedAfterAll, baseImageProblem, docker } from '../helpers/docker.js';
 import { getJson } from '../helpers/http.js';
 
-const apps: Array<{ dir: string; app: string; docker: boolean }> = [];
-afterAll(async () => {
-  for (const a of apps) {
-    await gantry(['stop', '--json'], { cwd: a.dir }).catch(() => undefined);
-    killAgents(a.dir);
-    if (a.docker && !baseImageProblem) await cleanupApp(a.app);
-  }
-});
+const apps = appsCleanedAfterAll();
 
 const gitEnv = { GIT_AUTHOR_NAME: 'Ada', GIT_AUTHOR_EMAIL: 'ada@example.test', GIT_COMMITTER_NAME: 'Ada', GIT_COMMITTER_EMAIL: 'ada@example.test' };
 const git = (dir: string, ...args: string[]): string => execFileSync('git', ['-C', dir, ...args], { encoding: 'utf8', env: { ...process.env, ...gitEnv } }).trim();

@@ -2,20 +2,13 @@
  * Issue 20, point 7 on both targets: `gantry logs --timestamps / --since / --grep /
  * --instance / --access`, and Gantry's supervisor lines told apart from the app's.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { copyExample, gantry, killAgents } from '../helpers/cli.js';
-import { baseImageProblem, cleanupApp } from '../helpers/docker.js';
+import { copyExample, gantry } from '../helpers/cli.js';
+import { appsCleanedAfterAll, baseImageProblem } from '../helpers/docker.js';
 
-const apps: Array<{ dir: string; app: string; docker: boolean }> = [];
-afterAll(async () => {
-  for (const a of apps) {
-    await gantry(['stop', '--json'], { cwd: a.dir }).catch(() => undefined);
-    killAgents(a.dir);
-    if (a.docker && !baseImageProblem) await cleanupApp(a.app);
-  }
-});
+const apps = appsCleanedAfterAll();
 
 for (const type of ['process', 'docker'] as const) {
   const skip = type === 'docker' ? baseImageProblem : undefined;

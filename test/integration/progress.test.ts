@@ -3,21 +3,14 @@
  * its time); piped, no escape codes at all (a build's colours stripped); a failure
  * printed once, on process and docker.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BIN, copyExample, gantry, killAgents } from '../helpers/cli.js';
-import { baseImageProblem, cleanupApp } from '../helpers/docker.js';
+import { BIN, copyExample, gantry } from '../helpers/cli.js';
+import { appsCleanedAfterAll, baseImageProblem } from '../helpers/docker.js';
 
-const apps: Array<{ dir: string; app: string; docker: boolean }> = [];
-afterAll(async () => {
-  for (const a of apps) {
-    await gantry(['stop', '--json'], { cwd: a.dir }).catch(() => undefined);
-    killAgents(a.dir);
-    if (a.docker && !baseImageProblem) await cleanupApp(a.app);
-  }
-});
+const apps = appsCleanedAfterAll();
 
 const hasScript = (() => {
   try {

@@ -3,22 +3,15 @@
  * keys, secret versions with when they were set), and --keep-secrets keeps a
  * rotated secret rotated.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { copyExample, gantry, killAgents, setSecret } from '../helpers/cli.js';
-import { baseImageProblem, cleanupApp } from '../helpers/docker.js';
+import { copyExample, gantry, setSecret } from '../helpers/cli.js';
+import { appsCleanedAfterAll, baseImageProblem } from '../helpers/docker.js';
 import { getJson } from '../helpers/http.js';
 
-const apps: Array<{ dir: string; app: string; docker: boolean }> = [];
-afterAll(async () => {
-  for (const a of apps) {
-    await gantry(['stop', '--json'], { cwd: a.dir }).catch(() => undefined);
-    killAgents(a.dir);
-    if (a.docker && !baseImageProblem) await cleanupApp(a.app);
-  }
-});
+const apps = appsCleanedAfterAll();
 
 const sha = (v: string): string => createHash('sha256').update(v).digest('hex');
 

@@ -288,36 +288,32 @@ function scenarios(t: TargetUnderTest): void {
     await expectServing(rel.v4!);
   });
 
-  it('abort a recreate while its new instances start: the previous release is started again, recorded rolled_back (aborted), 0 failed requests', async () => {
-    write('abort-recreate', { command: slowStart(20), strategy: 'type: recreate, watch: 1s' });
+  /**
+   * A deploy of `name` whose instances start slowly, aborted while its health gate waits: the abort
+   * answers 0, the deploy 1 recorded aborted, no request failed, only the previous release answered and still does.
+   */
+  const abortWhileStarting = async (name: string, strategy: string, requestTimeoutMs?: number): Promise<void> => {
+    write(name, { command: slowStart(20), strategy });
     const [[ab, d], report] = await underLoad(async () => {
       const deploying = cli(['deploy', '--json']);
       await untilWaitingForHealth(deploying, rel.v4!, false);
       const ab = await cli(['abort', '--json']);
       return [ab, await deploying] as const;
-    }, HOLD_MS);
+    }, requestTimeoutMs);
     expect(ab.code, ab.stdout + ab.stderr).toBe(0);
     expect(d.code, d.stdout + d.stderr).toBe(1);
     await expectAborted(d);
     expect(report.failed, failures(report)).toBe(0);
     expect([...report.releases.keys()]).toEqual([rel.v4]);
     await expectServing(rel.v4!);
+  };
+
+  it('abort a recreate while its new instances start: the previous release is started again, recorded rolled_back (aborted), 0 failed requests', async () => {
+    await abortWhileStarting('abort-recreate', 'type: recreate, watch: 1s', HOLD_MS);
   });
 
   it('abort a blue-green rollout before its switch: the previous release keeps serving, recorded rolled_back (aborted), 0 failed requests', async () => {
-    write('abort-blue-green', { command: slowStart(20), strategy: 'type: blue-green, watch: 1s, keep_previous: 1s' });
-    const [[ab, d], report] = await underLoad(async () => {
-      const deploying = cli(['deploy', '--json']);
-      await untilWaitingForHealth(deploying, rel.v4!, false);
-      const ab = await cli(['abort', '--json']);
-      return [ab, await deploying] as const;
-    });
-    expect(ab.code, ab.stdout + ab.stderr).toBe(0);
-    expect(d.code, d.stdout + d.stderr).toBe(1);
-    await expectAborted(d);
-    expect(report.failed, failures(report)).toBe(0);
-    expect([...report.releases.keys()]).toEqual([rel.v4]);
-    await expectServing(rel.v4!);
+    await abortWhileStarting('abort-blue-green', 'type: blue-green, watch: 1s, keep_previous: 1s');
   });
 
   it('scale 3 then deploy --force: the new release runs 3 healthy instances, 0 failed requests', async () => {

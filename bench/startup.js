@@ -53,6 +53,24 @@ async function agentReady(entry) {
   }
 }
 
+/**
+ * A redeploy's start-up split by the marks the CLI wrote (src/core/startup-marks.ts), in ms:
+ * spawn (the bench's spawn to the process's time origin), node (Node's own start, to bin/gantry.js),
+ * bundle (reading and compiling the bundle with its code cache), modules (evaluating them),
+ * command (the command's module and its arguments), engine (the command's action to the plan event).
+ */
+function startupPhases(file, spawnedAt, planAt) {
+  let m;
+  try {
+    m = JSON.parse(readFileSync(file, 'utf8'));
+  } catch {
+    return undefined;
+  }
+  const { bin, compiled, main, action } = m.marks;
+  if (![bin, compiled, main, action].every(Number.isFinite)) return undefined;
+  return { spawn: m.timeOrigin - spawnedAt, node: bin, bundle: compiled - bin, modules: main - compiled, command: action - main, engine: planAt - (m.timeOrigin + action) };
+}
+
 export async function benchStartup({ quick, log }) {
   const rounds = quick ? 5 : 15;
   const redeploys = quick ? 3 : 10;
@@ -73,20 +91,27 @@ export async function benchStartup({ quick, log }) {
   const app = makeApp({ name: 'startup' });
   const toPlan = [];
   const planFloor = [];
+  const split = {};
   try {
     succeeded(await gantry(app, ['deploy']), 'initial deploy');
+    const marksFile = join(app.base, 'startup-marks.json');
     for (let i = 0; i < redeploys; i++) {
       checkAborted();
       planFloor.push(await spawnToExit(['-e', '0']));
       bumpApp(app);
-      const r = succeeded(await gantry(app, ['deploy']), `redeploy ${i + 1}`);
+      rmSync(marksFile, { force: true });
+      const r = succeeded(await gantry(app, ['deploy'], { env: { GANTRY_STARTUP_MARKS: marksFile } }), `redeploy ${i + 1}`);
       const b = await deployBreakdown(app, r);
-      if (Number.isFinite(b?.phases?.cli_to_plan)) toPlan.push(b.phases.cli_to_plan);
+      if (!Number.isFinite(b?.phases?.cli_to_plan)) continue;
+      toPlan.push(b.phases.cli_to_plan);
+      const phases = startupPhases(marksFile, r.startedAt, r.startedAt + b.phases.cli_to_plan);
+      for (const [k, v] of Object.entries(phases ?? {})) (split[k] ??= []).push(v);
     }
   } finally {
     await app.cleanup();
   }
-  log(`  CLI start to plan ${Math.round(median(toPlan))} ms (node -e 0 ${Math.round(median(planFloor))} ms)`);
+  const splitMedians = Object.fromEntries(Object.entries(split).map(([k, v]) => [k, Math.round(median(v) * 10) / 10]));
+  log(`  CLI start to plan ${Math.round(median(toPlan))} ms (node -e 0 ${Math.round(median(planFloor))} ms): ${Object.entries(splitMedians).map(([k, v]) => `${k} ${Math.round(v)}`).join(', ')} ms (medians)`);
   const nodeAll = [...nodeE0, ...planFloor];
   return {
     agent_entry: entry,
@@ -94,6 +119,7 @@ export async function benchStartup({ quick, log }) {
     version_ms: summarize(version),
     cli_to_plan_ms: summarize(toPlan),
     agent_ready_ms: summarize(agent),
+    cli_to_plan_split_ms: splitMedians,
     version_ratio: ratio(median(version), median(nodeE0)),
     cli_to_plan_ratio: ratio(median(toPlan), median(planFloor)),
     agent_ready_ratio: ratio(median(agent), median(nodeE0)),

@@ -5,6 +5,8 @@
 // bundle older than the code would run stale code) or the bundle cannot be read: then the
 // plain ES modules, dist/cli/main.js.
 'use strict';
+// The first start-up mark, for `npm run bench` (src/core/startup-marks.ts): when this script began.
+if (process.env.GANTRY_STARTUP_MARKS) (globalThis.__gantryStartupMarks ??= []).push(['bin', performance.now()]);
 const { readFileSync } = require('node:fs');
 const { join } = require('node:path');
 const { pathToFileURL } = require('node:url');

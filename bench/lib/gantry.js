@@ -18,7 +18,7 @@ export const EXAMPLE_DIR = join(ROOT, 'examples', 'hello-node');
  * Resolves { code, json, stdout, stderr, wallMs, startedAt, endedAt } (epoch ms for the last two);
  * the CLI is killed (by its pid) when it runs past timeoutMs.
  */
-export function gantry(app, args, { timeoutMs = 120_000 } = {}) {
+export function gantry(app, args, { timeoutMs = 120_000, env = {} } = {}) {
   const isStop = args[0] === 'stop';
   if (!isStop && aborted()) return Promise.resolve({ code: 'aborted', json: undefined, stdout: '', stderr: 'aborted', wallMs: NaN, startedAt: Date.now(), endedAt: Date.now() });
   return new Promise((resolvePromise) => {
@@ -26,7 +26,7 @@ export function gantry(app, args, { timeoutMs = 120_000 } = {}) {
     const t0 = now();
     const child = spawn(process.execPath, [GANTRY_BIN, ...args, '-f', app.manifest, '--json'], {
       cwd: app.dir,
-      env: { ...process.env, NO_COLOR: '1' },
+      env: { ...process.env, NO_COLOR: '1', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     // On abort, a CLI in flight is killed (by pid) before its app is stopped; `stop` itself is left to finish.

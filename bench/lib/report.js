@@ -56,6 +56,7 @@ export function tableRows(r) {
   if (st && !st.error) {
     rows.push(['startup: gantry --version (median)', ms(st.version_ms.median), `node -e 0 ${ms(st.node_e0_ms.median)}`, x(st.version_ratio)]);
     rows.push(['startup: CLI start to the plan (redeploy)', ms(st.cli_to_plan_ms.median), `node -e 0 ${ms(st.node_e0_ms.median)}; goal ≤ 60 ms`, x(st.cli_to_plan_ratio)]);
+    for (const [phase, v] of Object.entries(st.cli_to_plan_split_ms ?? {})) rows.push([`  to-plan phase ${phase}`, ms(v), '', '']);
     rows.push(['startup: agent spawn to ready', ms(st.agent_ready_ms.median), `node -e 0 ${ms(st.node_e0_ms.median)}; goal ≤ 100 ms`, x(st.agent_ready_ratio)]);
   }
   const d = r.deploy;

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
+import { markStartup, writeStartupMarksAtExit } from '../core/startup-marks.js';
 import { registerCommands } from './command-groups.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -16,6 +17,8 @@ program.exitOverride();
 program.enablePositionalOptions().option('-f, --file <path>', 'manifest file for the command that follows (default: gantry.yaml here or in the nearest parent directory)');
 
 async function main(): Promise<void> {
+  markStartup('main');
+  writeStartupMarksAtExit();
   // Only the module of the command being run (start-up time): see command-groups.ts.
   await registerCommands(program, process.argv.slice(2));
   try {

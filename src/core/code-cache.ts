@@ -19,6 +19,7 @@ import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { Script } from 'node:vm';
+import { markStartup } from './startup-marks.js';
 
 const FORMAT = 3;
 // Same line as the bundle's first: line numbers in stack traces stay the bundle's own.
@@ -158,6 +159,7 @@ export function runBundle(file: string, opts: RunOptions): boolean {
   } catch {
     return false;
   }
+  markStartup('compiled');
   const fresh = !cached || script.cachedDataRejected === true;
   // A bundle found the same by its hash but with another stat (copied, touched): the header takes the new stat.
   const restat = !fresh && !sameStat(cached!.header, st);

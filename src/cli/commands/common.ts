@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { join } from 'node:path';
 import { DEFAULTS } from '../../core/defaults.js';
+import { markStartup } from '../../core/startup-marks.js';
 import { describeChanges, type DeployResult } from '../../engine/index.js';
 import { manifestPath, openSession, stateDirFor, type GlobalOptions, type Session } from '../context.js';
 import { locateManifest } from '../manifest-file.js';
@@ -26,6 +27,7 @@ export type Action<O> = (opts: O & GlobalOptions, out: Output, ...args: string[]
 /** Wrap a command body: typed errors become a message, a hint and exit code 1 or 2. */
 export function run<O>(action: Action<O>) {
   return async (...argv: unknown[]): Promise<void> => {
+    markStartup('action');
     const cmd = argv[argv.length - 1] as Command;
     const opts = cmd.opts() as O & GlobalOptions;
     locateFor(cmd, opts);

@@ -14,7 +14,7 @@ import { BatchedAccessLog } from './access-log.js';
 import { LogFile, Supervisor, type InstanceState } from '../supervisor/index.js';
 import { SystemdInstances, type SystemdInstanceSpec } from './systemd-instances.js';
 import { DEFAULTS } from '../core/defaults.js';
-import { freePort, portInUse } from './free-port.js';
+import { freePortExcept, portInUse } from './free-port.js';
 import { processStartTime, reapOrphans } from './orphans.js';
 import { ContainerWatcher } from './container-watch.js';
 import { DockerClients } from './docker-clients.js';
@@ -72,6 +72,8 @@ export async function runAgent(opts: Options): Promise<void> {
   const systemd = opts.backend === 'systemd' ? new SystemdInstances({ unitPrefix: opts.unitPrefix ?? 'gantry', envDir: join(opts.dir, 'env'), log }) : undefined;
   const supervisor: InstanceRunner = systemd ?? new Supervisor();
   const ports = new Map<string, number>();
+  /** Ports given to instances not stopped (or not started yet): a new instance's port is none of them (see freePortExcept). */
+  const portsGiven = (): Set<number> => new Set([...ports].filter(([id]) => supervisor.get(id)?.state !== 'stopped').map(([, port]) => port));
   const specs = new Map<string, AgentInstanceSpec & { port: number }>();
   // Size-capped like the app's logs (rotated once to access.log.1); `gantry logs --access` reads it.
   const accessLog = new BatchedAccessLog(new LogFile(join(opts.dir, ACCESS_LOG_FILE), DEFAULTS.accessLogMaxBytes), DEFAULTS.proxy.accessLogFlushMs);
@@ -140,7 +142,7 @@ export async function runAgent(opts: Options): Promise<void> {
   const startInstanceOnce = async (spec: AgentInstanceSpec, restoring: boolean): Promise<AgentInstanceState> => {
     const existing = supervisor.get(spec.id);
     if (existing && existing.state !== 'stopped') return view(existing);
-    const port = spec.port ?? (await freePort(DEFAULTS.proxy.host));
+    const port = spec.port ?? (await freePortExcept(portsGiven, DEFAULTS.proxy.host));
     const full = { ...spec, port };
     specs.set(spec.id, full);
     ports.set(spec.id, port);
@@ -190,7 +192,7 @@ export async function runAgent(opts: Options): Promise<void> {
     const restorable = systemd ? saved.instances : saved.instances.filter((i) => !i.hasSecrets);
     for (const inst of restorable) {
       // A port still held by something else (not ours to kill) would make the instance crash-loop while that answers for it.
-      const port = !systemd && (await portInUse(inst.port, DEFAULTS.proxy.host)) ? await freePort(DEFAULTS.proxy.host) : inst.port;
+      const port = !systemd && (await portInUse(inst.port, DEFAULTS.proxy.host)) ? await freePortExcept(portsGiven, DEFAULTS.proxy.host) : inst.port;
       const restoring = startInstance({ ...inst, port }, true);
       // One unit systemd refuses must not keep the agent (and the other instances' routes) down.
       await (systemd ? restoring.catch((e: Error) => log(`could not restore instance ${inst.id}: ${e.message}`)) : restoring);

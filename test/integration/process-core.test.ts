@@ -67,9 +67,9 @@ describe('process target: zero-downtime redeploy, failed health, rollback', () =
     expect(first.status).toBe('succeeded');
     setGreeting(dir, 'second release');
     const loop = pollLoop(first.url + '/');
-    await new Promise((r) => setTimeout(r, 300));
+    await loop.until((r) => r.releases.has(first.release));
     const d = await gantry(['deploy', '--json'], { cwd: dir });
-    await new Promise((r) => setTimeout(r, 300));
+    await loop.until((r) => r.releases.has(d.json?.release));
     const report = await loop.stop();
     expect(d.code, d.stderr).toBe(0);
     second = d.json;

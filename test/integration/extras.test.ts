@@ -49,19 +49,31 @@ describe('health check kinds', () => {
   });
 });
 
+/**
+ * `logs -f -n 1` follows once it has printed its line of backlog: returns how much it printed by then, so a test reads
+ * only what was streamed after. (A fixed wait raced the follower's own start: the instances it finds at its start it
+ * follows from their end, so a restart done before then was missed.)
+ */
+async function untilFollowing(output: () => string): Promise<number> {
+  for (let i = 0; i < 300 && !output().includes('\n'); i++) await new Promise((r) => setTimeout(r, 100));
+  expect(output(), 'logs -f printed no backlog').toContain('\n');
+  return output().length;
+}
+
 describe('logs -f and exclusive', () => {
   it('logs -f streams new lines as the app prints them', async () => {
     const dir = app(['run: { command: "node server.js" }', 'strategy: { watch: 0s }']);
     const d = await gantry(['deploy', '--json'], { cwd: dir });
-    const follower = spawn(process.execPath, [BIN, 'logs', '-f', '-n', '0'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const follower = spawn(process.execPath, [BIN, 'logs', '-f', '-n', '1'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
     let seen = '';
     follower.stdout.on('data', (x) => (seen += x));
-    await new Promise((r) => setTimeout(r, 700));
+    const backlog = await untilFollowing(() => seen);
     await gantry(['restart'], { cwd: dir });
-    for (let i = 0; i < 50 && !seen.includes('listening on'); i++) await new Promise((r) => setTimeout(r, 200));
+    const streamed = (): string => seen.slice(backlog);
+    for (let i = 0; i < 50 && !streamed().includes('listening on'); i++) await new Promise((r) => setTimeout(r, 200));
     follower.kill('SIGINT');
-    expect(seen).toContain('listening on');
-    expect(seen).toContain(d.json.release);
+    expect(streamed()).toContain('listening on');
+    expect(streamed()).toContain(d.json.release);
   });
 
   it('exclusive: the old release stops before the new one starts, the output says so, no request fails', async () => {
@@ -137,15 +149,16 @@ describe('docker details', () => {
     const dir = app(['run: { command: node server.js, port: 3000 }', 'strategy: { watch: 0s }', 'targets:', '  box: { type: docker }'], { app: name });
     const d = await gantry(['deploy', '--json'], { cwd: dir });
     expect(d.code, d.stdout).toBe(0);
-    const follower = spawn(process.execPath, [BIN, 'logs', '-f', '-n', '0'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const follower = spawn(process.execPath, [BIN, 'logs', '-f', '-n', '1'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
     let seen = '';
     follower.stdout.on('data', (x) => (seen += x));
-    await new Promise((r) => setTimeout(r, 1000));
+    const backlog = await untilFollowing(() => seen);
     const r = await gantry(['restart', '--json'], { cwd: dir });
     expect(r.code, r.stdout).toBe(0);
-    for (let i = 0; i < 50 && !seen.includes('listening on'); i++) await new Promise((res) => setTimeout(res, 200));
+    const streamed = (): string => seen.slice(backlog);
+    for (let i = 0; i < 50 && !streamed().includes('listening on'); i++) await new Promise((res) => setTimeout(res, 200));
     follower.kill('SIGINT');
-    expect(seen).toContain('listening on');
+    expect(streamed()).toContain('listening on');
   });
 
   (registryProblem ? it.skip(`registry credentials (skipped: ${registryProblem})`, () => undefined) : itDocker)('push uses credentials from the secret store; bad credentials are a clear error', async () => {

@@ -170,10 +170,13 @@ describe('docker details', () => {
     writeFileSync(join(work, 'config.yml'), `version: 0.1\nstorage: { filesystem: { rootdirectory: ${work}/data } }\nhttp: { addr: 127.0.0.1:${port} }\nauth: { htpasswd: { realm: gantry-test, path: ${work}/htpasswd } }\n`);
     const reg = spawn('docker-registry', ['serve', join(work, 'config.yml')], { stdio: 'ignore' });
     try {
-      for (let i = 0; i < 50; i++) {
-        if ((await fetch(`http://127.0.0.1:${port}/v2/`).then((r) => r.status).catch(() => 0)) === 401) break;
-        await new Promise((r) => setTimeout(r, 100));
+      // Until the registry asks for credentials (bounded; it may start slowly on a loaded machine), or it exited.
+      let answered = 0;
+      for (let i = 0; i < 300 && answered !== 401 && reg.exitCode === null; i++) {
+        answered = await fetch(`http://127.0.0.1:${port}/v2/`).then((r) => r.status).catch(() => 0);
+        if (answered !== 401) await new Promise((r) => setTimeout(r, 100));
       }
+      expect(answered, `docker-registry on port ${port} did not ask for credentials (exit code ${reg.exitCode})`).toBe(401);
       const name = `dkauth-${process.pid}`;
       const dir = app(['run: { command: node server.js, port: 3000 }', 'strategy: { watch: 0s }', 'targets:', `  box: { type: docker, registry: "127.0.0.1:${port}/team" }`], { app: name });
       const d = await gantry(['deploy', '--json'], { cwd: dir });

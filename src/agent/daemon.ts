@@ -72,8 +72,6 @@ export async function runAgent(opts: Options): Promise<void> {
   const systemd = opts.backend === 'systemd' ? new SystemdInstances({ unitPrefix: opts.unitPrefix ?? 'gantry', envDir: join(opts.dir, 'env'), log }) : undefined;
   const supervisor: InstanceRunner = systemd ?? new Supervisor();
   const ports = new Map<string, number>();
-  /** Ports given to instances not stopped (or not started yet): a new instance's port is none of them (see freePortExcept). */
-  const portsGiven = (): Set<number> => new Set([...ports].filter(([id]) => supervisor.get(id)?.state !== 'stopped').map(([, port]) => port));
   const specs = new Map<string, AgentInstanceSpec & { port: number }>();
   // Size-capped like the app's logs (rotated once to access.log.1); `gantry logs --access` reads it.
   const accessLog = new BatchedAccessLog(new LogFile(join(opts.dir, ACCESS_LOG_FILE), DEFAULTS.accessLogMaxBytes), DEFAULTS.proxy.accessLogFlushMs);
@@ -132,6 +130,11 @@ export async function runAgent(opts: Options): Promise<void> {
   // The same id asked again while its first start is still under way (a client resending a request
   // whose connection broke) joins that start instead of spawning the instance twice.
   const starting = new Map<string, Promise<AgentInstanceState>>();
+  /** Ports of the instances starting or not stopped: a new instance's port is none of them (see freePortExcept). */
+  const portsGiven = (): Set<number> => {
+    const live = (id: string): boolean => starting.has(id) || ![undefined, 'stopped'].includes(supervisor.get(id)?.state);
+    return new Set([...ports].filter(([id]) => live(id)).map(([, port]) => port));
+  };
   const startInstance = (spec: AgentInstanceSpec, restoring = false): Promise<AgentInstanceState> => {
     const running = starting.get(spec.id);
     if (running) return running;

@@ -14,7 +14,7 @@ import { BatchedAccessLog } from './access-log.js';
 import { LogFile, Supervisor, type InstanceState } from '../supervisor/index.js';
 import { SystemdInstances, type SystemdInstanceSpec } from './systemd-instances.js';
 import { DEFAULTS } from '../core/defaults.js';
-import { freePort, portInUse } from './free-port.js';
+import { freePortExcept, portInUse } from './free-port.js';
 import { processStartTime, reapOrphans } from './orphans.js';
 import { ContainerWatcher } from './container-watch.js';
 import { DockerClients } from './docker-clients.js';
@@ -130,6 +130,11 @@ export async function runAgent(opts: Options): Promise<void> {
   // The same id asked again while its first start is still under way (a client resending a request
   // whose connection broke) joins that start instead of spawning the instance twice.
   const starting = new Map<string, Promise<AgentInstanceState>>();
+  /** Ports of the instances starting or not stopped: a new instance's port is none of them (see freePortExcept). */
+  const portsGiven = (): Set<number> => {
+    const live = (id: string): boolean => starting.has(id) || ![undefined, 'stopped'].includes(supervisor.get(id)?.state);
+    return new Set([...ports].filter(([id]) => live(id)).map(([, port]) => port));
+  };
   const startInstance = (spec: AgentInstanceSpec, restoring = false): Promise<AgentInstanceState> => {
     const running = starting.get(spec.id);
     if (running) return running;
@@ -140,7 +145,7 @@ export async function runAgent(opts: Options): Promise<void> {
   const startInstanceOnce = async (spec: AgentInstanceSpec, restoring: boolean): Promise<AgentInstanceState> => {
     const existing = supervisor.get(spec.id);
     if (existing && existing.state !== 'stopped') return view(existing);
-    const port = spec.port ?? (await freePort(DEFAULTS.proxy.host));
+    const port = spec.port ?? (await freePortExcept(portsGiven, DEFAULTS.proxy.host));
     const full = { ...spec, port };
     specs.set(spec.id, full);
     ports.set(spec.id, port);
@@ -190,7 +195,7 @@ export async function runAgent(opts: Options): Promise<void> {
     const restorable = systemd ? saved.instances : saved.instances.filter((i) => !i.hasSecrets);
     for (const inst of restorable) {
       // A port still held by something else (not ours to kill) would make the instance crash-loop while that answers for it.
-      const port = !systemd && (await portInUse(inst.port, DEFAULTS.proxy.host)) ? await freePort(DEFAULTS.proxy.host) : inst.port;
+      const port = !systemd && (await portInUse(inst.port, DEFAULTS.proxy.host)) ? await freePortExcept(portsGiven, DEFAULTS.proxy.host) : inst.port;
       const restoring = startInstance({ ...inst, port }, true);
       // One unit systemd refuses must not keep the agent (and the other instances' routes) down.
       await (systemd ? restoring.catch((e: Error) => log(`could not restore instance ${inst.id}: ${e.message}`)) : restoring);

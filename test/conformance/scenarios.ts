@@ -17,6 +17,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { copyExample, gantry, killAgents, setSecret, spawnGantry, waitUntilWaiting, type CliResult } from '../helpers/cli.js';
 import { get, getJson, pollLoop, type LoopReport } from '../helpers/http.js';
+import { pollUntil } from '../helpers/wait.js';
 import { TARGETS, type TargetUnderTest } from './targets.js';
 
 const INSTANCES = 2;
@@ -75,7 +76,8 @@ function scenarios(t: TargetUnderTest): void {
   };
   /** `release` serves alone: status running with `count` healthy routed instances of it, and the URL answers with it. */
   const expectServing = async (release: string, count = INSTANCES): Promise<any> => {
-    const st = await status();
+    // Status probes each instance once as it answers (one probe can miss its timeout on a loaded machine): read it until it holds, bounded.
+    const st = await pollUntil(status, (s) => s.state === 'running' && s.instances.filter((i: any) => i.routed && i.healthy && i.release === release).length === count);
     expect(st.state, JSON.stringify(st.instances)).toBe('running');
     expect(st.release).toBe(release);
     expect(st.instances.filter((i: any) => i.routed && i.healthy && i.release === release)).toHaveLength(count);
@@ -86,10 +88,14 @@ function scenarios(t: TargetUnderTest): void {
   /** Run `fn` with a client polling the URL before, during and after it. */
   const underLoad = async <T>(fn: () => Promise<T>, requestTimeoutMs?: number): Promise<[T, LoopReport]> => {
     const loop = pollLoop(url + '/', { requestTimeoutMs });
-    await sleep(200);
+    // Answered before `fn`, and after it (a request sent after it returned: the second answered from then), however
+    // slow the machine: a fixed sleep guessed how many requests it gets through.
+    const answered = (r: LoopReport): number => r.ok + r.failed;
+    await loop.until((r) => answered(r) > 0);
     try {
       const out = await fn();
-      await sleep(200);
+      const atReturn = answered(loop.report);
+      await loop.until((r) => answered(r) >= atReturn + 2);
       return [out, await loop.stop()];
     } catch (err) {
       await loop.stop();
@@ -258,7 +264,7 @@ function scenarios(t: TargetUnderTest): void {
   it('scale 3: three healthy instances of the current release in status, 0 failed requests; back to 2', async () => {
     const [[up, at3, down], report] = await underLoad(async () => {
       const up = await cli(['scale', '3', '--json']);
-      const at3 = await status();
+      const at3 = await pollUntil(status, (s) => s.instances.filter((i: any) => i.routed && i.healthy && i.release === rel.v4).length === 3);
       const down = await cli(['scale', String(INSTANCES), '--json']);
       return [up, at3, down] as const;
     });

@@ -30,7 +30,10 @@ function closedUnderRequest(e: unknown): boolean {
   return (e as { code?: string }).code === 'UND_ERR_SOCKET' && /other side closed/.test((e as Error).message);
 }
 
-export function pollLoop(url: string, opts: { maxMs?: number; requestTimeoutMs?: number; retryClosedKeepAlive?: boolean } = {}): { stop: () => Promise<LoopReport> } {
+export function pollLoop(
+  url: string,
+  opts: { maxMs?: number; requestTimeoutMs?: number; retryClosedKeepAlive?: boolean } = {},
+): { stop: () => Promise<LoopReport>; until: (seen: (report: LoopReport) => boolean, maxMs?: number) => Promise<void>; report: Readonly<LoopReport> } {
   const report: LoopReport = { ok: 0, failed: 0, retried: 0, errors: [], releases: new Map() };
   // A browser (and Go's or urllib3's client) sends an idempotent GET again, once, on a new
   // connection when the server closed the kept-alive one under it: nginx closes its idle
@@ -65,6 +68,17 @@ export function pollLoop(url: string, opts: { maxMs?: number; requestTimeoutMs?:
     }
   })();
   return {
+    /** The figures so far (live). */
+    report,
+    /**
+     * Wait (bounded, then return all the same: the assertions that follow say what is missing) until the
+     * loop's report shows something, e.g. a release answered: a fixed sleep guesses how many requests a
+     * loaded machine gets through.
+     */
+    until: async (seen, maxMs = 15_000) => {
+      const until = Date.now() + maxMs;
+      while (running && !seen(report) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    },
     stop: async () => {
       running = false;
       await loop;

@@ -10,6 +10,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { copyExample, gantry, killAgents, spawnGantry } from '../helpers/cli.js';
 import { getJson, pollLoop } from '../helpers/http.js';
+import { pollUntil } from '../helpers/wait.js';
 
 const dirs: string[] = [];
 afterAll(async () => {
@@ -63,7 +64,9 @@ async function midRollout(dir: string, deploying: Promise<{ code: number; stdout
 
 async function expectPreviousServing(dir: string, url: string, first: string): Promise<void> {
   for (let i = 0; i < 20; i++) expect((await getJson(url + '/')).message).toBe('one');
-  const st = (await gantry(['status', '--json'], { cwd: dir })).json.targets[0];
+  // Status probes each instance once as it answers (one probe can miss its timeout on a loaded machine): read until 3 serve, bounded.
+  const statusNow = async (): Promise<any> => (await gantry(['status', '--json'], { cwd: dir })).json.targets[0];
+  const st = await pollUntil(statusNow, (t) => t.instances.filter((i: any) => i.routed && i.healthy && i.release === first).length === 3);
   expect(st.deploying).toBeUndefined();
   expect(st.release).toBe(first);
   const routed = st.instances.filter((i: any) => i.routed);

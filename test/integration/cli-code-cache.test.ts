@@ -8,7 +8,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -145,19 +144,13 @@ describe('the CLI bundle and its code cache', () => {
 });
 
 describe('the local agent bundle and its code cache', () => {
-  const freePort = (): Promise<number> =>
-    new Promise((res) => {
-      const s = createServer();
-      s.listen(0, '127.0.0.1', () => {
-        const port = (s.address() as { port: number }).port;
-        s.close(() => res(port));
-      });
-    });
-
-  /** Start the copy's local agent as `AgentClient.ensure` does, wait for its agent.json, stop it by pid. */
+  /**
+   * Start the copy's local agent as `AgentClient.ensure` does, wait for its agent.json, stop it by pid. Its proxy listens on
+   * port 0 (the kernel's pick, held from the start): a port found free and passed on could be taken before the agent binds it.
+   */
   async function startAndStopAgent(): Promise<void> {
     const dir = mkdtempSync(join(root, 'agent-'));
-    const child = spawn(process.execPath, [join(root, 'dist', 'agent', 'launch.cjs'), '--dir', dir, '--host', '127.0.0.1', '--port', String(await freePort())], { stdio: 'ignore', env: { ...process.env, GANTRY_AGENT: '1' } });
+    const child = spawn(process.execPath, [join(root, 'dist', 'agent', 'launch.cjs'), '--dir', dir, '--host', '127.0.0.1', '--port', '0'], { stdio: 'ignore', env: { ...process.env, GANTRY_AGENT: '1' } });
     const exited = new Promise((res) => child.once('exit', res));
     try {
       let ready = false;
@@ -168,7 +161,8 @@ describe('the local agent bundle and its code cache', () => {
           await new Promise((r) => setTimeout(r, 50));
         }
       }
-      expect(ready).toBe(true);
+      const why = child.exitCode === null ? 'no agent.json of this agent in time' : `the agent exited with code ${child.exitCode} before writing agent.json`;
+      expect(ready, why).toBe(true);
     } finally {
       child.kill('SIGTERM');
       await exited;

@@ -8,6 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { copyExample, gantry, killAgents } from '../helpers/cli.js';
 import { getJson } from '../helpers/http.js';
+import { pollUntil } from '../helpers/wait.js';
 
 const dir = copyExample('hello-node');
 afterAll(async () => {
@@ -25,7 +26,11 @@ function manifest(strategy: string): void {
 }
 
 async function consistent(expectRelease: string, url: string, warm: boolean, at = ''): Promise<void> {
-  const st = await gantry(['status', '--json'], { cwd: dir });
+  // Status probes each instance once as it answers (one probe can miss its timeout on a loaded machine): read until 2 serve, bounded.
+  const st = await pollUntil(
+    () => gantry(['status', '--json'], { cwd: dir }),
+    (s) => s.json?.targets?.[0]?.instances?.filter((i: any) => i.healthy && i.routed && i.release === expectRelease).length === 2,
+  );
   expect(st.code, st.stdout + st.stderr).toBe(0);
   const t = st.json.targets[0];
   expect(t.state).toBe('running');

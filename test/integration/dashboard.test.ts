@@ -235,7 +235,8 @@ describe('dashboard in a real browser', () => {
     expect(await page.locator('[data-field="external_id"]').textContent()).toMatch(/^\d{8}T/);
     expect(await page.locator('[data-field="access_url"]').textContent()).toBe(accessUrl);
     expect(await page.locator('[data-field="registry_image"]').textContent()).toBe('—');
-    expect(await page.locator('.timeline .step').count()).toBeGreaterThan(3);
+    // The steps come over SSE, apart from the facts above (read over REST): they may land later.
+    await expect.poll(() => page.locator('.timeline .step').count(), POLL).toBeGreaterThan(3);
     await page.getByText('Config (redacted)').click();
     const cfg = await page.getByLabel('Redacted config').textContent();
     expect(cfg).toContain('"GREETING": "[redacted]"');

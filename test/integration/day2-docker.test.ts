@@ -147,9 +147,12 @@ describe('day-2 operations on docker', () => {
   });
 
   itDocker('a changed access port takes effect on the next deploy: 0 failed on the old port during it and on the new one after', async () => {
-    const [a, b] = [await freePort(), await freePort()];
+    const a = await freePort();
     const { dir, write } = dockerApp({ target: `, port: ${a}` });
     expect((await gantry(['deploy'], { cwd: dir })).code).toBe(0);
+    // Picked only now (a listens, so it is not a): a port found free is closed again, and picked before the first deploy
+    // it was free for anything else on the machine to take meanwhile; the deploy that binds it follows at once.
+    const b = await freePort();
     const oldLoop = pollLoop(`http://127.0.0.1:${a}/`);
     write({ target: `, port: ${b}` });
     const d = await gantry(['deploy', '--json'], { cwd: dir });
@@ -159,7 +162,7 @@ describe('day-2 operations on docker', () => {
     expect(during.failed, during.errors.join('\n')).toBe(0);
     expect(during.ok).toBeGreaterThan(10);
     const newLoop = pollLoop(`http://127.0.0.1:${b}/`);
-    await new Promise((res) => setTimeout(res, 1500));
+    await newLoop.until((r) => r.ok + r.failed > 10);
     const after = await newLoop.stop();
     expect(after.failed, after.errors.join('\n')).toBe(0);
     expect((await gantry(['status', '--json'], { cwd: dir })).json.targets[0].url).toBe(`http://127.0.0.1:${b}`);

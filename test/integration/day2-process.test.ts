@@ -219,9 +219,12 @@ describe('status (process)', () => {
 
 describe('access port changes (process)', () => {
   it('a new port in the manifest takes effect on the next deploy: the new port listens before the old stops, 0 failed on either', async () => {
-    const [a, b] = [await freePort(), await freePort()];
+    const a = await freePort();
     const { dir, write } = app({ target: `, port: ${a}`, instances: 2 });
     expect((await gantry(['deploy'], { cwd: dir })).code).toBe(0);
+    // Picked only now (a listens, so it is not a): a port found free is closed again, and picked before the first deploy
+    // it was free for anything else on the machine to take meanwhile; the deploy that binds it follows at once.
+    const b = await freePort();
     const oldLoop = pollLoop(`http://127.0.0.1:${a}/`);
     write({ target: `, port: ${b}`, instances: 2 });
     const d = await gantry(['deploy', '--json'], { cwd: dir });
@@ -232,7 +235,7 @@ describe('access port changes (process)', () => {
     expect(during.failed, during.errors.join('\n')).toBe(0);
     expect(during.ok).toBeGreaterThan(10);
     const newLoop = pollLoop(`http://127.0.0.1:${b}/`);
-    await new Promise((res) => setTimeout(res, 1500));
+    await newLoop.until((r) => r.ok + r.failed > 10);
     const afterwards = await newLoop.stop();
     expect(afterwards.failed, afterwards.errors.join('\n')).toBe(0);
     expect(afterwards.ok).toBeGreaterThan(10);

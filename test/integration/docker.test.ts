@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { copyExample, gantry, killAgents, type CliResult } from '../helpers/cli.js';
 import { baseImageProblem, cleanupApp, docker, REGISTRY, registryProblem } from '../helpers/docker.js';
 import { getJson, pollLoop } from '../helpers/http.js';
+import { pollUntil } from '../helpers/wait.js';
 
 const skip = baseImageProblem;
 const itDocker = (name: string, fn: () => Promise<void>, timeout = 180_000) => (skip ? it.skip(`${name} (skipped: ${skip})`, fn) : it(name, fn, timeout));
@@ -80,7 +81,8 @@ describe('docker target: deploy, labels, strategies', () => {
       }
       const image = await docker.getImage(`gantry/${app}:${d.json.release}`).inspect();
       expect(image.Config.Labels).toMatchObject({ 'dev.gantry.app': app, 'dev.gantry.release': d.json.release });
-      const st = await gantry(['status', '--json'], { cwd: dir });
+      // Status probes each instance once as it answers (one probe can miss its timeout on a loaded machine): read until both serve, bounded.
+      const st = await pollUntil(() => gantry(['status', '--json'], { cwd: dir }), (s) => s.json?.targets?.[0]?.instances?.filter((i: any) => i.healthy).length === 2);
       expect(st.json.targets[0].instances.filter((i: any) => i.healthy)).toHaveLength(2);
       const logs = await gantry(['logs', '-n', '20', '--json'], { cwd: dir });
       expect(logs.json.some((l: any) => l.text.includes('listening on'))).toBe(true);

@@ -49,19 +49,31 @@ describe('health check kinds', () => {
   });
 });
 
+/**
+ * `logs -f -n 1` follows once it has printed its line of backlog: returns how much it printed by then, so a test reads
+ * only what was streamed after. (A fixed wait raced the follower's own start: the instances it finds at its start it
+ * follows from their end, so a restart done before then was missed.)
+ */
+async function untilFollowing(output: () => string): Promise<number> {
+  for (let i = 0; i < 300 && !output().includes('\n'); i++) await new Promise((r) => setTimeout(r, 100));
+  expect(output(), 'logs -f printed no backlog').toContain('\n');
+  return output().length;
+}
+
 describe('logs -f and exclusive', () => {
   it('logs -f streams new lines as the app prints them', async () => {
     const dir = app(['run: { command: "node server.js" }', 'strategy: { watch: 0s }']);
     const d = await gantry(['deploy', '--json'], { cwd: dir });
-    const follower = spawn(process.execPath, [BIN, 'logs', '-f', '-n', '0'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const follower = spawn(process.execPath, [BIN, 'logs', '-f', '-n', '1'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
     let seen = '';
     follower.stdout.on('data', (x) => (seen += x));
-    await new Promise((r) => setTimeout(r, 700));
+    const backlog = await untilFollowing(() => seen);
     await gantry(['restart'], { cwd: dir });
-    for (let i = 0; i < 50 && !seen.includes('listening on'); i++) await new Promise((r) => setTimeout(r, 200));
+    const streamed = (): string => seen.slice(backlog);
+    for (let i = 0; i < 50 && !streamed().includes('listening on'); i++) await new Promise((r) => setTimeout(r, 200));
     follower.kill('SIGINT');
-    expect(seen).toContain('listening on');
-    expect(seen).toContain(d.json.release);
+    expect(streamed()).toContain('listening on');
+    expect(streamed()).toContain(d.json.release);
   });
 
   it('exclusive: the old release stops before the new one starts, the output says so, no request fails', async () => {
@@ -137,15 +149,16 @@ describe('docker details', () => {
     const dir = app(['run: { command: node server.js, port: 3000 }', 'strategy: { watch: 0s }', 'targets:', '  box: { type: docker }'], { app: name });
     const d = await gantry(['deploy', '--json'], { cwd: dir });
     expect(d.code, d.stdout).toBe(0);
-    const follower = spawn(process.execPath, [BIN, 'logs', '-f', '-n', '0'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const follower = spawn(process.execPath, [BIN, 'logs', '-f', '-n', '1'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
     let seen = '';
     follower.stdout.on('data', (x) => (seen += x));
-    await new Promise((r) => setTimeout(r, 1000));
+    const backlog = await untilFollowing(() => seen);
     const r = await gantry(['restart', '--json'], { cwd: dir });
     expect(r.code, r.stdout).toBe(0);
-    for (let i = 0; i < 50 && !seen.includes('listening on'); i++) await new Promise((res) => setTimeout(res, 200));
+    const streamed = (): string => seen.slice(backlog);
+    for (let i = 0; i < 50 && !streamed().includes('listening on'); i++) await new Promise((res) => setTimeout(res, 200));
     follower.kill('SIGINT');
-    expect(seen).toContain('listening on');
+    expect(streamed()).toContain('listening on');
   });
 
   (registryProblem ? it.skip(`registry credentials (skipped: ${registryProblem})`, () => undefined) : itDocker)('push uses credentials from the secret store; bad credentials are a clear error', async () => {
@@ -157,10 +170,13 @@ describe('docker details', () => {
     writeFileSync(join(work, 'config.yml'), `version: 0.1\nstorage: { filesystem: { rootdirectory: ${work}/data } }\nhttp: { addr: 127.0.0.1:${port} }\nauth: { htpasswd: { realm: gantry-test, path: ${work}/htpasswd } }\n`);
     const reg = spawn('docker-registry', ['serve', join(work, 'config.yml')], { stdio: 'ignore' });
     try {
-      for (let i = 0; i < 50; i++) {
-        if ((await fetch(`http://127.0.0.1:${port}/v2/`).then((r) => r.status).catch(() => 0)) === 401) break;
-        await new Promise((r) => setTimeout(r, 100));
+      // Until the registry asks for credentials (bounded; it may start slowly on a loaded machine), or it exited.
+      let answered = 0;
+      for (let i = 0; i < 300 && answered !== 401 && reg.exitCode === null; i++) {
+        answered = await fetch(`http://127.0.0.1:${port}/v2/`).then((r) => r.status).catch(() => 0);
+        if (answered !== 401) await new Promise((r) => setTimeout(r, 100));
       }
+      expect(answered, `docker-registry on port ${port} did not ask for credentials (exit code ${reg.exitCode})`).toBe(401);
       const name = `dkauth-${process.pid}`;
       const dir = app(['run: { command: node server.js, port: 3000 }', 'strategy: { watch: 0s }', 'targets:', `  box: { type: docker, registry: "127.0.0.1:${port}/team" }`], { app: name });
       const d = await gantry(['deploy', '--json'], { cwd: dir });

@@ -8,6 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { copyExample, gantry, killAgents } from '../helpers/cli.js';
 import { get } from '../helpers/http.js';
+import { pollUntil } from '../helpers/wait.js';
 
 const dirs: string[] = [];
 afterAll(async () => {
@@ -43,6 +44,9 @@ async function status(dir: string): Promise<any> {
 
 const healthyRouted = (t: any): any[] => t.instances.filter((i: any) => i.healthy && i.routed && i.release === t.release);
 
+/** Status once `n` instances serve: it probes each once as it answers (one probe can miss its timeout on a loaded machine), so it is read until then, bounded. */
+const statusServing = (dir: string, n: number): Promise<any> => pollUntil(() => status(dir), (t) => healthyRouted(t).length === n);
+
 describe('formation is desired state', () => {
   it('scale 3 holds across deploy --force until run.instances changes; scale 0 stops every instance, scale 1 serves again', async () => {
     const { dir, write } = app();
@@ -56,7 +60,7 @@ describe('formation is desired state', () => {
     const forced = await gantry(['deploy', '--force', '--json'], { cwd: dir });
     expect(forced.code, forced.stdout + forced.stderr).toBe(0);
     expect(forced.json.release).not.toBe(first.json.release);
-    let t = await status(dir);
+    let t = await statusServing(dir, 3);
     expect(t.state).toBe('running');
     expect(t.release).toBe(forced.json.release);
     expect(healthyRouted(t)).toHaveLength(3);
@@ -68,14 +72,14 @@ describe('formation is desired state', () => {
     expect((await gantry(['plan', '--json'], { cwd: dir })).json.instances).toBe(2);
     const changed = await gantry(['deploy', '--json'], { cwd: dir });
     expect(changed.code, changed.stdout + changed.stderr).toBe(0);
-    t = await status(dir);
+    t = await statusServing(dir, 2);
     expect(t.release).toBe(changed.json.release);
     expect(healthyRouted(t)).toHaveLength(2);
     expect(t.instances).toHaveLength(2);
     expect(t.desired).toMatchObject({ instances: 2, by: 'manifest' });
     const again = await gantry(['deploy', '--force', '--json'], { cwd: dir });
     expect(again.code, again.stdout + again.stderr).toBe(0);
-    expect(healthyRouted(await status(dir))).toHaveLength(2);
+    expect(healthyRouted(await statusServing(dir, 2))).toHaveLength(2);
 
     // scale 0: no instance process runs, the app stays deployed, status says so.
     const pids = (await status(dir)).instances.map((i: any) => i.pid as number);
@@ -106,7 +110,7 @@ describe('formation is desired state', () => {
     // scale 1 brings it back, health-gated.
     const one = await gantry(['scale', '1', '--json'], { cwd: dir });
     expect(one.code, one.stdout + one.stderr).toBe(0);
-    t = await status(dir);
+    t = await statusServing(dir, 1);
     expect(t.state).toBe('running');
     expect(healthyRouted(t)).toHaveLength(1);
     const served = await get(url + '/');

@@ -12,6 +12,7 @@ import { gunzipSync } from 'node:zlib';
 import { BIN, copyExample, gantry, killAgents } from '../helpers/cli.js';
 import { baseImageProblem, cleanupApp, removeAppVolumes } from '../helpers/docker.js';
 import { getJson, pollLoop } from '../helpers/http.js';
+import { pollUntil } from '../helpers/wait.js';
 
 const dirs: Array<{ dir: string; app?: string }> = [];
 afterAll(async () => {
@@ -99,11 +100,14 @@ describe('scaling', () => {
     const up = await gantry(['scale', '4', '--json'], { cwd: dir });
     expect(up.code, up.stdout).toBe(0);
     expect(up.json).toMatchObject({ kind: 'scale', from: 2, to: 4, release: first.json.release });
-    const at4 = (await gantry(['status', '--json'], { cwd: dir })).json.targets[0];
+    // Status probes each instance once as it answers (one probe can miss its timeout on a loaded machine): read until they serve, bounded.
+    const servingCount = (t: any): number => t.instances.filter((i: any) => i.healthy && i.routed).length;
+    const statusNow = async (): Promise<any> => (await gantry(['status', '--json'], { cwd: dir })).json.targets[0];
+    const at4 = await pollUntil(statusNow, (t) => servingCount(t) === 4);
     const down = await gantry(['scale', '1', '--json'], { cwd: dir });
     const report = await loop.stop();
     expect(down.code, down.stdout).toBe(0);
-    const at1 = (await gantry(['status', '--json'], { cwd: dir })).json.targets[0];
+    const at1 = await pollUntil(statusNow, (t) => servingCount(t) === 1);
     expect(at4.instances.filter((i: any) => i.healthy && i.routed)).toHaveLength(4);
     expect(at1.instances.filter((i: any) => i.healthy && i.routed)).toHaveLength(1);
     expect(at1.instances).toHaveLength(1);

@@ -7,6 +7,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { copyExample, gantry, killAgents } from '../helpers/cli.js';
 import { get, getJson, pollLoop } from '../helpers/http.js';
+import { pollUntil } from '../helpers/wait.js';
 
 const dirs: string[] = [];
 function example(name: string): string {
@@ -39,13 +40,14 @@ describe('process target: deploy, status, logs', () => {
       expect(body.release).toBe(d.json.release);
       expect((await get(d.json.url + '/health')).status).toBe(200);
 
-      const s = await gantry(['status', '--json'], { cwd: dir });
+      const expected = name === 'hello-node' ? 2 : 1;
+      // Status probes each instance once as it answers (one probe can miss its timeout on a loaded machine): read until they serve, bounded.
+      const s = await pollUntil(() => gantry(['status', '--json'], { cwd: dir }), (r) => r.json?.targets?.[0]?.instances?.filter((i: any) => i.healthy).length === expected);
       expect(s.code).toBe(0);
       const t = s.json.targets[0];
       expect(t.state).toBe('running');
       expect(t.release).toBe(d.json.release);
       expect(t.url).toBe(d.json.url);
-      const expected = name === 'hello-node' ? 2 : 1;
       expect(t.instances.filter((i: any) => i.healthy)).toHaveLength(expected);
 
       const l = await gantry(['logs', '-n', '20', '--json'], { cwd: dir });
@@ -67,9 +69,9 @@ describe('process target: zero-downtime redeploy, failed health, rollback', () =
     expect(first.status).toBe('succeeded');
     setGreeting(dir, 'second release');
     const loop = pollLoop(first.url + '/');
-    await new Promise((r) => setTimeout(r, 300));
+    await loop.until((r) => r.releases.has(first.release));
     const d = await gantry(['deploy', '--json'], { cwd: dir });
-    await new Promise((r) => setTimeout(r, 300));
+    await loop.until((r) => r.releases.has(d.json?.release));
     const report = await loop.stop();
     expect(d.code, d.stderr).toBe(0);
     second = d.json;

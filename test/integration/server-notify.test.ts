@@ -22,7 +22,7 @@ let dir: string;
 const got: Array<{ path: string; headers: IncomingHttpHeaders; body: string }> = [];
 
 const manifest = (command: string, greeting: string): string =>
-  [`app: ${APP}`, `run: { command: ${JSON.stringify(command)}, instances: 1 }`, 'health: { path: /health, interval: 300ms, timeout: 1s, retries: 2, start_period: 3s }', `env: { GREETING: ${JSON.stringify(greeting)} }`, 'strategy: { type: rolling, watch: 0s }', 'targets: { local: { type: process } }'].join('\n');
+  [`app: ${APP}`, `run: { command: ${JSON.stringify(command)}, instances: 1 }`, 'health: { path: /health, interval: 300ms, timeout: 1s, retries: 2, start_period: 20s }', `env: { GREETING: ${JSON.stringify(greeting)} }`, 'strategy: { type: rolling, watch: 0s }', 'targets: { local: { type: process } }'].join('\n');
 
 /** The generic webhook's notices so far (signature checked), by type. */
 function notices(): any[] {

@@ -216,13 +216,21 @@ describeHosts('the node agent on real systemd hosts', () => {
     const unit = unitOf(n.handle!.id);
     const ac = new AbortController();
     const seen: string[] = [];
+    // One line of backlog: once it is here the follower holds its journal cursor, and what comes after is new (a fixed
+    // wait raced the follower's first read on a loaded machine: a kill before it fell behind the cursor).
+    let backlogRead = false;
     const following = (async () => {
-      for await (const l of n.rt.logs({ lines: 0, follow: true, signal: ac.signal })) {
+      for await (const l of n.rt.logs({ lines: 1, follow: true, signal: ac.signal })) {
+        if (!backlogRead) {
+          backlogRead = true;
+          continue;
+        }
         seen.push(`${l.stream} ${l.text}`);
         if (l.stream === 'out' && l.text.includes('listening')) ac.abort();
       }
     })();
-    await new Promise((r) => setTimeout(r, 1_500));
+    for (let i = 0; i < 300 && !backlogRead; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(backlogRead, 'the journal follower read no backlog').toBe(true);
     await n.host.exec('systemctl', 'kill', '--signal', 'SIGKILL', unit);
     await Promise.race([following, new Promise((r) => setTimeout(r, 15_000))]);
     ac.abort();

@@ -32,11 +32,12 @@ function instanceLogs(): string {
 
 describe('strategy.stop_timeout', () => {
   it('a failed first deploy stops its instances with the manifest stop_timeout, not the built-in one', async () => {
-    // Never healthy, and ignores SIGTERM: only SIGKILL after stop_timeout ends it.
+    // Never healthy, and ignores SIGTERM: only SIGKILL after stop_timeout ends it. The start period outlasts the app's own
+    // start on a loaded machine: stopped before it set its SIGTERM handler, it would just die.
     writeFileSync(join(dir, 'server.cjs'), "process.on('SIGTERM', () => console.log('ignoring SIGTERM'));\nrequire('node:http').createServer((req, res) => { res.writeHead(500); res.end('never healthy'); }).listen(Number(process.env.PORT), '127.0.0.1', () => console.log('listening'));\n");
     writeFileSync(
       join(dir, 'gantry.yaml'),
-      ['app: stop-timeout-app', 'run: { command: node server.cjs }', 'health: { path: /health, start_period: 1s, interval: 200ms, timeout: 1s, retries: 1 }', 'strategy: { stop_timeout: 1s }', 'targets: { local: { type: process } }'].join('\n'),
+      ['app: stop-timeout-app', 'run: { command: node server.cjs }', 'health: { path: /health, start_period: 5s, interval: 200ms, timeout: 1s, retries: 1 }', 'strategy: { stop_timeout: 1s }', 'targets: { local: { type: process } }'].join('\n'),
     );
     const d = await gantry(['deploy', '--json'], { cwd: dir });
     expect(d.code, d.stdout + d.stderr).toBe(1);

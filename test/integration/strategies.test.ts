@@ -8,6 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { copyExample, gantry, killAgents, waitUntilWaiting } from '../helpers/cli.js';
 import { get, getJson, pollLoop } from '../helpers/http.js';
+import { pollUntil } from '../helpers/wait.js';
 
 const dirs: string[] = [];
 afterAll(async () => {
@@ -68,9 +69,9 @@ describe('strategies with 3 instances under a client loop', () => {
       const previous = (await getJson(url + '/')).release as string;
       manifest(dir, strategy, { GREETING: `two-${name}` });
       const loop = pollLoop(url + '/');
-      await new Promise((r) => setTimeout(r, 200));
+      await loop.until((r) => r.releases.has(previous));
       const second = await gantry(['deploy', '--json'], { cwd: dir });
-      await new Promise((r) => setTimeout(r, 200));
+      await loop.until((r) => r.releases.has(second.json?.release));
       const report = await loop.stop();
       expect(second.code, second.stdout + second.stderr).toBe(0);
       expect(second.json.status).toBe('succeeded');
@@ -80,8 +81,19 @@ describe('strategies with 3 instances under a client loop', () => {
       expect(report.releases.get(second.json.release)).toBeGreaterThan(0);
       expect(second.json.url).toBe(url);
       expect((await getJson(second.json.url + '/')).message).toBe(`two-${name}`);
-      const st = (await gantry(['status', '--json'], { cwd: dir })).json.targets[0];
-      expect(st.instances.filter((i: any) => i.routed && i.healthy && i.release === second.json.release)).toHaveLength(3);
+      // Status probes each instance once as it answers: on a loaded machine one probe can miss its timeout, so read it until it holds (bounded).
+      const servingNew = (t: any): any[] => t.instances.filter((i: any) => i.routed && i.healthy && i.release === second.json.release);
+      const st = await pollUntil(async () => (await gantry(['status', '--json'], { cwd: dir })).json.targets[0], (t) => servingNew(t).length === 3);
+      expect(servingNew(st), JSON.stringify(st.instances, null, 1)).toHaveLength(3);
+      if (name === 'blue-green') {
+        // All three new instances passed their health gate before the one switch that routed them.
+        const ev = (await gantry(['events', second.json.id, '--json'], { cwd: dir })).json as Array<{ step?: string; message: string }>;
+        const switchAt = ev.findIndex((e) => e.step === 'switchTraffic');
+        const gated = ev.slice(0, switchAt).filter((e) => e.step === 'checkHealth' && / healthy after /.test(e.message)).map((e) => e.message.split(' ')[0]);
+        expect(switchAt, JSON.stringify(ev.map((e) => e.message))).toBeGreaterThan(0);
+        expect(new Set(gated)).toEqual(new Set(servingNew(st).map((i: any) => i.id)));
+        expect(ev[switchAt]!.message).toBe(`route traffic to ${gated.join(', ')}`);
+      }
       if (name === 'canary') expect(second.json.analysis.map((a: any) => a.percent)).toEqual([20, 60]);
     });
   }
@@ -98,7 +110,7 @@ describe('canary analysis', () => {
     const loop = pollLoop(first.json.url + '/');
     const d = await gantry(['deploy', '--json'], { cwd: dir });
     const after = pollLoop(first.json.url + '/');
-    await new Promise((r) => setTimeout(r, 500));
+    await after.until((r) => r.ok + r.failed >= 10);
     const report = await loop.stop();
     const afterReport = await after.stop();
     expect(d.code).toBe(1);

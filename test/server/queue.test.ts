@@ -61,7 +61,9 @@ describe('claimNextJob', () => {
     const q = await freshQueue();
     const a = await q.enqueue({ projectId: 'p', app: 'web', target: 'local', kind: 'deploy', params: {}, requestedBy: 't' });
     const b = await q.enqueue({ projectId: 'p', app: 'web', target: 'local', kind: 'deploy', params: {}, requestedBy: 't' });
-    expect((await q.claimNextJob('w1', 300))!.id).toBe(a.id);
+    // A long lease while the test checks that it holds the app back (a loaded machine can stall a few hundred ms
+    // between two calls); then a renewal shortens it to 300 ms, and it runs out.
+    expect((await q.claimNextJob('w1', 60_000))!.id).toBe(a.id);
     expect(await q.claimNextJob('w2', 300)).toBeUndefined();
     expect(await q.renew(a.id, 'w1', 300)).toBe(true);
     await new Promise((r) => setTimeout(r, 450));

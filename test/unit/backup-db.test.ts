@@ -62,7 +62,8 @@ describe('state DB snapshot', () => {
         if (Number.isFinite(n)) written = n;
       });
     });
-    await new Promise((r) => setTimeout(r, 100));
+    // Until the writer has committed rows of its own (it reports every 200), not a fixed 100 ms: the first snapshot must hold some.
+    for (let i = 0; i < 600 && written === 0; i++) await new Promise((r) => setTimeout(r, 50));
     const before = written;
 
     const data = join(dir, 'data');

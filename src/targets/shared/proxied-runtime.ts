@@ -119,9 +119,10 @@ export abstract class ProxiedRuntime {
       }
       const s = settled as { verdict: AgentHealthVerdict } | { error: unknown };
       if ('error' in s) throw s.error;
-      if (s.verdict.ok) return { ok: true, detail: s.verdict.detail, ms: ms() };
-      // An exit explains a failed wait better than the time it took.
+      // An exit explains a failed wait better than the time it took; and a passed probe does not pass an instance
+      // that exited or restarted before the verdict came back (something else answered on its port).
       const how = notRunning((await this.instances()).find((i) => i.id === instance.id));
+      if (s.verdict.ok && !how) return { ok: true, detail: s.verdict.detail, ms: ms() };
       return how ? exited(how, s.verdict.last) : { ok: false, detail: s.verdict.detail, ms: ms() };
     } finally {
       signal?.removeEventListener('abort', onAbort);

@@ -130,17 +130,28 @@ export class DockerRuntime extends ProxiedRuntime implements TargetRuntime {
     child.unref();
   }
 
+  /** The reading in flight: CPU and memory asked for together (as `status` does) share one, and agree. */
+  private statsReading?: Promise<Array<{ id: string; stats?: ContainerStats }>>;
+
   /** One reading of the engine's stats per running container, in parallel (`one-shot`: no wait for a second sample). */
-  private async containerStats(): Promise<Array<{ id: string; stats?: ContainerStats }>> {
+  private containerStats(): Promise<Array<{ id: string; stats?: ContainerStats }>> {
+    this.statsReading ??= this.readContainerStats().finally(() => (this.statsReading = undefined));
+    return this.statsReading;
+  }
+
+  private async readContainerStats(): Promise<Array<{ id: string; stats?: ContainerStats }>> {
     const running = (await this.instances()).filter((x) => x.state === 'running');
+    const once = (name: string): Promise<ContainerStats | undefined> =>
+      this.docker
+        .getContainer(name)
+        .stats({ stream: false, 'one-shot': true } as { stream: false })
+        .then((s) => s as ContainerStats, () => undefined);
     return Promise.all(
-      running.map(async (i) => ({
-        id: i.id,
-        stats: (await this.docker
-          .getContainer(containerName(this.ctx.app, this.ctx.targetName, i.id))
-          .stats({ stream: false, 'one-shot': true } as { stream: false })
-          .catch(() => undefined)) as ContainerStats | undefined,
-      })),
+      running.map(async (i) => {
+        const name = containerName(this.ctx.app, this.ctx.targetName, i.id);
+        // A busy engine can fail one stats call: asked once more before the container is shown without figures.
+        return { id: i.id, stats: (await once(name)) ?? (await once(name)) };
+      }),
     );
   }
 

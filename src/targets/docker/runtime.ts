@@ -17,15 +17,11 @@ import { containerSpec, volumeMounts } from './container-spec.js';
 import { execInContainer, execOneOff } from './exec.js';
 import { engineMessage, requireEngine } from './engine-client.js';
 import { containerName, imageRepo, LABEL, volumeName } from './names.js';
+import { readContainerUsage, type ContainerUsage, type UsageSources } from './usage.js';
 import { SECRETS_TMPFS, wrapCommandForSecrets, writeSecretFiles } from './secret-files.js';
 import { posix } from 'node:path';
 
 const REAPER = fileURLToPath(new URL('./reaper.js', import.meta.url));
-
-interface ContainerStats {
-  cpu_stats?: { cpu_usage?: { total_usage?: number } };
-  memory_stats?: { usage?: number; stats?: { inactive_file?: number; total_inactive_file?: number; cache?: number } };
-}
 
 const isGone = (err: unknown): boolean => [304, 404].includes((err as { statusCode?: number }).statusCode ?? 0);
 
@@ -131,49 +127,26 @@ export class DockerRuntime extends ProxiedRuntime implements TargetRuntime {
   }
 
   /** The reading in flight: CPU and memory asked for together (as `status` does) share one, and agree. */
-  private statsReading?: Promise<Array<{ id: string; stats?: ContainerStats }>>;
+  private usageReading?: Promise<ContainerUsage>;
+  private readonly usageSources: UsageSources = new Map();
 
-  /** One reading of the engine's stats per running container, in parallel (`one-shot`: no wait for a second sample). */
-  private containerStats(): Promise<Array<{ id: string; stats?: ContainerStats }>> {
-    this.statsReading ??= this.readContainerStats().finally(() => (this.statsReading = undefined));
-    return this.statsReading;
-  }
-
-  private async readContainerStats(): Promise<Array<{ id: string; stats?: ContainerStats }>> {
-    const running = (await this.instances()).filter((x) => x.state === 'running');
-    const once = (name: string): Promise<ContainerStats | undefined> =>
-      this.docker
-        .getContainer(name)
-        .stats({ stream: false, 'one-shot': true } as { stream: false })
-        .then((s) => s as ContainerStats, () => undefined);
-    return Promise.all(
-      running.map(async (i) => {
-        const name = containerName(this.ctx.app, this.ctx.targetName, i.id);
-        // A busy engine can fail one stats call: asked once more before the container is shown without figures.
-        return { id: i.id, stats: (await once(name)) ?? (await once(name)) };
-      }),
-    );
+  private containerUsage(): Promise<ContainerUsage> {
+    this.usageReading ??= (async () => {
+      const running = (await this.instances()).filter((x) => x.state === 'running');
+      const host = this.ctx.config.docker_host;
+      const local = host === undefined || host.startsWith('unix://');
+      return readContainerUsage(this.docker, running.map((i) => ({ id: i.id, name: containerName(this.ctx.app, this.ctx.targetName, i.id) })), local, this.usageSources);
+    })().finally(() => (this.usageReading = undefined));
+    return this.usageReading;
   }
 
   async instanceCpuSeconds(): Promise<Record<string, number>> {
-    const out: Record<string, number> = {};
-    for (const { id, stats } of await this.containerStats()) {
-      const ns = stats?.cpu_stats?.cpu_usage?.total_usage;
-      if (ns !== undefined) out[id] = ns / 1e9;
-    }
-    return out;
+    return (await this.containerUsage()).cpuSeconds;
   }
 
   /** Memory in use without the page cache, as `docker stats` shows it. */
   async instanceMemoryBytes(): Promise<Record<string, number>> {
-    const out: Record<string, number> = {};
-    for (const { id, stats } of await this.containerStats()) {
-      const m = stats?.memory_stats;
-      if (m?.usage === undefined) continue;
-      const cache = m.stats?.inactive_file ?? m.stats?.total_inactive_file ?? m.stats?.cache ?? 0;
-      out[id] = Math.max(0, m.usage - cache);
-    }
-    return out;
+    return (await this.containerUsage()).memoryBytes;
   }
 
   async instances(): Promise<ObservedInstance[]> {

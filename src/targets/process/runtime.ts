@@ -11,7 +11,7 @@ import type { ExecRequest, InstanceHandle, InstanceRequest, LogLine, ObservedIns
 import { followLog, tailLines } from '../../supervisor/index.js';
 import type { ProcessConfig } from './config.js';
 import { processPaths } from './paths.js';
-import { cpuSecondsByGroup, rssBytesByGroup } from './cpu.js';
+import { cpuSecondsByGroup, rssBytesByGroup } from '../shared/proc-usage.js';
 
 /** Variables of the CLI's environment an app may reasonably expect; everything else comes from the manifest. */
 const INHERITED_ENV = ['PATH', 'HOME', 'USER', 'LOGNAME', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR', 'NODE_OPTIONS'];

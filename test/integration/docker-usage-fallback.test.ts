@@ -47,5 +47,4 @@ describe.skipIf(skip)(`docker usage when the engine's stats are zeroed${skip ? `
     const remote = await readContainerUsage(zeroedStats(docker), [{ id: 'i1', name }], false, new Map());
     expect(remote).toEqual({ cpuSeconds: {}, memoryBytes: {} });
   });
-
 });

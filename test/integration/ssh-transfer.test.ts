@@ -199,11 +199,19 @@ describeHosts('ssh transfer and layout against real sshd + systemd hosts', () =>
     let done = false;
     void reader.finally(() => (done = true));
     for (let i = 0; i < 80 && (i < 20 || !done); i++) {
-      const { previous } = await switchCurrent(conn, { ...loc, releaseId: ids[(i + 1) % 2]! });
-      expect(previous).toBe(ids[i % 2]);
+      const target = ids[(i + 1) % 2]!;
+      const { previous } = await switchCurrent(conn, { ...loc, releaseId: target });
+      // A switch whose session sshd closed without an exit status runs again (connection.ts); if the first run
+      // had switched, the second finds current already at the target and reports that (seen once in CI).
+      expect([ids[i % 2], target]).toContain(previous);
       switches++;
     }
     expect(await reader).toBe('0');
+    // Each switch lands where it says, read on the host itself.
+    for (const id of [ids[1]!, ids[0]!]) {
+      await switchCurrent(conn, { ...loc, releaseId: id });
+      expect(await h.exec('readlink', `${ROOT}/keep/current`)).toBe(`releases/${id}`);
+    }
     figures.push(`${switches} switches of current in ${Date.now() - t0} ms under a reader: 0 misses`);
     expect(await h.exec('stat', '-c', '%F', `${ROOT}/keep/current`)).toBe('symbolic link');
     // A release that is not there cannot become current.

@@ -28,30 +28,22 @@ function rssBytesOf(pid: string): number {
   }
 }
 
-/**
- * CPU seconds used so far by each process group (an instance of the process target is a
- * group led by its shell), summed over every process in it, from /proc.
- */
-export function cpuSecondsByGroup(groups: number[]): Record<number, number> {
+/** `measure` of each process summed per process group, over every process /proc lists. */
+function sumByGroup(groups: number[], measure: (pid: string, fields: string[]) => number): Record<number, number> {
   const wanted = new Set(groups);
   const out: Record<number, number> = Object.fromEntries(groups.map((g) => [g, 0]));
   for (const pid of pids()) {
     const f = statFields(pid);
-    if (f && wanted.has(groupOf(f))) out[groupOf(f)]! += cpuSecondsOf(f);
+    if (f && wanted.has(groupOf(f))) out[groupOf(f)]! += measure(pid, f);
   }
   return out;
 }
 
+/** CPU seconds used so far by each process group (an instance of the process target is a group led by its shell). */
+export const cpuSecondsByGroup = (groups: number[]): Record<number, number> => sumByGroup(groups, (_pid, f) => cpuSecondsOf(f));
+
 /** Resident memory (bytes) of each process group, summed over its processes. */
-export function rssBytesByGroup(groups: number[]): Record<number, number> {
-  const wanted = new Set(groups);
-  const out: Record<number, number> = Object.fromEntries(groups.map((g) => [g, 0]));
-  for (const pid of pids()) {
-    const f = statFields(pid);
-    if (f && wanted.has(groupOf(f))) out[groupOf(f)]! += rssBytesOf(pid);
-  }
-  return out;
-}
+export const rssBytesByGroup = (groups: number[]): Record<number, number> => sumByGroup(groups, (pid) => rssBytesOf(pid));
 
 /**
  * CPU seconds and resident memory summed per container over every process whose

@@ -148,6 +148,8 @@ export const DEFAULTS = {
     path: '/opt/gantry',
     /** Hosts worked on at once. */
     parallel: 32,
+    /** Runs in all of a command whose session sshd closed without an exit status (a busy host), 100 ms × n apart. */
+    unreportedAttempts: 4,
     /**
      * A host's agent unit (re)started until it answers. Longer than a local agent's: a fleet starts
      * many at once, each loading the bundle on its host's CPUs (10 s ran out at 10 hosts on 2 shared cores).

@@ -191,7 +191,12 @@ export class SshConnection {
     for (let attempt = 1; ; attempt++) {
       const r = await this.execOnce(argv, opts);
       if (r !== UNREPORTED) return r;
-      if (!retry || attempt >= 3) throw new GantryError('SSH_COMMAND_FAILED', `${argv[0]} on ${this.label}: the session closed without an exit status (whether it ran is unknown)`, 'sshd ended the session early: check the host\'s load and its sshd log (journalctl -u ssh), then run the command again');
+      if (retry && attempt < DEFAULTS.ssh.unreportedAttempts) {
+        // A host that just closed a session early (load, a fork that failed) often does so again at once: wait a little first.
+        await new Promise((done) => setTimeout(done, 100 * attempt));
+        continue;
+      }
+      throw new GantryError('SSH_COMMAND_FAILED', `${argv[0]} on ${this.label}: the session closed without an exit status (whether it ran is unknown)`, 'sshd ended the session early: check the host\'s load and its sshd log (journalctl -u ssh), then run the command again');
     }
   }
 
